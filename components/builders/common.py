@@ -1,0 +1,119 @@
+"""Builders shared by Ray and Dask: object skeletons, Ingress, ServiceMonitor, volumes, merging."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from components import labels as lbl
+from components import quantities
+from components.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec
+
+Manifest = dict[str, Any]
+
+
+def obj(api_version: str, kind: str, name: str, namespace: str | None, labels: dict[str, str],
+        annotations: dict[str, str] | None = None, **body: Any) -> Manifest:
+    """A Kubernetes object with apiVersion, kind and metadata first, then ``body``."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, **body}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``override`` wins, lists are replaced."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def env_list(env: dict[str, str]) -> list[dict[str, str]]:
+    """``{K: V}`` as a container ``env`` list, sorted for stable output."""
+    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+
+
+def extra_volumes(volumes: list[VolumeSpec]) -> tuple[list[Manifest], list[Manifest]]:
+    """(pod volumes, container volumeMounts) for user volumes."""
+    vols = [{"name": v.name, **copy.deepcopy(v.source)} for v in volumes]
+    mounts = [{"name": v.name, "mountPath": v.mount_path, **({"readOnly": True} if v.read_only else {})} for v in volumes]
+    return vols, mounts
+
+
+def shm_size(settings: PodSettings, fraction: float) -> str:
+    """Size limit of the memory-backed /dev/shm: ``fraction`` of the pod memory, in Mi."""
+    return quantities.mebibytes(Decimal(quantities.bytes_of(settings.memory)) * Decimal(str(fraction)))
+
+
+def scheduling(settings: PodSettings) -> dict[str, Any]:
+    """nodeSelector, tolerations, affinity, priorityClassName of a pod spec (only those set)."""
+    out: dict[str, Any] = {}
+    if settings.node_selector:
+        out["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        out["tolerations"] = [t.build() for t in settings.tolerations]
+    if settings.affinity:
+        out["affinity"] = copy.deepcopy(settings.affinity)
+    if settings.priority_class_name:
+        out["priorityClassName"] = settings.priority_class_name
+    return out
+
+
+def ingress(name: str, namespace: str, labels: dict[str, str], spec: IngressSpec, service: str, port: str | int) -> Manifest:
+    """An Ingress routing ``spec.host``/``spec.path`` to ``service``:``port``."""
+    backend_port = {"name": port} if isinstance(port, str) else {"number": port}
+    body: dict[str, Any] = {}
+    if spec.class_name:
+        body["ingressClassName"] = spec.class_name
+    body["rules"] = [{
+        "host": spec.host,
+        "http": {"paths": [{
+            "path": spec.path,
+            "pathType": spec.path_type,
+            "backend": {"service": {"name": service, "port": backend_port}},
+        }]},
+    }]
+    if spec.tls_secret:
+        body["tls"] = [{"hosts": [spec.host], "secretName": spec.tls_secret}]
+    return obj("networking.k8s.io/v1", "Ingress", name, namespace, labels, spec.annotations or None, spec=body)
+
+
+def ingress_url(spec: IngressSpec) -> str:
+    """Public URL of an Ingress."""
+    return f"{'https' if spec.tls_secret else 'http'}://{spec.host}{spec.path}"
+
+
+def service_monitor(name: str, namespace: str, labels: dict[str, str], monitoring: MonitoringSpec,
+                    selector: dict[str, str], ports: list[str], relabelings: list[dict[str, Any]]) -> Manifest:
+    """A ServiceMonitor scraping ``/metrics`` on each named port of the Services matching ``selector``."""
+    endpoints = [
+        {"port": p, "path": "/metrics", "interval": monitoring.interval, "relabelings": copy.deepcopy(relabelings)}
+        for p in ports
+    ]
+    return obj(
+        "monitoring.coreos.com/v1", "ServiceMonitor", name, namespace,
+        {**labels, **lbl.prometheus(monitoring.prometheus_release)},
+        spec={
+            "selector": {"matchLabels": dict(selector)},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "endpoints": endpoints,
+        },
+    )
+
+
+def pod_label_relabel(label: str) -> dict[str, Any]:
+    """Copy pod label ``ray.io/cluster`` into the target label ``ray_io_cluster``."""
+    sanitized = "".join(c if c.isalnum() else "_" for c in label)
+    return {
+        "action": "replace",
+        "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitized}"],
+        "targetLabel": sanitized,
+    }

@@ -1,0 +1,103 @@
+"""KubeRay operator builders: Helm values, release arguments, CRD objects."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from components import labels as lbl
+from components.builders.common import Manifest, deep_merge
+from components.spec.base import MonitoringSpec
+from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
+
+CHART = "kuberay-operator"
+RELEASE = "kuberay-operator"
+IMAGE_REPOSITORY = "quay.io/kuberay/operator"
+FEATURE_GATES: dict[str, dict[str, bool]] = {
+    "1.7.0": {
+        "RayClusterStatusConditions": True,
+        "RayJobDeletionPolicy": True,
+        "RayMultiHostIndexing": True,
+        "RayServiceIncrementalUpgrade": True,
+        "RayCronJob": False,
+        "RayClusterMTLS": False,
+        "RayClusterNetworkPolicy": False,
+        "RayClusterHistoryServer": False,
+    },
+}
+"""The chart's default feature gates per version (Helm replaces lists, so we always send the full list)."""
+
+
+def feature_gates(spec: KubeRayOperatorSpec) -> list[dict[str, Any]]:
+    """Full ``featureGates`` list: the version's defaults with the spec's overrides."""
+    defaults = FEATURE_GATES.get(spec.version, {})
+    unknown = sorted(set(spec.feature_gates) - set(defaults)) if defaults else []
+    if unknown:
+        raise ValueError(f"unknown feature gate(s) {unknown} for KubeRay {spec.version}; known: {sorted(defaults)}")
+    merged = {**defaults, **spec.feature_gates}
+    return [{"name": k, "enabled": v} for k, v in merged.items()]
+
+
+def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: MonitoringSpec | None) -> dict[str, Any]:
+    """Values for the kuberay-operator chart."""
+    image = spec.image or f"{IMAGE_REPOSITORY}:v{spec.version}"
+    repo, _, tag = image.partition("@")[0].rpartition(":")
+    values: dict[str, Any] = {
+        "image": {"repository": repo, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "replicas": spec.replicas,
+        "leaderElectionEnabled": spec.leader_election,
+        "reconcileConcurrency": spec.reconcile_concurrency,
+        "resources": {
+            "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+            "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory},
+        },
+        "featureGates": feature_gates(spec),
+        "singleNamespaceInstall": spec.single_namespace_install,
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "labels": lbl.standard("kuberay-operator", RELEASE),
+        "metrics": {
+            "enabled": True,
+            "serviceMonitor": {
+                "enabled": bool(monitoring and monitoring.enabled),
+                "interval": monitoring.interval if monitoring else "30s",
+                "honorLabels": True,
+                "additionalLabels": lbl.prometheus(monitoring.prometheus_release) if monitoring else {},
+                "namespace": namespace,
+            },
+        },
+    }
+    watch = list(spec.watch_namespaces)
+    if spec.single_namespace_install and not watch:
+        watch = [namespace]
+    if watch:
+        values["watchNamespace"] = watch
+    return deep_merge(values, spec.values)
+
+
+def release_args(spec: KubeRayOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
+    return {
+        "name": RELEASE,
+        "chart": CHART,
+        "version": spec.version,
+        "repository_opts": {"repo": KUBERAY_CHART_REPO},
+        "namespace": namespace,
+        "values": values,
+        "skip_crds": spec.crds.manage,
+        "atomic": True,
+        "cleanup_on_fail": True,
+        "max_history": 10,
+    }
+
+
+def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[Manifest]:
+    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm."""
+    out = []
+    for doc in documents:
+        crd = copy.deepcopy(doc)
+        meta = crd.setdefault("metadata", {})
+        meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
+        meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/patchForce": "true"}
+        crd.pop("status", None)
+        out.append(crd)
+    return out

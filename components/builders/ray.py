@@ -1,0 +1,231 @@
+"""RayCluster builders: the RayCluster object, its extra Services, Ingresses and ServiceMonitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from components import labels as lbl
+from components.builders.common import (
+    Manifest,
+    env_list,
+    extra_volumes,
+    ingress,
+    ingress_url,
+    obj,
+    pod_label_relabel,
+    scheduling,
+    service_monitor,
+    shm_size,
+)
+from components.naming import RayNames, service_fqdn
+from components.ports import RayPorts
+from components.security import RAY_GID, RAY_UID, container_security_context, pod_security_context
+from components.spec.base import MonitoringSpec
+from components.spec.ray import HeadSpec, RayClusterSpec, RayGroup, WorkerGroupSpec
+
+APP = "ray"
+RAY_API = "ray.io/v1"
+TMP_RAY = "/tmp/ray"
+
+
+@dataclass(frozen=True)
+class RayEndpoints:
+    """Addresses of a Ray cluster."""
+
+    head_service: str
+    client_address: str
+    dashboard_url: str
+    dashboard_ingress_url: str | None = None
+    serve_ingress_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RayClusterBuild:
+    """Everything raydask declares for one Ray cluster."""
+
+    cluster: Manifest
+    services: list[Manifest] = field(default_factory=list)
+    ingresses: list[Manifest] = field(default_factory=list)
+    monitors: list[Manifest] = field(default_factory=list)
+    endpoints: RayEndpoints | None = None
+
+    def objects(self) -> list[Manifest]:
+        """All objects, the RayCluster first."""
+        return [self.cluster, *self.services, *self.ingresses, *self.monitors]
+
+
+def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tuple[str, int]]) -> Manifest:
+    _, mounts = extra_volumes(group.volumes)
+    container: Manifest = {
+        "name": name,
+        "image": spec.image_for(group),
+        "imagePullPolicy": group.image_pull_policy,
+        "resources": group.resources(),
+        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
+        "volumeMounts": [
+            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "ray-tmp", "mountPath": TMP_RAY},
+            *mounts,
+        ],
+        "securityContext": container_security_context(RAY_UID, RAY_GID),
+    }
+    if group.env:
+        container["env"] = env_list(group.env)
+    return container
+
+
+def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, container: Manifest) -> Manifest:
+    """Pod template of a head or worker group."""
+    volumes, _ = extra_volumes(group.volumes)
+    pod_spec: Manifest = {
+        "containers": [container],
+        "volumes": [
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(group, group.shm_fraction)}},
+            {"name": "ray-tmp", "emptyDir": {}},
+            *volumes,
+        ],
+        "securityContext": pod_security_context(RAY_UID, RAY_GID),
+        **scheduling(group),
+    }
+    sa = group.service_account or spec.service_account
+    if sa:
+        pod_spec["serviceAccountName"] = sa
+    metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
+    if group.annotations:
+        metadata["annotations"] = dict(group.annotations)
+    return {"metadata": metadata, "spec": pod_spec}
+
+
+def head_start_params(head: HeadSpec) -> dict[str, str]:
+    """``rayStartParams`` of the head: strings only."""
+    params = {"dashboard-host": "0.0.0.0", "metrics-export-port": str(RayPorts.METRICS)}
+    if not head.schedulable:
+        params["num-cpus"] = "0"
+    return {**params, **head.ray_start_params}
+
+
+def worker_start_params(group: WorkerGroupSpec) -> dict[str, str]:
+    """``rayStartParams`` of a worker group: strings only."""
+    return {"metrics-export-port": str(RayPorts.METRICS), **group.ray_start_params}
+
+
+def head_group(spec: RayClusterSpec) -> Manifest:
+    """``headGroupSpec``."""
+    container = _container(spec, spec.head, "ray-head", RayPorts.head())
+    return {
+        "rayStartParams": head_start_params(spec.head),
+        "serviceType": spec.head.service_type,
+        "template": pod_template(spec, spec.head, "head", container),
+    }
+
+
+def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
+    """One entry of ``workerGroupSpecs`` (always with min and max replicas)."""
+    container = _container(spec, group, "ray-worker", RayPorts.worker())
+    out: Manifest = {
+        "groupName": group.name,
+        "replicas": group.replicas,
+        "minReplicas": group.min,
+        "maxReplicas": group.max,
+        "rayStartParams": worker_start_params(group),
+        "template": pod_template(spec, group, f"worker-{group.name}", container),
+    }
+    if group.idle_timeout_seconds is not None:
+        out["idleTimeoutSeconds"] = group.idle_timeout_seconds
+    return out
+
+
+def autoscaler_options(spec: RayClusterSpec) -> Manifest:
+    """``autoscalerOptions``: the only way the autoscaler sidecar gets a securityContext."""
+    assert spec.autoscaling is not None
+    a = spec.autoscaling
+    res = {"cpu": a.cpu, "memory": a.memory}
+    return {
+        "version": spec.autoscaler_version,
+        "idleTimeoutSeconds": a.idle_timeout_seconds,
+        "upscalingMode": a.upscaling_mode,
+        "imagePullPolicy": "IfNotPresent",
+        "resources": {"requests": dict(res), "limits": dict(res)},
+        "securityContext": container_security_context(RAY_UID, RAY_GID),
+    }
+
+
+def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
+    """The ``spec`` of a RayCluster (also embedded by RayJob and RayService)."""
+    body: Manifest = {"rayVersion": spec.ray_version}
+    autoscale = bool(spec.autoscaling and spec.autoscaling.enabled)
+    body["enableInTreeAutoscaling"] = autoscale
+    if autoscale:
+        body["autoscalerOptions"] = autoscaler_options(spec)
+    body["headGroupSpec"] = head_group(spec)
+    body["workerGroupSpecs"] = [worker_group(spec, g) for g in spec.worker_groups]
+    return body
+
+
+def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
+    """The RayCluster object."""
+    return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
+               spec.annotations or None, spec=ray_cluster_spec(spec))
+
+
+def metrics_service(spec: RayClusterSpec, namespace: str) -> Manifest:
+    """Headless Service selecting every pod of the cluster, one named port per scraped endpoint."""
+    return obj("v1", "Service", RayNames.metrics_service(spec.name), namespace,
+               lbl.standard(APP, spec.name, "metrics"),
+               spec={
+                   "clusterIP": "None",
+                   "selector": lbl.selector(APP, spec.name),
+                   "ports": [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in RayPorts.scraped()],
+               })
+
+
+def external_service(spec: RayClusterSpec, namespace: str) -> Manifest:
+    """Extra Service in front of the head, when asked for."""
+    ext = spec.external_service
+    assert ext is not None
+    by_name = dict(RayPorts.head())
+    body: Manifest = {
+        "type": ext.type,
+        "selector": lbl.selector(APP, spec.name, "head"),
+        "ports": [{"name": p, "port": by_name[p], "targetPort": p, "protocol": "TCP"} for p in ext.ports],
+    }
+    if ext.load_balancer_source_ranges:
+        body["loadBalancerSourceRanges"] = list(ext.load_balancer_source_ranges)
+    return obj("v1", "Service", RayNames.external_service(spec.name), namespace,
+               lbl.standard(APP, spec.name, "external"), ext.annotations or None, spec=body)
+
+
+def endpoints(spec: RayClusterSpec, namespace: str) -> RayEndpoints:
+    """Client address and URLs of the cluster."""
+    head = RayNames.head_service(spec.name)
+    fqdn = service_fqdn(head, namespace)
+    return RayEndpoints(
+        head_service=head,
+        client_address=f"ray://{fqdn}:{RayPorts.CLIENT}",
+        dashboard_url=f"http://{fqdn}:{RayPorts.DASHBOARD}",
+        dashboard_ingress_url=ingress_url(spec.dashboard.ingress) if spec.dashboard.ingress else None,
+        serve_ingress_url=ingress_url(spec.serve.ingress) if spec.serve.ingress else None,
+    )
+
+
+def build_ray_cluster(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayClusterBuild:
+    """Every object of one Ray cluster."""
+    head = RayNames.head_service(spec.name)
+    services = [external_service(spec, namespace)] if spec.external_service else []
+    ingresses = []
+    if spec.dashboard.ingress:
+        ingresses.append(ingress(RayNames.ingress(spec.name, "dashboard"), namespace, lbl.standard(APP, spec.name, "dashboard"),
+                                 spec.dashboard.ingress, head, RayPorts.DASHBOARD_NAME))
+    if spec.serve.ingress:
+        ingresses.append(ingress(RayNames.ingress(spec.name, "serve"), namespace, lbl.standard(APP, spec.name, "serve"),
+                                 spec.serve.ingress, head, RayPorts.SERVE_NAME))
+    monitors = []
+    if monitoring and monitoring.enabled and spec.monitoring:
+        svc = metrics_service(spec, namespace)
+        services.append(svc)
+        monitors.append(service_monitor(
+            RayNames.service_monitor(spec.name), namespace, lbl.standard(APP, spec.name, "metrics"), monitoring,
+            lbl.selector(APP, spec.name, "metrics"),
+            [n for n, _ in RayPorts.scraped()],
+            [pod_label_relabel(lbl.RAY_CLUSTER), pod_label_relabel("ray.io/node-type")],
+        ))
+    return RayClusterBuild(ray_cluster(spec, namespace), services, ingresses, monitors, endpoints(spec, namespace))

@@ -1,0 +1,66 @@
+"""Every port number and port name raydask uses, as constants (the one place that owns them)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class RayPorts:
+    """Ray head and worker ports; names follow KubeRay's defaults so its head Service reuses them."""
+
+    GCS: Final = 6379
+    GCS_NAME: Final = "gcs-server"
+    DASHBOARD: Final = 8265
+    DASHBOARD_NAME: Final = "dashboard"
+    CLIENT: Final = 10001
+    CLIENT_NAME: Final = "client"
+    SERVE: Final = 8000
+    SERVE_NAME: Final = "serve"
+    METRICS: Final = 8080
+    METRICS_NAME: Final = "metrics"
+    AUTOSCALER_METRICS: Final = 44217
+    AUTOSCALER_METRICS_NAME: Final = "as-metrics"
+    DASHBOARD_METRICS: Final = 44227
+    DASHBOARD_METRICS_NAME: Final = "dash-metrics"
+
+    @classmethod
+    def head(cls, serve: bool = True) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on the head container."""
+        ports = [
+            (cls.GCS_NAME, cls.GCS),
+            (cls.DASHBOARD_NAME, cls.DASHBOARD),
+            (cls.CLIENT_NAME, cls.CLIENT),
+            (cls.METRICS_NAME, cls.METRICS),
+            (cls.AUTOSCALER_METRICS_NAME, cls.AUTOSCALER_METRICS),
+            (cls.DASHBOARD_METRICS_NAME, cls.DASHBOARD_METRICS),
+        ]
+        if serve:
+            ports.insert(3, (cls.SERVE_NAME, cls.SERVE))
+        return ports
+
+    @classmethod
+    def worker(cls) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on worker containers."""
+        return [(cls.METRICS_NAME, cls.METRICS)]
+
+    @classmethod
+    def scraped(cls) -> list[tuple[str, int]]:
+        """Ports Prometheus scrapes: metrics on every pod, the other two on the head only."""
+        return [
+            (cls.METRICS_NAME, cls.METRICS),
+            (cls.AUTOSCALER_METRICS_NAME, cls.AUTOSCALER_METRICS),
+            (cls.DASHBOARD_METRICS_NAME, cls.DASHBOARD_METRICS),
+        ]
+
+
+class DaskPorts:
+    """Dask scheduler and worker ports; names as the DaskCluster CRD requires (named strings)."""
+
+    COMM: Final = 8786
+    COMM_NAME: Final = "tcp-comm"
+    DASHBOARD: Final = 8787
+    DASHBOARD_NAME: Final = "http-dashboard"
+    WORKER_NANNY: Final = 8789
+    WORKER_NANNY_NAME: Final = "tcp-nanny"
+    WORKER_COMM: Final = 8788
+    WORKER_COMM_NAME: Final = "tcp-worker"

@@ -1,0 +1,197 @@
+"""RayCluster specs: head, worker groups, autoscaling, exposure."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from components import images
+from components.errors import rule
+from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+
+RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+"""A Ray release such as ``2.60.0``."""
+DEFAULT_RAY_VERSION = "2.60.0"
+AUTOSCALER_V2_SINCE = (2, 47, 0)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``2.60.0`` -> (2, 60, 0)."""
+    return tuple(int(p) for p in version.split("."))
+
+
+class RayGroup(PodSettings):
+    """Settings common to the head and worker groups."""
+
+    ray_start_params: dict[str, str] = {}
+    """Extra ``ray start`` parameters (values are strings); default none."""
+    shm_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
+    """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
+
+
+class HeadSpec(RayGroup):
+    """The Ray head pod."""
+
+    schedulable: bool = True
+    """Run tasks on the head; default true. Set false on large clusters (emits ``num-cpus: "0"``)."""
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    """Type of the head Service KubeRay creates; default ``ClusterIP``."""
+
+
+class WorkerGroupSpec(RayGroup):
+    """A named group of Ray worker pods."""
+
+    name: Label
+    """Group name (DNS-1035 label, unique in the cluster); required."""
+    replicas: Count = 1
+    """Initial replica count; default 1."""
+    min_replicas: Count | None = None
+    """Autoscaler lower bound; default ``replicas``."""
+    max_replicas: Count | None = None
+    """Autoscaler upper bound; default ``replicas``."""
+    idle_timeout_seconds: Count | None = None
+    """Per-group idle timeout overriding the cluster's; default the cluster's."""
+
+    @property
+    def min(self) -> int:
+        return self.replicas if self.min_replicas is None else self.min_replicas
+
+    @property
+    def max(self) -> int:
+        return self.replicas if self.max_replicas is None else self.max_replicas
+
+    @model_validator(mode="after")
+    def _bounds(self) -> WorkerGroupSpec:
+        if self.min > self.max:
+            raise rule("maxReplicas", f"must be ≥ minReplicas ({self.max} < {self.min})")
+        if self.replicas < self.min:
+            raise rule("replicas", f"must be ≥ minReplicas ({self.replicas} < {self.min})")
+        if self.replicas > self.max:
+            raise rule("replicas", f"must be ≤ maxReplicas ({self.replicas} > {self.max})")
+        return self
+
+
+class AutoscalingSpec(Spec):
+    """KubeRay in-tree autoscaling (``enableInTreeAutoscaling`` + ``autoscalerOptions``)."""
+
+    enabled: bool = True
+    """Run the Ray autoscaler sidecar; default true when the key is present."""
+    idle_timeout_seconds: Count = 60
+    """Seconds an idle worker lives before scale-down; default 60."""
+    upscaling_mode: Literal["Default", "Aggressive", "Conservative"] = "Default"
+    """Upscaling speed; default ``Default``."""
+    version: Literal["v1", "v2"] | None = None
+    """Autoscaler version; default ``v2`` for Ray ≥ 2.47, else ``v1``."""
+    cpu: Quantity = "500m"
+    """Autoscaler container CPU request and limit; default ``500m``."""
+    memory: Quantity = "512Mi"
+    """Autoscaler container memory request and limit; default ``512Mi``."""
+
+
+class DashboardSpec(Spec):
+    """Access to the Ray dashboard and job API (port 8265)."""
+
+    ingress: IngressSpec | None = None
+    """Ingress for the dashboard; default none (use ``kubectl port-forward``)."""
+
+
+class ServeSpec(Spec):
+    """Ray Serve HTTP proxy (port 8000)."""
+
+    ingress: IngressSpec | None = None
+    """Ingress for Serve; default none."""
+
+
+class ExternalServiceSpec(Spec):
+    """An extra Service in front of the head, for access from outside the cluster."""
+
+    type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    """Service type; default ``LoadBalancer``."""
+    ports: list[Literal["client", "dashboard", "serve"]] = ["client", "dashboard"]
+    """Head ports to expose; default client (10001) and dashboard (8265)."""
+    annotations: dict[str, str] = {}
+    """Service annotations (cloud load-balancer settings); default none."""
+    load_balancer_source_ranges: list[str] = []
+    """CIDRs allowed to reach a LoadBalancer; default unrestricted."""
+
+
+class RayClusterSpec(Spec):
+    """A Ray cluster (``ray.io/v1`` RayCluster) with its Services, Ingresses and monitors."""
+
+    name: ClusterName
+    """Cluster name (DNS-1035, ≤ 53 characters); required."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    ray_version: RayVersion = DEFAULT_RAY_VERSION
+    """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
+    image: PinnedImage | None = None
+    """Image for all groups that do not set their own; default ``rayproject/ray:<rayVersion>`` (``-gpu`` for GPU groups)."""
+    allow_image_version_mismatch: bool = False
+    """Accept image tags that do not carry ``rayVersion``; default false."""
+    head: HeadSpec = HeadSpec()
+    """The head pod; default 1 CPU, 2Gi."""
+    worker_groups: list[WorkerGroupSpec] = []
+    """Worker groups; default none (head only)."""
+    autoscaling: AutoscalingSpec | None = None
+    """In-tree autoscaling; default off."""
+    dashboard: DashboardSpec = DashboardSpec()
+    """Dashboard exposure; default in-cluster only."""
+    serve: ServeSpec = ServeSpec()
+    """Serve exposure; default in-cluster only."""
+    external_service: ExternalServiceSpec | None = None
+    """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
+    service_account: Label | None = None
+    """Service account for all pods unless a group sets one; default the namespace default."""
+    labels: dict[str, str] = {}
+    """Labels on the RayCluster and its pods; default none."""
+    annotations: dict[str, str] = {}
+    """Annotations on the RayCluster; default none."""
+    monitoring: bool = True
+    """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> RayClusterSpec:
+        names = [g.name for g in self.worker_groups]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
+        if not self.allow_image_version_mismatch:
+            for where, img in self._images():
+                try:
+                    images.check_version_tag(img, self.ray_version, "rayVersion")
+                except ValueError as exc:
+                    raise rule(where, f"{exc} (allowImageVersionMismatch: true)") from None
+        return self
+
+    def _images(self) -> list[tuple[str, str]]:
+        found = [("image", self.image)] if self.image else []
+        found += [("head.image", self.head.image)] if self.head.image else []
+        found += [(f"workerGroups.{i}.image", g.image) for i, g in enumerate(self.worker_groups) if g.image]
+        return [(w, i) for w, i in found if i]
+
+    def image_for(self, group: RayGroup) -> str:
+        """The image a group runs."""
+        if group.image:
+            return group.image
+        if self.image:
+            return self.image
+        return f"rayproject/ray:{self.ray_version}{'-gpu' if group.gpus else ''}"
+
+    @property
+    def autoscaler_version(self) -> str:
+        if self.autoscaling and self.autoscaling.version:
+            return self.autoscaling.version
+        return "v2" if version_tuple(self.ray_version) >= AUTOSCALER_V2_SINCE else "v1"
+
+
+__all__ = [
+    "AutoscalingSpec",
+    "DashboardSpec",
+    "ExternalServiceSpec",
+    "HeadSpec",
+    "RayClusterSpec",
+    "RayGroup",
+    "ServeSpec",
+    "WorkerGroupSpec",
+]
