@@ -57,6 +57,8 @@ Host = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
 """A DNS host name."""
 PinnedImage = Annotated[str, AfterValidator(images.check_pinned)]
 """An image reference with a version tag or digest; ``:latest`` and untagged are rejected."""
+LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$", max_length=63)]
+"""A Kubernetes label value."""
 Duration = Annotated[str, Field(pattern=r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")]
 """A Prometheus duration such as ``30s`` or ``1m``."""
 
@@ -105,7 +107,8 @@ class VolumeSpec(Spec):
             raise rule("source", f"must have exactly one volume type, got {sorted(self.source) or 'none'}")
         kind = next(iter(self.source))
         if kind not in ALLOWED_VOLUME_TYPES:
-            raise rule("source", f"volume type '{kind}' is not allowed by Pod Security 'restricted'; use one of {sorted(ALLOWED_VOLUME_TYPES)}")
+            allowed = sorted(ALLOWED_VOLUME_TYPES)
+            raise rule("source", f"volume type '{kind}' is not allowed by Pod Security 'restricted'; use one of {allowed}")
         return self
 
 
@@ -196,7 +199,7 @@ class MonitoringSpec(Spec):
 
     enabled: bool = True
     """Create ServiceMonitors/PodMonitors; default true when the key is present."""
-    prometheus_release: Annotated[str, Field(pattern=r"^[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$", max_length=63)] = "kube-prometheus-stack"
+    prometheus_release: LabelValue = "kube-prometheus-stack"
     """Value of the ``release`` label your Prometheus selects monitors by; default ``kube-prometheus-stack``."""
     namespace: Label = "monitoring"
     """Namespace Prometheus runs in (NetworkPolicies admit scrapes from it); default ``monitoring``."""

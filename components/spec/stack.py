@@ -39,7 +39,8 @@ class StackSpec(Spec):
         for i, c in enumerate(self.ray_clusters):
             key = (c.namespace or self.namespace, c.name)
             if key in seen:
-                raise rule(f"rayClusters.{i}.name", f"duplicate cluster name '{c.name}' in namespace '{key[0]}' (also rayClusters[{seen[key]}])")
+                msg = f"duplicate cluster name '{c.name}' in namespace '{key[0]}' (also rayClusters[{seen[key]}])"
+                raise rule(f"rayClusters.{i}.name", msg)
             seen[key] = i
         return self
 

@@ -1,0 +1,115 @@
+"""KubeRayOperator: Helm values, pinned release, and the CRD lifecycle Helm gets wrong."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.builders.kuberay import helm_values
+from components.errors import ConfigError
+from components.kuberay import KubeRayOperator
+from components.spec import KubeRayOperatorSpec, MonitoringSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CRDS = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "kuberay-operator" / "crds"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def run_operator(run_program: Any, spec: dict[str, Any], **kwargs: Any) -> Any:
+    return run_program(lambda: KubeRayOperator("kuberay", spec, namespace="ml", project_dir=ROOT, **kwargs))
+
+
+def test_release_is_pinned_and_skips_crds(run_program: Any) -> None:
+    result = run_operator(run_program, {})
+    (release,) = result.of_type(RELEASE)
+    inputs = release.inputs
+    assert inputs["chart"] == "kuberay-operator" and inputs["version"] == "1.7.0"
+    assert inputs["repositoryOpts"] == {"repo": "https://ray-project.github.io/kuberay-helm/"}
+    assert inputs["namespace"] == "ml" and inputs["skipCrds"] is True and inputs["name"] == "kuberay-operator"
+    assert inputs["values"]["image"] == {"repository": "quay.io/kuberay/operator", "tag": "v1.7.0", "pullPolicy": "IfNotPresent"}
+    names = sorted(r.inputs["metadata"]["name"] for r in result.of_type(CRD))
+    assert names == ["rayclusters.ray.io", "raycronjobs.ray.io", "rayjobs.ray.io", "rayservices.ray.io"]
+
+
+def test_values_watch_namespaces_monitoring_and_escape_hatch() -> None:
+    spec = KubeRayOperatorSpec.model_validate({
+        "watchNamespaces": ["ml", "research"], "replicas": 2, "featureGates": {"RayCronJob": True},
+        "values": {"nodeSelector": {"pool": "system"}, "metrics": {"serviceMonitor": {"interval": "15s"}}},
+    })
+    values = helm_values(spec, "kuberay-system", MonitoringSpec(prometheus_release="kps"))
+    assert values["watchNamespace"] == ["ml", "research"]
+    assert values["replicas"] == 2 and values["leaderElectionEnabled"] is True
+    sm = values["metrics"]["serviceMonitor"]
+    assert sm["enabled"] is True and sm["additionalLabels"] == {"release": "kps"} and sm["interval"] == "15s"
+    assert "selector" not in sm
+    assert values["nodeSelector"] == {"pool": "system"}
+    gates = {g["name"]: g["enabled"] for g in values["featureGates"]}
+    assert gates["RayCronJob"] is True and gates["RayClusterStatusConditions"] is True and len(gates) == 8
+    single = helm_values(KubeRayOperatorSpec(single_namespace_install=True, namespace="ml"), "ml", None)
+    assert single["singleNamespaceInstall"] is True and single["watchNamespace"] == ["ml"]
+    assert single["metrics"]["serviceMonitor"]["enabled"] is False
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"featureGates": {"RayTurbo": True}}, "raydask:kuberay.featureGates: unknown feature gate(s) ['RayTurbo'] for KubeRay 1.7.0; known: "),
+    ({"replicas": 2, "leaderElection": False}, "raydask:kuberay.leaderElection: must be true when replicas > 1"),
+    ({"version": "1.7"}, "raydask:kuberay.version: String should match pattern"),
+    ({"version": "1.6.0"}, "raydask:kuberay.crds.dir: no CRD files at "),
+    ({"image": "quay.io/kuberay/operator:latest"}, "raydask:kuberay.image: 'quay.io/kuberay/operator:latest' uses the ':latest' tag"),
+    ({"watchNamespace": ["ml"]}, "raydask:kuberay.watchNamespace: unknown key (did you mean 'watchNamespaces'?)"),
+])
+def test_operator_rules(run_program: Any, spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        run_operator(run_program, spec)
+    assert any(p.startswith(message) for p in exc.value.problems), exc.value.problems
+
+
+def test_crds_are_retained_when_the_operator_is_removed(run_program: Any) -> None:
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    run_operator(run_program, {}, opts=pulumi.ResourceOptions(transformations=[capture]))
+    crds = [n for n in seen if "-crd-" in n]
+    assert len(crds) == 4
+    assert all(seen[n].retain_on_delete is True for n in crds)
+    assert seen["kuberay"].retain_on_delete is not True
+    assert {d.__class__.__name__ for d in seen["kuberay"].depends_on} == {"CustomResourceDefinition"}
+
+
+def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) -> None:
+    new = tmp_path / "crds"
+    shutil.copytree(SHARED_CRDS, new)
+    doc = yaml.safe_load((new / "ray.io_rayclusters.yaml").read_text())
+    doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["newField"] = {"type": "string"}
+    (new / "ray.io_rayclusters.yaml").write_text(yaml.safe_dump(doc))
+    FEATURE_GATES = __import__("components.builders.kuberay", fromlist=["FEATURE_GATES"]).FEATURE_GATES
+    FEATURE_GATES["1.8.0"] = FEATURE_GATES["1.7.0"]
+    try:
+        old = run_operator(run_program, {})
+        bumped = run_operator(run_program, {"version": "1.8.0", "crds": {"dir": str(new)}})
+    finally:
+        del FEATURE_GATES["1.8.0"]
+    old_crds = {r.name: r.inputs for r in old.of_type(CRD)}
+    new_crds = {r.name: r.inputs for r in bumped.of_type(CRD)}
+    assert old_crds.keys() == new_crds.keys()
+    key = "kuberay-crd-rayclusters.ray.io"
+    assert new_crds[key]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.8.0"
+    props = new_crds[key]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert "newField" in props
+    assert new_crds[key]["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert bumped.of_type(RELEASE)[0].inputs["version"] == "1.8.0"
+    assert bumped.of_type(RELEASE)[0].inputs["values"]["image"]["tag"] == "v1.8.0"
+
+
+def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:
+    result = run_operator(run_program, {"crds": {"manage": False}})
+    assert result.of_type(CRD) == []
+    assert result.of_type(RELEASE)[0].inputs["skipCrds"] is False

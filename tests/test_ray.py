@@ -1,0 +1,270 @@
+"""RayCluster: spec rules with their exact messages, the built manifests, and the component under mocks."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import quantities
+from components.builders.ray import build_ray_cluster
+from components.errors import ConfigError
+from components.program import load_stack_spec
+from components.ray_cluster import RayCluster
+from components.spec import MonitoringSpec, RayClusterSpec
+
+BASE: dict[str, Any] = {
+    "name": "train",
+    "rayVersion": "2.60.0",
+    "head": {"cpu": "2", "memory": "8Gi"},
+    "workerGroups": [
+        {"name": "cpu", "replicas": 2, "minReplicas": 1, "maxReplicas": 10, "cpu": "4", "memory": "16Gi"},
+        {"name": "gpu", "replicas": 0, "minReplicas": 0, "maxReplicas": 4, "cpu": "8", "memory": "32Gi", "gpus": 1},
+    ],
+    "autoscaling": {"idleTimeoutSeconds": 60, "upscalingMode": "Default"},
+}
+
+
+def config_with(path: str, value: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """BASE with ``value`` set at a dotted path (``workerGroups.1.maxReplicas``); ``...`` deletes the key."""
+    cfg = copy.deepcopy(base or BASE)
+    node: Any = cfg
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    last = parts[-1]
+    if value is ...:
+        del node[last]
+    elif last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return cfg
+
+
+def errors_for(cluster: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec({"namespace": "ml", "rayClusters": [cluster]})
+    return exc.value.problems
+
+
+RULES = [
+    ("workerGroups.0.minReplicas", 11, "raydask:rayClusters[0].workerGroups[0].maxReplicas: must be ≥ minReplicas (10 < 11)"),
+    ("workerGroups.0.replicas", 0, "raydask:rayClusters[0].workerGroups[0].replicas: must be ≥ minReplicas (0 < 1)"),
+    ("workerGroups.0.replicas", 12, "raydask:rayClusters[0].workerGroups[0].replicas: must be ≤ maxReplicas (12 > 10)"),
+    ("workerGroups.1.maxReplicas", -1, "raydask:rayClusters[0].workerGroups[1].maxReplicas: Input should be greater than or equal to 0"),
+    ("workerGroups.0.cpu", "four", "raydask:rayClusters[0].workerGroups[0].cpu: 'four' is not a Kubernetes quantity"),
+    ("workerGroups.0.memory", "16GB", "raydask:rayClusters[0].workerGroups[0].memory: '16GB' is not a Kubernetes quantity (use G or Gi)"),
+    ("head.memory", "0", "raydask:rayClusters[0].head.memory: '0' must be greater than 0"),
+    ("name", "x" * 54, f"raydask:rayClusters[0].name: '{'x' * 54}' is 54 characters; the limit is 53"),
+    ("name", "train.v2", "raydask:rayClusters[0].name: 'train.v2' is not a DNS-1035 label: lower-case letters, digits and '-', "
+                         "starting with a letter, ending with a letter or digit (no dots or underscores)"),
+    ("workerGroups.1.name", "cpu", "raydask:rayClusters[0].workerGroups[1].name: duplicate worker group name 'cpu'"),
+    ("workerGroups.1.gpus", 0.5, "raydask:rayClusters[0].workerGroups[1].gpus: must be a whole number, got 0.5"),
+    ("image", "rayproject/ray:2.59.0", "raydask:rayClusters[0].image: image tag '2.59.0' does not match rayVersion 2.60.0; set the "
+                                       "matching image or allow the mismatch (allowImageVersionMismatch: true)"),
+    ("workerGroups.1.image", "rayproject/ray:latest", "raydask:rayClusters[0].workerGroups[1].image: 'rayproject/ray:latest' uses the "
+                                                      "':latest' tag; pin a version tag or a digest"),
+    ("head.image", "rayproject/ray", "raydask:rayClusters[0].head.image: 'rayproject/ray' has no tag; pin a version tag or a digest"),
+    ("workerGroups.0.maxReplica", 3, "raydask:rayClusters[0].workerGroups[0].maxReplica: unknown key (did you mean 'maxReplicas'?)"),
+    ("autoscaling.upscalingMode", "Fast", "raydask:rayClusters[0].autoscaling.upscalingMode: must be one of 'Default', 'Aggressive' "
+                                          "or 'Conservative', got 'Fast'"),
+    ("rayVersion", "2.60", "raydask:rayClusters[0].rayVersion: String should match pattern '^\\d+\\.\\d+\\.\\d+$'"),
+    ("head.cpuLimit", "1", "raydask:rayClusters[0].head.cpuLimit: must be at least cpu (1 < 2)"),
+    ("workerGroups.0.tolerations", [{"key": "k", "operator": "Exists", "value": "v"}],
+     "raydask:rayClusters[0].workerGroups[0].tolerations[0].value: must be empty when operator is Exists"),
+    ("head.volumes", [{"name": "data", "mountPath": "/data", "source": {"hostPath": {"path": "/x"}}}],
+     "raydask:rayClusters[0].head.volumes[0].source: volume type 'hostPath' is not allowed by Pod Security 'restricted'; use one of "
+     "['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']"),
+    ("dashboard.ingress", {"host": "Ray_Example"}, "raydask:rayClusters[0].dashboard.ingress.host: 'Ray_Example' is not a DNS-1123 "
+                                                   "subdomain (lower-case, digits, '-', '.')"),
+    ("workerGroups.0.name", ..., "raydask:rayClusters[0].workerGroups[0].name: required key is missing"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), RULES, ids=[f"{p}={v!r}"[:60] for p, v, _ in RULES])
+def test_rule_messages(path: str, value: Any, message: str) -> None:
+    assert message in errors_for(config_with(path, value))
+
+
+def test_image_mismatch_allowed_with_flag_and_digest_counts_as_pinned() -> None:
+    digest = "rayproject/ray:2.59.0@sha256:" + "a" * 64
+    spec = RayClusterSpec.model_validate({**BASE, "image": digest, "allowImageVersionMismatch": True})
+    assert spec.image_for(spec.head) == digest
+    assert errors_for({**BASE, "image": "rayproject/ray@sha256:" + "a" * 64}) == [
+        "raydask:rayClusters[0].image: image 'rayproject/ray@sha256:" + "a" * 64 + "' has no tag to check against rayVersion "
+        "2.60.0; add one or allow the mismatch (allowImageVersionMismatch: true)"
+    ]
+
+
+def test_unknown_top_level_key_and_duplicate_cluster() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec({"namespace": "ml", "rayCluster": []})
+    assert exc.value.problems == ["raydask:rayCluster: unknown key (did you mean 'rayClusters'?)"]
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec({"namespace": "ml", "rayClusters": [BASE, BASE]})
+    assert exc.value.problems == ["raydask:rayClusters[1].name: duplicate cluster name 'train' in namespace 'ml' (also rayClusters[0])"]
+
+
+def built(cfg: dict[str, Any] | None = None, monitoring: MonitoringSpec | None = None) -> dict[str, Any]:
+    return build_ray_cluster(RayClusterSpec.model_validate(cfg or BASE), "ml", monitoring).cluster
+
+
+def test_manifest_always_has_namespace_groups_bounds_and_string_params() -> None:
+    rc = built({"name": "solo"})
+    assert rc["metadata"]["namespace"] == "ml"
+    assert rc["spec"]["workerGroupSpecs"] == []
+    rc = built()
+    for group in rc["spec"]["workerGroupSpecs"]:
+        assert {"minReplicas", "maxReplicas", "replicas", "groupName"} <= set(group)
+    params = [rc["spec"]["headGroupSpec"]["rayStartParams"], *(g["rayStartParams"] for g in rc["spec"]["workerGroupSpecs"])]
+    assert all(isinstance(v, str) for p in params for v in p.values())
+    head = {"cpu": "2", "memory": "8Gi", "schedulable": False, "rayStartParams": {"object-store-memory": "1000000000"}}
+    rc = built({**BASE, "head": head})
+    assert rc["spec"]["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    assert rc["spec"]["headGroupSpec"]["rayStartParams"]["object-store-memory"] == "1000000000"
+
+
+def test_head_ports_gpu_limits_shm_and_autoscaler() -> None:
+    rc = built()
+    head = rc["spec"]["headGroupSpec"]["template"]["spec"]
+    ports = {p["name"]: p["containerPort"] for p in head["containers"][0]["ports"]}
+    assert ports["metrics"] == 8080 and ports["as-metrics"] == 44217 and ports["dash-metrics"] == 44227
+    assert ports["dashboard"] == 8265 and ports["client"] == 10001 and ports["gcs-server"] == 6379
+    gpu = rc["spec"]["workerGroupSpecs"][1]["template"]["spec"]
+    assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert gpu["containers"][0]["image"] == "rayproject/ray:2.60.0-gpu"
+    shm = next(v for v in head["volumes"] if v["name"] == "dshm")
+    assert shm["emptyDir"]["medium"] == "Memory"
+    assert quantities.bytes_of(shm["emptyDir"]["sizeLimit"]) == int(Decimal(8 * 2**30) * Decimal("0.3")) // 2**20 * 2**20
+    mounts = {m["mountPath"] for m in head["containers"][0]["volumeMounts"]}
+    assert {"/dev/shm", "/tmp/ray"} <= mounts
+    opts = rc["spec"]["autoscalerOptions"]
+    assert rc["spec"]["enableInTreeAutoscaling"] is True
+    assert opts["version"] == "v2" and opts["idleTimeoutSeconds"] == 60
+    assert opts["securityContext"]["runAsNonRoot"] is True and opts["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    old = built({**BASE, "rayVersion": "2.46.0"})
+    assert old["spec"]["autoscalerOptions"]["version"] == "v1"
+    assert built({"name": "x"})["spec"]["enableInTreeAutoscaling"] is False
+
+
+def test_pod_security_defaults_everywhere() -> None:
+    rc = built()
+    templates = [rc["spec"]["headGroupSpec"]["template"], *(g["template"] for g in rc["spec"]["workerGroupSpecs"])]
+    for t in templates:
+        pod = t["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for c in pod["containers"]:
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert set(c["resources"]["requests"]) >= {"cpu", "memory"} and set(c["resources"]["limits"]) >= {"cpu", "memory"}
+
+
+def test_scheduling_passthrough() -> None:
+    cfg = config_with("workerGroups.1.tolerations", [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}])
+    cfg = config_with("workerGroups.1.nodeSelector", {"pool": "gpu"}, cfg)
+    cfg = config_with("workerGroups.1.affinity", {"nodeAffinity": {}}, cfg)
+    cfg = config_with("workerGroups.1.env", {"B": "2", "A": "1"}, cfg)
+    cfg = config_with("serviceAccount", "ray-sa", cfg)
+    pod = built(cfg)["spec"]["workerGroupSpecs"][1]["template"]["spec"]
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert pod["nodeSelector"] == {"pool": "gpu"} and pod["affinity"] == {"nodeAffinity": {}}
+    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert pod["serviceAccountName"] == "ray-sa"
+
+
+def test_component_alone_registers_cluster_and_outputs(run_program: Any) -> None:
+    captured: dict[str, Any] = {}
+
+    def program() -> None:
+        c = RayCluster("train", BASE, namespace="ml")
+        pulumi.export("client", c.client_address)
+        pulumi.export("dashboard", c.dashboard_url)
+        pulumi.export("head", c.head_service_name)
+        captured["c"] = c
+
+    result = run_program(program)
+    types = [r.type for r in result.resources]
+    assert types == ["raydask:ray:RayCluster", "kubernetes:ray.io/v1:RayCluster"]
+    assert result.outputs == {
+        "client": "ray://train-head-svc.ml.svc.cluster.local:10001",
+        "dashboard": "http://train-head-svc.ml.svc.cluster.local:8265",
+        "head": "train-head-svc",
+    }
+    rc = result.objects()[0]
+    assert rc["spec"]["workerGroupSpecs"][0]["replicas"] == 2 and isinstance(rc["spec"]["workerGroupSpecs"][0]["replicas"], int)
+
+
+def test_component_with_monitoring_ingress_and_external_service(run_program: Any) -> None:
+    cfg = {**BASE, "dashboard": {"ingress": {"host": "ray.example.com", "tlsSecret": "ray-tls", "className": "nginx"}},
+           "serve": {"ingress": {"host": "serve.example.com", "tlsSecret": "serve-tls"}},
+           "externalService": {"type": "LoadBalancer", "ports": ["client"], "loadBalancerSourceRanges": ["10.0.0.0/8"]}}
+
+    def program() -> None:
+        RayCluster("train", cfg, namespace="ml", monitoring=MonitoringSpec(prometheus_release="prom"))
+
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in run_program(program).objects()}
+    assert set(objs) == {("RayCluster", "train"), ("Service", "train-external"), ("Service", "train-metrics"),
+                         ("Ingress", "train-dashboard"), ("Ingress", "train-serve"), ("ServiceMonitor", "train-ray")}
+    ing = objs[("Ingress", "train-dashboard")]["spec"]
+    assert ing["ingressClassName"] == "nginx" and ing["tls"] == [{"hosts": ["ray.example.com"], "secretName": "ray-tls"}]
+    assert ing["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "train-head-svc", "port": {"name": "dashboard"}}
+    serve = objs[("Ingress", "train-serve")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert serve == {"name": "train-head-svc", "port": {"name": "serve"}}
+    sm = objs[("ServiceMonitor", "train-ray")]
+    assert sm["metadata"]["labels"]["release"] == "prom"
+    assert [e["port"] for e in sm["spec"]["endpoints"]] == ["metrics", "as-metrics", "dash-metrics"]
+    relabel = sm["spec"]["endpoints"][0]["relabelings"][0]
+    assert relabel == {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"], "targetLabel": "ray_io_cluster"}
+    metrics = objs[("Service", "train-metrics")]
+    assert metrics["spec"]["clusterIP"] == "None"
+    assert sm["spec"]["selector"]["matchLabels"].items() <= metrics["metadata"]["labels"].items()
+    rc = objs[("RayCluster", "train")]
+    for t in [rc["spec"]["headGroupSpec"]["template"], *(g["template"] for g in rc["spec"]["workerGroupSpecs"])]:
+        assert metrics["spec"]["selector"].items() <= t["metadata"]["labels"].items()
+    ext = objs[("Service", "train-external")]["spec"]
+    assert ext["type"] == "LoadBalancer" and ext["ports"] == [{"name": "client", "port": 10001, "targetPort": "client", "protocol": "TCP"}]
+    assert ext["selector"].items() <= rc["spec"]["headGroupSpec"]["template"]["metadata"]["labels"].items()
+
+
+def test_each_pod_scraped_exactly_once() -> None:
+    b = build_ray_cluster(RayClusterSpec.model_validate(BASE), "ml", MonitoringSpec())
+    svc = next(s for s in b.services if s["metadata"]["name"] == "train-metrics")
+    scraped_ports = {e["port"] for e in b.monitors[0]["spec"]["endpoints"]}
+    targets: list[tuple[str, str]] = []
+    rc = b.cluster
+    groups = [("head", rc["spec"]["headGroupSpec"])] + [(g["groupName"], g) for g in rc["spec"]["workerGroupSpecs"]]
+    for name, group in groups:
+        container_ports = {p["name"] for c in group["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        for port in svc["spec"]["ports"]:
+            if port["name"] in scraped_ports and port["targetPort"] in container_ports:
+                targets.append((name, port["name"]))
+    assert sorted(targets) == sorted([("head", "metrics"), ("head", "as-metrics"), ("head", "dash-metrics"),
+                                      ("cpu", "metrics"), ("gpu", "metrics")])
+    assert len(targets) == len(set(targets))
+
+
+def test_missing_namespace_is_a_config_error(run_program: Any) -> None:
+    with pytest.raises(ConfigError, match=r"RayCluster\(x\)\.namespace: required"):
+        run_program(lambda: RayCluster("x", {"name": "x"}))
+
+
+def test_options_propagate_to_children(run_program: Any) -> None:
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    def program() -> None:
+        RayCluster("train", {**BASE, "dashboard": {"ingress": {"host": "ray.example.com"}}}, namespace="ml",
+                   opts=pulumi.ResourceOptions(protect=True, retain_on_delete=True, transformations=[capture]))
+
+    run_program(program)
+    children = {n: o for n, o in seen.items() if o.parent is not None}
+    assert {"train", "train-ingress-train-dashboard"} <= set(children)
+    for name, opts in children.items():
+        assert opts.protect is True, name
+        assert opts.retain_on_delete is True, name
