@@ -97,7 +97,7 @@ class VolumeSpec(Spec):
     read_only: bool = False
     """Mount read-only; default false."""
     source: dict[str, Any]
-    """Exactly one Kubernetes volume source, e.g. ``{persistentVolumeClaim: {claimName: data}}``; only the types
+    """Exactly one Kubernetes volume source, e.g. ``{persistentVolumeClaim: {claimName: data}}``; required; only the types
     Pod Security "restricted" admits (configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim,
     projected, secret)."""
 

@@ -1,0 +1,29 @@
+"""Every spec field documents its default, and the README's configuration reference is generated from them."""
+
+from __future__ import annotations
+
+from components.docs import BEGIN, END, _models, reference
+from components.spec.stack import StackSpec
+from conftest import ROOT
+
+
+def test_every_field_documents_its_default() -> None:
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in _models(StackSpec)
+        for name, field in model.model_fields.items()
+        if not field.description or not ("default" in field.description.lower() or "required" in field.description.lower())
+    ]
+    assert missing == []
+
+
+def test_every_spec_model_is_frozen_and_forbids_unknown_keys() -> None:
+    for model in _models(StackSpec):
+        assert model.model_config.get("frozen") is True, model.__name__
+        assert model.model_config.get("extra") == "forbid", model.__name__
+
+
+def test_readme_reference_is_current() -> None:
+    text = (ROOT / "README.md").read_text()
+    current = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
+    assert current == reference().strip(), "run: .venv/bin/python -m components.docs --write"
