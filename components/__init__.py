@@ -11,14 +11,22 @@ from typing import Any
 _EXPORTS = {
     "KubeRayOperator": "components.kuberay",
     "RayCluster": "components.ray_cluster",
+    "RayJob": "components.ray_job",
+    "RayService": "components.ray_service",
+    "DaskOperator": "components.dask",
+    "DaskCluster": "components.dask",
     "StackSpec": "components.spec.stack",
     "KubeRayOperatorSpec": "components.spec.kuberay",
     "RayClusterSpec": "components.spec.ray",
     "WorkerGroupSpec": "components.spec.ray",
     "HeadSpec": "components.spec.ray",
     "AutoscalingSpec": "components.spec.ray",
+    "RayJobSpec": "components.spec.ray_workloads",
+    "RayServiceSpec": "components.spec.ray_workloads",
     "IngressSpec": "components.spec.base",
     "MonitoringSpec": "components.spec.base",
+    "DaskOperatorSpec": "components.spec.dask",
+    "DaskClusterSpec": "components.spec.dask",
     "ConfigError": "components.errors",
 }
 

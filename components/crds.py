@@ -21,6 +21,17 @@ def default_kuberay_dir(version: str, project_dir: Path) -> Path:
     return project_dir.parent / "shared" / "upstream" / f"kuberay-{version}" / "charts" / "kuberay-operator" / "crds"
 
 
+def default_dask_dir() -> Path | None:
+    """The Dask operator chart's ``crds/`` inside the installed ``dask-kubernetes`` wheel; None when not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("dask_kubernetes")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations)))
+    return base / "operator" / "deployment" / "helm" / "dask-kubernetes-operator" / "crds"
+
+
 def resolve_dir(configured: str | None, default: Path, project_dir: Path, key: str, hint: str) -> Path:
     """Resolve a configured CRD directory (relative to the project) or the default; ConfigError when absent."""
     path = (project_dir / configured) if configured and not Path(configured).is_absolute() else Path(configured or default)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+DASK_IMAGE = "ghcr.io/dask/dask"
+"""Repository of the official Dask images (``<DASK_IMAGE>:<dask version>``)."""
+DASK_OPERATOR_IMAGE = "ghcr.io/dask/dask-kubernetes-operator"
+"""Repository of the Dask operator image (``<DASK_OPERATOR_IMAGE>:<chart version>``)."""
+
 _REF = re.compile(
     r"^(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+|:[0-9]+/)*[a-z0-9]*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from components.builders import kuberay as build
+from components.builders.common import crd_objects
 from components.crds import default_kuberay_dir, load_dir, resolve_dir
 from components.errors import ConfigError
 from components.resources import child_options, register
@@ -55,7 +56,7 @@ class KubeRayOperator(pulumi.ComponentResource):
                 f"run `helm pull kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version {spec.version} "
                 "--untar` and set this key to the chart's crds/ directory",
             )
-            for crd in build.crd_objects(list(load_dir(crd_dir)), "kuberay-operator", spec.version):
+            for crd in crd_objects(list(load_dir(crd_dir)), "kuberay-operator", spec.version):
                 crd_names.append(crd["metadata"]["name"])
                 crds.append(register(crd, child_options(self, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
 

@@ -8,7 +8,15 @@ COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
 NAME = "app.kubernetes.io/name"
 RAY_CLUSTER = "ray.io/cluster"
+DASK_CLUSTER = "dask.org/cluster-name"
+"""Set by the Dask operator on every object of a DaskCluster."""
+DASK_COMPONENT = "dask.org/component"
+"""``scheduler`` / ``worker`` on the pods and the scheduler Service the Dask operator creates."""
+DASK_WORKER_GROUP = "dask.org/workergroup-name"
+"""The DaskWorkerGroup name, on worker pods."""
 PROMETHEUS_RELEASE = "release"
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+"""Label the API server puts on every Namespace (its name): NetworkPolicies select namespaces by it."""
 
 
 def standard(app: str, instance: str, component: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,6 +45,16 @@ def pod(app: str, instance: str, component: str, extra: dict[str, str] | None = 
     return {**(extra or {}), **selector(app, instance, component), "app.kubernetes.io/part-of": PART_OF}
 
 
+def dask_scheduler(cluster: str) -> dict[str, str]:
+    """Selector of a DaskCluster's scheduler pod (the labels the Dask operator sets)."""
+    return {DASK_CLUSTER: cluster, DASK_COMPONENT: "scheduler"}
+
+
 def prometheus(release: str | None) -> dict[str, str]:
     """The label a kube-prometheus-stack Prometheus selects monitors by."""
     return {PROMETHEUS_RELEASE: release} if release else {}
+
+
+def namespace_selector(namespace: str) -> dict[str, dict[str, str]]:
+    """A NetworkPolicy ``namespaceSelector`` matching exactly ``namespace``."""
+    return {"matchLabels": {NAMESPACE_NAME: namespace}}

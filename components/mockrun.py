@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,10 @@ class Registered:
     inputs: dict[str, Any]
     custom: bool
     provider: str = ""
+    parent: tuple[str, str] | None = None
+    """``(type, name)`` of the parent resource; None for children of the stack."""
+    seq: int = 0
+    """Position in the program's construction order (registration itself is asynchronous)."""
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -51,11 +55,33 @@ class RunResult:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that echo inputs as state, fill provider-computed fields, and record every registration."""
 
-    def __init__(self) -> None:
+    def __init__(self, bulk_types: Iterable[str] = ()) -> None:
         self.registered: list[Registered] = []
+        self.bulk_types = frozenset(bulk_types)
+        self._constructed: dict[tuple[str, str], list[tuple[tuple[str, str] | None, Any, int]]] = {}
+        self._seq = 0
+
+    def transformation(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        """Stack transformation: note parent, construction order and the props as the program built them.
+
+        A plain-data ``spec`` of a ``bulk_types`` resource skips the wire format (recorded as built, elided in its state).
+        """
+        parent = args.opts.parent if args.opts else None
+        ref = (parent._type, parent._name) if parent is not None and parent._type != "pulumi:pulumi:Stack" else None
+        self._constructed.setdefault((args.type_, args.name), []).append((ref, args.props, self._seq))
+        self._seq += 1
+        if args.type_ in self.bulk_types and isinstance(args.props, Mapping) and _plain(args.props.get("spec")):
+            return pulumi.ResourceTransformationResult({**args.props, "spec": {_ELIDED: True}}, args.opts)
+        return None
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        inputs = normalize(dict(args.inputs))
+        pending = self._constructed.get((args.typ, args.name)) or [(None, None, len(self.registered))]
+        parent, props, seq = pending.pop(0) if len(pending) > 1 else pending[0]
+        template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
+        inputs = normalize(ordered_like(dict(args.inputs), template))
+        elided = inputs.get("spec") == {_ELIDED: True} and template is not None
+        if elided:
+            inputs["spec"] = normalize(template["spec"])
         if args.custom and args.typ.startswith("kubernetes:"):
             meta = inputs.setdefault("metadata", {}) if "kind" in inputs else None
             if meta is not None and not meta.get("name"):
@@ -64,12 +90,39 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "kubernetes:helm.sh/v3:Release":
             inputs.setdefault("name", args.name)
             inputs["status"] = {"name": inputs["name"], "namespace": inputs.get("namespace", "default"), "status": "deployed"}
-        self.registered.append(Registered(args.typ, args.name, inputs, bool(args.custom), args.provider or ""))
+        self.registered.append(Registered(args.typ, args.name, inputs, bool(args.custom), args.provider or "", parent, seq))
         resource_id = f"{args.name}-id" if args.custom else None
-        return resource_id, inputs
+        return resource_id, ({**inputs, "spec": {_ELIDED: True}} if elided else inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+_ELIDED = "raydask.elided"
+
+
+def _plain(value: Any) -> bool:
+    """JSON-like data only (no Outputs or resources inside)."""
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def ordered_like(value: Any, template: Any) -> Any:
+    """``value`` with its mapping keys in ``template``'s order (the engine's wire format loses key order)."""
+    if isinstance(value, dict) and isinstance(template, Mapping):
+        keys = [k for k in template if k in value] + [k for k in value if k not in template]
+        return {k: ordered_like(value[k], template.get(k)) for k in keys}
+    if isinstance(value, list) and isinstance(template, (list, tuple)) and len(value) == len(template):
+        return [ordered_like(v, t) for v, t in zip(value, template, strict=True)]
+    return value
 
 
 def pulumi_config(values: dict[str, Any]) -> dict[str, str]:
@@ -93,11 +146,16 @@ def run(
     project: str = "raydask",
     stack: str = "dev",
     preview: bool = False,
+    bulk_types: Iterable[str] = (),
 ) -> RunResult:
-    """Run ``program`` as a stack under mocks with ``config`` (``raydask:key`` -> value); returns what registered."""
+    """Run ``program`` as a stack under mocks with ``config`` (``raydask:key`` -> value); returns what registered.
+
+    ``bulk_types`` (e.g. the megabyte-sized CustomResourceDefinitions) skip the wire round trip for their ``spec``:
+    recorded exactly as built, but the program sees an elided ``spec`` output.
+    """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    recorder = RecordingMocks()
+    recorder = RecordingMocks(bulk_types)
     result = RunResult()
     try:
         mocks.set_mocks(recorder, project=project, stack=stack, preview=preview)
@@ -107,6 +165,7 @@ def run(
 
         def wrapped() -> Any:
             roots.append(settings.get_root_resource())
+            pulumi.runtime.register_stack_transformation(recorder.transformation)
             return program()
 
         loop.run_until_complete(pulumi.runtime.stack.run_in_stack(wrapped))
@@ -115,7 +174,7 @@ def run(
             keys = list(outputs)
             values = loop.run_until_complete(pulumi.Output.all(*[outputs[k] for k in keys]).future())
             result.outputs = dict(zip(keys, normalize(values or []), strict=False))
-        result.resources = list(recorder.registered)
+        result.resources = sorted(recorder.registered, key=lambda r: r.seq)
     finally:
         pulumi.runtime.set_all_config({}, [])
         settings.reset_options()

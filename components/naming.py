@@ -7,6 +7,10 @@ import re
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 RAY_CLUSTER_NAME_MAX = 53
+RAY_JOB_NAME_MAX = 47
+"""KubeRay names a RayJob's cluster ``<job>-<5 random characters>``, which must fit RAY_CLUSTER_NAME_MAX."""
+RAY_SERVICE_NAME_MAX = 47
+"""Same rule for a RayService's clusters."""
 DASK_CLUSTER_NAME_MAX = 53
 LABEL_MAX = 63
 
@@ -63,6 +67,10 @@ class RayNames:
     def network_policy(cluster: str, what: str) -> str:
         return f"{cluster}-{what}"
 
+    @staticmethod
+    def redis_password_secret(cluster: str) -> str:
+        return f"{cluster}-redis-password"
+
 
 class DaskNames:
     """Object names the Dask operator and raydask derive from a DaskCluster name."""
@@ -78,6 +86,19 @@ class DaskNames:
     @staticmethod
     def ingress(cluster: str) -> str:
         return f"{cluster}-dashboard"
+
+    @staticmethod
+    def autoscaler(cluster: str) -> str:
+        return cluster
+
+    @staticmethod
+    def default_worker_group(cluster: str) -> str:
+        return f"{cluster}-default"
+
+
+def network_policy_group(policy: str, group: str) -> str:
+    """Name of the NetworkPolicy adding a pod group's own allowances to the cluster's ``policy``."""
+    return f"{policy}-{group}"
 
 
 def service_fqdn(service: str, namespace: str) -> str:

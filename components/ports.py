@@ -64,3 +64,23 @@ class DaskPorts:
     WORKER_NANNY_NAME: Final = "tcp-nanny"
     WORKER_COMM: Final = 8788
     WORKER_COMM_NAME: Final = "tcp-worker"
+
+    @classmethod
+    def scheduler(cls) -> list[tuple[str, int]]:
+        """(name, port) pairs of the scheduler container and its Service (the operator's API uses both names)."""
+        return [(cls.COMM_NAME, cls.COMM), (cls.DASHBOARD_NAME, cls.DASHBOARD)]
+
+    @classmethod
+    def worker(cls) -> list[tuple[str, int]]:
+        """(name, port) pairs of a worker container: dashboard and ``/metrics`` under the scheduler's name and port."""
+        return [(cls.DASHBOARD_NAME, cls.DASHBOARD), (cls.WORKER_COMM_NAME, cls.WORKER_COMM), (cls.WORKER_NANNY_NAME, cls.WORKER_NANNY)]
+
+
+class KubernetesPorts:
+    """Cluster services every pod may need: DNS and the API server (NetworkPolicy egress)."""
+
+    DNS: Final = 53
+    API_SERVER: Final = 443
+    """The ``kubernetes`` Service port (what in-cluster clients dial)."""
+    API_SERVER_ENDPOINT: Final = 6443
+    """The API server's own port behind that Service (what NetworkPolicies see after the Service's DNAT)."""

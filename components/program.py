@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pulumi
 
 from components.errors import ConfigError
 from components.spec.base import parse_spec
+from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults
 from components.spec.stack import StackSpec
 
 NAMESPACE = "raydask"
@@ -27,7 +29,7 @@ def config_values() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for full_key, value in raw.items():
         ns, _, key = full_key.partition(":")
-        if ns != NAMESPACE or not key:
+        if ns != NAMESPACE or not key or key in SECRET_CONFIG_KEYS:
             continue
         if isinstance(value, str):
             try:
@@ -44,6 +46,18 @@ def load_stack_spec(values: dict[str, Any] | None = None) -> StackSpec:
     return parse_spec(StackSpec, config_values() if values is None else values, f"{NAMESPACE}:")
 
 
+def redis_password() -> pulumi.Output[str] | None:
+    """The Pulumi secret ``raydask:redisPassword`` (None when unset); ConfigError when it was set without ``--secret``."""
+    from pulumi.runtime.config import is_config_secret
+
+    full = f"{NAMESPACE}:{REDIS_PASSWORD_CONFIG}"
+    value = pulumi.Config(NAMESPACE).get_secret(REDIS_PASSWORD_CONFIG)
+    if value is not None and not is_config_secret(full):
+        raise ConfigError([f"{full}: must be a secret: run `pulumi config set --secret {full} <password>` (it is stored in "
+                           "plaintext in the stack config now)"])
+    return value
+
+
 def project_dir() -> Path:
     """The directory holding Pulumi.yaml (where ``pulumi up`` runs); ``RAYDASK_PROJECT_DIR`` overrides."""
     return Path(os.environ.get("RAYDASK_PROJECT_DIR") or Path.cwd())
@@ -53,9 +67,13 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     """Declare every resource of the stack; returns the stack outputs."""
     from components.kuberay import KubeRayOperator
     from components.ray_cluster import RayCluster
+    from components.ray_job import RayJob
+    from components.ray_service import RayService
     from components.resources import register
 
     root = root or project_dir()
+    security = SecurityDefaults.from_stack(spec)
+    password = redis_password()
     deps: dict[str, pulumi.Resource] = {}
     if spec.create_namespace:
         from components import labels as lbl
@@ -80,10 +98,12 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         operators.append(operator)
         outputs["kuberayVersion"] = operator.version
     ray_out = {}
+    clusters: dict[tuple[str, str], pulumi.Resource] = {}
     for i, c in enumerate(spec.ray_clusters):
         ns = c.namespace or spec.namespace
-        cluster = RayCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring,
-                             key=f"{NAMESPACE}:rayClusters[{i}]", opts=after(ns, extra=operators))
+        cluster = RayCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
+                             redis_password=password, key=f"{NAMESPACE}:rayClusters[{i}]", opts=after(ns, extra=operators))
+        clusters[(ns, c.name)] = cluster
         ray_out[c.name] = {
             "namespace": cluster.namespace,
             "headService": cluster.head_service_name,
@@ -92,6 +112,54 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             "dashboardIngressUrl": cluster.dashboard_ingress_url,
         }
     outputs["rayClusters"] = ray_out
+    jobs_out = {}
+    for i, j in enumerate(spec.ray_jobs):
+        ns = j.namespace or spec.namespace
+        selected = clusters.get((ns, j.cluster_selector or ""))  # a job on a stack cluster waits for it
+        job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, key=f"{NAMESPACE}:rayJobs[{i}]",
+                     opts=after(ns, extra=[*operators, *([selected] if selected else [])]))
+        jobs_out[j.name] = {"namespace": job.namespace, "jobId": job.job_id, "dashboardUrl": job.dashboard_url}
+    outputs["rayJobs"] = jobs_out
+    services_out = {}
+    for i, s in enumerate(spec.ray_services):
+        ns = s.namespace or spec.namespace
+        service = RayService(s.name, s, namespace=spec.namespace, monitoring=spec.monitoring,
+                             key=f"{NAMESPACE}:rayServices[{i}]", opts=after(ns, extra=operators))
+        services_out[s.name] = {
+            "namespace": service.namespace,
+            "serveUrl": service.serve_url,
+            "serveIngressUrl": service.serve_ingress_url,
+            "dashboardUrl": service.dashboard_url,
+        }
+    outputs["rayServices"] = services_out
+    outputs.update(build_dask(spec, root, after))
+    return outputs
+
+
+def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.ResourceOptions]) -> dict[str, Any]:
+    """The Dask operator and clusters (each cluster waits for its namespace and the operator); their stack outputs."""
+    from components.dask import DaskCluster, DaskOperator
+
+    outputs: dict[str, Any] = {}
+    operators: list[pulumi.Resource] = []
+    if spec.dask_operator:
+        op_ns = spec.dask_operator.namespace or spec.namespace
+        operator = DaskOperator("dask-operator", spec.dask_operator, namespace=spec.namespace, monitoring=spec.monitoring,
+                                project_dir=root, key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
+        operators.append(operator)
+        outputs["daskOperatorVersion"] = operator.version
+    dask_out = {}
+    for i, c in enumerate(spec.dask_clusters):
+        cluster = DaskCluster(c.name, c, namespace=spec.namespace, key=f"{NAMESPACE}:daskClusters[{i}]",
+                              opts=after(c.namespace or spec.namespace, extra=operators))
+        dask_out[c.name] = {
+            "namespace": cluster.namespace,
+            "schedulerService": cluster.scheduler_service_name,
+            "schedulerAddress": cluster.scheduler_address,
+            "dashboardUrl": cluster.dashboard_url,
+            "dashboardIngressUrl": cluster.dashboard_ingress_url,
+        }
+    outputs["daskClusters"] = dask_out
     return outputs
 
 

@@ -7,14 +7,21 @@ from typing import Any
 import pulumi
 
 from components.builders.ray import build_ray_cluster
+from components.builders.ray_security import needs_password, problems, ray_network_policies, redis_password_secret, resolve
+from components.builders.secrets import SECRET_FIELDS
 from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray import RayClusterSpec
+from components.spec.security import SecurityDefaults, redis_password_missing
 
 
 class RayCluster(pulumi.ComponentResource):
-    """A Ray cluster on KubeRay (``ray.io/v1``)."""
+    """A Ray cluster on KubeRay (``ray.io/v1``).
+
+    ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``); ``redis_password`` is the
+    Redis password for ``gcsFaultTolerance`` (a Pulumi secret; it only ever reaches a Secret, never the RayCluster).
+    """
 
     TYPE = "raydask:ray:RayCluster"
 
@@ -33,16 +40,32 @@ class RayCluster(pulumi.ComponentResource):
         *,
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
+        redis_password: pulumi.Input[str] | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        spec = parse_spec(RayClusterSpec, spec, key or f"RayCluster({name})")
+        where = key or f"RayCluster({name})"
+        defaults = security or SecurityDefaults()
+        spec = resolve(parse_spec(RayClusterSpec, spec, where), defaults)
         ns = spec.namespace or namespace
         if not ns:
-            raise ConfigError([f"{key or f'RayCluster({name})'}.namespace: required (no stack namespace given)"])
+            raise ConfigError([f"{where}.namespace: required (no stack namespace given)"])
+        bad = [f"{where}.{path}: {message}" for path, message in problems(spec, defaults)]
+        if needs_password(spec) and redis_password is None:
+            bad.append(redis_password_missing(where))
+        if bad:
+            raise ConfigError(bad)
         built = build_ray_cluster(spec, ns, monitoring)
-        cluster = register(built.cluster, child_options(self, opts), name)
+        first: list[pulumi.Resource] = []
+        if needs_password(spec):
+            secret = redis_password_secret(spec, ns, pulumi.Output.secret(redis_password))
+            first.append(register(secret, child_options(self, opts, additional_secret_outputs=list(SECRET_FIELDS)),
+                                  f"{name}-secret-{secret['metadata']['name']}"))
+        for policy in ray_network_policies(spec, ns, monitoring, defaults.kuberay_namespace):
+            first.append(register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}"))
+        cluster = register(built.cluster, child_options(self, opts, depends_on=first) if first else child_options(self, opts), name)
         for manifest in [*built.services, *built.ingresses, *built.monitors]:
             register(manifest, child_options(self, opts, depends_on=[cluster]),
                      f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 import pulumi
@@ -39,7 +40,8 @@ def register(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str |
     name = name or resource_name(manifest)
     cls = _sdk_class(manifest["apiVersion"], manifest["kind"])
     if cls is not None:
-        return cls(name, opts=opts, api_version=manifest["apiVersion"], kind=manifest["kind"], **body)
+        snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in body.items()}  # stringData -> string_data
+        return cls(name, opts=opts, api_version=manifest["apiVersion"], kind=manifest["kind"], **snake)
     from pulumi_kubernetes.apiextensions import CustomResource
 
     return CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"], opts=opts, **body)

@@ -17,6 +17,15 @@ ALLOWED_VOLUME_TYPES: Final = frozenset(
 )
 """Volume sources the "restricted" profile admits."""
 
+INGRESS_AUTH_ANNOTATIONS: Final = {
+    "nginx.ingress.kubernetes.io/auth-url": frozenset(),
+    "nginx.ingress.kubernetes.io/auth-type": frozenset(),
+    "nginx.ingress.kubernetes.io/auth-tls-verify-client": frozenset({"off", "optional", "optional_no_ca"}),
+    "alb.ingress.kubernetes.io/auth-type": frozenset({"none"}),
+}
+"""Ingress annotations that put authentication in front of a backend, each with the values that do not enforce it
+(ingress-nginx external auth such as oauth2-proxy, basic/digest auth, client certificates; AWS ALB OIDC/Cognito)."""
+
 
 def pod_security_context(uid: int, gid: int) -> dict[str, Any]:
     """Pod-level securityContext satisfying "restricted"."""

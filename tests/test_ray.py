@@ -199,7 +199,8 @@ def test_component_alone_registers_cluster_and_outputs(run_program: Any) -> None
 
 
 def test_component_with_monitoring_ingress_and_external_service(run_program: Any) -> None:
-    cfg = {**BASE, "dashboard": {"ingress": {"host": "ray.example.com", "tlsSecret": "ray-tls", "className": "nginx"}},
+    cfg = {**BASE, "dashboard": {"ingress": {"host": "ray.example.com", "tlsSecret": "ray-tls", "className": "nginx"},
+                                 "allowUnauthenticated": True},
            "serve": {"ingress": {"host": "serve.example.com", "tlsSecret": "serve-tls"}},
            "externalService": {"type": "LoadBalancer", "ports": ["client"], "loadBalancerSourceRanges": ["10.0.0.0/8"]}}
 
@@ -259,7 +260,7 @@ def test_options_propagate_to_children(run_program: Any) -> None:
         seen[args.name] = args.opts
 
     def program() -> None:
-        RayCluster("train", {**BASE, "dashboard": {"ingress": {"host": "ray.example.com"}}}, namespace="ml",
+        RayCluster("train", {**BASE, "dashboard": {"ingress": {"host": "ray.example.com"}, "allowUnauthenticated": True}}, namespace="ml",
                    opts=pulumi.ResourceOptions(protect=True, retain_on_delete=True, transformations=[capture]))
 
     run_program(program)

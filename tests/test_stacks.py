@@ -13,6 +13,7 @@ from conftest import ROOT, stack_config
 
 from components import quantities
 from components.program import main
+from components.spec.security import OFFLINE_SECRET_CONFIG
 
 
 def requests_of(pod_spec: dict[str, Any]) -> tuple[Decimal, int]:
@@ -49,7 +50,8 @@ def dev(run_program: Any, project_root: Path) -> Any:
 
 @pytest.fixture
 def production(run_program: Any, project_root: Path) -> Any:
-    return run_program(main, config=stack_config("production"), stack="production")
+    return run_program(main, config={**stack_config("production"), **OFFLINE_SECRET_CONFIG}, secret_keys=list(OFFLINE_SECRET_CONFIG),
+                       stack="production")
 
 
 def kinds(result: Any) -> list[str]:
@@ -98,7 +100,8 @@ def test_production_namespaces_are_protected(run_program: Any, project_root: Pat
         pulumi.runtime.register_stack_transformation(lambda a: seen.__setitem__(a.name, a.opts) or None)
         main()
 
-    run_program(program, config=stack_config("production"), stack="production")
+    run_program(program, config={**stack_config("production"), **OFFLINE_SECRET_CONFIG}, secret_keys=list(OFFLINE_SECRET_CONFIG),
+                stack="production")
     assert seen["namespace-ml"].protect is True and seen["namespace-kuberay-system"].protect is True
     assert seen["train"].protect is not True
     dev_seen: dict[str, pulumi.ResourceOptions] = {}

@@ -117,3 +117,16 @@ def pod_label_relabel(label: str) -> dict[str, Any]:
         "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitized}"],
         "targetLabel": sanitized,
     }
+
+
+def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[Manifest]:
+    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm."""
+    out = []
+    for doc in documents:
+        crd = copy.deepcopy(doc)
+        meta = crd.setdefault("metadata", {})
+        meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
+        meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/patchForce": "true"}
+        crd.pop("status", None)
+        out.append(crd)
+    return out

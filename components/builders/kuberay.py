@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from components import labels as lbl
-from components.builders.common import Manifest, deep_merge
+from components.builders.common import deep_merge
 from components.spec.base import MonitoringSpec
 from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
 
@@ -88,16 +87,3 @@ def release_args(spec: KubeRayOperatorSpec, namespace: str, values: dict[str, An
         "cleanup_on_fail": True,
         "max_history": 10,
     }
-
-
-def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[Manifest]:
-    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm."""
-    out = []
-    for doc in documents:
-        crd = copy.deepcopy(doc)
-        meta = crd.setdefault("metadata", {})
-        meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
-        meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/patchForce": "true"}
-        crd.pop("status", None)
-        out.append(crd)
-    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from components import labels as lbl
 from components.builders.common import (
     Manifest,
@@ -16,6 +17,7 @@ from components.builders.common import (
     service_monitor,
     shm_size,
 )
+from components.builders.ray_security import auth_options, gcs_fault_tolerance_options
 from components.naming import RayNames, service_fqdn
 from components.ports import RayPorts
 from components.security import RAY_GID, RAY_UID, container_security_context, pod_security_context
@@ -158,6 +160,9 @@ def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
         body["autoscalerOptions"] = autoscaler_options(spec)
     body["headGroupSpec"] = head_group(spec)
     body["workerGroupSpecs"] = [worker_group(spec, g) for g in spec.worker_groups]
+    for key, value in (("authOptions", auth_options(spec)), ("gcsFaultToleranceOptions", gcs_fault_tolerance_options(spec))):
+        if value is not None:
+            body[key] = value
     return body
 
 
@@ -218,14 +223,22 @@ def build_ray_cluster(spec: RayClusterSpec, namespace: str, monitoring: Monitori
     if spec.serve.ingress:
         ingresses.append(ingress(RayNames.ingress(spec.name, "serve"), namespace, lbl.standard(APP, spec.name, "serve"),
                                  spec.serve.ingress, head, RayPorts.SERVE_NAME))
-    monitors = []
-    if monitoring and monitoring.enabled and spec.monitoring:
-        svc = metrics_service(spec, namespace)
-        services.append(svc)
-        monitors.append(service_monitor(
-            RayNames.service_monitor(spec.name), namespace, lbl.standard(APP, spec.name, "metrics"), monitoring,
-            lbl.selector(APP, spec.name, "metrics"),
-            [n for n, _ in RayPorts.scraped()],
-            [pod_label_relabel(lbl.RAY_CLUSTER), pod_label_relabel("ray.io/node-type")],
-        ))
+    metrics, monitors = monitoring_objects(spec, namespace, monitoring)
+    services += metrics
     return RayClusterBuild(ray_cluster(spec, namespace), services, ingresses, monitors, endpoints(spec, namespace))
+
+
+def monitoring_objects(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None) -> tuple[list[Manifest], list[Manifest]]:
+    """([metrics Service], [ServiceMonitor]) scraping every pod labelled for ``spec.name`` once; empty without monitoring.
+
+    Shared by RayCluster, RayJob and RayService (their pods carry the workload's name as instance label).
+    """
+    if not (monitoring and monitoring.enabled and spec.monitoring):
+        return [], []
+    monitor = service_monitor(
+        RayNames.service_monitor(spec.name), namespace, lbl.standard(APP, spec.name, "metrics"), monitoring,
+        lbl.selector(APP, spec.name, "metrics"),
+        [n for n, _ in RayPorts.scraped()],
+        [pod_label_relabel(lbl.RAY_CLUSTER), pod_label_relabel("ray.io/node-type")],
+    )
+    return [metrics_service(spec, namespace)], [monitor]

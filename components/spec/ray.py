@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from components import images
 from components.errors import rule
 from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from components.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
 RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 """A Ray release such as ``2.60.0``."""
@@ -94,6 +95,9 @@ class DashboardSpec(Spec):
 
     ingress: IngressSpec | None = None
     """Ingress for the dashboard; default none (use ``kubectl port-forward``)."""
+    allow_unauthenticated: bool = False
+    """Allow exposing the dashboard, job API and Ray client (Ingress without TLS or authentication, external Service,
+    head ``serviceType``) with no authentication; default false."""
 
 
 class ServeSpec(Spec):
@@ -149,9 +153,19 @@ class RayClusterSpec(Spec):
     """Annotations on the RayCluster; default none."""
     monitoring: bool = True
     """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
+    network_policy: NetworkPolicySpec | None = None
+    """NetworkPolicies isolating the cluster's pods; default the stack's ``raydask:networkPolicy`` (keys set here win),
+    none without it."""
+    auth: AuthSpec | None = None
+    """Ray token authentication (``authOptions``); default the stack's ``raydask:rayAuth``, off without it."""
+    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
+    """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
 
     @model_validator(mode="after")
     def _rules(self) -> RayClusterSpec:
+        problems = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)] + gcs_problems(self)
+        if problems:
+            raise rule(*problems[0])
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             if names.index(n) != i:

@@ -33,7 +33,8 @@ spec = RayClusterSpec(
         ),
     ],
     autoscaling=AutoscalingSpec(idle_timeout_seconds=120),
-    dashboard={"ingress": IngressSpec(host="ray.research.example.com", tls_secret="ray-tls", class_name="nginx")},
+    dashboard={"ingress": IngressSpec(host="ray.research.example.com", tls_secret="ray-tls", class_name="nginx",
+                                      annotations={"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"})},
 )
 
 cluster = RayCluster("research", spec, namespace="research", monitoring=monitoring,

@@ -1,0 +1,174 @@
+"""Benchmark: raydask's program against the raw-SDK floor and against `helm template` (prints figures).
+
+    .venv/bin/python bench/run.py [--reps 5] [--sizes 1,10,100]
+
+Stacks of N production-like Ray clusters plus N Dask clusters (two worker groups, Ingress, monitoring,
+NetworkPolicy — cloned from stacks/Pulumi.production.yaml) are built under the SDK mock engine. The floor registers
+the very same objects as prebuilt dicts straight through pulumi-kubernetes: no models, no builders, no components.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from components import mockrun  # noqa: E402
+from components.program import main  # noqa: E402
+
+SECRETS = {"raydask:redisPassword": "bench-placeholder"}
+
+
+def stack_config(n: int) -> dict[str, Any]:
+    """Production config with its first Ray and Dask cluster cloned N times."""
+    cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.production.yaml").read_text())["config"]
+    for key in ("raydask:rayClusters", "raydask:daskClusters"):
+        template = cfg.get(key, [{}])[0]
+        clones = []
+        for i in range(n):
+            c = copy.deepcopy(template)
+            c["name"] = f"{template['name']}-{i}"
+            for exposure in ("dashboard", "serve"):
+                ingress = (c.get(exposure) or {}).get("ingress")
+                if ingress:
+                    ingress["host"] = f"{c['name']}-{exposure}.example.com"
+            clones.append(c)
+        if template:
+            cfg[key] = clones
+    for key in ("raydask:rayJobs", "raydask:rayServices"):
+        cfg.pop(key, None)
+    cfg.update(SECRETS)
+    return cfg
+
+
+def ours(cfg: dict[str, Any]) -> mockrun.RunResult:
+    os.environ["RAYDASK_PROJECT_DIR"] = str(ROOT)
+    return mockrun.run(main, config=cfg, stack="production", secret_keys=list(SECRETS))
+
+
+def floor_program(registered: list[mockrun.Registered]) -> Any:
+    """A hand-written program: the same objects, typed SDK classes, no raydask code."""
+    import pulumi_kubernetes as k8s
+    from pulumi_kubernetes.apiextensions import CustomResource
+    from pulumi_kubernetes.helm.v3 import Release
+
+    classes = {
+        "Namespace": k8s.core.v1.Namespace, "Service": k8s.core.v1.Service, "Secret": k8s.core.v1.Secret,
+        "Ingress": k8s.networking.v1.Ingress, "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+        "CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
+    }
+    objects = [(r.name, copy.deepcopy(r.inputs)) for r in registered if r.is_kubernetes_object]
+    releases = [(r.name, copy.deepcopy(r.inputs)) for r in registered if r.type == "kubernetes:helm.sh/v3:Release"]
+
+    def program() -> None:
+        for name, o in objects:
+            body = {k: v for k, v in o.items() if k not in ("apiVersion", "kind")}
+            cls = classes.get(o["kind"])
+            if cls is not None:
+                cls(name, api_version=o["apiVersion"], kind=o["kind"], **body)
+            else:
+                CustomResource(name, api_version=o["apiVersion"], kind=o["kind"], **body)
+        for name, r in releases:
+            Release(name, chart=r["chart"], version=r["version"], namespace=r["namespace"], values=r["values"],
+                    repository_opts=r["repositoryOpts"], skip_crds=r["skipCrds"], name=r["name"])
+
+    return program
+
+
+def timed(fn: Any, reps: int) -> float:
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def import_time(statement: str, reps: int) -> float:
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def peak_memory_mb(n: int) -> float:
+    code = (f"import resource, sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r}); import run; "
+            f"run.ours(run.stack_config({n})); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def helm_template_seconds(reps: int) -> float | None:
+    helm = Path(sys.executable).parent / "helm"
+    helm_path = str(helm) if helm.exists() else shutil.which("helm")
+    chart = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "ray-cluster"
+    if not helm_path or not chart.is_dir():
+        return None
+    cmd = [helm_path, "template", "train", str(chart), "--namespace", "ml"]
+    return timed(lambda: subprocess.run(cmd, check=True, capture_output=True), reps)
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--sizes", default="1,10,100")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    rows = []
+    ratios = {}
+    for n in sizes:
+        cfg = stack_config(n)
+        result = ours(cfg)
+        count = len(result.resources)
+        floor = floor_program(result.resources)
+        t_ours = timed(lambda cfg=cfg: ours(cfg), args.reps)
+        t_floor = timed(lambda floor=floor: mockrun.run(floor, stack="production"), args.reps)
+        ratios[n] = t_ours / t_floor
+        rows.append((n, count, t_ours, t_floor))
+
+    imp_ours = import_time("import components", args.reps)
+    imp_api = import_time("from components import RayCluster, DaskCluster, KubeRayOperator, DaskOperator", args.reps)
+    imp_floor = import_time("import pulumi, pulumi_kubernetes", args.reps)
+    imp_floor_api = import_time("import pulumi, pulumi_kubernetes.core.v1, pulumi_kubernetes.networking.v1, "
+                                "pulumi_kubernetes.apiextensions, pulumi_kubernetes.helm.v3", args.reps)
+    mem = peak_memory_mb(max(sizes))
+    helm_s = helm_template_seconds(args.reps)
+
+    print(f"{'N':>5} {'resources':>10} {'ours s':>9} {'floor s':>9} {'ratio':>6}")
+    for n, count, t_o, t_f in rows:
+        print(f"{n:>5} {count:>10} {t_o:>9.3f} {t_f:>9.3f} {t_o / t_f:>6.2f}")
+    by_n = {n: t for n, _, t, _ in rows}
+    if 10 in by_n and 100 in by_n:
+        print(f"scaling time(N=100)/time(N=10): {by_n[100] / by_n[10]:.2f}")
+        per_cluster = (by_n[100] - by_n[10]) / (2 * 90)
+        print(f"our marginal cost per cluster (Ray or Dask): {per_cluster * 1000:.1f} ms")
+        if helm_s:
+            print(f"helm template of KubeRay's ray-cluster chart: {helm_s * 1000:.1f} ms per cluster "
+                  f"(ours / helm = {per_cluster / helm_s:.2f})")
+    print(f"import components: {imp_ours:.3f} s; import pulumi, pulumi_kubernetes: {imp_floor:.3f} s "
+          f"(ratio {imp_ours / imp_floor:.2f})")
+    print(f"import the four components: {imp_api:.3f} s; the SDK modules they use: {imp_floor_api:.3f} s "
+          f"(ratio {imp_api / imp_floor_api:.2f})")
+    print(f"peak memory at N={max(sizes)}: {mem:.0f} MB")
+    print(json.dumps({"ratio": ratios}), file=sys.stderr)
+    print("ratio " + " ".join(f"N={n}:{r:.2f}" for n, r in ratios.items()))
+
+
+if __name__ == "__main__":
+    main_bench()

@@ -1,0 +1,297 @@
+"""Dask builders: the Dask operator's Helm values and release, and DaskCluster / DaskWorkerGroup / DaskAutoscaler /
+dashboard Ingress objects.
+
+Monitoring is the operator chart's: its scheduler ServiceMonitor selects every ``dask.org/component: scheduler``
+Service and its worker PodMonitor every ``dask.org/component: worker`` pod (both on port ``http-dashboard``,
+``/metrics``), so DaskClusters emit no monitors and nothing is scraped twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import images
+from components import labels as lbl
+from components.builders.common import Manifest, deep_merge, env_list, extra_volumes, ingress, ingress_url, obj, scheduling
+from components.naming import DaskNames, service_fqdn
+from components.ports import DaskPorts
+from components.security import DASK_GID, DASK_UID, container_security_context, pod_security_context
+from components.spec.base import MonitoringSpec
+from components.spec.dask import (
+    DASK_CHART_REPO,
+    SCHEDULER_API_ROUTE,
+    SCHEDULER_ROUTES_ENV,
+    DaskClusterSpec,
+    DaskOperatorSpec,
+    DaskPodSettings,
+    DaskWorkerGroupSpec,
+    DaskWorkerSpec,
+)
+
+APP = "dask"
+DASK_API = "kubernetes.dask.org/v1"
+CHART = "dask-kubernetes-operator"
+RELEASE = "dask-kubernetes-operator"
+SCHEDULER_CONTAINER = "scheduler"
+WORKER_CONTAINER = "worker"
+DEFAULT_SCHEDULER_ROUTES = (
+    "distributed.http.scheduler.prometheus",
+    "distributed.http.scheduler.info",
+    "distributed.http.scheduler.json",
+    "distributed.http.health",
+    "distributed.http.proxy",
+    "distributed.http.statics",
+)
+"""``distributed.scheduler.http.routes`` defaults (distributed.yaml); the API route is added to them."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# operator
+# --------------------------------------------------------------------------------------------------------------
+
+
+def monitors_enabled(spec: DaskOperatorSpec, monitoring: MonitoringSpec | None) -> bool:
+    """Whether the chart's ServiceMonitor and PodMonitor are rendered."""
+    return bool(spec.monitoring and monitoring and monitoring.enabled)
+
+
+def _monitor_values(spec: DaskOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
+                    target_labels: list[str]) -> dict[str, Any]:
+    # Cluster-wide operators run DaskClusters anywhere; a namespaced one only in its own namespace.
+    selector: dict[str, Any] = {"any": True} if spec.cluster_wide else {"matchNames": [namespace]}
+    return {
+        "enabled": monitors_enabled(spec, monitoring),
+        "namespace": namespace,
+        "namespaceSelector": selector,
+        "additionalLabels": lbl.prometheus(monitoring.prometheus_release) if monitoring else {},
+        "interval": monitoring.interval if monitoring else "30s",
+        "jobLabel": "",
+        "targetLabels": target_labels,
+        "metricRelabelings": [],  # the scheduler template cannot render a non-empty list
+    }
+
+
+def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: MonitoringSpec | None) -> dict[str, Any]:
+    """Values for the dask-kubernetes-operator chart."""
+    ref = images.parse(spec.image or f"{images.DASK_OPERATOR_IMAGE}:{spec.version}")
+    tag = f"{ref.tag}@{ref.digest}" if ref.digest else ref.tag
+    on = monitors_enabled(spec, monitoring)
+    values: dict[str, Any] = {
+        "image": {"name": ref.repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "rbac": {"create": True, "cluster": spec.cluster_wide},
+        "kopfArgs": ["--all-namespaces"] if spec.cluster_wide else [f"--namespace={namespace}"],
+        "podSecurityContext": pod_security_context(DASK_UID, DASK_GID),
+        "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
+        "resources": {
+            "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+            "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory},
+        },
+        "metrics": {
+            "scheduler": {
+                "enabled": on,
+                "serviceMonitor": _monitor_values(spec, namespace, monitoring, [lbl.DASK_CLUSTER]),
+            },
+            "worker": {
+                "enabled": on,
+                "podMonitor": _monitor_values(spec, namespace, monitoring, [lbl.DASK_CLUSTER, lbl.DASK_WORKER_GROUP]),
+            },
+        },
+    }
+    return deep_merge(values, spec.values)
+
+
+def operator_release_args(spec: DaskOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
+    return {
+        "name": RELEASE,
+        "chart": CHART,
+        "version": spec.version,
+        "repository_opts": {"repo": DASK_CHART_REPO},
+        "namespace": namespace,
+        "values": values,
+        "skip_crds": spec.crds.manage,
+        "atomic": True,
+        "cleanup_on_fail": True,
+        "max_history": 10,
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# clusters
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaskEndpoints:
+    """Addresses of a Dask cluster."""
+
+    scheduler_service: str
+    scheduler_address: str
+    dashboard_url: str
+    dashboard_ingress_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DaskClusterBuild:
+    """Everything raydask declares for one Dask cluster."""
+
+    cluster: Manifest
+    worker_groups: list[Manifest] = field(default_factory=list)
+    autoscalers: list[Manifest] = field(default_factory=list)
+    ingresses: list[Manifest] = field(default_factory=list)
+    endpoints: DaskEndpoints | None = None
+
+    def objects(self) -> list[Manifest]:
+        """All objects, the DaskCluster first."""
+        return [self.cluster, *self.worker_groups, *self.autoscalers, *self.ingresses]
+
+
+def _ports(pairs: list[tuple[str, int]]) -> list[Manifest]:
+    return [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in pairs]
+
+
+def scheduler_routes() -> str:
+    """Value of ``DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES``: the defaults plus the HTTP API (a Python/JSON list)."""
+    return json.dumps([*DEFAULT_SCHEDULER_ROUTES, SCHEDULER_API_ROUTE])
+
+
+def scheduler_args(spec: DaskClusterSpec) -> list[str]:
+    """``dask scheduler`` command line."""
+    return ["dask", "scheduler", "--host", "0.0.0.0", "--port", str(DaskPorts.COMM),
+            "--dashboard-address", f":{DaskPorts.DASHBOARD}", *spec.scheduler.extra_args]
+
+
+def _number(value: float) -> str:
+    return format(value, "g")
+
+
+def worker_args(group: DaskWorkerSpec) -> list[str]:
+    """``dask worker`` command line: threads and memory from the container's resources, fixed ports."""
+    args = ["dask", "worker", "--name", "$(DASK_WORKER_NAME)",
+            "--nthreads", str(group.threads), "--memory-limit", str(group.memory_limit_bytes),
+            "--dashboard-address", f":{DaskPorts.DASHBOARD}",
+            "--worker-port", str(DaskPorts.WORKER_COMM), "--nanny-port", str(DaskPorts.WORKER_NANNY)]
+    if group.dask_resources:
+        args += ["--resources", ",".join(f"{k}={_number(v)}" for k, v in group.dask_resources.items())]
+    return [*args, *group.extra_args]
+
+
+def _container(spec: DaskClusterSpec, group: DaskPodSettings, name: str, args: list[str], env: dict[str, str],
+               ports: list[tuple[str, int]]) -> Manifest:
+    _, mounts = extra_volumes(group.volumes)
+    container: Manifest = {
+        "name": name,
+        "image": spec.image_for(group),
+        "imagePullPolicy": group.image_pull_policy,
+        "args": args,
+        "ports": _ports(ports),
+        "resources": group.resources(),
+        "securityContext": container_security_context(DASK_UID, DASK_GID),
+    }
+    if env:
+        container["env"] = env_list(env)
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container
+
+
+def _pod(spec: DaskClusterSpec, group: DaskPodSettings, component: str, container: Manifest) -> tuple[Manifest, Manifest]:
+    """(metadata, pod spec) of a scheduler or worker template: only fields the embedded 1.21 PodSpec has."""
+    volumes, _ = extra_volumes(group.volumes)
+    pod: Manifest = {
+        "containers": [container],
+        "securityContext": pod_security_context(DASK_UID, DASK_GID),
+        **scheduling(group),
+    }
+    if volumes:
+        pod["volumes"] = volumes
+    sa = group.service_account or spec.service_account
+    if sa:
+        pod["serviceAccountName"] = sa
+    metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
+    if group.annotations:
+        metadata["annotations"] = dict(group.annotations)
+    return metadata, pod
+
+
+def _probe() -> Manifest:
+    return {"httpGet": {"port": DaskPorts.DASHBOARD_NAME, "path": "/health"}}
+
+
+def scheduler(spec: DaskClusterSpec) -> Manifest:
+    """``spec.scheduler``: pod template (with the HTTP API route) and the scheduler Service."""
+    s = spec.scheduler
+    env = {SCHEDULER_ROUTES_ENV: scheduler_routes(), **s.env}
+    container = _container(spec, s, SCHEDULER_CONTAINER, scheduler_args(spec), env, DaskPorts.scheduler())
+    container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
+    container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 15, "periodSeconds": 20}
+    metadata, pod = _pod(spec, s, "scheduler", container)
+    service = {
+        "type": s.service_type,
+        "selector": lbl.dask_scheduler(spec.name),
+        "ports": [{"name": n, "protocol": "TCP", "port": p, "targetPort": n} for n, p in DaskPorts.scheduler()],
+    }
+    return {"metadata": metadata, "spec": pod, "service": service}
+
+
+def worker(spec: DaskClusterSpec, group: DaskWorkerSpec, component: str) -> Manifest:
+    """``spec.worker`` of a DaskCluster or DaskWorkerGroup."""
+    container = _container(spec, group, WORKER_CONTAINER, worker_args(group), dict(group.env), DaskPorts.worker())
+    metadata, pod = _pod(spec, group, component, container)
+    return {"replicas": group.replicas, "metadata": metadata, "spec": pod}
+
+
+def group_component(group: DaskWorkerGroupSpec | None) -> str:
+    """``app.kubernetes.io/component`` of a worker group's pods."""
+    return f"worker-{group.name if group else 'default'}"
+
+
+def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:
+    """The DaskCluster object."""
+    body: Manifest = {}
+    if spec.idle_timeout:
+        body["idleTimeout"] = spec.idle_timeout
+    body["scheduler"] = scheduler(spec)
+    body["worker"] = worker(spec, spec.worker, group_component(None))
+    return obj(DASK_API, "DaskCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
+               spec.annotations or None, spec=body)
+
+
+def dask_worker_group(spec: DaskClusterSpec, group: DaskWorkerGroupSpec, namespace: str) -> Manifest:
+    """An extra DaskWorkerGroup of the cluster."""
+    labels = lbl.standard(APP, spec.name, group_component(group), {**spec.labels, lbl.DASK_CLUSTER: spec.name})
+    return obj(DASK_API, "DaskWorkerGroup", DaskNames.worker_group(spec.name, group.name), namespace, labels,
+               spec={"cluster": spec.name, "worker": worker(spec, group, group_component(group))})
+
+
+def dask_autoscaler(spec: DaskClusterSpec, namespace: str) -> Manifest:
+    """The DaskAutoscaler sizing the default worker group between minimum and maximum."""
+    assert spec.autoscaling is not None
+    return obj(DASK_API, "DaskAutoscaler", DaskNames.autoscaler(spec.name), namespace,
+               lbl.standard(APP, spec.name, "autoscaler", {**spec.labels, lbl.DASK_CLUSTER: spec.name}),
+               spec={"cluster": spec.name, "minimum": spec.autoscaling.minimum, "maximum": spec.autoscaling.maximum})
+
+
+def endpoints(spec: DaskClusterSpec, namespace: str) -> DaskEndpoints:
+    """Scheduler address and dashboard URLs."""
+    svc = DaskNames.scheduler_service(spec.name)
+    fqdn = service_fqdn(svc, namespace)
+    return DaskEndpoints(
+        scheduler_service=svc,
+        scheduler_address=f"tcp://{fqdn}:{DaskPorts.COMM}",
+        dashboard_url=f"http://{fqdn}:{DaskPorts.DASHBOARD}",
+        dashboard_ingress_url=ingress_url(spec.dashboard.ingress) if spec.dashboard.ingress else None,
+    )
+
+
+def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuild:
+    """Every object of one Dask cluster."""
+    groups = [dask_worker_group(spec, g, namespace) for g in spec.worker_groups]
+    autoscalers = [dask_autoscaler(spec, namespace)] if spec.autoscaled else []
+    ingresses = []
+    if spec.dashboard.ingress:
+        ingresses.append(ingress(DaskNames.ingress(spec.name), namespace, lbl.standard(APP, spec.name, "dashboard", spec.labels),
+                                 spec.dashboard.ingress, DaskNames.scheduler_service(spec.name), DaskPorts.DASHBOARD_NAME))
+    return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))

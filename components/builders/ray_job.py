@@ -1,0 +1,140 @@
+"""RayJob builders: the RayJob object (its cluster, runtime environment and submitter pod) and its monitors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from components import labels as lbl
+from components.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
+from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
+from components.naming import RayNames, service_fqdn
+from components.ports import RayPorts
+from components.security import RAY_GID, RAY_UID, container_security_context, pod_security_context
+from components.spec.base import MonitoringSpec
+from components.spec.ray import DEFAULT_RAY_VERSION
+from components.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
+
+SUBMITTER_CONTAINER = "ray-job-submitter"
+"""KubeRay's name for the submitter container (it runs the first container of the template)."""
+RERUN_ON_CHANGES = [
+    f"spec.{key}" for key in (
+        "entrypoint", "runtimeEnvYAML", "jobId", "submissionMode", "rayClusterSpec", "clusterSelector",
+        "shutdownAfterJobFinishes", "ttlSecondsAfterFinished", "activeDeadlineSeconds", "backoffLimit", "submitterPodTemplate",
+    )
+]
+"""A RayJob runs once: a change to anything but ``suspend`` replaces it, which runs the new job."""
+
+
+@dataclass(frozen=True)
+class RayJobBuild:
+    """Everything raydask declares for one RayJob."""
+
+    job: Manifest
+    services: list[Manifest] = field(default_factory=list)
+    monitors: list[Manifest] = field(default_factory=list)
+    job_id: str | None = None
+    dashboard_url: str = ""
+
+    def objects(self) -> list[Manifest]:
+        """All objects, the RayJob first."""
+        return [self.job, *self.services, *self.monitors]
+
+
+def yaml_text(data: Any) -> str:
+    """Block-style YAML, keys in the given order, long strings never folded."""
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=2**20)
+
+
+def runtime_env_yaml(env: RuntimeEnvSpec) -> str:
+    """``runtimeEnvYAML``: Ray's ``runtime_env`` as YAML text."""
+    return yaml_text(env.render())
+
+
+def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
+    """``submitterPodTemplate``: restricted pod, requests and limits; KubeRay fills in the command and env."""
+    sub = spec.submitter
+    cluster = spec.cluster.to_cluster(spec.name, namespace) if spec.cluster else None
+    image = sub.image or (cluster.image_for(cluster.head) if cluster else f"rayproject/ray:{DEFAULT_RAY_VERSION}")
+    volumes, mounts = extra_volumes(sub.volumes)
+    container: Manifest = {
+        "name": SUBMITTER_CONTAINER,
+        "image": image,
+        "imagePullPolicy": sub.image_pull_policy,
+        "resources": sub.resources(),
+        "securityContext": container_security_context(RAY_UID, RAY_GID),
+    }
+    if sub.env:
+        container["env"] = env_list(sub.env)
+    if mounts:
+        container["volumeMounts"] = mounts
+    pod: Manifest = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "securityContext": pod_security_context(RAY_UID, RAY_GID),
+        **scheduling(sub),
+    }
+    if volumes:
+        pod["volumes"] = volumes
+    account = sub.service_account or (cluster.service_account if cluster else None)
+    if account:
+        pod["serviceAccountName"] = account
+    metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
+    if sub.annotations:
+        metadata["annotations"] = dict(sub.annotations)
+    return {"metadata": metadata, "spec": pod}
+
+
+def derived_job_id(name: str, body: Manifest) -> str:
+    """``<name>-<8 hex>``: stable for one job definition, new whenever it changes (``suspend`` excluded)."""
+    definition = {k: v for k, v in body.items() if k not in ("suspend", "jobId")}
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{name}-{digest}"
+
+
+def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
+    """The ``spec`` of a RayJob."""
+    body: Manifest = {"entrypoint": spec.entrypoint}
+    if spec.runtime_env is not None and spec.runtime_env.render():
+        body["runtimeEnvYAML"] = runtime_env_yaml(spec.runtime_env)
+    body["submissionMode"] = spec.submission_mode
+    if spec.cluster is not None:
+        body["rayClusterSpec"] = ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace))
+    else:
+        body["clusterSelector"] = {lbl.RAY_CLUSTER: spec.cluster_selector}
+    body["shutdownAfterJobFinishes"] = spec.shutdown
+    if spec.ttl_seconds_after_finished is not None:
+        body["ttlSecondsAfterFinished"] = spec.ttl_seconds_after_finished
+    if spec.active_deadline_seconds is not None:
+        body["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    if spec.backoff_limit is not None:
+        body["backoffLimit"] = spec.backoff_limit
+    if spec.submission_mode == "K8sJobMode":
+        body["submitterPodTemplate"] = submitter_template(spec, namespace)
+    body["suspend"] = spec.suspend
+    job_id = spec.job_id or (None if spec.submission_mode == "InteractiveMode" else derived_job_id(spec.name, body))
+    if job_id:
+        body["jobId"] = job_id
+    return body
+
+
+def dashboard_url(spec: RayJobSpec, namespace: str) -> str:
+    """Job API / dashboard of the job's cluster: KubeRay's ``<job>-head-svc`` (or the selected cluster's head Service)."""
+    head = RayNames.head_service(spec.cluster_selector or spec.name)
+    return f"http://{service_fqdn(head, namespace)}:{RayPorts.DASHBOARD}"
+
+
+def build_ray_job(spec: RayJobSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayJobBuild:
+    """Every object of one RayJob: the job, plus the metrics Service and ServiceMonitor of a cluster it creates."""
+    body = ray_job_spec(spec, namespace)
+    job = obj(RAY_API, "RayJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", spec.labels),
+              spec.annotations or None, spec=body)
+    services: list[Manifest] = []
+    monitors: list[Manifest] = []
+    if spec.cluster is not None:
+        services, monitors = monitoring_objects(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring)
+    return RayJobBuild(job, services, monitors, body.get("jobId"), dashboard_url(spec, namespace))

@@ -1,0 +1,123 @@
+"""The security defaults for a RayCluster: ``authOptions``, ``gcsFaultToleranceOptions``, the Redis password Secret and
+the cluster's NetworkPolicies (pure functions; the RayCluster component registers what they return)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components import labels as lbl
+from components.builders.common import Manifest
+from components.builders.network import Allow, Egress, network_policies
+from components.builders.secrets import opaque_secret
+from components.naming import RayNames
+from components.ports import RayPorts
+from components.spec.base import MonitoringSpec
+from components.spec.ray import RayClusterSpec
+from components.spec.security import (
+    REDIS_PASSWORD_KEY,
+    Problem,
+    SecurityDefaults,
+    auth_problems,
+    effective_auth,
+    effective_network_policy,
+    ray_exposure_problems,
+)
+
+APP = "ray"
+HEAD = "head"
+EVERYWHERE = "0.0.0.0/0"
+
+
+def resolve(spec: RayClusterSpec, defaults: SecurityDefaults) -> RayClusterSpec:
+    """``spec`` with the stack's defaults applied: ``networkPolicy`` merged, ``auth`` inherited; both None when off."""
+    return spec.model_copy(update={
+        "network_policy": effective_network_policy(defaults.network_policy, spec.network_policy),
+        "auth": effective_auth(defaults.ray_auth, spec.auth),
+    })
+
+
+def problems(resolved: RayClusterSpec, defaults: SecurityDefaults) -> list[Problem]:
+    """Rules on a resolved cluster the spec alone cannot check (an inherited ``auth``, exposure, ``requireTls``)."""
+    out = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(resolved.auth, resolved.ray_version, None)]
+    return out + ray_exposure_problems(resolved, require_tls=defaults.require_tls, authenticated=resolved.auth is not None)
+
+
+def auth_options(spec: RayClusterSpec) -> Manifest | None:
+    """``authOptions`` of a resolved cluster; None when auth is off."""
+    return spec.auth.build() if spec.auth else None
+
+
+def redis_password_ref(spec: RayClusterSpec) -> tuple[str, str]:
+    """(Secret name, key) holding the Redis password: ``passwordSecret`` or the Secret raydask creates."""
+    ft = spec.gcs_fault_tolerance
+    assert ft is not None
+    if ft.password_secret is not None:
+        return ft.password_secret.name, ft.password_secret.key
+    return RayNames.redis_password_secret(spec.name), REDIS_PASSWORD_KEY
+
+
+def gcs_fault_tolerance_options(spec: RayClusterSpec) -> Manifest | None:
+    """``gcsFaultToleranceOptions``: the password only as a ``secretKeyRef``; None when off."""
+    ft = spec.gcs_fault_tolerance
+    if ft is None:
+        return None
+    name, key = redis_password_ref(spec)
+    out: Manifest = {"redisAddress": ft.redis_address,
+                     "redisPassword": {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}}
+    if ft.external_storage_namespace:
+        out["externalStorageNamespace"] = ft.external_storage_namespace
+    return out
+
+
+def needs_password(spec: RayClusterSpec) -> bool:
+    """True when raydask must create the Redis password Secret (fault tolerance without ``passwordSecret``)."""
+    return spec.gcs_fault_tolerance is not None and spec.gcs_fault_tolerance.password_secret is None
+
+
+def redis_password_secret(spec: RayClusterSpec, namespace: str, password: Any) -> Manifest:
+    """The Secret ``<cluster>-redis-password``; ``password`` is passed through untouched (a Pulumi secret Output)."""
+    name, key = redis_password_ref(spec)
+    return opaque_secret(name, namespace, lbl.standard(APP, spec.name, "redis-password"), {key: password})
+
+
+def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None,
+                         kuberay_namespace: str | None = None) -> list[Manifest]:
+    """NetworkPolicies of a resolved cluster; none when its ``networkPolicy`` is off."""
+    policy = spec.network_policy
+    if policy is None:
+        return []
+    exposed = [(port, HEAD) for port, ingress in ((RayPorts.DASHBOARD, spec.dashboard.ingress), (RayPorts.SERVE, spec.serve.ingress))
+               if ingress is not None]
+    scraped = monitoring is not None and monitoring.enabled and spec.monitoring
+    operator_ns = policy.operator_namespace or kuberay_namespace
+    api_server: list[str | None] = [HEAD] if spec.autoscaling and spec.autoscaling.enabled else []
+    if spec.auth is not None and spec.auth.k8s_token_auth:
+        api_server.append(None)
+    ft = spec.gcs_fault_tolerance
+    # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
+    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft else []
+    return network_policies(
+        RayNames.network_policy(spec.name, "netpol"), namespace, lbl.standard(APP, spec.name, "network-policy"),
+        lbl.selector(APP, spec.name), policy,
+        groups={HEAD: lbl.selector(APP, spec.name, HEAD)},
+        client_ports=(RayPorts.CLIENT, RayPorts.DASHBOARD), client_group=HEAD,
+        exposed=exposed,
+        metrics=(monitoring.namespace, [p for _, p in RayPorts.scraped()]) if scraped and monitoring else None,
+        operator=(operator_ns, (RayPorts.DASHBOARD,), HEAD) if operator_ns else None,
+        api_server=api_server,
+        ingress=external_allowances(spec),
+        egress=redis,
+    )
+
+
+def external_allowances(spec: RayClusterSpec) -> list[Allow]:
+    """Ingress from outside the cluster to what a LoadBalancer / NodePort exposes (its source ranges, else anywhere)."""
+    out: list[Allow] = []
+    by_name = dict(RayPorts.head())
+    ext = spec.external_service
+    if ext is not None and ext.type != "ClusterIP":
+        cidrs = tuple(ext.load_balancer_source_ranges) if ext.type == "LoadBalancer" and ext.load_balancer_source_ranges else (EVERYWHERE,)
+        out.append(Allow(tuple(by_name[p] for p in ext.ports), group=HEAD, cidrs=cidrs))
+    if spec.head.service_type != "ClusterIP":
+        out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, RayPorts.SERVE), group=HEAD, cidrs=(EVERYWHERE,)))
+    return out

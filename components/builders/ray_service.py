@@ -1,0 +1,88 @@
+"""RayService builders: the RayService object (``serveConfigV2`` and its cluster), the Serve Ingress and monitors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import labels as lbl
+from components.builders.common import Manifest, ingress, ingress_url, obj
+from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
+from components.builders.ray_job import yaml_text
+from components.naming import RayNames, service_fqdn
+from components.ports import RayPorts
+from components.spec.base import MonitoringSpec
+from components.spec.ray_workloads import RayServiceSpec
+
+SERVE_HOST = "0.0.0.0"
+"""Serve's HTTP proxies listen on every interface so KubeRay's ``<name>-serve-svc`` reaches them."""
+
+
+@dataclass(frozen=True)
+class RayServiceEndpoints:
+    """Addresses of a RayService."""
+
+    serve_service: str
+    serve_url: str
+    dashboard_url: str
+    serve_ingress_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RayServiceBuild:
+    """Everything raydask declares for one RayService."""
+
+    service: Manifest
+    services: list[Manifest] = field(default_factory=list)
+    ingresses: list[Manifest] = field(default_factory=list)
+    monitors: list[Manifest] = field(default_factory=list)
+    endpoints: RayServiceEndpoints | None = None
+
+    def objects(self) -> list[Manifest]:
+        """All objects, the RayService first."""
+        return [self.service, *self.services, *self.ingresses, *self.monitors]
+
+
+def serve_config(spec: RayServiceSpec) -> dict[str, Any]:
+    """Ray Serve's multi-application config (``ServeDeploySchema``), HTTP on the ``serve`` port."""
+    return {
+        "http_options": {"host": SERVE_HOST, "port": RayPorts.SERVE},
+        "applications": [app.render() for app in spec.applications],
+    }
+
+
+def serve_config_v2(spec: RayServiceSpec) -> str:
+    """``serveConfigV2``: the Serve config as YAML text."""
+    return yaml_text(serve_config(spec))
+
+
+def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
+    """The RayService object."""
+    body: Manifest = {
+        "serveConfigV2": serve_config_v2(spec),
+        "upgradeStrategy": {"type": spec.upgrade_strategy},
+        "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
+    }
+    return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
+               spec.annotations or None, spec=body)
+
+
+def endpoints(spec: RayServiceSpec, namespace: str) -> RayServiceEndpoints:
+    """KubeRay's Services of a RayService (they follow the active cluster across upgrades) and the Ingress URL."""
+    serve = RayNames.serve_service(spec.name)
+    return RayServiceEndpoints(
+        serve_service=serve,
+        serve_url=f"http://{service_fqdn(serve, namespace)}:{RayPorts.SERVE}",
+        dashboard_url=f"http://{service_fqdn(RayNames.head_service(spec.name), namespace)}:{RayPorts.DASHBOARD}",
+        serve_ingress_url=ingress_url(spec.ingress) if spec.ingress else None,
+    )
+
+
+def build_ray_service(spec: RayServiceSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayServiceBuild:
+    """Every object of one RayService."""
+    ingresses = []
+    if spec.ingress:
+        ingresses.append(ingress(RayNames.ingress(spec.name, "serve"), namespace, lbl.standard(APP, spec.name, "serve"),
+                                 spec.ingress, RayNames.serve_service(spec.name), RayPorts.SERVE_NAME))
+    services, monitors = monitoring_objects(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring)
+    return RayServiceBuild(ray_service(spec, namespace), services, ingresses, monitors, endpoints(spec, namespace))

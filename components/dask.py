@@ -1,0 +1,140 @@
+"""DaskOperator (the dask-kubernetes operator Helm release, CRDs applied and kept outside Helm) and DaskCluster."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.builders import dask as build
+from components.builders.common import crd_objects
+from components.crds import default_dask_dir, load_dir, resolve_dir
+from components.errors import ConfigError
+from components.resources import child_options, register
+from components.spec.base import MonitoringSpec, parse_spec
+from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
+
+
+def installed_dask_kubernetes() -> str | None:
+    """Version of the installed dask-kubernetes distribution, None when absent."""
+    try:
+        return metadata.version("dask-kubernetes")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def operator_crd_dir(spec: DaskOperatorSpec, project: Path, key: str) -> Path:
+    """The CRD directory for ``spec.version``: ``crds.dir``, else the installed wheel's chart when it is that version."""
+    hint = (f"install dask-kubernetes=={spec.version} (pip install 'raydask[dask]'), or `helm pull {build.CHART} "
+            f"--repo https://helm.dask.org --version {spec.version} --untar` and set this key to the chart's crds/ directory")
+    default = default_dask_dir()
+    if spec.crds.dir is None:
+        installed = installed_dask_kubernetes()
+        if default is None or installed is None:
+            raise ConfigError([f"{key}: dask-kubernetes is not installed, so there are no Dask CRDs; {hint}"])
+        if installed != spec.version:
+            raise ConfigError([f"{key}: the installed dask-kubernetes is {installed}, not version {spec.version}; {hint}"])
+    return resolve_dir(spec.crds.dir, default or Path("dask-kubernetes-not-installed"), project, key, hint)
+
+
+class DaskOperator(pulumi.ComponentResource):
+    """The Dask operator (chart ``dask-kubernetes-operator``, pinned) plus its CRDs, server-side applied and retained."""
+
+    TYPE = "raydask:dask:DaskOperator"
+
+    namespace: pulumi.Output[str]
+    version: pulumi.Output[str]
+    release_name: pulumi.Output[str]
+    crd_names: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: DaskOperatorSpec | dict[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        project_dir: str | Path | None = None,
+        key: str = "raydask:daskOperator",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        spec = parse_spec(DaskOperatorSpec, spec or {}, key)
+        ns = spec.namespace or namespace
+        if not ns:
+            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        values = build.operator_values(spec, ns, monitoring)
+
+        crds: list[pulumi.Resource] = []
+        crd_names: list[str] = []
+        if spec.crds.manage:
+            crd_dir = operator_crd_dir(spec, Path(project_dir or Path.cwd()), f"{key}.crds.dir")
+            for crd in crd_objects(list(load_dir(crd_dir)), build.RELEASE, spec.version):
+                crd_names.append(crd["metadata"]["name"])
+                crds.append(register(crd, child_options(self, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
+
+        from pulumi_kubernetes.helm.v3 import Release
+
+        release = Release(name, child_options(self, opts, depends_on=crds), **build.operator_release_args(spec, ns, values))
+        self.namespace = pulumi.Output.from_input(ns)
+        self.version = pulumi.Output.from_input(spec.version)
+        self.release_name = release.name
+        self.crd_names = pulumi.Output.from_input(crd_names)
+        self.register_outputs({
+            "namespace": self.namespace,
+            "version": self.version,
+            "releaseName": self.release_name,
+            "crdNames": self.crd_names,
+        })
+
+
+class DaskCluster(pulumi.ComponentResource):
+    """A Dask cluster on the Dask operator (``kubernetes.dask.org/v1``): DaskCluster, worker groups, autoscaler, Ingress."""
+
+    TYPE = "raydask:dask:DaskCluster"
+
+    cluster_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    scheduler_service_name: pulumi.Output[str]
+    scheduler_address: pulumi.Output[str]
+    dashboard_url: pulumi.Output[str]
+    dashboard_ingress_url: pulumi.Output[str | None]
+
+    def __init__(
+        self,
+        name: str,
+        spec: DaskClusterSpec | dict[str, Any],
+        *,
+        namespace: str | None = None,
+        key: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        key = key or f"DaskCluster({name})"
+        spec = parse_spec(DaskClusterSpec, spec, key)
+        ns = spec.namespace or namespace
+        if not ns:
+            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        built = build.build_dask_cluster(spec, ns)
+        cluster = register(built.cluster, child_options(self, opts), name)
+        for manifest in [*built.worker_groups, *built.autoscalers, *built.ingresses]:
+            register(manifest, child_options(self, opts, depends_on=[cluster]),
+                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        ep = built.endpoints
+        assert ep is not None
+        self.cluster_name = cluster.metadata.apply(lambda m: m["name"])
+        self.namespace = pulumi.Output.from_input(ns)
+        self.scheduler_service_name = self.cluster_name.apply(lambda _: ep.scheduler_service)
+        self.scheduler_address = self.cluster_name.apply(lambda _: ep.scheduler_address)
+        self.dashboard_url = self.cluster_name.apply(lambda _: ep.dashboard_url)
+        self.dashboard_ingress_url = pulumi.Output.from_input(ep.dashboard_ingress_url)
+        self.register_outputs({
+            "clusterName": self.cluster_name,
+            "namespace": self.namespace,
+            "schedulerServiceName": self.scheduler_service_name,
+            "schedulerAddress": self.scheduler_address,
+            "dashboardUrl": self.dashboard_url,
+            "dashboardIngressUrl": self.dashboard_ingress_url,
+        })

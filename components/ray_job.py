@@ -1,0 +1,60 @@
+"""RayJob: a Ray batch job on KubeRay, on a new cluster it creates or on an existing RayCluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.builders.ray_job import RERUN_ON_CHANGES, build_ray_job
+from components.errors import ConfigError
+from components.resources import child_options, register
+from components.spec.base import MonitoringSpec, parse_spec
+from components.spec.ray_workloads import RayJobSpec
+
+
+class RayJob(pulumi.ComponentResource):
+    """A RayJob (``ray.io/v1``), plus the metrics Service and ServiceMonitor of the cluster it creates.
+
+    A RayJob runs once, so any change but ``suspend`` replaces it (delete, then create): that is how a changed job
+    runs again. Its ``jobId`` defaults to ``<name>-<hash of the definition>``, so each definition gets its own id.
+    """
+
+    TYPE = "raydask:ray:RayJob"
+
+    job_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    job_id: pulumi.Output[str | None]
+    dashboard_url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: RayJobSpec | dict[str, Any],
+        *,
+        namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        key: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        key = key or f"RayJob({name})"
+        spec = parse_spec(RayJobSpec, spec, key)
+        ns = spec.namespace or namespace
+        if not ns:
+            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        built = build_ray_job(spec, ns, monitoring)
+        job = register(built.job, child_options(self, opts, replace_on_changes=RERUN_ON_CHANGES, delete_before_replace=True), name)
+        for manifest in [*built.services, *built.monitors]:
+            register(manifest, child_options(self, opts, depends_on=[job]),
+                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        self.job_name = job.urn.apply(lambda _: spec.name)
+        self.namespace = pulumi.Output.from_input(ns)
+        self.job_id = pulumi.Output.from_input(built.job_id)
+        self.dashboard_url = self.job_name.apply(lambda _: built.dashboard_url)
+        self.register_outputs({
+            "jobName": self.job_name,
+            "namespace": self.namespace,
+            "jobId": self.job_id,
+            "dashboardUrl": self.dashboard_url,
+        })

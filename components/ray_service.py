@@ -1,0 +1,64 @@
+"""RayService: Ray Serve applications on KubeRay with zero-downtime upgrades, a Serve Ingress and monitors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.builders.ray_service import build_ray_service
+from components.errors import ConfigError
+from components.resources import child_options, register
+from components.spec.base import MonitoringSpec, parse_spec
+from components.spec.ray_workloads import RayServiceSpec
+
+
+class RayService(pulumi.ComponentResource):
+    """A RayService (``ray.io/v1``) with its Serve Ingress, metrics Service and ServiceMonitor."""
+
+    TYPE = "raydask:ray:RayService"
+
+    service_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    serve_service_name: pulumi.Output[str]
+    serve_url: pulumi.Output[str]
+    dashboard_url: pulumi.Output[str]
+    serve_ingress_url: pulumi.Output[str | None]
+
+    def __init__(
+        self,
+        name: str,
+        spec: RayServiceSpec | dict[str, Any],
+        *,
+        namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        key: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        key = key or f"RayService({name})"
+        spec = parse_spec(RayServiceSpec, spec, key)
+        ns = spec.namespace or namespace
+        if not ns:
+            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        built = build_ray_service(spec, ns, monitoring)
+        service = register(built.service, child_options(self, opts), name)
+        for manifest in [*built.services, *built.ingresses, *built.monitors]:
+            register(manifest, child_options(self, opts, depends_on=[service]),
+                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        ep = built.endpoints
+        assert ep is not None
+        self.service_name = service.urn.apply(lambda _: spec.name)
+        self.namespace = pulumi.Output.from_input(ns)
+        self.serve_service_name = self.service_name.apply(lambda _: ep.serve_service)
+        self.serve_url = self.service_name.apply(lambda _: ep.serve_url)
+        self.dashboard_url = self.service_name.apply(lambda _: ep.dashboard_url)
+        self.serve_ingress_url = pulumi.Output.from_input(ep.serve_ingress_url)
+        self.register_outputs({
+            "serviceName": self.service_name,
+            "namespace": self.namespace,
+            "serveServiceName": self.serve_service_name,
+            "serveUrl": self.serve_url,
+            "dashboardUrl": self.dashboard_url,
+            "serveIngressUrl": self.serve_ingress_url,
+        })

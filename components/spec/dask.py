@@ -1,0 +1,359 @@
+"""Dask specs: the Dask operator Helm release and DaskClusters (scheduler, workers, worker groups, autoscaling)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from decimal import ROUND_CEILING
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components import images, naming, quantities
+from components.errors import rule
+from components.spec.base import Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from components.spec.kuberay import ChartVersion, CrdSpec, OperatorResources
+
+DASK_CHART_REPO = "https://helm.dask.org"
+DASK_OPERATOR_VERSION = "2026.3.0"
+"""The dask-kubernetes release whose chart, operator image and CRDs are installed by default."""
+DASK_VERSION = "2026.8.0"
+"""The Dask release the scheduler and workers run by default (``ghcr.io/dask/dask:<version>``)."""
+DASK_WORKER_GROUP_NAME_MAX = naming.LABEL_MAX
+"""``<cluster>-<group>`` names the DaskWorkerGroup and is the ``dask.org/workergroup-name`` label on worker pods."""
+DEFAULT_GROUP = "default"
+"""The Dask operator names a DaskCluster's own worker group ``<cluster>-default``."""
+SCHEDULER_ROUTES_ENV = "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"
+SCHEDULER_API_ROUTE = "distributed.http.scheduler.api"
+"""The scheduler HTTP API the operator's autoscaler and worker retirement call."""
+
+DaskVersion = Annotated[str, Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")]
+"""A Dask release such as ``2026.8.0``."""
+DaskClusterName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.DASK_CLUSTER_NAME_MAX))]
+"""A DNS-1035 label of at most 53 characters (``<name>-scheduler`` must fit 63)."""
+ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+"""A Dask abstract resource name such as ``GPU`` or ``MEMORY``."""
+Threads = Annotated[int, Field(ge=1)]
+"""A whole number of threads, at least 1."""
+
+SCHEDULER_ARGS: dict[str, str] = {
+    "--host": "the scheduler listens on all interfaces",
+    "--port": "the Service, the operator and the workers use port 8786",
+    "--dashboard-address": "the Service, probes, the operator's HTTP API and the monitors use port 8787",
+    "--dashboard-prefix": "the operator's HTTP API, probes and /metrics are called without a prefix",
+}
+"""``dask scheduler`` options raydask sets itself, with the reason."""
+WORKER_ARGS: dict[str, str] = {
+    "--name": "the operator names each worker after its Deployment",
+    "--nthreads": "use the nthreads key",
+    "--memory-limit": "use the memoryLimit key",
+    "--resources": "use the workerResources key (GPU=<gpus> is added for you)",
+    "--dashboard-address": "the PodMonitor scrapes port 8787",
+    "--worker-port": "ports are fixed (8788)",
+    "--nanny-port": "ports are fixed (8789)",
+    "--nworkers": "one worker process per pod: scale with replicas",
+    "--nprocs": "one worker process per pod: scale with replicas",
+}
+"""``dask worker`` options raydask sets itself, with the reason."""
+
+
+class DaskCrdSpec(CrdSpec):
+    """How the Dask operator's CRDs are managed (outside Helm, which never upgrades them)."""
+
+    dir: str | None = None
+    """Directory holding the chart's ``crds/*.yaml`` for this version (relative to the project); default the chart inside
+    the installed ``dask-kubernetes`` wheel, which must then be the same version."""
+
+
+class DaskOperatorResources(OperatorResources):
+    """Dask operator container resources."""
+
+    memory: Quantity = "256Mi"
+    """Memory request and limit; default ``256Mi``."""
+
+
+class DaskOperatorSpec(Spec):
+    """The Dask operator Helm release (stack key ``raydask:daskOperator``)."""
+
+    version: ChartVersion = DASK_OPERATOR_VERSION
+    """Chart, operator image and CRD version; default ``2026.3.0``."""
+    namespace: Label | None = None
+    """Namespace of the operator; default the stack's ``raydask:namespace``."""
+    cluster_wide: bool = True
+    """Cluster-wide RBAC watching every namespace (default true); false: a namespaced Role and ``--namespace=<ns>``, so
+    DaskClusters must live in the operator's namespace."""
+    image: PinnedImage | None = None
+    """Operator image (a tag is required, a digest may follow it); default ``ghcr.io/dask/dask-kubernetes-operator:<version>``."""
+    resources: DaskOperatorResources = DaskOperatorResources()
+    """Operator container resources; default 100m–500m CPU, 256Mi."""
+    monitoring: bool = True
+    """Create the chart's scheduler ServiceMonitor and worker PodMonitor when the stack has ``raydask:monitoring``; default
+    true. They scrape every DaskCluster the operator runs, so DaskClusters create no monitors of their own."""
+    crds: DaskCrdSpec = DaskCrdSpec()
+    """CRD management; default managed outside Helm."""
+    values: dict[str, Any] = {}
+    """Escape hatch: any other chart value, deep-merged last; default none."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> DaskOperatorSpec:
+        if self.image and images.parse(self.image).tag is None:
+            raise rule("image", f"'{self.image}' has no tag: the chart renders '<name>:<tag>' (a digest may follow the tag)")
+        if "kopfArgs" in self.values:
+            raise rule("values.kopfArgs", "set by clusterWide (--all-namespaces or --namespace=<operator namespace>)")
+        if "cluster" in (self.values.get("rbac") or {}):
+            raise rule("values.rbac.cluster", "set by clusterWide")
+        metrics = self.values.get("metrics") or {}
+        scheduler_monitor = (metrics.get("scheduler") or {}).get("serviceMonitor") or {}
+        if scheduler_monitor.get("metricRelabelings"):
+            raise rule("values.metrics.scheduler.serviceMonitor.metricRelabelings",
+                       "must stay empty: the chart's template cannot render it (toYaml is called with two arguments)")
+        worker_monitor = (metrics.get("worker") or {}).get("podMonitor") or {}
+        if "podTargetLabels" in worker_monitor:
+            raise rule("values.metrics.worker.podMonitor.podTargetLabels",
+                       "the chart ignores this key; its PodMonitor template reads targetLabels")
+        return self
+
+
+def _reserved(args: list[str], reserved: dict[str, str], where: str) -> None:
+    for arg in args:
+        option = arg.split("=", 1)[0]
+        if option in reserved:
+            raise rule(where, f"'{option}' is set by raydask: {reserved[option]}")
+
+
+class DaskPodSettings(PodSettings):
+    """Resources and scheduling of Dask pods."""
+
+    extra_args: list[str] = []
+    """Extra command-line options appended to ``dask scheduler`` / ``dask worker``; default none."""
+
+
+class DaskSchedulerSpec(DaskPodSettings):
+    """The Dask scheduler pod and its Service."""
+
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    """Type of the ``<cluster>-scheduler`` Service the operator creates; default ``ClusterIP``."""
+
+    @model_validator(mode="after")
+    def _scheduler_rules(self) -> DaskSchedulerSpec:
+        _reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")
+        routes = self.env.get(SCHEDULER_ROUTES_ENV)
+        if routes is not None and SCHEDULER_API_ROUTE not in routes:
+            raise rule(f"env.{SCHEDULER_ROUTES_ENV}",
+                       f"must include '{SCHEDULER_API_ROUTE}' (the operator scales and retires workers through it)")
+        return self
+
+
+class DaskWorkerSpec(DaskPodSettings):
+    """Dask worker pods."""
+
+    replicas: Count = 1
+    """Worker pods; default 1."""
+    nthreads: Threads | None = None
+    """Threads per worker (``--nthreads``); default the CPU limit rounded up."""
+    memory_limit: Quantity | None = None
+    """Worker memory limit (``--memory-limit``); default the container memory limit, in bytes."""
+    worker_resources: dict[ResourceName, Annotated[float, Field(gt=0)]] = {}
+    """Dask abstract resources (``--resources``), e.g. ``{MEMORY: 64e9}``; ``GPU: <gpus>`` is added for GPU workers; default
+    none."""
+
+    @model_validator(mode="after")
+    def _worker_rules(self) -> DaskWorkerSpec:
+        _reserved(self.extra_args, WORKER_ARGS, "extraArgs")
+        if self.memory_limit is not None and quantities.bytes_of(self.memory_limit) > quantities.bytes_of(self.memory):
+            raise rule("memoryLimit", f"must be ≤ memory ({self.memory_limit} > {self.memory}): the kernel would kill the pod "
+                                      "before Dask spills or pauses")
+        return self
+
+    @property
+    def threads(self) -> int:
+        """``--nthreads``: the override, else the CPU limit rounded up."""
+        return self.nthreads or max(1, int(quantities.cores(self.cpu_limit or self.cpu).to_integral_value(rounding=ROUND_CEILING)))
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        """``--memory-limit`` in bytes."""
+        return quantities.bytes_of(self.memory_limit or self.memory)
+
+    @property
+    def dask_resources(self) -> dict[str, float]:
+        """``--resources``: ``GPU`` for GPU workers, then the configured ones."""
+        return {**({"GPU": float(self.gpus)} if self.gpus else {}), **self.worker_resources}
+
+
+class DaskWorkerGroupSpec(DaskWorkerSpec):
+    """An extra DaskWorkerGroup (e.g. GPU workers) with its own resources; the DaskAutoscaler never scales it."""
+
+    name: Label
+    """Group name (DNS-1035 label, unique in the cluster, not ``default``); required."""
+
+
+class DaskAutoscalingSpec(Spec):
+    """A DaskAutoscaler: the operator sizes the default worker group from the scheduler's adaptive target."""
+
+    enabled: bool = True
+    """Create the DaskAutoscaler; default true when the key is present."""
+    minimum: Count = 0
+    """Fewest workers; default 0."""
+    maximum: Annotated[Count, Field(ge=1)]
+    """Most workers; required."""
+
+
+class DaskDashboardSpec(Spec):
+    """Access to the Dask dashboard (port 8787)."""
+
+    ingress: IngressSpec | None = None
+    """Ingress for the dashboard (path ``/``, it links to absolute paths); default none (use ``kubectl port-forward``)."""
+
+
+class DaskClusterSpec(Spec):
+    """A Dask cluster (``kubernetes.dask.org/v1`` DaskCluster) with its worker groups, autoscaler and Ingress."""
+
+    name: DaskClusterName
+    """Cluster name (DNS-1035, ≤ 53 characters); required."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    dask_version: DaskVersion = DASK_VERSION
+    """Dask version; default ``2026.8.0``. Images default to ``ghcr.io/dask/dask:<daskVersion>``."""
+    image: PinnedImage | None = None
+    """Image for the scheduler and all workers that do not set their own; default ``ghcr.io/dask/dask:<daskVersion>``."""
+    allow_image_version_mismatch: bool = False
+    """Accept image tags that do not carry ``daskVersion``; default false."""
+    scheduler: DaskSchedulerSpec = DaskSchedulerSpec()
+    """The scheduler; default 1 CPU, 2Gi, ClusterIP Service."""
+    worker: DaskWorkerSpec = DaskWorkerSpec()
+    """The default worker group (``<name>-default``); default 1 worker of 1 CPU, 2Gi."""
+    worker_groups: list[DaskWorkerGroupSpec] = []
+    """Extra worker groups (``<name>-<group>``); default none."""
+    autoscaling: DaskAutoscalingSpec | None = None
+    """DaskAutoscaler for the default worker group; default off (fixed ``worker.replicas``)."""
+    idle_timeout: Count = 0
+    """Seconds the scheduler may be idle before the operator deletes the cluster; default 0 (never). Pulumi recreates a
+    deleted cluster on the next ``pulumi up --refresh``."""
+    dashboard: DaskDashboardSpec = DaskDashboardSpec()
+    """Dashboard exposure; default in-cluster only."""
+    service_account: Label | None = None
+    """Service account for all pods unless the scheduler or a group sets one; default the namespace default."""
+    labels: dict[str, str] = {}
+    """Labels on the DaskCluster and its pods; default none."""
+    annotations: dict[str, str] = {}
+    """Annotations on the DaskCluster (the operator copies them to its objects); default none."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> DaskClusterSpec:
+        names = [g.name for g in self.worker_groups]
+        for i, n in enumerate(names):
+            if n == DEFAULT_GROUP:
+                raise rule(f"workerGroups.{i}.name", f"'{DEFAULT_GROUP}' is reserved for the cluster's own worker group "
+                                                     f"('{naming.DaskNames.default_worker_group(self.name)}', configured by the worker key)")
+            if names.index(n) != i:
+                raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
+            full = naming.DaskNames.worker_group(self.name, n)
+            if len(full) > DASK_WORKER_GROUP_NAME_MAX:
+                raise rule(f"workerGroups.{i}.name", f"the DaskWorkerGroup name '{full}' is {len(full)} characters; the limit "
+                                                     f"is {DASK_WORKER_GROUP_NAME_MAX} (it is a label value on every worker pod)")
+        a = self.autoscaling
+        if a and a.enabled:
+            if a.minimum > a.maximum:
+                raise rule("autoscaling.maximum", f"must be ≥ minimum ({a.maximum} < {a.minimum})")
+            if self.worker.replicas < a.minimum:
+                raise rule("worker.replicas", f"must be ≥ autoscaling.minimum ({self.worker.replicas} < {a.minimum})")
+            if self.worker.replicas > a.maximum:
+                raise rule("worker.replicas", f"must be ≤ autoscaling.maximum ({self.worker.replicas} > {a.maximum})")
+        if not self.allow_image_version_mismatch:
+            for where, img in self._images():
+                try:
+                    images.check_version_tag(img, self.dask_version, "daskVersion")
+                except ValueError as exc:
+                    raise rule(where, f"{exc} (allowImageVersionMismatch: true)") from None
+        ingress = self.dashboard.ingress
+        if ingress and ingress.path != "/":
+            raise rule("dashboard.ingress.path", f"must be '/', got '{ingress.path}': the Dask dashboard links to absolute paths "
+                                                 "(/status, /statics); give it its own host")
+        for where, group in self.pod_groups():
+            _check_pod_spec_passthrough(group, where)
+        return self
+
+    def pod_groups(self) -> list[tuple[str, DaskPodSettings]]:
+        """(config key, settings) of the scheduler, the default workers and each worker group."""
+        return [("scheduler", self.scheduler), ("worker", self.worker),
+                *((f"workerGroups.{i}", g) for i, g in enumerate(self.worker_groups))]
+
+    def _images(self) -> list[tuple[str, str]]:
+        found = [("image", self.image)] if self.image else []
+        return found + [(f"{w}.image", g.image) for w, g in self.pod_groups() if g.image]
+
+    def image_for(self, group: PodSettings) -> str:
+        """The image a pod group runs."""
+        return group.image or self.image or f"{images.DASK_IMAGE}:{self.dask_version}"
+
+    @property
+    def autoscaled(self) -> bool:
+        return bool(self.autoscaling and self.autoscaling.enabled)
+
+
+# The DaskCluster CRD embeds a Kubernetes 1.21 PodSpec: the API server prunes any newer field from passthrough input.
+
+
+@functools.cache
+def embedded_pod_spec_schema() -> dict[str, Any] | None:
+    """The PodSpec schema embedded in the installed dask-kubernetes DaskCluster CRD; None when not installed."""
+    from components.crds import default_dask_dir, load_dir
+
+    crd_dir = default_dask_dir()
+    if crd_dir is None or not crd_dir.is_dir():
+        return None
+    for doc in load_dir(crd_dir):
+        if doc["metadata"]["name"] == "daskclusters.kubernetes.dask.org":
+            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+            schema: dict[str, Any] = root["properties"]["spec"]["properties"]["worker"]["properties"]["spec"]
+            return schema
+    return None
+
+
+def pruned_paths(value: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """Paths in ``value`` a structural ``schema`` does not declare (the API server would drop them)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if props is not None and key in props:
+                yield from pruned_paths(item, props[key], (*path, key))
+            elif isinstance(extra, dict):
+                yield from pruned_paths(item, extra, (*path, key))
+            elif extra is not True:
+                yield (*path, key)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from pruned_paths(item, schema["items"], (*path, i))
+
+
+def _check_pod_spec_passthrough(group: PodSettings, where: str) -> None:
+    """Reject passthrough input (affinity, volume sources) the embedded 1.21 PodSpec lacks."""
+    if not group.affinity and not group.volumes:
+        return
+    schema = embedded_pod_spec_schema()
+    if schema is None:
+        return
+    props = schema["properties"]
+    checks: list[tuple[str, Any, dict[str, Any]]] = []
+    if group.affinity:
+        checks.append((f"{where}.affinity", group.affinity, props["affinity"]))
+    checks += [(f"{where}.volumes.{i}.source", v.source, props["volumes"]["items"]) for i, v in enumerate(group.volumes)]
+    for key, value, node in checks:
+        for bad in pruned_paths(value, node):
+            raise rule(".".join([key, *map(str, bad)]), "not in the Kubernetes 1.21 PodSpec the Dask CRDs embed: "
+                                                        "the API server would silently drop it")
+
+
+__all__ = [
+    "DaskAutoscalingSpec",
+    "DaskClusterSpec",
+    "DaskDashboardSpec",
+    "DaskOperatorSpec",
+    "DaskSchedulerSpec",
+    "DaskWorkerGroupSpec",
+    "DaskWorkerSpec",
+]

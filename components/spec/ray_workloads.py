@@ -1,0 +1,448 @@
+"""RayJob and RayService specs: runtime environments, Serve applications and the cluster a workload creates."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+
+from components import naming, quantities
+from components.errors import rule
+from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from components.spec.ray import DEFAULT_RAY_VERSION, AutoscalingSpec, HeadSpec, RayClusterSpec, RayVersion, WorkerGroupSpec
+
+JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
+"""A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
+ServiceName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_SERVICE_NAME_MAX))]
+"""A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the service's clusters)."""
+Positive = Annotated[Count, Field(gt=0)]
+"""A whole number greater than 0."""
+Seconds = Annotated[Count, Field(gt=0, le=2**31 - 1)]
+"""A positive int32 number of seconds."""
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+"""A number ≥ 0."""
+
+SubmissionMode = Literal["K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMode"]
+"""RayJob ``submissionMode`` values KubeRay accepts."""
+UpgradeType = Literal["NewCluster", "None", "NewClusterWithIncrementalUpgrade"]
+"""RayService ``upgradeStrategy.type`` values KubeRay accepts."""
+
+REMOTE_SCHEMES = ("https", "http", "s3", "gs", "azure", "abfss", "file")
+"""URI schemes Ray downloads runtime-env packages from."""
+WORKING_DIR_ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar.xz")
+"""Archive types Ray unpacks as a ``working_dir``."""
+PY_MODULE_ARCHIVES = (*WORKING_DIR_ARCHIVES, ".whl")
+"""Archive types Ray accepts in ``py_modules``."""
+ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+JOB_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62})$")
+APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*|\.[A-Za-z_][\w]*)$")
+
+
+def _number(value: float) -> float | int:
+    """Whole numbers as ints in the rendered YAML (``1``, not ``1.0``)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _command(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a command, got an empty string")
+    return value
+
+
+def _app_name(value: str) -> str:
+    if not APP_NAME.match(value):
+        raise ValueError(f"'{value}' is not an application name: letters, digits, '-', '_' or '.'")
+    return value
+
+
+def check_package_uri(uri: str, archives: tuple[str, ...]) -> str:
+    """A runtime-env package URI Ray can fetch on every node: a remote archive or ``local:///dir`` in the image."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "local":
+        if not uri.startswith("local:///"):
+            raise ValueError(f"'{uri}' must be an absolute path in the image: local:///path/to/dir")
+        if uri.endswith(PY_MODULE_ARCHIVES):
+            raise ValueError(f"'{uri}' must be a directory: a local:// archive is never unpacked")
+        return uri
+    if parsed.scheme not in REMOTE_SCHEMES:
+        raise ValueError(
+            f"'{uri}' is not a package URI Ray can fetch on every node: use a {'/'.join(REMOTE_SCHEMES)} URI of a "
+            f"{', '.join(archives)} archive, or local:///path for a directory in the image"
+        )
+    if not (parsed.netloc + parsed.path).endswith(archives):
+        raise ValueError(f"'{uri}' must point to a {', '.join(archives)} archive")
+    return uri
+
+
+class RuntimeEnvSpec(Spec):
+    """A Ray runtime environment, rendered as Ray's ``runtime_env`` (``runtimeEnvYAML`` or a Serve app's ``runtime_env``)."""
+
+    pip: list[str] = []
+    """pip requirements installed on every node before the code runs, e.g. ``emoji==2.14.1``; default none."""
+    env_vars: dict[str, str] = {}
+    """Environment variables for the job's or application's processes; default none."""
+    working_dir: str | None = None
+    """Code to run from: a remote ``.zip``/``.tar.gz``/``.tgz``/``.tar.xz`` archive (``https://``, ``s3://``, ``gs://``…;
+    pin it to a commit or version) or ``local:///dir`` baked into the image; default none (the image's working directory)."""
+    py_modules: list[str] = []
+    """Extra importable modules: remote archives or ``.whl`` wheels, or ``local:///dir``; default none."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> RuntimeEnvSpec:
+        for i, req in enumerate(self.pip):
+            try:
+                Requirement(req)
+            except InvalidRequirement:
+                raise rule(f"pip.{i}", f"'{req}' is not a pip requirement such as 'emoji==2.14.1'") from None
+        for key in self.env_vars:
+            if not ENV_VAR.match(key):
+                raise rule("envVars", f"'{key}' is not an environment variable name (letters, digits, '_', not starting with a digit)")
+        if self.working_dir is not None:
+            try:
+                check_package_uri(self.working_dir, WORKING_DIR_ARCHIVES)
+            except ValueError as exc:
+                raise rule("workingDir", str(exc)) from None
+        for i, uri in enumerate(self.py_modules):
+            try:
+                check_package_uri(uri, PY_MODULE_ARCHIVES)
+            except ValueError as exc:
+                raise rule(f"pyModules.{i}", str(exc)) from None
+        return self
+
+    def render(self) -> dict[str, Any]:
+        """Ray's ``runtime_env`` dict (its own snake_case keys), only the parts that are set."""
+        out: dict[str, Any] = {}
+        if self.pip:
+            out["pip"] = list(self.pip)
+        if self.env_vars:
+            out["env_vars"] = dict(sorted(self.env_vars.items()))
+        if self.working_dir:
+            out["working_dir"] = self.working_dir
+        if self.py_modules:
+            out["py_modules"] = list(self.py_modules)
+        return out
+
+
+EMBEDDED_CLUSTER_EXCLUDES = frozenset({
+    "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
+    "auth", "network_policy", "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
+})
+"""RayClusterSpec fields a workload's cluster does not have."""
+
+
+class WorkloadClusterSpec(Spec):
+    """The Ray cluster a RayJob or RayService creates: a RayClusterSpec without name, namespace or exposure."""
+
+    ray_version: RayVersion = DEFAULT_RAY_VERSION
+    """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
+    image: PinnedImage | None = None
+    """Image for all groups that do not set their own; default ``rayproject/ray:<rayVersion>`` (``-gpu`` for GPU groups)."""
+    allow_image_version_mismatch: bool = False
+    """Accept image tags that do not carry ``rayVersion``; default false."""
+    head: HeadSpec = HeadSpec()
+    """The head pod; default 1 CPU, 2Gi."""
+    worker_groups: list[WorkerGroupSpec] = []
+    """Worker groups; default none (head only)."""
+    autoscaling: AutoscalingSpec | None = None
+    """In-tree autoscaling; default off."""
+    service_account: Label | None = None
+    """Service account for all pods unless a group sets one; default the namespace default."""
+    labels: dict[str, str] = {}
+    """Labels on the cluster's pods; default none."""
+    monitoring: bool = True
+    """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
+
+    @model_validator(mode="after")
+    def _cluster_rules(self) -> WorkloadClusterSpec:
+        try:
+            self.to_cluster("workload")
+        except ValidationError as exc:
+            raise ValueError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        return self
+
+    def to_cluster(self, name: str, namespace: str | None = None) -> RayClusterSpec:
+        """The equivalent RayClusterSpec, named after the workload (its pods are labelled with ``name``)."""
+        fields = {f: getattr(self, f) for f in type(self).model_fields}
+        return RayClusterSpec.model_validate({"name": name, "namespace": namespace, **fields})
+
+
+class SubmitterSpec(PodSettings):
+    """The submitter pod of ``K8sJobMode``: a Kubernetes Job running ``ray job submit`` and following the logs."""
+
+    cpu: Quantity = "250m"
+    """CPU request; default ``250m``. Also the limit unless ``cpuLimit`` is set."""
+    memory: Quantity = "512Mi"
+    """Memory request and limit; default ``512Mi`` (the Ray CLI needs about 150Mi)."""
+    image: PinnedImage | None = None
+    """Container image; default the head image of the job's cluster, ``rayproject/ray:2.60.0`` with ``clusterSelector``."""
+
+
+class RayJobSpec(Spec):
+    """A batch job (``ray.io/v1`` RayJob) on a new cluster it creates, or on an existing RayCluster."""
+
+    name: JobName
+    """Job name (DNS-1035, ≤ 47 characters); required."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    entrypoint: Annotated[str, AfterValidator(_command)]
+    """Shell command the job runs, e.g. ``python -m train``; required."""
+    runtime_env: RuntimeEnvSpec | None = None
+    """Runtime environment (pip packages, env vars, working_dir, py_modules), rendered as ``runtimeEnvYAML``; default none."""
+    cluster: WorkloadClusterSpec | None = None
+    """A new cluster for this job (KubeRay names it ``<name>-xxxxx``); default none. Set exactly one of ``cluster`` and
+    ``clusterSelector``."""
+    cluster_selector: ClusterName | None = None
+    """Name of an existing RayCluster in the job's namespace to run on instead; default none."""
+    submission_mode: SubmissionMode = "K8sJobMode"
+    """How KubeRay submits: ``K8sJobMode`` (a submitter Job, default), ``HTTPMode`` (the operator calls the job API),
+    ``InteractiveMode`` (you submit, then set ``jobId``); ``SidecarMode`` is refused (its container is not "restricted")."""
+    submitter: SubmitterSpec = SubmitterSpec()
+    """The submitter pod (``K8sJobMode`` only); default 250m CPU, 512Mi, the head image, restricted securityContext."""
+    shutdown_after_job_finishes: bool | None = None
+    """Delete the job's cluster when the job finishes; default true with ``cluster``, not allowed with ``clusterSelector``."""
+    ttl_seconds_after_finished: Count | None = None
+    """Seconds the finished job's cluster is kept (needs ``shutdownAfterJobFinishes``); default 0 (deleted at once)."""
+    active_deadline_seconds: Seconds | None = None
+    """Seconds the job may run before KubeRay fails it; default no deadline."""
+    backoff_limit: Count | None = None
+    """Retries of a failed job, each on a new cluster; default 0."""
+    suspend: bool = False
+    """Create the job suspended (no cluster, no submission) until set false; default false."""
+    job_id: str | None = None
+    """Ray job submission id; default ``<name>-<hash of the job definition>`` (none in ``InteractiveMode``)."""
+    labels: dict[str, str] = {}
+    """Labels on the RayJob object (e.g. ``kueue.x-k8s.io/queue-name``); default none."""
+    annotations: dict[str, str] = {}
+    """Annotations on the RayJob object; default none."""
+
+    @property
+    def shutdown(self) -> bool:
+        """Effective ``shutdownAfterJobFinishes``."""
+        return self.cluster is not None if self.shutdown_after_job_finishes is None else self.shutdown_after_job_finishes
+
+    @model_validator(mode="after")
+    def _rules(self) -> RayJobSpec:
+        if self.cluster is None and self.cluster_selector is None:
+            raise rule("cluster", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing RayCluster)")
+        if self.cluster is not None and self.cluster_selector is not None:
+            raise rule("clusterSelector", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing "
+                                          "RayCluster)")
+        if self.cluster_selector is not None and self.shutdown_after_job_finishes:
+            raise rule("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never deleted")
+        if self.ttl_seconds_after_finished is not None and not self.shutdown:
+            raise rule("ttlSecondsAfterFinished", "only applies with shutdownAfterJobFinishes: true")
+        if self.suspend and self.cluster_selector is not None:
+            raise rule("suspend", "a job on an existing cluster (clusterSelector) cannot be suspended")
+        if self.suspend and not self.shutdown:
+            raise rule("suspend", "requires shutdownAfterJobFinishes: true")
+        if self.submission_mode == "SidecarMode":
+            raise rule("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod without "
+                                         "a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode or HTTPMode")
+        if self.submission_mode == "InteractiveMode" and self.backoff_limit:
+            raise rule("backoffLimit", "must be 0 with InteractiveMode (KubeRay cannot retry interactive jobs)")
+        if "submitter" in self.model_fields_set and self.submission_mode != "K8sJobMode":
+            raise rule("submitter", f"only applies to K8sJobMode ({self.submission_mode} runs no submitter pod)")
+        if self.job_id is not None and not JOB_ID.match(self.job_id):
+            raise rule("jobId", f"'{self.job_id}' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit")
+        return self
+
+
+class ServeAutoscalingSpec(Spec):
+    """Ray Serve replica autoscaling of one deployment (rendered as ``autoscaling_config``)."""
+
+    min_replicas: Count = 1
+    """Fewest replicas (0 scales to zero when idle); default 1."""
+    max_replicas: Positive = 1
+    """Most replicas; default 1."""
+    initial_replicas: Count | None = None
+    """Replicas at first deploy; default ``minReplicas``."""
+    target_ongoing_requests: Annotated[float, Field(gt=0)] | None = None
+    """Requests in flight per replica Serve scales towards; default Serve's (2)."""
+    upscale_delay_seconds: NonNegativeFloat | None = None
+    """Seconds of sustained load before scaling up; default Serve's (30)."""
+    downscale_delay_seconds: NonNegativeFloat | None = None
+    """Seconds of low load before scaling down; default Serve's (600)."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServeAutoscalingSpec:
+        if self.max_replicas < self.min_replicas:
+            raise rule("maxReplicas", f"must be ≥ minReplicas ({self.max_replicas} < {self.min_replicas})")
+        if self.initial_replicas is not None and not self.min_replicas <= self.initial_replicas <= self.max_replicas:
+            raise rule("initialReplicas", f"must be between minReplicas and maxReplicas ({self.initial_replicas} not in "
+                                          f"{self.min_replicas}..{self.max_replicas})")
+        return self
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"min_replicas": self.min_replicas, "max_replicas": self.max_replicas}
+        optional = {
+            "initial_replicas": self.initial_replicas,
+            "target_ongoing_requests": self.target_ongoing_requests,
+            "upscale_delay_s": self.upscale_delay_seconds,
+            "downscale_delay_s": self.downscale_delay_seconds,
+        }
+        return {**out, **{k: _number(v) for k, v in optional.items() if v is not None}}
+
+
+class ActorOptionsSpec(Spec):
+    """Resources each replica reserves from Ray (rendered as ``ray_actor_options``)."""
+
+    num_cpus: NonNegativeFloat | None = None
+    """Logical CPUs per replica; default Serve's (1)."""
+    num_gpus: NonNegativeFloat | None = None
+    """GPUs per replica (fractions share a GPU); default 0."""
+    memory: Quantity | None = None
+    """Memory per replica for Ray's scheduler, e.g. ``1Gi``; default none reserved."""
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.num_cpus is not None:
+            out["num_cpus"] = _number(self.num_cpus)
+        if self.num_gpus is not None:
+            out["num_gpus"] = _number(self.num_gpus)
+        if self.memory is not None:
+            out["memory"] = quantities.bytes_of(self.memory)
+        return out
+
+
+class ServeDeploymentSpec(Spec):
+    """Overrides for one deployment of a Serve application."""
+
+    name: str = Field(min_length=1)
+    """Deployment name as declared in the code (``@serve.deployment`` class or function name); required."""
+    num_replicas: Positive | None = None
+    """Fixed replica count; default the code's (1). Not with ``autoscalingConfig``."""
+    max_ongoing_requests: Positive | None = None
+    """Requests a replica handles at once; default Serve's (5)."""
+    autoscaling_config: ServeAutoscalingSpec | None = None
+    """Replica autoscaling; default none (fixed replicas)."""
+    ray_actor_options: ActorOptionsSpec | None = None
+    """CPUs, GPUs and memory per replica; default the code's."""
+    user_config: dict[str, Any] | None = None
+    """Passed to the deployment's ``reconfigure`` method, updatable without restarts; default none."""
+
+    @model_validator(mode="after")
+    def _replicas(self) -> ServeDeploymentSpec:
+        if self.num_replicas is not None and self.autoscaling_config is not None:
+            raise rule("numReplicas", "cannot be combined with autoscalingConfig (Serve sizes the deployment between its "
+                                      "minReplicas and maxReplicas)")
+        return self
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.num_replicas is not None:
+            out["num_replicas"] = self.num_replicas
+        if self.max_ongoing_requests is not None:
+            out["max_ongoing_requests"] = self.max_ongoing_requests
+        if self.autoscaling_config is not None:
+            out["autoscaling_config"] = self.autoscaling_config.render()
+        if self.ray_actor_options is not None:
+            out["ray_actor_options"] = self.ray_actor_options.render()
+        if self.user_config is not None:
+            out["user_config"] = self.user_config
+        return out
+
+
+def _route_prefix(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"'{value}' must start with '/'")
+    if value != "/" and value.endswith("/"):
+        raise ValueError(f"'{value}' must not end with '/'")
+    if "{" in value or "}" in value:
+        raise ValueError(f"'{value}' must not contain wildcards ('{{' or '}}')")
+    return value
+
+
+def _import_path(value: str) -> str:
+    if not IMPORT_PATH.match(value):
+        raise ValueError(f"'{value}' is not an import path such as 'module:app' or 'package.module.app'")
+    return value
+
+
+class ServeApplicationSpec(Spec):
+    """One Ray Serve application."""
+
+    name: Annotated[str, AfterValidator(_app_name)]
+    """Application name, unique in the service; required."""
+    import_path: Annotated[str, AfterValidator(_import_path)]
+    """The bound application to run, ``module:attribute`` (e.g. ``text_ml:app``); required."""
+    route_prefix: Annotated[str, AfterValidator(_route_prefix)] = "/"
+    """HTTP path the application serves under, unique in the service; default ``/``."""
+    runtime_env: RuntimeEnvSpec | None = None
+    """Runtime environment, usually a pinned ``workingDir`` archive with the code; default none (code in the image)."""
+    deployments: list[ServeDeploymentSpec] = []
+    """Per-deployment overrides of the code's options; default none."""
+    args: dict[str, Any] = {}
+    """Arguments passed to the application builder; default none."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServeApplicationSpec:
+        names = [d.name for d in self.deployments]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise rule(f"deployments.{i}.name", f"duplicate deployment name '{n}'")
+        return self
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "import_path": self.import_path, "route_prefix": self.route_prefix}
+        if self.runtime_env is not None and self.runtime_env.render():
+            out["runtime_env"] = self.runtime_env.render()
+        if self.args:
+            out["args"] = self.args
+        if self.deployments:
+            out["deployments"] = [d.render() for d in self.deployments]
+        return out
+
+
+class RayServiceSpec(Spec):
+    """Ray Serve applications on KubeRay (``ray.io/v1`` RayService) with zero-downtime upgrades and a Serve Ingress."""
+
+    name: ServiceName
+    """Service name (DNS-1035, ≤ 47 characters); required. KubeRay serves it as ``<name>-serve-svc``."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    applications: list[ServeApplicationSpec]
+    """Serve applications, rendered as ``serveConfigV2``; required, at least one."""
+    cluster: WorkloadClusterSpec = WorkloadClusterSpec()
+    """The cluster the applications run on (``rayClusterConfig``); default a 1 CPU, 2Gi head only."""
+    upgrade_strategy: UpgradeType = "NewCluster"
+    """On a cluster change: ``NewCluster`` (blue/green, default) or ``None`` (apply in place, with downtime)."""
+    ingress: IngressSpec | None = None
+    """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
+    labels: dict[str, str] = {}
+    """Labels on the RayService object; default none."""
+    annotations: dict[str, str] = {}
+    """Annotations on the RayService object; default none."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> RayServiceSpec:
+        if not self.applications:
+            raise rule("applications", "needs at least one Serve application")
+        names = [a.name for a in self.applications]
+        routes = [a.route_prefix for a in self.applications]
+        for i, app in enumerate(self.applications):
+            if names.index(app.name) != i:
+                raise rule(f"applications.{i}.name", f"duplicate application name '{app.name}'")
+            if routes.index(app.route_prefix) != i:
+                raise rule(f"applications.{i}.routePrefix", f"route prefix '{app.route_prefix}' is already served by "
+                                                            f"applications[{routes.index(app.route_prefix)}]")
+        if self.upgrade_strategy == "NewClusterWithIncrementalUpgrade":
+            raise rule("upgradeStrategy", "NewClusterWithIncrementalUpgrade is not supported yet (it needs Gateway API "
+                                          "resources raydask does not manage); use NewCluster or None")
+        return self
+
+
+__all__ = [
+    "ActorOptionsSpec",
+    "RayJobSpec",
+    "RayServiceSpec",
+    "RuntimeEnvSpec",
+    "ServeApplicationSpec",
+    "ServeAutoscalingSpec",
+    "ServeDeploymentSpec",
+    "SubmitterSpec",
+    "WorkloadClusterSpec",
+]
