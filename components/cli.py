@@ -7,7 +7,10 @@ usage.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -84,10 +87,6 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _render(stack: str, project: Path | None) -> Rendering:
-    return rnd.render_stack(stack, project)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # render
 # ---------------------------------------------------------------------------------------------------------------
@@ -123,15 +122,15 @@ def summary_tree(rendering: Rendering, out: Path | None, include_crds: bool) -> 
     releases = {r.resource: r for r in rendering.releases}
     release_nodes: dict[str, Tree] = {}
     for o in rendering.objects:
-        parent = nodes.get(o.component, root)
+        node = nodes.get(o.component, root)
         if o.release is None:
             if o.component is not None:
-                parent.add(leaf(o))
+                node.add(leaf(o))
             continue
         if o.resource not in release_nodes:
             r = releases[o.resource]
             flags = "skipCrds" if r.skip_crds else "with CRDs"
-            release_nodes[o.resource] = parent.add(
+            release_nodes[o.resource] = node.add(
                 f"helm release [bold]{escape(r.name)}[/]: chart {escape(r.chart)} [green]{escape(r.version)}[/] "
                 f"in {escape(r.namespace)} ({flags}, {len(r.objects)} objects)")
         release_nodes[o.resource].add(leaf(o))
@@ -153,7 +152,7 @@ def render_cmd(
 ) -> None:
     """Render a stack to a directory and print a summary tree."""
     with _errors():
-        rendering = _render(stack, project)
+        rendering = rnd.render_stack(stack, project)
         target = out or rnd.project_root(project) / "out" / stack
         rnd.write(rendering, target, include_crds)
     _out().print(summary_tree(rendering, target, include_crds))
@@ -199,7 +198,7 @@ def validate_cmd(
     out = _out()
     for stack in stacks:
         with _errors():
-            rendering = _render(stack, project)
+            rendering = rnd.render_stack(stack, project)
             findings = validate_rendering(rendering)
         if findings:
             failed = True
@@ -232,6 +231,7 @@ def diff_cmd(
                                           show_default=False, file_okay=False)],
     fmt: Annotated[DiffFormat, typer.Option("--format", help="text, or markdown for a pull-request comment.")] = DiffFormat.text,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences (like git diff).")] = False,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Markdown: cut diffs beyond this many characters.")] = 60_000,
     project: ProjectOpt = None,
 ) -> None:
     """Diff a stack against a previous render."""
@@ -241,11 +241,11 @@ def diff_cmd(
         _err().print(f"[bold red]error:[/] stack {escape(stack)}: --against {escape(str(against))} is not a directory")
         raise typer.Exit(2)
     with _errors():
-        rendering = _render(stack, project)
+        rendering = rnd.render_stack(stack, project)
     result = diff.compare(diff.read_tree(against), rendering.files())
     heading = f"raydask diff: stack {stack} (against {against})"
     if fmt is DiffFormat.markdown:
-        typer.echo(diff.format_markdown(result, f"raydask diff — stack `{stack}`"), nl=False)
+        typer.echo(diff.format_markdown(result, f"raydask diff — stack `{stack}`", budget=max_chars), nl=False)
     else:
         _print_diff(diff.format_text(result, heading))
     if exit_code and not result.empty:
@@ -317,7 +317,7 @@ def plan_cmd(
     from components.plan import plan_objects
 
     with _errors():
-        rendering = _render(stack, project)
+        rendering = rnd.render_stack(stack, project)
     plan = plan_objects(rendering.manifests(include_crds=False))
     if fmt is PlanFormat.json:
         typer.echo(json.dumps({"stack": stack, **plan.as_dict()}, indent=2))
@@ -327,10 +327,21 @@ def plan_cmd(
         _out().print(plan_table(stack, plan))
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Exits without interpreter teardown (about a second of freeing parsed CRD schemas);
+    exit handlers still run."""
     command: Callable[..., Any] = typer.main.get_command(app)
-    return command(args=argv, prog_name="raydask")
+    try:
+        command(args=argv, prog_name="raydask")
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    getattr(atexit, "_run_exitfuncs", lambda: None)()
+    os._exit(code)
 
 
 if __name__ == "__main__":

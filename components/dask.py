@@ -46,7 +46,7 @@ class DaskOperator(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     version: pulumi.Output[str]
-    release_name: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
     crd_names: pulumi.Output[list[str]]
 
     def __init__(
@@ -124,7 +124,7 @@ class DaskCluster(pulumi.ComponentResource):
                      f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
         ep = built.endpoints
         assert ep is not None
-        self.cluster_name = cluster.metadata.apply(lambda m: m["name"])
+        self.cluster_name = cluster.id.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.scheduler_service_name = self.cluster_name.apply(lambda _: ep.scheduler_service)
         self.scheduler_address = self.cluster_name.apply(lambda _: ep.scheduler_address)

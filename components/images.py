@@ -46,6 +46,16 @@ def check_pinned(image: str) -> str:
     return image
 
 
+def pull_policy(image: str, configured: str | None = None) -> str:
+    """``configured``, else ``IfNotPresent`` for a digest (immutable) and ``Always`` for a tag (the registry may move it)."""
+    if configured:
+        return configured
+    try:
+        return "IfNotPresent" if parse(image).digest else "Always"
+    except ValueError:
+        return "Always"
+
+
 def check_version_tag(image: str, version: str, what: str) -> None:
     """Require the image tag to carry ``version`` (``2.60.0`` or ``2.60.0-py311-gpu``)."""
     ref = parse(image)

@@ -79,8 +79,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         parent, props, seq = pending.pop(0) if len(pending) > 1 else pending[0]
         template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
         inputs = normalize(ordered_like(dict(args.inputs), template))
-        elided = inputs.get("spec") == {_ELIDED: True} and template is not None
-        if elided:
+        elided = template is not None and inputs.get("spec") == {_ELIDED: True}
+        if template is not None and elided:
             inputs["spec"] = normalize(template["spec"])
         if args.custom and args.typ.startswith("kubernetes:"):
             meta = inputs.setdefault("metadata", {}) if "kind" in inputs else None

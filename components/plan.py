@@ -149,6 +149,11 @@ def pod_requests(pod_spec: dict[str, Any], extra: list[dict[str, Any]] | None = 
     return total
 
 
+def _count(value: Any, default: int) -> int:
+    """An integer field, ``default`` when absent."""
+    return default if value is None else int(value)
+
+
 def _pod_spec(template: Any) -> dict[str, Any]:
     return ((template or {}).get("spec") or {}) if isinstance(template, dict) else {}
 
@@ -165,14 +170,13 @@ def ray_cluster_groups(owner: str, spec: dict[str, Any], head_extra: list[dict[s
     pods = 0 if suspended else 1
     yield GroupPlan(owner, "head", pods, pods, pod_requests(_pod_spec(head.get("template")), head_extra))
     for g in spec.get("workerGroupSpecs") or []:
-        hosts = int(g.get("numOfHosts") or 1)
-        replicas = g.get("replicas")
-        lo = int(g.get("minReplicas") or 0)
-        hi = int(g.get("maxReplicas") if g.get("maxReplicas") is not None else RAY_MAX_REPLICAS_DEFAULT)
+        hosts = _count(g.get("numOfHosts"), 1)
+        lo = _count(g.get("minReplicas"), 0)
+        hi = _count(g.get("maxReplicas"), RAY_MAX_REPLICAS_DEFAULT)
         if autoscaling:
             bounds = (lo, hi)
         else:
-            n = min(max(int(replicas if replicas is not None else lo), lo), hi)
+            n = min(max(_count(g.get("replicas"), lo), lo), hi)
             bounds = (n, n)
         if suspended or g.get("suspend"):
             bounds = (0, 0)
@@ -196,17 +200,17 @@ def _dask_cluster(owner: str, spec: dict[str, Any], bounds: tuple[int, int] | No
     scheduler = spec.get("scheduler") or {}
     yield GroupPlan(owner, "scheduler", 1, 1, pod_requests(scheduler.get("spec") or {}))
     worker = spec.get("worker") or {}
-    n = int(worker.get("replicas") if worker.get("replicas") is not None else 1)
+    n = _count(worker.get("replicas"), 1)
     lo, hi = bounds or (n, n)
     yield GroupPlan(owner, "worker default", lo, hi, pod_requests(worker.get("spec") or {}))
 
 
 def _workload(owner: str, kind: str, spec: dict[str, Any]) -> Iterator[GroupPlan]:
     if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-        n = int(spec.get("replicas") if spec.get("replicas") is not None else 1)
+        n = _count(spec.get("replicas"), 1)
         yield GroupPlan(owner, "pods", n, n, pod_requests(_pod_spec(spec.get("template"))))
     elif kind == "Job":
-        n = 0 if spec.get("suspend") else int(spec.get("parallelism") if spec.get("parallelism") is not None else 1)
+        n = 0 if spec.get("suspend") else _count(spec.get("parallelism"), 1)
         yield GroupPlan(owner, "pods", n, n, pod_requests(_pod_spec(spec.get("template"))))
     elif kind == "Pod":
         yield GroupPlan(owner, "pod", 1, 1, pod_requests(spec))
@@ -241,7 +245,7 @@ def plan_objects(objects: list[dict[str, Any]]) -> Plan:
                 groups.extend(_dask_cluster(owner, spec, autoscalers.get((meta.get("namespace"), str(meta.get("name"))))))
             elif kind == "DaskWorkerGroup":
                 worker = spec.get("worker") or {}
-                n = int(worker.get("replicas") if worker.get("replicas") is not None else 1)
+                n = _count(worker.get("replicas"), 1)
                 groups.append(GroupPlan(owner, f"worker group of {spec.get('cluster')}", n, n, pod_requests(worker.get("spec") or {})))
             elif kind == "DaskJob":
                 job = spec.get("job") or {}

@@ -171,6 +171,19 @@ def _index_entry(o: RenderedObject) -> dict[str, Any]:
     return entry
 
 
+def unwrap_secrets(value: Any) -> Any:
+    """``value`` without the engine's secret markers: what the API server receives (offline, secrets are placeholders)."""
+    from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
+
+    if isinstance(value, dict):
+        if value.get(_special_sig_key) == _special_secret_sig:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
 def crd_version(crd: dict[str, Any]) -> str:
     """The operator version a CRD object carries (``app.kubernetes.io/version``), or ``?``."""
     return str(((crd.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/version", "?"))
@@ -259,14 +272,21 @@ def stack_config(stack: str, root: Path) -> dict[str, Any]:
 
 
 def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Config with encrypted (``secure:``) values replaced by a placeholder, and the secret keys."""
+    """Config for an offline run and its secret keys: encrypted (``secure:``) values and the program's secrets that are
+    not set are replaced by placeholders (``OFFLINE_SECRET_CONFIG``); real secrets never reach a render."""
+    from components.spec.security import OFFLINE_SECRET_CONFIG
+
     out: dict[str, Any] = {}
     secrets = []
     for key, value in config.items():
         if isinstance(value, dict) and set(value) == {"secure"}:
-            value = f"[secret {key}]"
+            value = OFFLINE_SECRET_CONFIG.get(key, f"raydask-offline-render-placeholder-{key.partition(':')[2]}")
             secrets.append(key)
         out[key] = value
+    for key, placeholder in OFFLINE_SECRET_CONFIG.items():
+        if key not in out:
+            out[key] = placeholder
+            secrets.append(key)
     return out, secrets
 
 
@@ -326,12 +346,17 @@ def _repo(url: str) -> str:
     return url.rstrip("/")
 
 
+_TEMP_DIRS: list[tempfile.TemporaryDirectory[str]] = []
+"""Patched chart copies, removed at exit."""
+
+
 @functools.cache
 def _dask_chart_copy(version: str) -> Path:
     """The wheel's Dask chart with the real version in Chart.yaml (the wheel ships chartpress placeholders)."""
     from components.validation.upstream import dask_chart_dir
 
-    target = Path(tempfile.mkdtemp(prefix="raydask-dask-chart-")) / DASK_CHART
+    _TEMP_DIRS.append(tempfile.TemporaryDirectory(prefix="raydask-dask-chart-"))
+    target = Path(_TEMP_DIRS[-1].name) / DASK_CHART
     shutil.copytree(dask_chart_dir(), target)
     chart_yaml = target / "Chart.yaml"
     chart = load_yaml(chart_yaml.read_text())
@@ -457,7 +482,7 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
     kubernetes_version = str(config.get("raydask:kubernetesVersion") or DEFAULT_KUBERNETES_VERSION)
 
     components = [(_label((r.type, r.name)) or "", _label(r.parent)) for r in result.resources if not r.custom]
-    declared = {id(r): RenderedObject(r.inputs, f"{r.type}::{r.name}", _label(r.parent))
+    declared = {id(r): RenderedObject(r.inputs if r.type == CRD_TYPE else unwrap_secrets(r.inputs), f"{r.type}::{r.name}", _label(r.parent))
                 for r in result.resources if r.is_kubernetes_object}
     crds = [o for o in declared.values() if o.kind == "CustomResourceDefinition"]
     api_versions = sorted({str(o.manifest.get("apiVersion")) for o in declared.values()}
@@ -474,7 +499,7 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
             continue
         if r.type != RELEASE_TYPE:
             continue
-        inputs = r.inputs
+        inputs = unwrap_secrets(r.inputs)
         where = f"stack '{stack}': {r.type}::{r.name}" + (f" ({_label(r.parent)})" if r.parent else "")
         path, docs = helm_template(inputs, kubernetes_version, api_versions, where)
         release = ReleaseInfo(
@@ -485,8 +510,8 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
         )
         for doc, template in docs:
             meta = doc.setdefault("metadata", {})
-            if doc.get("kind") not in cluster_kinds and not meta.get("namespace"):
-                meta["namespace"] = release.namespace  # where Helm installs it
+            if doc.get("kind") not in cluster_kinds and not meta.get("namespace"):  # where Helm installs it
+                doc["metadata"] = {"name": meta.pop("name", None), "namespace": release.namespace, **meta}
             obj = RenderedObject(doc, release.resource, release.component, release.name, template)
             release.objects.append(obj)
             (crds if doc.get("kind") == "CustomResourceDefinition" else expanded).append(obj)

@@ -8,9 +8,15 @@ RAY_UID: Final = 1000
 """The ``ray`` user of the rayproject/ray images."""
 RAY_GID: Final = 100
 """The ``users`` group of the rayproject/ray images."""
-DASK_UID: Final = 1000
-"""Non-root user for the Dask images (they run as root unless told otherwise)."""
-DASK_GID: Final = 1000
+DASK_UID: Final = 10001
+"""Non-root user for the Dask images (they run as root unless told otherwise; any UID works, so one above 10000 that
+cannot collide with a host user)."""
+DASK_GID: Final = 10001
+KUBERAY_OPERATOR_UID: Final = 65532
+"""The ``nonroot`` user of the distroless KubeRay operator image."""
+API_TOKEN_VOLUME: Final = "kube-api-access"
+API_TOKEN_PATH: Final = "/var/run/secrets/kubernetes.io/serviceaccount"
+"""Where Kubernetes clients read the service-account token, CA certificate and namespace."""
 
 ALLOWED_VOLUME_TYPES: Final = frozenset(
     {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
@@ -25,6 +31,10 @@ INGRESS_AUTH_ANNOTATIONS: Final = {
 }
 """Ingress annotations that put authentication in front of a backend, each with the values that do not enforce it
 (ingress-nginx external auth such as oauth2-proxy, basic/digest auth, client certificates; AWS ALB OIDC/Cognito)."""
+BACKEND_AUTH_ANNOTATION: Final = "raydask.io/backend-authentication"
+"""Set to ``ray-token`` on an Ingress / Service in front of a Ray head with token authentication (for policies)."""
+DASHBOARD_OPT_OUT_ANNOTATION: Final = "raydask.io/allow-unauthenticated-dashboard"
+"""``"true"``: exposing this dashboard without authentication is accepted (``dashboard.allowUnauthenticated``)."""
 
 
 def pod_security_context(uid: int, gid: int) -> dict[str, Any]:
@@ -50,3 +60,23 @@ def container_security_context(uid: int, gid: int, read_only_root: bool = False)
         "runAsGroup": gid,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def api_token_volume() -> dict[str, Any]:
+    """The projected volume Kubernetes mounts when ``automountServiceAccountToken`` is on, to mount into one container only."""
+    return {
+        "name": API_TOKEN_VOLUME,
+        "projected": {
+            "defaultMode": 0o644,
+            "sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ],
+        },
+    }
+
+
+def api_token_mount() -> dict[str, Any]:
+    """The read-only mount of :func:`api_token_volume` at the standard path."""
+    return {"name": API_TOKEN_VOLUME, "mountPath": API_TOKEN_PATH, "readOnly": True}

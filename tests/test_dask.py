@@ -35,7 +35,7 @@ DASK_CRDS = ["daskautoscalers.kubernetes.dask.org", "daskclusters.kubernetes.das
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}
 RESTRICTED_CONTAINER = {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
-    "runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"},
+    "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"},
 }
 FULL: dict[str, Any] = {
     "name": "etl",
@@ -193,16 +193,16 @@ def test_operator_release_is_pinned_and_skips_crds(run_program: Any) -> None:
     assert inputs["namespace"] == "dask-operator" and inputs["skipCrds"] is True and inputs["name"] == "dask-kubernetes-operator"
     assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True
     values = inputs["values"]
-    assert values["image"] == {"name": "ghcr.io/dask/dask-kubernetes-operator", "tag": "2026.3.0", "pullPolicy": "IfNotPresent"}
+    assert values["image"] == {"name": "ghcr.io/dask/dask-kubernetes-operator", "tag": "2026.3.0", "pullPolicy": "Always"}
     assert values["rbac"] == {"create": True, "cluster": True} and values["kopfArgs"] == ["--all-namespaces"]
     assert values["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
     assert sorted(r.inputs["metadata"]["name"] for r in result.of_type(CRD)) == DASK_CRDS
-    assert [r.type for r in result.resources][0] == "raydask:dask:DaskOperator"
+    assert result.resources[0].type == "raydask:dask:DaskOperator"
 
 
 def test_operator_pods_are_restricted() -> None:
     values = operator_values(DaskOperatorSpec(), "dask-operator", None)
-    assert values["podSecurityContext"] == {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+    assert values["podSecurityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                                             "seccompProfile": {"type": "RuntimeDefault"}}
     assert values["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
 
@@ -412,8 +412,8 @@ def test_default_cluster(run_program: Any) -> None:
                           {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"}]
     assert c["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
     assert c["readinessProbe"]["httpGet"] == {"port": "http-dashboard", "path": "/health"}
-    assert c["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}
-    assert sched["spec"]["securityContext"]["runAsNonRoot"] is True and sched["spec"]["securityContext"]["runAsUser"] == 1000
+    assert c["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
+    assert sched["spec"]["securityContext"]["runAsNonRoot"] is True and sched["spec"]["securityContext"]["runAsUser"] == 10001
     assert sched["service"] == {
         "type": "ClusterIP",
         "selector": {"dask.org/cluster-name": "demo", "dask.org/component": "scheduler"},
@@ -426,7 +426,7 @@ def test_default_cluster(run_program: Any) -> None:
     assert w["args"] == ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1", "--memory-limit", str(2 * 2**30),
                          "--dashboard-address", ":8787", "--worker-port", "8788", "--nanny-port", "8789"]
     assert [p["name"] for p in w["ports"]] == ["http-dashboard", "tcp-worker", "tcp-nanny"]
-    assert "env" not in w and "volumeMounts" not in w
+    assert "env" not in w and w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}]
     assert worker["metadata"]["labels"]["app.kubernetes.io/component"] == "worker-default"
     validate(result.objects())
 
@@ -460,9 +460,9 @@ def test_full_cluster(run_program: Any) -> None:
     assert w["args"][4:8] == ["--nthreads", "2", "--memory-limit", str(3 * 2**30)]
     assert w["resources"] == {"requests": {"cpu": "1", "memory": "3Gi"}, "limits": {"cpu": "1500m", "memory": "3Gi"}}
     assert env_of(w) == {"B": "2"}
-    assert w["volumeMounts"] == [{"name": "data", "mountPath": "/data", "readOnly": True}]
+    assert w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/data", "readOnly": True}]
     pod = worker["spec"]
-    assert pod["volumes"] == [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    assert pod["volumes"] == [{"name": "dask-tmp", "emptyDir": {}}, {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     assert pod["nodeSelector"] == {"pool": "cpu"} and pod["tolerations"] == [{"key": "dedicated", "operator": "Exists"}]
     assert pod["affinity"] == FULL["worker"]["affinity"]
     (wg,) = by_kind(result, "DaskWorkerGroup")
@@ -512,6 +512,20 @@ def test_cluster_outputs(run_program: Any) -> None:
     }
 
 
+def test_components_accept_spec_instances(run_program: Any) -> None:
+    from components import DaskCluster as PublicCluster
+    from components import DaskOperator as PublicOperator
+
+    def program() -> None:
+        PublicOperator("dask", DaskOperatorSpec(namespace="ops", cluster_wide=False), project_dir=ROOT)
+        PublicCluster("etl", DaskClusterSpec.model_validate(FULL), namespace="ml")
+
+    result = run_program(program)
+    (release,) = result.of_type(RELEASE)
+    assert release.inputs["namespace"] == "ops" and release.inputs["values"]["kopfArgs"] == ["--namespace=ops"]
+    assert one(result, "DaskCluster")["spec"]["worker"]["replicas"] == 2
+
+
 def test_children_are_parented_and_wait_for_the_cluster(run_program: Any) -> None:
     seen: dict[str, pulumi.ResourceOptions] = {}
 
@@ -558,7 +572,7 @@ def test_operator_expansion_keeps_our_pods(run_program: Any) -> None:
     c = container(sched)
     assert c["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "500m", "memory": "1Gi"}}
     assert "distributed.http.scheduler.api" in env_of(c)["DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"]
-    assert c["securityContext"]["runAsNonRoot"] is True and sched["spec"]["securityContext"]["runAsUser"] == 1000
+    assert c["securityContext"]["runAsNonRoot"] is True and sched["spec"]["securityContext"]["runAsUser"] == 10001
     (service,) = [o for o in expanded if o["kind"] == "Service"]
     assert service["spec"]["type"] == "LoadBalancer" and [p["name"] for p in service["spec"]["ports"]] == ["tcp-comm", "http-dashboard"]
     for name, nthreads, limits in [("etl-default-worker-0000000000", "2", {"cpu": "1500m", "memory": "3Gi"}),
@@ -572,7 +586,7 @@ def test_operator_expansion_keeps_our_pods(run_program: Any) -> None:
         assert env["DASK_SCHEDULER_ADDRESS"] == "tcp://etl-scheduler.ml.svc.cluster.local:8786"
         assert env["DASK_WORKER_NAME"] == name
         assert [p["name"] for p in w["ports"]] == ["http-dashboard", "tcp-worker", "tcp-nanny"]
-        assert w["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}
+        assert w["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
         assert tpl["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
 
 
@@ -613,8 +627,8 @@ P = "DaskCluster(c)"
     ({"workerGroups": [{"name": "gpu"}, {"name": "gpu"}]}, f"{P}.workerGroups[1].name: duplicate worker group name 'gpu'"),
     ({"workerGroups": [{"name": "default"}]},
      f"{P}.workerGroups[0].name: 'default' is reserved for the cluster's own worker group ('c-default', configured by the worker key)"),
-    ({"workerGroups": [{"name": "g" * 62}]},
-     f"{P}.workerGroups[0].name: the DaskWorkerGroup name 'c-{'g' * 62}' is 64 characters; the limit is 63 (it is a label value "
+    ({"name": "c" * 10, "workerGroups": [{"name": "g" * 56}]},
+     f"{P}.workerGroups[0].name: the DaskWorkerGroup name '{'c' * 10}-{'g' * 56}' is 67 characters; the limit is 63 (it is a label value "
      "on every worker pod)"),
     ({"workerGroups": [{"name": "GPU"}]},
      f"{P}.workerGroups[0].name: 'GPU' is not a DNS-1035 label: lower-case letters, digits and '-', starting with a "

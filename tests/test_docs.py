@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import ROOT
+
 from components.docs import BEGIN, END, _models, reference
 from components.spec.stack import StackSpec
-from conftest import ROOT
 
 
 def test_every_field_documents_its_default() -> None:

@@ -32,7 +32,7 @@ def test_release_is_pinned_and_skips_crds(run_program: Any) -> None:
     assert inputs["chart"] == "kuberay-operator" and inputs["version"] == "1.7.0"
     assert inputs["repositoryOpts"] == {"repo": "https://ray-project.github.io/kuberay-helm/"}
     assert inputs["namespace"] == "ml" and inputs["skipCrds"] is True and inputs["name"] == "kuberay-operator"
-    assert inputs["values"]["image"] == {"repository": "quay.io/kuberay/operator", "tag": "v1.7.0", "pullPolicy": "IfNotPresent"}
+    assert inputs["values"]["image"] == {"repository": "quay.io/kuberay/operator", "tag": "v1.7.0", "pullPolicy": "Always"}
     names = sorted(r.inputs["metadata"]["name"] for r in result.of_type(CRD))
     assert names == ["rayclusters.ray.io", "raycronjobs.ray.io", "rayjobs.ray.io", "rayservices.ray.io"]
 

@@ -23,6 +23,7 @@ from components.spec import MonitoringSpec, RayClusterSpec
 from components.spec.security import (
     OFFLINE_SECRET_CONFIG,
     REDIS_PASSWORD_PLACEHOLDER,
+    AuthSpec,
     NetworkPolicySpec,
     SecurityDefaults,
     effective_network_policy,
@@ -253,6 +254,22 @@ def test_components_apply_the_same_rules_from_python(run_program: Any) -> None:
     assert exc.value.problems == [
         "RayCluster(x).gcsFaultTolerance: needs the Redis password: set it with `pulumi config set --secret "
         "raydask:redisPassword <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret"]
+
+
+def test_components_apply_stack_defaults_from_python(run_program: Any) -> None:
+    defaults = SecurityDefaults(network_policy=NetworkPolicySpec(), ray_auth=AuthSpec(), require_tls=True)
+
+    def program() -> None:
+        RayCluster("train", with_("gcsFaultTolerance", {"redisAddress": "redis:6379"}), namespace="ml", security=defaults,
+                   redis_password=pulumi.Output.secret(PASSWORD))
+
+    result = run_program(program)
+    objs = by_kind_name(result.objects())
+    assert set(objs) == {("RayCluster", "train"), ("Secret", "train-redis-password"), ("NetworkPolicy", "train-netpol"),
+                         ("NetworkPolicy", "train-netpol-head")}
+    assert objs[("RayCluster", "train")]["spec"]["authOptions"] == {"mode": "token"}
+    assert [r.type for r in result.resources][:2] == ["raydask:ray:RayCluster", "kubernetes:core/v1:Secret"]
+    assert not [r.name for r in result.resources if r.type != "kubernetes:core/v1:Secret" and PASSWORD in json.dumps(r.inputs)]
 
 
 # --------------------------------------------------------------------------------------------------------------------

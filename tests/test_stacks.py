@@ -71,7 +71,7 @@ def test_dev_fits_a_laptop(dev: Any) -> None:
 def test_production_has_everything_pinned_and_monitored(production: Any) -> None:
     objs = production.objects()
     assert {"RayCluster", "Ingress", "ServiceMonitor", "Namespace", "Service"} <= set(kinds(production))
-    (release,) = production.of_type("kubernetes:helm.sh/v3:Release")
+    (release,) = [r for r in production.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "kuberay-operator"]
     assert release.inputs["version"] == "1.7.0" and release.inputs["values"]["metrics"]["serviceMonitor"]["enabled"] is True
     assert release.inputs["values"]["metrics"]["serviceMonitor"]["additionalLabels"] == {"release": "kube-prometheus-stack"}
     rc = next(o for o in objs if o["kind"] == "RayCluster" and o["metadata"]["name"] == "train")

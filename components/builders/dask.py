@@ -35,6 +35,8 @@ DASK_API = "kubernetes.dask.org/v1"
 CHART = "dask-kubernetes-operator"
 RELEASE = "dask-kubernetes-operator"
 SCHEDULER_CONTAINER = "scheduler"
+TMP_VOLUME = "dask-tmp"
+"""emptyDir at ``/tmp``: the root filesystem is read-only."""
 WORKER_CONTAINER = "worker"
 DEFAULT_SCHEDULER_ROUTES = (
     "distributed.http.scheduler.prometheus",
@@ -79,7 +81,7 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
     tag = f"{ref.tag}@{ref.digest}" if ref.digest else ref.tag
     on = monitors_enabled(spec, monitoring)
     values: dict[str, Any] = {
-        "image": {"name": ref.repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "image": {"name": ref.repository, "tag": tag, "pullPolicy": images.pull_policy(str(ref))},
         "rbac": {"create": True, "cluster": spec.cluster_wide},
         "kopfArgs": ["--all-namespaces"] if spec.cluster_wide else [f"--namespace={namespace}"],
         "podSecurityContext": pod_security_context(DASK_UID, DASK_GID),
@@ -184,16 +186,15 @@ def _container(spec: DaskClusterSpec, group: DaskPodSettings, name: str, args: l
     container: Manifest = {
         "name": name,
         "image": spec.image_for(group),
-        "imagePullPolicy": group.image_pull_policy,
+        "imagePullPolicy": images.pull_policy(spec.image_for(group), group.image_pull_policy),
         "args": args,
         "ports": _ports(ports),
         "resources": group.resources(),
-        "securityContext": container_security_context(DASK_UID, DASK_GID),
+        "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}, *mounts],  # worker space, spilling: tempfile.gettempdir()
     }
     if env:
         container["env"] = env_list(env)
-    if mounts:
-        container["volumeMounts"] = mounts
     return container
 
 
@@ -204,12 +205,13 @@ def _pod(spec: DaskClusterSpec, group: DaskPodSettings, component: str, containe
         "containers": [container],
         "securityContext": pod_security_context(DASK_UID, DASK_GID),
         **scheduling(group),
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}, *volumes],
     }
-    if volumes:
-        pod["volumes"] = volumes
     sa = group.service_account or spec.service_account
     if sa:
         pod["serviceAccountName"] = sa
+    else:  # schedulers and workers never call the API server
+        pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
     if group.annotations:
         metadata["annotations"] = dict(group.annotations)
@@ -239,6 +241,9 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
 def worker(spec: DaskClusterSpec, group: DaskWorkerSpec, component: str) -> Manifest:
     """``spec.worker`` of a DaskCluster or DaskWorkerGroup."""
     container = _container(spec, group, WORKER_CONTAINER, worker_args(group), dict(group.env), DaskPorts.worker())
+    container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
+    # lenient: a task holding the GIL can stall the worker's event loop for a while; only a hung worker is restarted
+    container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 30, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 10}
     metadata, pod = _pod(spec, group, component, container)
     return {"replicas": group.replicas, "metadata": metadata, "spec": pod}
 

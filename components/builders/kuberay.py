@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from components import images
 from components import labels as lbl
 from components.builders.common import deep_merge
+from components.security import KUBERAY_OPERATOR_UID
 from components.spec.base import MonitoringSpec
 from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
 
@@ -42,7 +44,7 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     image = spec.image or f"{IMAGE_REPOSITORY}:v{spec.version}"
     repo, _, tag = image.partition("@")[0].rpartition(":")
     values: dict[str, Any] = {
-        "image": {"repository": repo, "tag": tag, "pullPolicy": "IfNotPresent"},
+        "image": {"repository": repo, "tag": tag, "pullPolicy": images.pull_policy(f"{repo}:{tag}")},
         "replicas": spec.replicas,
         "leaderElectionEnabled": spec.leader_election,
         "reconcileConcurrency": spec.reconcile_concurrency,
@@ -52,7 +54,8 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
         },
         "featureGates": feature_gates(spec),
         "singleNamespaceInstall": spec.single_namespace_install,
-        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": KUBERAY_OPERATOR_UID, "runAsGroup": KUBERAY_OPERATOR_UID,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
         "labels": lbl.standard("kuberay-operator", RELEASE),
         "metrics": {
             "enabled": True,

@@ -69,7 +69,8 @@ def _egress_rule(egress: Egress) -> dict[str, Any]:
 def render(name: str, namespace: str, labels: dict[str, str], cluster_selector: dict[str, str],
            groups: Mapping[str, dict[str, str]], allows: Sequence[Allow], egresses: Sequence[Egress]) -> list[Manifest]:
     """The NetworkPolicies for explicit allowances (:func:`network_policies` derives them from a spec)."""
-    unknown = sorted({a.group for a in [*allows, *egresses] if a.group is not None and a.group not in groups})
+    used: list[str | None] = [a.group for a in allows] + [e.group for e in egresses]
+    unknown = sorted({g for g in used if g is not None and g not in groups})
     if unknown:
         raise ValueError(f"allowances for unknown pod groups {unknown}; known: {sorted(groups)}")
     own = {"podSelector": {"matchLabels": dict(cluster_selector)}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components import images
 from components import labels as lbl
 from components.builders.common import (
     Manifest,
@@ -20,7 +21,16 @@ from components.builders.common import (
 from components.builders.ray_security import auth_options, gcs_fault_tolerance_options
 from components.naming import RayNames, service_fqdn
 from components.ports import RayPorts
-from components.security import RAY_GID, RAY_UID, container_security_context, pod_security_context
+from components.security import (
+    BACKEND_AUTH_ANNOTATION,
+    DASHBOARD_OPT_OUT_ANNOTATION,
+    RAY_GID,
+    RAY_UID,
+    api_token_mount,
+    api_token_volume,
+    container_security_context,
+    pod_security_context,
+)
 from components.spec.base import MonitoringSpec
 from components.spec.ray import HeadSpec, RayClusterSpec, RayGroup, WorkerGroupSpec
 
@@ -60,7 +70,7 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
     container: Manifest = {
         "name": name,
         "image": spec.image_for(group),
-        "imagePullPolicy": group.image_pull_policy,
+        "imagePullPolicy": images.pull_policy(spec.image_for(group), group.image_pull_policy),
         "resources": group.resources(),
         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
         "volumeMounts": [
@@ -73,6 +83,17 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
     if group.env:
         container["env"] = env_list(group.env)
     return container
+
+
+def api_token_withheld(spec: RayClusterSpec, group: RayGroup) -> bool:
+    """True when a group's pods get no service-account token: no service account set, no Kubernetes token auth (the
+    head's autoscaler sidecar still gets one, mounted into it alone)."""
+    k8s_auth = spec.auth is not None and spec.auth.k8s_token_auth
+    return not (group.service_account or spec.service_account or k8s_auth)
+
+
+def _autoscaled(spec: RayClusterSpec) -> bool:
+    return bool(spec.autoscaling and spec.autoscaling.enabled)
 
 
 def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, container: Manifest) -> Manifest:
@@ -91,6 +112,10 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
     sa = group.service_account or spec.service_account
     if sa:
         pod_spec["serviceAccountName"] = sa
+    if api_token_withheld(spec, group):
+        pod_spec["automountServiceAccountToken"] = False
+        if isinstance(group, HeadSpec) and _autoscaled(spec):
+            pod_spec["volumes"].append(api_token_volume())
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
     if group.annotations:
         metadata["annotations"] = dict(group.annotations)
@@ -141,20 +166,23 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
     assert spec.autoscaling is not None
     a = spec.autoscaling
     res = {"cpu": a.cpu, "memory": a.memory}
-    return {
+    options: Manifest = {
         "version": spec.autoscaler_version,
         "idleTimeoutSeconds": a.idle_timeout_seconds,
         "upscalingMode": a.upscaling_mode,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": images.pull_policy(spec.image_for(spec.head)),
         "resources": {"requests": dict(res), "limits": dict(res)},
         "securityContext": container_security_context(RAY_UID, RAY_GID),
     }
+    if api_token_withheld(spec, spec.head):  # the autoscaler calls the API server; the Ray container need not
+        options["volumeMounts"] = [api_token_mount()]
+    return options
 
 
 def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
     """The ``spec`` of a RayCluster (also embedded by RayJob and RayService)."""
     body: Manifest = {"rayVersion": spec.ray_version}
-    autoscale = bool(spec.autoscaling and spec.autoscaling.enabled)
+    autoscale = _autoscaled(spec)
     body["enableInTreeAutoscaling"] = autoscale
     if autoscale:
         body["autoscalerOptions"] = autoscaler_options(spec)
@@ -166,10 +194,20 @@ def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
     return body
 
 
+def exposure_annotations(spec: RayClusterSpec) -> dict[str, str]:
+    """How an exposed dashboard is protected, for policies that see one object: Ray token auth, or the explicit opt-out."""
+    if spec.auth is not None:
+        return {BACKEND_AUTH_ANNOTATION: "ray-token"}
+    if spec.dashboard.allow_unauthenticated:
+        return {DASHBOARD_OPT_OUT_ANNOTATION: "true"}
+    return {}
+
+
 def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     """The RayCluster object."""
+    opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
-               spec.annotations or None, spec=ray_cluster_spec(spec))
+               {**spec.annotations, **opt_out} or None, spec=ray_cluster_spec(spec))
 
 
 def metrics_service(spec: RayClusterSpec, namespace: str) -> Manifest:
@@ -196,7 +234,7 @@ def external_service(spec: RayClusterSpec, namespace: str) -> Manifest:
     if ext.load_balancer_source_ranges:
         body["loadBalancerSourceRanges"] = list(ext.load_balancer_source_ranges)
     return obj("v1", "Service", RayNames.external_service(spec.name), namespace,
-               lbl.standard(APP, spec.name, "external"), ext.annotations or None, spec=body)
+               lbl.standard(APP, spec.name, "external"), {**ext.annotations, **exposure_annotations(spec)} or None, spec=body)
 
 
 def endpoints(spec: RayClusterSpec, namespace: str) -> RayEndpoints:
@@ -218,8 +256,10 @@ def build_ray_cluster(spec: RayClusterSpec, namespace: str, monitoring: Monitori
     services = [external_service(spec, namespace)] if spec.external_service else []
     ingresses = []
     if spec.dashboard.ingress:
+        dashboard = spec.dashboard.ingress
+        dashboard = dashboard.model_copy(update={"annotations": {**dashboard.annotations, **exposure_annotations(spec)}})
         ingresses.append(ingress(RayNames.ingress(spec.name, "dashboard"), namespace, lbl.standard(APP, spec.name, "dashboard"),
-                                 spec.dashboard.ingress, head, RayPorts.DASHBOARD_NAME))
+                                 dashboard, head, RayPorts.DASHBOARD_NAME))
     if spec.serve.ingress:
         ingresses.append(ingress(RayNames.ingress(spec.name, "serve"), namespace, lbl.standard(APP, spec.name, "serve"),
                                  spec.serve.ingress, head, RayPorts.SERVE_NAME))

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from components import images
 from components import labels as lbl
 from components.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
 from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
@@ -64,7 +65,7 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     container: Manifest = {
         "name": SUBMITTER_CONTAINER,
         "image": image,
-        "imagePullPolicy": sub.image_pull_policy,
+        "imagePullPolicy": images.pull_policy(image, sub.image_pull_policy),
         "resources": sub.resources(),
         "securityContext": container_security_context(RAY_UID, RAY_GID),
     }
@@ -83,6 +84,8 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     account = sub.service_account or (cluster.service_account if cluster else None)
     if account:
         pod["serviceAccountName"] = account
+    else:  # `ray job submit` talks to the job API only
+        pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
     if sub.annotations:
         metadata["annotations"] = dict(sub.annotations)

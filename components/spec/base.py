@@ -53,6 +53,9 @@ ClusterName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, na
 """A DNS-1035 label of at most 53 characters (KubeRay's limit)."""
 Label = Annotated[str, AfterValidator(naming.check_dns1035)]
 """A DNS-1035 label of at most 63 characters."""
+GROUP_NAME_MAX = naming.LABEL_MAX - len("worker-")
+GroupName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, GROUP_NAME_MAX))]
+"""A worker group name: a DNS-1035 label of at most 56 characters (its pods carry the label value ``worker-<name>``)."""
 Host = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
 """A DNS host name."""
 PinnedImage = Annotated[str, AfterValidator(images.check_pinned)]
@@ -153,8 +156,8 @@ class PodSettings(Spec):
     """Extended resource name for GPUs; default ``nvidia.com/gpu``."""
     image: PinnedImage | None = None
     """Container image; default derived from the cluster's version."""
-    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
-    """Image pull policy; default ``IfNotPresent``."""
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
+    """Image pull policy; default ``Always`` for a tag (the registry may move it), ``IfNotPresent`` for a digest."""
     env: dict[str, str] = {}
     """Extra environment variables; default none."""
     node_selector: dict[str, str] = {}

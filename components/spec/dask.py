@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components import images, naming, quantities
 from components.errors import rule
-from components.spec.base import Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from components.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
 from components.spec.kuberay import ChartVersion, CrdSpec, OperatorResources
 
 DASK_CHART_REPO = "https://helm.dask.org"
@@ -184,8 +184,8 @@ class DaskWorkerSpec(DaskPodSettings):
 class DaskWorkerGroupSpec(DaskWorkerSpec):
     """An extra DaskWorkerGroup (e.g. GPU workers) with its own resources; the DaskAutoscaler never scales it."""
 
-    name: Label
-    """Group name (DNS-1035 label, unique in the cluster, not ``default``); required."""
+    name: GroupName
+    """Group name (DNS-1035 label of at most 56 characters, unique in the cluster, not ``default``); required."""
 
 
 class DaskAutoscalingSpec(Spec):
@@ -244,8 +244,9 @@ class DaskClusterSpec(Spec):
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             if n == DEFAULT_GROUP:
+                default = naming.DaskNames.default_worker_group(self.name)
                 raise rule(f"workerGroups.{i}.name", f"'{DEFAULT_GROUP}' is reserved for the cluster's own worker group "
-                                                     f"('{naming.DaskNames.default_worker_group(self.name)}', configured by the worker key)")
+                                                     f"('{default}', configured by the worker key)")
             if names.index(n) != i:
                 raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
             full = naming.DaskNames.worker_group(self.name, n)

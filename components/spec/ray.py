@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_CEILING
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from components import images
+from components import images, quantities
 from components.errors import rule
-from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from components.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
 from components.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
 RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
@@ -30,6 +31,21 @@ class RayGroup(PodSettings):
     shm_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
     """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
 
+    @model_validator(mode="after")
+    def _start_params_match_resources(self) -> RayGroup:
+        # The autoscaler and the raylet trust num-cpus / num-gpus over the container: a mismatch over- or under-packs pods.
+        cpus = int(quantities.cores(self.cpu_limit or self.cpu).to_integral_value(rounding=ROUND_CEILING))
+        for key, have, what in (("num-cpus", cpus, "the CPU limit rounded up"), ("num-gpus", self.gpus, "gpus")):
+            value = self.ray_start_params.get(key)
+            if value is None:
+                continue
+            if not value.isdigit():
+                raise rule(f"rayStartParams.{key}", f"must be a whole number, got '{value}'")
+            if int(value) not in (0, have):
+                raise rule(f"rayStartParams.{key}", f"'{value}' disagrees with {what} ({have}); leave it out (raydask derives it) "
+                                                    "or set \"0\" to keep tasks off these pods")
+        return self
+
 
 class HeadSpec(RayGroup):
     """The Ray head pod."""
@@ -43,8 +59,8 @@ class HeadSpec(RayGroup):
 class WorkerGroupSpec(RayGroup):
     """A named group of Ray worker pods."""
 
-    name: Label
-    """Group name (DNS-1035 label, unique in the cluster); required."""
+    name: GroupName
+    """Group name (DNS-1035 label of at most 56 characters, unique in the cluster); required."""
     replicas: Count = 1
     """Initial replica count; default 1."""
     min_replicas: Count | None = None

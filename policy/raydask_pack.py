@@ -1,0 +1,40 @@
+"""pulumi-policy glue: one mandatory ``ResourceValidationPolicy`` per rule of :mod:`raydask_policies`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from raydask_policies import RULES, Rule
+
+NAME = "raydask"
+ENFORCEMENT = EnforcementLevel.MANDATORY
+
+
+def plain(value: Any) -> Any:
+    """pulumi-policy's read-only proxies as dicts and lists (an unknown preview value raises, and the engine reports
+    that the policy cannot run until it is known)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(value[k]) for k in value}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [plain(v) for v in value]
+    return value
+
+
+def validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    """A validation callback running ``rule`` on resources of its types, one violation per message."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in rule.types:
+            return
+        for message in rule.check(args.resource_type, plain(args.props)):
+            report_violation(message, None)
+
+    return validate
+
+
+def policies() -> list[ResourceValidationPolicy]:
+    """Every policy of the pack, mandatory."""
+    return [ResourceValidationPolicy(name=r.name, description=r.description, validate=validator(r), enforcement_level=ENFORCEMENT)
+            for r in RULES]

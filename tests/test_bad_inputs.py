@@ -1,0 +1,195 @@
+"""The README's bad-input table, row by row, through the real program (``components.program.main`` under the mock engine
+with the stack's config patched): each input must stop the program with exactly the message the table shows.
+
+The table is the test data, so README and behaviour cannot drift. After an intended message change, regenerate the
+message column and review the diff::
+
+    .venv/bin/python -m tests.test_bad_inputs --write
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components import mockrun
+from components.errors import ConfigError
+from components.program import main
+from components.spec.security import OFFLINE_SECRET_CONFIG
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
+PREFIX = "invalid raydask configuration:\n"
+DELETE = "<delete>"
+ACCEPTED = "(accepted: no error)"
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: which stack, the config changes, the messages the program must stop with."""
+
+    number: int
+    stack: str
+    patch: str
+    """``key.path[0].leaf = <YAML value>`` changes separated by `` ; ``; ``<delete>`` removes the key."""
+    messages: tuple[str, ...]
+
+
+def code_span(text: str) -> str:
+    """``text`` as a Markdown code span inside a table cell (pipes escaped, backticks fenced)."""
+    text = text.replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def uncode(cell: str) -> str:
+    """The text of a code span written by :func:`code_span`."""
+    cell = cell.strip()
+    m = re.fullmatch(r"``\s(.*)\s``", cell) or re.fullmatch(r"`(.*)`", cell)
+    if not m:
+        raise ValueError(f"not a code span: {cell!r}")
+    return m.group(1).replace("\\|", "|")
+
+
+def table_lines(text: str) -> tuple[str, list[str], str]:
+    """(before, table lines, after) of the README's bad-input block."""
+    head, _, rest = text.partition(BEGIN)
+    body, _, tail = rest.partition(END)
+    if not body:
+        raise ValueError(f"README.md has no {BEGIN} … {END} block")
+    return head + BEGIN, body.strip("\n").split("\n"), END + tail
+
+
+def parse_line(line: str) -> Row | None:
+    """The row of a table line; None for the header and separator."""
+    cells = [c.strip() for c in _CELL_SPLIT.split(line.strip())[1:-1]]
+    if len(cells) != 4 or not cells[0].isdigit():
+        return None
+    return Row(int(cells[0]), cells[1], uncode(cells[2]), tuple(uncode(m) for m in cells[3].split("<br>")))
+
+
+def parse_rows(text: str | None = None) -> list[Row]:
+    """Every row of the bad-input table."""
+    _, lines, _ = table_lines(text if text is not None else README.read_text())
+    return [row for line in lines if (row := parse_line(line)) is not None]
+
+
+def format_row(row: Row) -> str:
+    return f"| {row.number} | {row.stack} | {code_span(row.patch)} | {'<br>'.join(code_span(m) for m in row.messages)} |"
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    return copy.deepcopy(yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"])
+
+
+def apply(config: dict[str, Any], change: str) -> str:
+    """Apply one ``path = value`` change; returns the top-level ``raydask:`` key it touched."""
+    path, sep, raw = change.partition(" = ")
+    if not sep:
+        raise ValueError(f"bad change {change!r}: expected 'key.path = value'")
+    parts: list[str | int] = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _TOKEN.finditer(path.strip())]
+    parts[0] = f"raydask:{parts[0]}"
+    node: Any = config
+    for part, following in itertools.pairwise(parts):
+        if isinstance(node, dict) and part not in node:
+            node[part] = [] if isinstance(following, int) else {}
+        node = node[part]
+    if raw.strip() == DELETE:
+        node.pop(parts[-1], None)
+    elif isinstance(node, list) and parts[-1] == len(node):
+        node.append(yaml.safe_load(raw))
+    else:
+        node[parts[-1]] = yaml.safe_load(raw)
+    return str(parts[0])
+
+
+@contextlib.contextmanager
+def in_project() -> Iterator[None]:
+    """The program's working directory and ``$RAYDASK_PROJECT_DIR``, as ``pulumi up`` runs it."""
+    old_cwd, old_env = Path.cwd(), os.environ.get("RAYDASK_PROJECT_DIR")
+    os.chdir(ROOT)
+    os.environ["RAYDASK_PROJECT_DIR"] = str(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        if old_env is None:
+            os.environ.pop("RAYDASK_PROJECT_DIR", None)
+        else:
+            os.environ["RAYDASK_PROJECT_DIR"] = old_env
+
+
+def run(stack: str, patch: str) -> tuple[str, ...]:
+    """The messages the program stops with for ``stack`` changed by ``patch`` (``(accepted: no error)`` if it runs)."""
+    config = stack_config(stack)
+    touched = {apply(config, change) for change in patch.split(" ; ")}
+    secrets = [k for k in OFFLINE_SECRET_CONFIG if k not in touched]  # a patched secret is passed as plain config
+    config.update({k: OFFLINE_SECRET_CONFIG[k] for k in secrets})
+    with in_project():
+        try:
+            mockrun.run(main, config=config, secret_keys=secrets, stack=stack)
+        except pulumi.RunError as exc:
+            text = str(exc)
+            if not text.startswith(PREFIX):
+                raise
+            return tuple(text.removeprefix(PREFIX).split("\n"))
+        except ConfigError as exc:
+            return tuple(exc.problems)
+        finally:
+            pulumi.runtime.settings.reset_options()
+    return (ACCEPTED,)
+
+
+ROWS = parse_rows()
+
+
+def test_table_is_large_and_numbered() -> None:
+    assert len(ROWS) >= 30
+    assert [r.number for r in ROWS] == list(range(1, len(ROWS) + 1))
+    assert len({(r.stack, r.patch) for r in ROWS}) == len(ROWS)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.number}" for r in ROWS])
+def test_bad_input(row: Row) -> None:
+    got = run(row.stack, row.patch)
+    assert got == row.messages
+    assert all(line.startswith("raydask:") for line in got)
+
+
+def write() -> int:
+    """Rewrite the message column of every row with what the program says now; prints the rows that changed."""
+    before, lines, after = table_lines(README.read_text())
+    changed = 0
+    out = []
+    for line in lines:
+        row = parse_line(line)
+        if row is None:
+            out.append(line)
+            continue
+        new = Row(row.number, row.stack, row.patch, run(row.stack, row.patch))
+        if new != row:
+            changed += 1
+            print(f"row {row.number}: {' / '.join(new.messages)}")
+        out.append(format_row(new))
+    README.write_text(before + "\n" + "\n".join(out) + "\n" + after)
+    return changed
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python -m tests.test_bad_inputs --write")
+    print(f"{write()} row(s) updated")

@@ -1,0 +1,147 @@
+"""checkov on both stacks: every object the offline render produces (the program's and the operators' Helm output), with
+each Ray / Dask pod expanded into a Deployment (a Job for run-to-completion pods) as the operators create it.
+
+No failed check is accepted outside the allowlist below, each entry scoped to the objects it is justified for; the README
+section "checkov" carries the same ids with the reasons. checkov runs from its own virtualenv (``.venv-checkov``, made by
+``scripts/setup.sh``); without it the test is skipped locally and fails in CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stack_renders import ROOT, STACKS, manifests
+
+from components import scan
+from components.render import dump_yaml
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+SOURCE = "raydask.io/source"
+RAY_SOURCES = ("RayCluster ", "RayJob ", "RayService ", "RayCronJob ")
+OPERATORS = frozenset({"kuberay-operator", "dask-kubernetes-operator"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed checkov check on one scanned object."""
+
+    check: str
+    resource: str
+    stack: str
+    manifest: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return str((self.manifest.get("metadata") or {}).get("annotations", {}).get(SOURCE, ""))
+
+    def __str__(self) -> str:
+        return f"{self.stack}: {self.check} on {self.resource}" + (f" (from {self.source})" if self.source else "")
+
+
+def ray_image(f: Failure) -> bool:
+    """A pod KubeRay makes from the rayproject/ray image (head, workers, submitter)."""
+    return f.source.startswith(RAY_SOURCES)
+
+
+def operator(f: Failure) -> bool:
+    """An operator Deployment from the upstream Helm charts."""
+    return not f.source and f.manifest.get("kind") == "Deployment" and \
+        f.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/name") in OPERATORS
+
+
+def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
+    """Every container without ``probe`` is KubeRay's autoscaler sidecar (autoscalerOptions has no probe fields)."""
+
+    def match(f: Failure) -> bool:
+        spec = f.manifest.get("spec", {}).get("template", {}).get("spec", {})
+        lacking = [c["name"] for c in spec.get("containers", []) if not c.get(probe)]
+        return bool(lacking) and set(lacking) == {scan.AUTOSCALER}
+
+    return match
+
+
+def without_network_policies(f: Failure) -> bool:
+    """Pods raydask declares no NetworkPolicies for: the dev stack (off by design), the operators, Dask clusters, and the
+    clusters of RayJobs and RayServices (production RayClusters must be covered)."""
+    return f.stack == "dev" or not f.source.startswith("RayCluster ")
+
+
+ALLOWED: dict[str, Callable[[Failure], bool]] = {
+    "CKV_K8S_43": lambda f: True,
+    "CKV_K8S_40": ray_image,
+    "CKV_K8S_22": ray_image,
+    "CKV_K8S_38": operator,
+    "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
+    "CKV_K8S_9": lambda f: only_autoscaler_lacks("readinessProbe")(f) or
+    (operator(f) and f.manifest["metadata"]["name"] == "dask-kubernetes-operator"),
+    "CKV2_K8S_6": without_network_policies,
+}
+"""check id -> the failures it is accepted for (README "checkov" gives the reasons)."""
+
+
+def readme_allowlist() -> list[str]:
+    """Check ids in the README's checkov allowlist table."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- checkov-allowlist:begin -->")[1].split("<!-- checkov-allowlist:end -->")[0]
+    return re.findall(r"^\| `(CKV2?_K8S_\d+)`", block, re.MULTILINE)
+
+
+def write_manifests(out: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """One file per scanned object under ``out/<stack>/``; returns ``{file path as checkov reports it: (stack, object)}``."""
+    files = {}
+    for stack in STACKS:
+        (out / stack).mkdir(parents=True)
+        for i, obj in enumerate(scan.scanner_manifests(manifests(stack))):
+            name = f"{i:03d}-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+            (out / stack / name).write_text(dump_yaml(obj))
+            files[f"/{stack}/{name}"] = (stack, obj)
+    return files
+
+
+def run_checkov(directory: Path) -> dict[str, Any]:
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
+    proc = subprocess.run([str(CHECKOV), "-d", str(directory), "--framework", "kubernetes", "-o", "json", "--quiet",
+                           "--skip-download", "--compact"], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    (result,) = report if isinstance(report, list) else [report]
+    return dict(result)
+
+
+@pytest.fixture(scope="module")
+def failures(tmp_path_factory: pytest.TempPathFactory) -> list[Failure]:
+    if not CHECKOV.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHECKOV} is missing: run `bash scripts/setup.sh` (it creates .venv-checkov)")
+        pytest.skip(f"{CHECKOV} is missing: run `bash scripts/setup.sh`")
+    directory = tmp_path_factory.mktemp("checkov")
+    files = write_manifests(directory)
+    result = run_checkov(directory)
+    assert result["summary"]["parsing_errors"] == 0 and result["summary"]["passed"] > 0
+    out = []
+    for item in result["results"]["failed_checks"]:
+        stack, obj = files[item["file_path"]]
+        out.append(Failure(item["check_id"], item["resource"], stack, obj))
+    return out
+
+
+def test_no_failed_check_outside_the_allowlist(failures: list[Failure]) -> None:
+    unexpected = [str(f) for f in failures if not ALLOWED.get(f.check, lambda _: False)(f)]
+    assert unexpected == []
+
+
+def test_allowlist_is_current(failures: list[Failure]) -> None:
+    """An allowlisted check that no longer fails is removed from the allowlist (and the README)."""
+    assert sorted(ALLOWED) == sorted({f.check for f in failures})
+
+
+def test_readme_lists_the_allowlist() -> None:
+    assert sorted(readme_allowlist()) == sorted(ALLOWED)
