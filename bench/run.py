@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import os
 import shutil
 import statistics
@@ -75,7 +76,7 @@ def floor_program(registered: list[mockrun.Registered]) -> Any:
 
     def program() -> None:
         for name, o in objects:
-            body = {k: v for k, v in o.items() if k not in ("apiVersion", "kind")}
+            body = {re.sub(r"([A-Z])", r"_\1", k).lower(): v for k, v in o.items() if k not in ("apiVersion", "kind")}
             cls = classes.get(o["kind"])
             if cls is not None:
                 cls(name, api_version=o["apiVersion"], kind=o["kind"], **body)
