@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import re
 import os
+import re
 import shutil
 import statistics
 import subprocess
