@@ -14,7 +14,17 @@ from typing import Any
 
 from components import images
 from components import labels as lbl
-from components.builders.common import Manifest, deep_merge, env_list, extra_volumes, ingress, ingress_url, obj, scheduling
+from components.builders.common import (
+    Manifest,
+    deep_merge,
+    env_list,
+    extra_volumes,
+    helm_release_args,
+    ingress,
+    ingress_url,
+    obj,
+    scheduling,
+)
 from components.naming import DaskNames, service_fqdn
 from components.ports import DaskPorts
 from components.security import DASK_GID, DASK_UID, container_security_context, pod_security_context
@@ -106,18 +116,7 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
 
 def operator_release_args(spec: DaskOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
-    return {
-        "name": RELEASE,
-        "chart": CHART,
-        "version": spec.version,
-        "repository_opts": {"repo": DASK_CHART_REPO},
-        "namespace": namespace,
-        "values": values,
-        "skip_crds": spec.crds.manage,
-        "atomic": True,
-        "cleanup_on_fail": True,
-        "max_history": 10,
-    }
+    return helm_release_args(RELEASE, CHART, DASK_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
 
 
 # --------------------------------------------------------------------------------------------------------------

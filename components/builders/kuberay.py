@@ -6,7 +6,7 @@ from typing import Any
 
 from components import images
 from components import labels as lbl
-from components.builders.common import deep_merge
+from components.builders.common import deep_merge, helm_release_args
 from components.security import KUBERAY_OPERATOR_UID
 from components.spec.base import MonitoringSpec
 from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
@@ -78,15 +78,4 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
 
 def release_args(spec: KubeRayOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
-    return {
-        "name": RELEASE,
-        "chart": CHART,
-        "version": spec.version,
-        "repository_opts": {"repo": KUBERAY_CHART_REPO},
-        "namespace": namespace,
-        "values": values,
-        "skip_crds": spec.crds.manage,
-        "atomic": True,
-        "cleanup_on_fail": True,
-        "max_history": 10,
-    }
+    return helm_release_args(RELEASE, CHART, KUBERAY_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
