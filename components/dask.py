@@ -10,11 +10,13 @@ import pulumi
 
 from components.builders import dask as build
 from components.builders.common import crd_objects
+from components.builders.dask_security import dask_network_policies, problems, resolve
 from components.crds import default_dask_dir, load_dir, resolve_dir
 from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
+from components.spec.security import NetworkPolicySpec, SecurityDefaults
 
 
 def installed_dask_kubernetes() -> str | None:
@@ -40,7 +42,10 @@ def operator_crd_dir(spec: DaskOperatorSpec, project: Path, key: str) -> Path:
 
 
 class DaskOperator(pulumi.ComponentResource):
-    """The Dask operator (chart ``dask-kubernetes-operator``, pinned) plus its CRDs, server-side applied and retained."""
+    """The Dask operator (chart ``dask-kubernetes-operator``, pinned) plus its CRDs, server-side applied and retained.
+
+    ``network_policy`` (the stack's ``networkPolicy``) isolates the operator pods: only what the operator calls is allowed.
+    """
 
     TYPE = "raydask:dask:DaskOperator"
 
@@ -57,6 +62,7 @@ class DaskOperator(pulumi.ComponentResource):
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
         project_dir: str | Path | None = None,
+        network_policy: NetworkPolicySpec | None = None,
         key: str = "raydask:daskOperator",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -78,6 +84,8 @@ class DaskOperator(pulumi.ComponentResource):
         from pulumi_kubernetes.helm.v3 import Release
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.operator_release_args(spec, ns, values))
+        for policy in build.operator_network_policies(spec, ns, network_policy):
+            register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name
@@ -91,7 +99,12 @@ class DaskOperator(pulumi.ComponentResource):
 
 
 class DaskCluster(pulumi.ComponentResource):
-    """A Dask cluster on the Dask operator (``kubernetes.dask.org/v1``): DaskCluster, worker groups, autoscaler, Ingress."""
+    """A Dask cluster on the Dask operator (``kubernetes.dask.org/v1``): DaskCluster, worker groups, autoscaler, Ingress,
+    NetworkPolicies.
+
+    ``security`` carries the stack's defaults (``networkPolicy``, ``requireTls``, the operator's namespace);
+    ``monitoring`` admits Prometheus to the metrics port.
+    """
 
     TYPE = "raydask:dask:DaskCluster"
 
@@ -108,17 +121,25 @@ class DaskCluster(pulumi.ComponentResource):
         spec: DaskClusterSpec | dict[str, Any],
         *,
         namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         key = key or f"DaskCluster({name})"
-        spec = parse_spec(DaskClusterSpec, spec, key)
+        defaults = security or SecurityDefaults()
+        spec = resolve(parse_spec(DaskClusterSpec, spec, key), defaults)
         ns = spec.namespace or namespace
         if not ns:
             raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        bad = [f"{key}.{path}: {message}" for path, message in problems(spec, defaults)]
+        if bad:
+            raise ConfigError(bad)
         built = build.build_dask_cluster(spec, ns)
-        cluster = register(built.cluster, child_options(self, opts), name)
+        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
+                    for policy in dask_network_policies(spec, ns, monitoring, defaults.dask_operator_namespace)]
+        cluster = register(built.cluster, child_options(self, opts, depends_on=policies), name)
         for manifest in [*built.worker_groups, *built.autoscalers, *built.ingresses]:
             register(manifest, child_options(self, opts, depends_on=[cluster]),
                      f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")

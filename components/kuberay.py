@@ -14,10 +14,14 @@ from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.kuberay import KubeRayOperatorSpec
+from components.spec.security import NetworkPolicySpec
 
 
 class KubeRayOperator(pulumi.ComponentResource):
-    """KubeRay operator (chart ``kuberay-operator``, pinned) plus its CRDs, server-side applied and retained."""
+    """KubeRay operator (chart ``kuberay-operator``, pinned) plus its CRDs, server-side applied and retained.
+
+    ``network_policy`` (the stack's ``networkPolicy``) isolates the operator pods: only what the operator calls is allowed.
+    """
 
     TYPE = "raydask:kuberay:KubeRayOperator"
 
@@ -34,6 +38,7 @@ class KubeRayOperator(pulumi.ComponentResource):
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
         project_dir: str | Path | None = None,
+        network_policy: NetworkPolicySpec | None = None,
         key: str = "raydask:kuberay",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -63,6 +68,8 @@ class KubeRayOperator(pulumi.ComponentResource):
         from pulumi_kubernetes.helm.v3 import Release
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.release_args(spec, ns, values))
+        for policy in build.operator_network_policies(spec, ns, network_policy, monitoring):
+            register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name

@@ -95,6 +95,10 @@ class DaskNames:
     def default_worker_group(cluster: str) -> str:
         return f"{cluster}-default"
 
+    @staticmethod
+    def network_policy(cluster: str) -> str:
+        return f"{cluster}-netpol"
+
 
 def network_policy_group(policy: str, group: str) -> str:
     """Name of the NetworkPolicy adding a pod group's own allowances to the cluster's ``policy``."""

@@ -15,7 +15,7 @@ import pulumi
 
 from components.errors import ConfigError
 from components.spec.base import parse_spec
-from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults
+from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
 from components.spec.stack import StackSpec
 
 NAMESPACE = "raydask"
@@ -94,7 +94,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     if spec.kuberay:
         op_ns = spec.kuberay.namespace or spec.namespace
         operator = KubeRayOperator("kuberay", spec.kuberay, namespace=spec.namespace, monitoring=spec.monitoring,
-                                   project_dir=root, opts=after(op_ns, *spec.kuberay.watch_namespaces))
+                                   project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
+                                   opts=after(op_ns, *spec.kuberay.watch_namespaces))
         operators.append(operator)
         outputs["kuberayVersion"] = operator.version
     ray_out = {}
@@ -116,14 +117,14 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     for i, j in enumerate(spec.ray_jobs):
         ns = j.namespace or spec.namespace
         selected = clusters.get((ns, j.cluster_selector or ""))  # a job on a stack cluster waits for it
-        job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, key=f"{NAMESPACE}:rayJobs[{i}]",
+        job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, security=security, key=f"{NAMESPACE}:rayJobs[{i}]",
                      opts=after(ns, extra=[*operators, *([selected] if selected else [])]))
         jobs_out[j.name] = {"namespace": job.namespace, "jobId": job.job_id, "dashboardUrl": job.dashboard_url}
     outputs["rayJobs"] = jobs_out
     services_out = {}
     for i, s in enumerate(spec.ray_services):
         ns = s.namespace or spec.namespace
-        service = RayService(s.name, s, namespace=spec.namespace, monitoring=spec.monitoring,
+        service = RayService(s.name, s, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                              key=f"{NAMESPACE}:rayServices[{i}]", opts=after(ns, extra=operators))
         services_out[s.name] = {
             "namespace": service.namespace,
@@ -141,16 +142,19 @@ def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.Resource
     from components.dask import DaskCluster, DaskOperator
 
     outputs: dict[str, Any] = {}
+    security = SecurityDefaults.from_stack(spec)
     operators: list[pulumi.Resource] = []
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace
         operator = DaskOperator("dask-operator", spec.dask_operator, namespace=spec.namespace, monitoring=spec.monitoring,
-                                project_dir=root, key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
+                                project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
+                                key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
         operators.append(operator)
         outputs["daskOperatorVersion"] = operator.version
     dask_out = {}
     for i, c in enumerate(spec.dask_clusters):
-        cluster = DaskCluster(c.name, c, namespace=spec.namespace, key=f"{NAMESPACE}:daskClusters[{i}]",
+        cluster = DaskCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring,
+                              security=security, key=f"{NAMESPACE}:daskClusters[{i}]",
                               opts=after(c.namespace or spec.namespace, extra=operators))
         dask_out[c.name] = {
             "namespace": cluster.namespace,

@@ -7,10 +7,12 @@ from typing import Any
 import pulumi
 
 from components.builders.ray_job import RERUN_ON_CHANGES, build_ray_job
+from components.builders.ray_security import job_network_policies, resolve_workload, workload_problems
 from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray_workloads import RayJobSpec
+from components.spec.security import SecurityDefaults
 
 
 class RayJob(pulumi.ComponentResource):
@@ -18,6 +20,7 @@ class RayJob(pulumi.ComponentResource):
 
     A RayJob runs once, so any change but ``suspend`` replaces it (delete, then create): that is how a changed job
     runs again. Its ``jobId`` defaults to ``<name>-<hash of the definition>``, so each definition gets its own id.
+    ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``) for the job's cluster and submitter.
     """
 
     TYPE = "raydask:ray:RayJob"
@@ -34,17 +37,27 @@ class RayJob(pulumi.ComponentResource):
         *,
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         key = key or f"RayJob({name})"
+        defaults = security or SecurityDefaults()
         spec = parse_spec(RayJobSpec, spec, key)
+        if spec.cluster is not None:
+            spec = spec.model_copy(update={"cluster": resolve_workload(spec.cluster, defaults)})
         ns = spec.namespace or namespace
         if not ns:
             raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        bad = [f"{key}.{path}: {message}" for path, message in workload_problems(spec.cluster)]
+        if bad:
+            raise ConfigError(bad)
         built = build_ray_job(spec, ns, monitoring)
-        job = register(built.job, child_options(self, opts, replace_on_changes=RERUN_ON_CHANGES, delete_before_replace=True), name)
+        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
+                    for policy in job_network_policies(spec, ns, monitoring, defaults)]
+        job = register(built.job, child_options(self, opts, replace_on_changes=RERUN_ON_CHANGES, delete_before_replace=True,
+                                                depends_on=policies), name)
         for manifest in [*built.services, *built.monitors]:
             register(manifest, child_options(self, opts, depends_on=[job]),
                      f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")

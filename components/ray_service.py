@@ -6,15 +6,20 @@ from typing import Any
 
 import pulumi
 
+from components.builders.ray_security import resolve_workload, service_network_policies, workload_problems
 from components.builders.ray_service import build_ray_service
 from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray_workloads import RayServiceSpec
+from components.spec.security import SecurityDefaults, ingress_problems
 
 
 class RayService(pulumi.ComponentResource):
-    """A RayService (``ray.io/v1``) with its Serve Ingress, metrics Service and ServiceMonitor."""
+    """A RayService (``ray.io/v1``) with its Serve Ingress, metrics Service, ServiceMonitor and NetworkPolicies.
+
+    ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``) for its clusters.
+    """
 
     TYPE = "raydask:ray:RayService"
 
@@ -32,17 +37,28 @@ class RayService(pulumi.ComponentResource):
         *,
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         key = key or f"RayService({name})"
+        defaults = security or SecurityDefaults()
         spec = parse_spec(RayServiceSpec, spec, key)
+        spec = spec.model_copy(update={"cluster": resolve_workload(spec.cluster, defaults)})
         ns = spec.namespace or namespace
         if not ns:
             raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        bad = [f"{key}.{path}: {message}" for path, message in workload_problems(spec.cluster)]
+        if spec.ingress is not None:
+            bad += [f"{key}.{path}: {message}" for path, message in
+                    ingress_problems(spec.ingress, "ingress", require_tls=defaults.require_tls)]
+        if bad:
+            raise ConfigError(bad)
         built = build_ray_service(spec, ns, monitoring)
-        service = register(built.service, child_options(self, opts), name)
+        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
+                    for policy in service_network_policies(spec, ns, monitoring, defaults)]
+        service = register(built.service, child_options(self, opts, depends_on=policies), name)
         for manifest in [*built.services, *built.ingresses, *built.monitors]:
             register(manifest, child_options(self, opts, depends_on=[service]),
                      f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")

@@ -68,12 +68,6 @@ def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
     return match
 
 
-def without_network_policies(f: Failure) -> bool:
-    """Pods raydask declares no NetworkPolicies for: the dev stack (off by design), the operators, Dask clusters, and the
-    clusters of RayJobs and RayServices (production RayClusters must be covered)."""
-    return f.stack == "dev" or not f.source.startswith("RayCluster ")
-
-
 ALLOWED: dict[str, Callable[[Failure], bool]] = {
     "CKV_K8S_43": lambda f: True,
     "CKV_K8S_40": ray_image,
@@ -82,7 +76,6 @@ ALLOWED: dict[str, Callable[[Failure], bool]] = {
     "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
     "CKV_K8S_9": lambda f: only_autoscaler_lacks("readinessProbe")(f) or
     (operator(f) and f.manifest["metadata"]["name"] == "dask-kubernetes-operator"),
-    "CKV2_K8S_6": without_network_policies,
 }
 """check id -> the failures it is accepted for (README "checkov" gives the reasons)."""
 

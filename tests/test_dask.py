@@ -50,7 +50,8 @@ FULL: dict[str, Any] = {
                       "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}],
     "autoscaling": {"minimum": 1, "maximum": 6},
     "idleTimeout": 3600,
-    "dashboard": {"ingress": {"host": "dask.example.com", "className": "nginx", "tlsSecret": "dask-tls", "annotations": AUTH}},
+    "dashboard": {"ingress": {"host": "dask.example.com", "className": "nginx", "tlsSecret": "dask-tls", "annotations": AUTH},
+                  "allowUnauthenticated": True},  # the LoadBalancer scheduler
 }
 
 
@@ -477,7 +478,8 @@ def test_full_cluster(run_program: Any) -> None:
     autoscaler = one(result, "DaskAutoscaler")
     assert autoscaler["metadata"]["name"] == "etl" and autoscaler["spec"] == {"cluster": "etl", "minimum": 1, "maximum": 6}
     ing = one(result, "Ingress")
-    assert ing["metadata"]["name"] == "etl-dashboard" and ing["metadata"]["annotations"] == AUTH
+    assert ing["metadata"]["name"] == "etl-dashboard"
+    assert ing["metadata"]["annotations"] == {**AUTH, "raydask.io/allow-unauthenticated-dashboard": "true"}
     assert ing["spec"]["ingressClassName"] == "nginx"
     assert ing["spec"]["tls"] == [{"hosts": ["dask.example.com"], "secretName": "dask-tls"}]
     backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]

@@ -323,10 +323,12 @@ def test_network_policies_deny_by_default_and_allow_what_ray_needs() -> None:
     head = policies[("NetworkPolicy", "train-netpol-head")]["spec"]
     assert head["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "head"
     assert head["policyTypes"] == ["Ingress", "Egress"]
+    submitters = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ray", "app.kubernetes.io/component": "submitter"}}}
     assert head["ingress"] == [
         {"from": [ns("jupyter")], "ports": tcp(10001, 8265)},
         {"from": [ns("ingress-nginx")], "ports": tcp(8265, 8000)},
         {"from": [ns("kuberay-system")], "ports": tcp(8265)},
+        {"from": [submitters], "ports": tcp(8265)},  # RayJobs of this namespace that select the cluster
     ]
     assert head["egress"] == [
         {"to": [{"ipBlock": {"cidr": "172.16.0.0/28"}}], "ports": tcp(443, 6443)},
@@ -343,12 +345,15 @@ def test_network_policies_deny_by_default_and_allow_what_ray_needs() -> None:
 
 def test_network_policies_only_open_what_is_there() -> None:
     _, policies = policies_for(with_("networkPolicy", {"allowDns": False}, {**CLUSTER, "autoscaling": None}))
-    assert list(policies) == [("NetworkPolicy", "train-netpol")]  # no Ingress, monitoring, operator, autoscaler, Redis
+    # no Ingress, monitoring, operator, autoscaler, Redis: only RayJob submitters of the namespace reach the job API
+    assert list(policies) == [("NetworkPolicy", "train-netpol"), ("NetworkPolicy", "train-netpol-head")]
     base = policies[("NetworkPolicy", "train-netpol")]["spec"]
     assert len(base["ingress"]) == 1 and len(base["egress"]) == 1  # the cluster's own pods, nothing else
+    head = policies[("NetworkPolicy", "train-netpol-head")]["spec"]
+    assert head["policyTypes"] == ["Ingress"] and [r["ports"] for r in head["ingress"]] == [[{"protocol": "TCP", "port": 8265}]]
     _, policies = policies_for(with_("networkPolicy", {}, with_("gcsFaultTolerance", {"redisAddress": "redis:6380"})))
     head = policies[("NetworkPolicy", "train-netpol-head")]["spec"]
-    assert head["policyTypes"] == ["Egress"] and "ingress" not in head
+    assert head["policyTypes"] == ["Ingress", "Egress"]
     assert head["egress"][-1] == {"ports": [{"protocol": "TCP", "port": 6380}]}  # any destination, Redis port only
     _, policies = policies_for(with_("networkPolicy", {"enabled": False}))
     assert policies == {}
@@ -447,7 +452,8 @@ def test_production_stack_is_secure_by_default(run_program: Any, project_root: P
     }
     assert {("NetworkPolicy", "train-netpol"), ("NetworkPolicy", "train-netpol-head"), ("Secret", "train-redis-password")} <= set(objs)
     head = objs[("NetworkPolicy", "train-netpol-head")]["spec"]
-    sources = {r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for r in head["ingress"]}
+    sources = {r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for r in head["ingress"]
+               if "namespaceSelector" in r["from"][0]}
     assert sources == {"ingress-nginx", "kuberay-system"}
     assert {"ports": [{"protocol": "TCP", "port": 6379}]} in head["egress"]
     metrics = objs[("NetworkPolicy", "train-netpol")]["spec"]["ingress"][1]

@@ -25,9 +25,16 @@ from components.builders.common import (
     obj,
     scheduling,
 )
+from components.builders.network import Egress, network_policies
 from components.naming import DaskNames, service_fqdn
 from components.ports import DaskPorts
-from components.security import DASK_GID, DASK_UID, container_security_context, pod_security_context
+from components.security import (
+    DASHBOARD_OPT_OUT_ANNOTATION,
+    DASK_GID,
+    DASK_UID,
+    container_security_context,
+    pod_security_context,
+)
 from components.spec.base import MonitoringSpec
 from components.spec.dask import (
     DASK_CHART_REPO,
@@ -39,6 +46,7 @@ from components.spec.dask import (
     DaskWorkerGroupSpec,
     DaskWorkerSpec,
 )
+from components.spec.security import NetworkPolicySpec
 
 APP = "dask"
 DASK_API = "kubernetes.dask.org/v1"
@@ -117,6 +125,18 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
 def operator_release_args(spec: DaskOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
     return helm_release_args(RELEASE, CHART, DASK_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
+
+
+def operator_network_policies(spec: DaskOperatorSpec, namespace: str, policy: NetworkPolicySpec | None) -> list[Manifest]:
+    """NetworkPolicies of the operator pod: nothing in; out to DNS, the API server and the schedulers it manages (their
+    HTTP API on 8787, the comm port 8786 as its fallback). None when ``policy`` is None."""
+    if policy is None:
+        return []
+    name = str(spec.values.get("nameOverride") or CHART)
+    schedulers = Egress((DaskPorts.COMM, DaskPorts.DASHBOARD), namespaces=() if spec.cluster_wide else (namespace,),
+                        pods=((lbl.DASK_COMPONENT, "scheduler"),), all_namespaces=spec.cluster_wide)
+    return network_policies(f"{RELEASE}-netpol", namespace, lbl.standard(CHART, RELEASE, "network-policy"),
+                            {lbl.NAME: name, lbl.INSTANCE: RELEASE}, policy, api_server=[None], egress=[schedulers])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -260,7 +280,12 @@ def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:
     body["scheduler"] = scheduler(spec)
     body["worker"] = worker(spec, spec.worker, group_component(None))
     return obj(DASK_API, "DaskCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
-               spec.annotations or None, spec=body)
+               {**spec.annotations, **opt_out(spec)} or None, spec=body)
+
+
+def opt_out(spec: DaskClusterSpec) -> dict[str, str]:
+    """The annotation telling policies the exposure is accepted (``dashboard.allowUnauthenticated``)."""
+    return {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
 
 
 def dask_worker_group(spec: DaskClusterSpec, group: DaskWorkerGroupSpec, namespace: str) -> Manifest:
@@ -296,6 +321,8 @@ def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuil
     autoscalers = [dask_autoscaler(spec, namespace)] if spec.autoscaled else []
     ingresses = []
     if spec.dashboard.ingress:
+        dashboard = spec.dashboard.ingress
+        dashboard = dashboard.model_copy(update={"annotations": {**dashboard.annotations, **opt_out(spec)}})
         ingresses.append(ingress(DaskNames.ingress(spec.name), namespace, lbl.standard(APP, spec.name, "dashboard", spec.labels),
-                                 spec.dashboard.ingress, DaskNames.scheduler_service(spec.name), DaskPorts.DASHBOARD_NAME))
+                                 dashboard, DaskNames.scheduler_service(spec.name), DaskPorts.DASHBOARD_NAME))
     return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))

@@ -6,14 +6,19 @@ from typing import Any
 
 from components import images
 from components import labels as lbl
-from components.builders.common import deep_merge, helm_release_args
+from components.builders.common import Manifest, deep_merge, helm_release_args
+from components.builders.network import Egress, network_policies
+from components.ports import RayPorts
 from components.security import KUBERAY_OPERATOR_UID
 from components.spec.base import MonitoringSpec
 from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
+from components.spec.security import NetworkPolicySpec
 
 CHART = "kuberay-operator"
 RELEASE = "kuberay-operator"
 IMAGE_REPOSITORY = "quay.io/kuberay/operator"
+METRICS_PORT = 8080
+"""The operator's ``/metrics`` (the chart's Service and ServiceMonitor)."""
 FEATURE_GATES: dict[str, dict[str, bool]] = {
     "1.7.0": {
         "RayClusterStatusConditions": True,
@@ -68,9 +73,7 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
             },
         },
     }
-    watch = list(spec.watch_namespaces)
-    if spec.single_namespace_install and not watch:
-        watch = [namespace]
+    watch = watched_namespaces(spec, namespace)
     if watch:
         values["watchNamespace"] = watch
     return deep_merge(values, spec.values)
@@ -79,3 +82,28 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
 def release_args(spec: KubeRayOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
     return helm_release_args(RELEASE, CHART, KUBERAY_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
+
+
+def watched_namespaces(spec: KubeRayOperatorSpec, namespace: str) -> list[str]:
+    """Namespaces the operator reconciles; empty when it watches every namespace."""
+    watch = list(spec.watch_namespaces)
+    return watch or ([namespace] if spec.single_namespace_install else [])
+
+
+def operator_network_policies(spec: KubeRayOperatorSpec, namespace: str, policy: NetworkPolicySpec | None,
+                              monitoring: MonitoringSpec | None) -> list[Manifest]:
+    """NetworkPolicies of the operator pods: Prometheus in to ``/metrics``; out to DNS, the API server, and the job API
+    (8265) and Serve health checks (8000) of the Ray pods it manages. None when ``policy`` is None."""
+    if policy is None:
+        return []
+    name = str(spec.values.get("nameOverride") or CHART)
+    watch = watched_namespaces(spec, namespace)
+    ray_pods = Egress((RayPorts.DASHBOARD, RayPorts.SERVE), namespaces=tuple(watch), pods=(("ray.io/is-ray-node", "yes"),),
+                      all_namespaces=not watch)
+    scraped = monitoring is not None and monitoring.enabled
+    return network_policies(
+        f"{RELEASE}-netpol", namespace, lbl.standard(CHART, RELEASE, "network-policy"),
+        {lbl.NAME: name, lbl.INSTANCE: RELEASE}, policy,
+        metrics=(monitoring.namespace, [METRICS_PORT]) if scraped and monitoring else None,
+        api_server=[None], egress=[ray_pods],
+    )

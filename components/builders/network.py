@@ -25,33 +25,47 @@ NETWORKING_API = "networking.k8s.io/v1"
 @dataclass(frozen=True)
 class Allow:
     """Ingress to ``ports`` of the cluster's pods (only the ``group``'s when set) from every pod of ``namespaces`` and
-    from the networks ``cidrs``."""
+    from the networks ``cidrs``; with ``pods``, only from the pods it selects (in ``namespaces``, else the policy's own)."""
 
     ports: tuple[int, ...]
     namespaces: tuple[str, ...] = ()
     group: str | None = None
     protocol: str = "TCP"
     cidrs: tuple[str, ...] = ()
+    pods: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Egress:
     """Egress from the cluster's pods (only the ``group``'s when set) to ``ports`` of ``cidr``, of ``namespaces``, or,
-    with neither, of any destination."""
+    with neither, of any destination. ``pods`` narrows it to the pods it selects: in ``namespaces``, in every namespace
+    with ``all_namespaces``, else in the policy's own."""
 
     ports: tuple[int, ...]
     protocols: tuple[str, ...] = ("TCP",)
     cidr: str | None = None
     namespaces: tuple[str, ...] = ()
     group: str | None = None
+    pods: tuple[tuple[str, str], ...] = ()
+    all_namespaces: bool = False
 
 
 def _ports(ports: Sequence[int], protocols: Sequence[str]) -> list[dict[str, Any]]:
     return [{"protocol": proto, "port": port} for port in dict.fromkeys(ports) for proto in protocols]
 
 
+def _peers(namespaces: Sequence[str], pods: Sequence[tuple[str, str]], all_namespaces: bool = False) -> list[dict[str, Any]]:
+    """Peers in ``namespaces`` (every pod, or only ``pods``); ``pods`` alone: in the policy's namespace (or all)."""
+    pod_selector = {"podSelector": {"matchLabels": dict(pods)}} if pods else {}
+    if namespaces:
+        return [{"namespaceSelector": lbl.namespace_selector(ns), **pod_selector} for ns in dict.fromkeys(namespaces)]
+    if all_namespaces:
+        return [{"namespaceSelector": {}, **pod_selector}]
+    return [pod_selector] if pods else []
+
+
 def _ingress_rule(allow: Allow) -> dict[str, Any]:
-    peers: list[dict[str, Any]] = [{"namespaceSelector": lbl.namespace_selector(ns)} for ns in dict.fromkeys(allow.namespaces)]
+    peers = _peers(allow.namespaces, allow.pods)
     peers += [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(allow.cidrs)]
     return {"from": peers, "ports": _ports(allow.ports, (allow.protocol,))}
 
@@ -60,8 +74,8 @@ def _egress_rule(egress: Egress) -> dict[str, Any]:
     rule: dict[str, Any] = {}
     if egress.cidr:
         rule["to"] = [{"ipBlock": {"cidr": egress.cidr}}]
-    elif egress.namespaces:
-        rule["to"] = [{"namespaceSelector": lbl.namespace_selector(ns)} for ns in dict.fromkeys(egress.namespaces)]
+    elif egress.namespaces or egress.pods or egress.all_namespaces:
+        rule["to"] = _peers(egress.namespaces, egress.pods, egress.all_namespaces)
     rule["ports"] = _ports(egress.ports, egress.protocols)
     return rule
 

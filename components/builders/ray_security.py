@@ -3,7 +3,7 @@ the cluster's NetworkPolicies (pure functions; the RayCluster component register
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from components import labels as lbl
 from components.builders.common import Manifest
@@ -13,8 +13,10 @@ from components.naming import RayNames
 from components.ports import RayPorts
 from components.spec.base import MonitoringSpec
 from components.spec.ray import RayClusterSpec
+from components.spec.ray_workloads import K8S_TOKEN_AUTH_REFUSED, RayJobSpec, RayServiceSpec, WorkloadClusterSpec
 from components.spec.security import (
     REDIS_PASSWORD_KEY,
+    NetworkPolicySpec,
     Problem,
     SecurityDefaults,
     auth_problems,
@@ -25,6 +27,7 @@ from components.spec.security import (
 
 APP = "ray"
 HEAD = "head"
+SUBMITTER = "submitter"
 EVERYWHERE = "0.0.0.0/0"
 
 
@@ -80,14 +83,30 @@ def redis_password_secret(spec: RayClusterSpec, namespace: str, password: Any) -
     return opaque_secret(name, namespace, lbl.standard(APP, spec.name, "redis-password"), {key: password})
 
 
+Workload = Literal["cluster", "job", "service"]
+"""What owns the Ray pods: a RayCluster, a RayJob (its clusters and submitter) or a RayService (its clusters)."""
+SUBMITTERS = ((lbl.NAME, APP), (lbl.COMPONENT, SUBMITTER))
+"""Pods of RayJob submitters (K8sJobMode), which call the job API of the cluster they select."""
+
+
 def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None,
-                         kuberay_namespace: str | None = None) -> list[Manifest]:
-    """NetworkPolicies of a resolved cluster; none when its ``networkPolicy`` is off."""
+                         kuberay_namespace: str | None = None, *, workload: Workload = "cluster",
+                         serve_ingress: bool = False) -> list[Manifest]:
+    """NetworkPolicies of a resolved cluster; none when its ``networkPolicy`` is off.
+
+    A RayCluster admits the Ingress controller to what its Ingresses route to and RayJob submitters of its namespace
+    to the job API; a RayService's Serve proxies run on every pod behind ``<name>-serve-svc``, so the Ingress controller
+    (``serve_ingress``) and the operator's health checks reach 8000 on all of them.
+    """
     policy = spec.network_policy
     if policy is None:
         return []
-    exposed = [(port, HEAD) for port, ingress in ((RayPorts.DASHBOARD, spec.dashboard.ingress), (RayPorts.SERVE, spec.serve.ingress))
-               if ingress is not None]
+    exposed: list[tuple[int, str | None]] = []
+    if workload == "cluster":
+        exposed = [(port, HEAD) for port, ingress in ((RayPorts.DASHBOARD, spec.dashboard.ingress),
+                                                      (RayPorts.SERVE, spec.serve.ingress)) if ingress is not None]
+    elif workload == "service" and serve_ingress:
+        exposed = [(RayPorts.SERVE, None)]
     scraped = monitoring is not None and monitoring.enabled and spec.monitoring
     operator_ns = policy.operator_namespace or kuberay_namespace
     api_server: list[str | None] = [HEAD] if spec.autoscaling and spec.autoscaling.enabled else []
@@ -96,6 +115,11 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
     ft = spec.gcs_fault_tolerance
     # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
     redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft else []
+    ingress = external_allowances(spec) if workload == "cluster" else []
+    if workload == "cluster":
+        ingress.append(Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS))
+    if workload == "service" and operator_ns:
+        ingress.append(Allow((RayPorts.SERVE,), (operator_ns,)))
     return network_policies(
         RayNames.network_policy(spec.name, "netpol"), namespace, lbl.standard(APP, spec.name, "network-policy"),
         lbl.selector(APP, spec.name), policy,
@@ -105,8 +129,21 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
         metrics=(monitoring.namespace, [p for _, p in RayPorts.scraped()]) if scraped and monitoring else None,
         operator=(operator_ns, (RayPorts.DASHBOARD,), HEAD) if operator_ns else None,
         api_server=api_server,
-        ingress=external_allowances(spec),
+        ingress=ingress,
         egress=redis,
+    )
+
+
+def submitter_network_policies(job: str, cluster: str, namespace: str, policy: NetworkPolicySpec | None) -> list[Manifest]:
+    """NetworkPolicies of the submitter pod of a RayJob running on the existing RayCluster ``cluster``: nothing in, out
+    only to DNS and that cluster's job API (the cluster's own policies admit submitters)."""
+    if policy is None:
+        return []
+    head = ((lbl.RAY_CLUSTER, cluster), (lbl.RAY_NODE_TYPE, HEAD))
+    return network_policies(
+        RayNames.network_policy(job, "netpol"), namespace, lbl.standard(APP, job, "network-policy"),
+        lbl.selector(APP, job, SUBMITTER), policy,
+        egress=[Egress((RayPorts.DASHBOARD,), pods=head)],
     )
 
 
@@ -121,3 +158,41 @@ def external_allowances(spec: RayClusterSpec) -> list[Allow]:
     if spec.head.service_type != "ClusterIP":
         out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, RayPorts.SERVE), group=HEAD, cidrs=(EVERYWHERE,)))
     return out
+
+
+def resolve_workload(cluster: WorkloadClusterSpec, defaults: SecurityDefaults) -> WorkloadClusterSpec:
+    """A RayJob's or RayService's cluster with the stack's defaults applied (as :func:`resolve`)."""
+    return cluster.model_copy(update={
+        "network_policy": effective_network_policy(defaults.network_policy, cluster.network_policy),
+        "auth": effective_auth(defaults.ray_auth, cluster.auth),
+    })
+
+
+def workload_problems(cluster: WorkloadClusterSpec | None) -> list[Problem]:
+    """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``), relative to the workload."""
+    if cluster is None or cluster.auth is None:
+        return []
+    out = [(f"cluster.auth.{p}".rstrip("."), m) for p, m in auth_problems(cluster.auth, cluster.ray_version, None)]
+    if cluster.auth.k8s_token_auth:
+        out.append(("cluster.auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
+    return out
+
+
+def job_network_policies(spec: RayJobSpec, namespace: str, monitoring: MonitoringSpec | None,
+                         defaults: SecurityDefaults) -> list[Manifest]:
+    """NetworkPolicies of a resolved RayJob: its cluster and submitter, or only the submitter of a job on an existing
+    cluster (``clusterSelector``; it follows the stack's ``networkPolicy``)."""
+    if spec.cluster is not None:
+        return ray_network_policies(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring,
+                                    defaults.kuberay_namespace, workload="job")
+    if spec.submission_mode == "K8sJobMode" and spec.cluster_selector:
+        policy = effective_network_policy(defaults.network_policy, None)
+        return submitter_network_policies(spec.name, spec.cluster_selector, namespace, policy)
+    return []
+
+
+def service_network_policies(spec: RayServiceSpec, namespace: str, monitoring: MonitoringSpec | None,
+                             defaults: SecurityDefaults) -> list[Manifest]:
+    """NetworkPolicies of a resolved RayService's clusters."""
+    return ray_network_policies(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring,
+                                defaults.kuberay_namespace, workload="service", serve_ingress=spec.ingress is not None)

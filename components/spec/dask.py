@@ -13,6 +13,7 @@ from components import images, naming, quantities
 from components.errors import rule
 from components.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
 from components.spec.kuberay import ChartVersion, CrdSpec, OperatorResources
+from components.spec.security import NetworkPolicySpec
 
 DASK_CHART_REPO = "https://helm.dask.org"
 DASK_OPERATOR_VERSION = "2026.3.0"
@@ -204,6 +205,9 @@ class DaskDashboardSpec(Spec):
 
     ingress: IngressSpec | None = None
     """Ingress for the dashboard (path ``/``, it links to absolute paths); default none (use ``kubectl port-forward``)."""
+    allow_unauthenticated: bool = False
+    """Allow exposing the dashboard (Ingress without TLS or an authentication annotation) and the scheduler (``NodePort``
+    / ``LoadBalancer``) with no authentication; default false."""
 
 
 class DaskClusterSpec(Spec):
@@ -232,6 +236,8 @@ class DaskClusterSpec(Spec):
     deleted cluster on the next ``pulumi up --refresh``."""
     dashboard: DaskDashboardSpec = DaskDashboardSpec()
     """Dashboard exposure; default in-cluster only."""
+    network_policy: NetworkPolicySpec | None = None
+    """NetworkPolicies isolating the cluster's pods; default the stack's ``raydask:networkPolicy``, none without it."""
     service_account: Label | None = None
     """Service account for all pods unless the scheduler or a group sets one; default the namespace default."""
     labels: dict[str, str] = {}

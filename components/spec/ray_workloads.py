@@ -13,6 +13,7 @@ from components import naming, quantities
 from components.errors import rule
 from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
 from components.spec.ray import DEFAULT_RAY_VERSION, AutoscalingSpec, HeadSpec, RayClusterSpec, RayVersion, WorkerGroupSpec
+from components.spec.security import AuthSpec, NetworkPolicySpec
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -129,9 +130,13 @@ class RuntimeEnvSpec(Spec):
 
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
-    "auth", "network_policy", "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
+    "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
 })
 """RayClusterSpec fields a workload's cluster does not have."""
+
+
+K8S_TOKEN_AUTH_REFUSED = ("KubeRay rejects Kubernetes token authentication for RayJobs and RayServices (its own calls to the "
+                          "job API cannot carry one); use the shared token (auth: {})")
 
 
 class WorkloadClusterSpec(Spec):
@@ -155,9 +160,18 @@ class WorkloadClusterSpec(Spec):
     """Labels on the cluster's pods; default none."""
     monitoring: bool = True
     """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
+    network_policy: NetworkPolicySpec | None = None
+    """NetworkPolicies isolating the workload's pods (its clusters and submitter); default the stack's
+    ``raydask:networkPolicy``, none without it."""
+    auth: AuthSpec | None = None
+    """Ray token authentication (``authOptions``; KubeRay passes the token to the submitter and its own calls); default
+    the stack's ``raydask:rayAuth``, off without it. ``k8sTokenAuth`` is refused: KubeRay rejects it for RayJobs and
+    RayServices."""
 
     @model_validator(mode="after")
     def _cluster_rules(self) -> WorkloadClusterSpec:
+        if self.auth is not None and self.auth.k8s_token_auth:
+            raise rule("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED)
         try:
             self.to_cluster("workload")
         except ValidationError as exc:

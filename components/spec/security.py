@@ -23,6 +23,7 @@ from components.security import INGRESS_AUTH_ANNOTATIONS
 from components.spec.base import IngressSpec, Label, Spec
 
 if TYPE_CHECKING:
+    from components.spec.dask import DaskClusterSpec
     from components.spec.ray import RayClusterSpec
     from components.spec.stack import StackSpec
 
@@ -122,11 +123,12 @@ class NetworkPolicySpec(Spec):
     """Namespace of the Ingress controller, admitted to the ports an Ingress of the cluster routes to; default
     ``ingress-nginx``."""
     client_namespaces: list[Label] = []
-    """Namespaces admitted to the Ray client (10001) and dashboard / job API (8265) on the head; default none (the
-    cluster's own pods and ``kubectl port-forward`` only)."""
+    """Namespaces admitted to the Ray client (10001) and dashboard / job API (8265) on a Ray head, and to the Dask
+    scheduler (8786); default none (the cluster's own pods and ``kubectl port-forward`` only)."""
     operator_namespace: Label | None = None
-    """Namespace of the KubeRay operator, admitted to the job API (8265) for RayJobs that select the cluster; default
-    the namespace of the stack's ``raydask:kuberay``, none without it."""
+    """Namespace of the operator running the cluster, admitted to what it calls (Ray: the job API 8265, and Serve's
+    8000 for RayServices; Dask: the scheduler's 8786 and 8787); default the namespace of the stack's ``raydask:kuberay``
+    or ``raydask:daskOperator``, none without it."""
     allow_dns: bool = True
     """Allow DNS (UDP and TCP 53) to ``dnsNamespace``; default true."""
     dns_namespace: Label = "kube-system"
@@ -216,11 +218,14 @@ class SecurityDefaults:
     require_tls: bool = False
     kuberay_namespace: str | None = None
     """Namespace of the KubeRay operator the stack installs, if any."""
+    dask_operator_namespace: str | None = None
+    """Namespace of the Dask operator the stack installs, if any."""
 
     @classmethod
     def from_stack(cls, stack: StackSpec) -> SecurityDefaults:
         kuberay_ns = (stack.kuberay.namespace or stack.namespace) if stack.kuberay else None
-        return cls(stack.network_policy, stack.ray_auth, stack.require_tls, kuberay_ns)
+        dask_ns = (stack.dask_operator.namespace or stack.namespace) if stack.dask_operator else None
+        return cls(stack.network_policy, stack.ray_auth, stack.require_tls, kuberay_ns, dask_ns)
 
 
 def effective_network_policy(default: NetworkPolicySpec | None, own: NetworkPolicySpec | None) -> NetworkPolicySpec | None:
@@ -295,11 +300,17 @@ def auth_annotation(annotations: Mapping[str, str]) -> str | None:
 AUTH_ANNOTATION_KEYS = ", ".join(INGRESS_AUTH_ANNOTATIONS)
 
 
+RAY_DASHBOARD_RISK = "a dashboard runs code on the cluster"
+DASK_DASHBOARD_RISK = "the Dask dashboard has no authentication of its own and its HTTP API scales and retires workers"
+
+
 def ingress_problems(ingress: IngressSpec, path: str, *, require_tls: bool, dashboard: bool = False,
                      authenticated: bool = False, allow_unauthenticated: bool = False,
-                     opt_out_key: str = "dashboard.allowUnauthenticated") -> list[Problem]:
+                     opt_out_key: str = "dashboard.allowUnauthenticated", engine_auth: str | None = "Ray token authentication",
+                     risk: str = RAY_DASHBOARD_RISK) -> list[Problem]:
     """Rules of the Ingress at ``path``: HTTPS when ``require_tls``. A dashboard Ingress also needs TLS and authentication
-    (an auth annotation, or the engine's own: ``authenticated``) unless ``allow_unauthenticated`` (key ``opt_out_key``)."""
+    (an auth annotation, or the engine's own ``engine_auth``: ``authenticated``) unless ``allow_unauthenticated`` (key
+    ``opt_out_key``); ``risk`` says why."""
     out: list[Problem] = []
     if require_tls and not ingress.tls_secret:
         out.append((f"{path}.tlsSecret", f"required: raydask:requireTls is on, so every Ingress serves HTTPS (set tlsSecret "
@@ -307,11 +318,27 @@ def ingress_problems(ingress: IngressSpec, path: str, *, require_tls: bool, dash
     if not dashboard or allow_unauthenticated:
         return out
     if not ingress.tls_secret and not require_tls:
-        out.append((f"{path}.tlsSecret", f"required: a dashboard runs code on the cluster, so its Ingress needs TLS and "
-                                         f"authentication (or set {opt_out_key}: true)"))
+        out.append((f"{path}.tlsSecret", f"required: {risk}, so its Ingress needs TLS and authentication (or set "
+                                         f"{opt_out_key}: true)"))
     if not authenticated and auth_annotation(ingress.annotations) is None:
-        out.append((f"{path}.annotations", f"needs an authentication annotation ({AUTH_ANNOTATION_KEYS}) or Ray token "
-                                           f"authentication: a dashboard runs code on the cluster (or set {opt_out_key}: true)"))
+        either = f" or {engine_auth}" if engine_auth else ""
+        out.append((f"{path}.annotations", f"needs an authentication annotation ({AUTH_ANNOTATION_KEYS}){either}: {risk} "
+                                           f"(or set {opt_out_key}: true)"))
+    return out
+
+
+def dask_exposure_problems(cluster: DaskClusterSpec, *, require_tls: bool) -> list[Problem]:
+    """Rules on exposing a Dask cluster: its dashboard only with TLS and authentication, its scheduler in-cluster only."""
+    allow = cluster.dashboard.allow_unauthenticated
+    out: list[Problem] = []
+    if cluster.dashboard.ingress:
+        out += ingress_problems(cluster.dashboard.ingress, "dashboard.ingress", require_tls=require_tls, dashboard=True,
+                                allow_unauthenticated=allow, engine_auth=None, risk=DASK_DASHBOARD_RISK)
+    kind = cluster.scheduler.service_type
+    if kind != "ClusterIP" and not allow:
+        out.append(("scheduler.serviceType", f"{kind} exposes the scheduler outside the cluster without authentication "
+                                             "(anyone reaching port 8786 can run code on the workers): keep ClusterIP and use "
+                                             "kubectl port-forward, or set dashboard.allowUnauthenticated: true"))
     return out
 
 
@@ -355,9 +382,23 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         authenticated = effective_auth(stack.ray_auth, c.auth) is not None
         out += [(f"{where}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
                                                                         authenticated=authenticated)]
+    for field, workloads in (("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)):
+        for i, w in enumerate(workloads):
+            where = f"{field}.{i}"
+            if w.cluster is not None and w.cluster.auth is not None:
+                out += [(f"{where}.cluster.auth{'.' + p if p else ''}", m) for p, m in auth_problems(w.cluster.auth, None, kuberay)]
+            elif w.cluster is not None and stack.ray_auth is not None and stack.ray_auth.enabled:
+                if stack.ray_auth.k8s_token_auth:
+                    out.append(("rayAuth.k8sTokenAuth", f"KubeRay rejects Kubernetes token authentication for RayJobs and "
+                                                        f"RayServices ({field}[{i}]): set {field}[{i}].cluster.auth to the "
+                                                        f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
+                out += [(f"rayAuth{'.' + p if p else ''}", f"{m} ({field}[{i}])")
+                        for p, m in auth_problems(stack.ray_auth, w.cluster.ray_version, kuberay)]
     for i, s in enumerate(stack.ray_services):
         if s.ingress is not None:
             out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(s.ingress, "ingress", require_tls=stack.require_tls)]
+    for i, d in enumerate(stack.dask_clusters):
+        out += [(f"daskClusters.{i}.{p}", m) for p, m in dask_exposure_problems(d, require_tls=stack.require_tls)]
     return out
 
 
