@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-RAY_UID: Final = 1000
-"""The ``ray`` user of the rayproject/ray images."""
+RAY_UID: Final = 10001
+"""Ray containers run as 10001, not the images' ``ray`` user (1000): the root filesystem is read-only, so nothing in the
+image is written and any UID reads it; Ray writes only to the emptyDirs at :data:`RAY_WRITABLE` and to ``HOME``
+(:data:`RAY_HOME`). Checked with Ray 2.60 as UID 10001 without a passwd entry, ``/`` read-only: ``ray start``,
+tasks, the dashboard and ``ray job submit``."""
 RAY_GID: Final = 100
-"""The ``users`` group of the rayproject/ray images."""
+"""The ``users`` group of the rayproject/ray images (their files are readable by it)."""
+RAY_HOME: Final = "/tmp"
+"""``HOME`` of Ray containers (an emptyDir): pip / Hugging Face / torch caches, ``~/ray_results``."""
+RAY_WRITABLE: Final = (("dshm", "/dev/shm"), ("tmp", "/tmp"), ("ray-logs", "/tmp/ray"))
+"""(emptyDir volume, mount path) of every path Ray writes: the object store, temp files and ``HOME``, sessions and logs
+(``ray-logs`` is KubeRay's own volume name, so KubeRay mounts the same volume into the autoscaler sidecar)."""
 DASK_UID: Final = 10001
 """Non-root user for the Dask images (they run as root unless told otherwise; any UID works, so one above 10000 that
 cannot collide with a host user)."""

@@ -25,7 +25,6 @@ from components.render import dump_yaml
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SOURCE = "raydask.io/source"
-RAY_SOURCES = ("RayCluster ", "RayJob ", "RayService ", "RayCronJob ")
 OPERATORS = frozenset({"kuberay-operator", "dask-kubernetes-operator"})
 
 
@@ -44,11 +43,6 @@ class Failure:
 
     def __str__(self) -> str:
         return f"{self.stack}: {self.check} on {self.resource}" + (f" (from {self.source})" if self.source else "")
-
-
-def ray_image(f: Failure) -> bool:
-    """A pod KubeRay makes from the rayproject/ray image (head, workers, submitter)."""
-    return f.source.startswith(RAY_SOURCES)
 
 
 def operator(f: Failure) -> bool:
@@ -70,8 +64,6 @@ def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
 
 ALLOWED: dict[str, Callable[[Failure], bool]] = {
     "CKV_K8S_43": lambda f: True,
-    "CKV_K8S_40": ray_image,
-    "CKV_K8S_22": ray_image,
     "CKV_K8S_38": operator,
     "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
     "CKV_K8S_9": lambda f: only_autoscaler_lacks("readinessProbe")(f) or

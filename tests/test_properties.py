@@ -24,15 +24,30 @@ from stack_renders import ROOT
 from components import labels as lbl
 from components import mockrun, pss, scan
 from components.builders.dask import build_dask_cluster
+from components.builders.dask import operator_network_policies as dask_operator_policies
+from components.builders.dask_security import dask_network_policies
+from components.builders.dask_security import problems as dask_problems
+from components.builders.dask_security import resolve as resolve_dask
+from components.builders.kuberay import operator_network_policies as kuberay_operator_policies
 from components.builders.ray import build_ray_cluster
 from components.builders.ray_job import build_ray_job
-from components.builders.ray_security import needs_password, problems, ray_network_policies, redis_password_secret, resolve
+from components.builders.ray_security import (
+    job_network_policies,
+    needs_password,
+    problems,
+    ray_network_policies,
+    redis_password_secret,
+    resolve,
+    resolve_workload,
+    service_network_policies,
+    workload_problems,
+)
 from components.builders.ray_service import build_ray_service
 from components.errors import ConfigError
 from components.manifest import normalize
 from components.program import load_stack_spec, main
 from components.render import unwrap_secrets
-from components.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults
+from components.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
 from components.validation import validate_objects
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
@@ -188,6 +203,9 @@ def build(values: Config) -> list[dict[str, Any]]:
     if spec.create_namespace:
         objects += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
             **lbl.standard("raydask", ns, "namespace"), "pod-security.kubernetes.io/enforce": "restricted"}}} for ns in spec.namespaces()]
+    if spec.kuberay:  # components.kuberay.KubeRayOperator
+        objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
+                                             effective_network_policy(spec.network_policy, None), spec.monitoring)
     for i, c in enumerate(spec.ray_clusters):  # components.ray_cluster.RayCluster
         cluster = resolve(c, defaults)
         ns = cluster.namespace or spec.namespace
@@ -198,13 +216,31 @@ def build(values: Config) -> list[dict[str, Any]]:
             objects.append(redis_password_secret(cluster, ns, REDIS_PASSWORD_PLACEHOLDER))
         objects += ray_network_policies(cluster, ns, spec.monitoring, defaults.kuberay_namespace)
         objects += build_ray_cluster(cluster, ns, spec.monitoring).objects()
-    for j in spec.ray_jobs:
+    for i, j in enumerate(spec.ray_jobs):  # components.ray_job.RayJob
+        if j.cluster is not None:
+            j = j.model_copy(update={"cluster": resolve_workload(j.cluster, defaults)})
+        refuse([f"raydask:rayJobs[{i}].{path}: {message}" for path, message in workload_problems(j.cluster)])
+        objects += job_network_policies(j, j.namespace or spec.namespace, spec.monitoring, defaults)
         objects += build_ray_job(j, j.namespace or spec.namespace, spec.monitoring).objects()
-    for s in spec.ray_services:
+    for i, s in enumerate(spec.ray_services):  # components.ray_service.RayService
+        s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
+        refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
+        objects += service_network_policies(s, s.namespace or spec.namespace, spec.monitoring, defaults)
         objects += build_ray_service(s, s.namespace or spec.namespace, spec.monitoring).objects()
-    for d in spec.dask_clusters:
+    if spec.dask_operator:  # components.dask.DaskOperator
+        ns = spec.dask_operator.namespace or spec.namespace
+        objects += dask_operator_policies(spec.dask_operator, ns, effective_network_policy(spec.network_policy, None))
+    for i, d in enumerate(spec.dask_clusters):  # components.dask.DaskCluster
+        d = resolve_dask(d, defaults)
+        refuse([f"raydask:daskClusters[{i}].{path}: {message}" for path, message in dask_problems(d, defaults)])
+        objects += dask_network_policies(d, d.namespace or spec.namespace, spec.monitoring, defaults.dask_operator_namespace)
         objects += build_dask_cluster(d, d.namespace or spec.namespace).objects()
     return objects
+
+
+def refuse(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(problems)
 
 
 def assert_clean_refusal(exc: ConfigError) -> None:
@@ -215,7 +251,10 @@ def assert_clean_refusal(exc: ConfigError) -> None:
 
 def assert_valid(objects: list[dict[str, Any]], kubernetes_version: str) -> None:
     findings = [str(f) for f in validate_objects(objects, kubernetes_version)]
-    assert findings == []
+    # The operators' pods come from their Helm charts, which this path does not render (the stack tests do).
+    chartless = [f for f in findings if re.search(r"^NetworkPolicy [^ ]+/(kuberay|dask-kubernetes)-operator-netpol: spec\.podSelector: "
+                                                  r".* matches no pod template", f)]
+    assert [f for f in findings if f not in chartless] == []
     violations = [f"{t.source} {t.locate(v.path.removeprefix('template.'))}: {v.message}"
                   for t in scan.pod_templates(objects) for v in pss.check_template(t.template)]
     assert violations == []

@@ -156,11 +156,22 @@ def test_pod_security_defaults_everywhere() -> None:
     templates = [rc["spec"]["headGroupSpec"]["template"], *(g["template"] for g in rc["spec"]["workerGroupSpecs"])]
     for t in templates:
         pod = t["spec"]
-        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        empty_dirs = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
         for c in pod["containers"]:
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
             assert set(c["resources"]["requests"]) >= {"cpu", "memory"} and set(c["resources"]["limits"]) >= {"cpu", "memory"}
+            # everything Ray writes is an emptyDir: HOME, temp files, sessions and logs, the object store
+            assert {"name": "HOME", "value": "/tmp"} in c["env"]
+            writable = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+            assert {writable.get(p) for p in ("/tmp", "/tmp/ray", "/dev/shm")} <= empty_dirs
+    options = rc["spec"]["autoscalerOptions"]
+    assert options["securityContext"]["readOnlyRootFilesystem"] is True and options["env"] == [{"name": "HOME", "value": "/tmp"}]
+    assert {"name": "tmp", "mountPath": "/tmp"} in options["volumeMounts"]
+    # KubeRay mounts its own volume named ray-logs at /tmp/ray into the autoscaler: the head's, so both share the logs
+    assert {"name": "ray-logs", "mountPath": "/tmp/ray"} in rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["volumeMounts"]
 
 
 def test_scheduling_passthrough() -> None:
@@ -172,7 +183,7 @@ def test_scheduling_passthrough() -> None:
     pod = built(cfg)["spec"]["workerGroupSpecs"][1]["template"]["spec"]
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert pod["nodeSelector"] == {"pool": "gpu"} and pod["affinity"] == {"nodeAffinity": {}}
-    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "HOME", "value": "/tmp"}]
     assert pod["serviceAccountName"] == "ray-sa"
 
 

@@ -389,22 +389,24 @@ def test_submitter_pod_is_restricted_with_requests_and_limits() -> None:
     tmpl = job_built().job["spec"]["submitterPodTemplate"]
     pod = tmpl["spec"]
     assert pod["restartPolicy"] == "Never"
-    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100,
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 100, "fsGroup": 100,
                                       "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
     (c,) = pod["containers"]
     assert c["name"] == "ray-job-submitter" and "command" not in c  # KubeRay fills in `ray job submit …`
     assert c["image"] == "rayproject/ray:2.60.0"
     assert c["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "250m", "memory": "512Mi"}}
     sc = c["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
-    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"} and sc["readOnlyRootFilesystem"] is True
+    assert c["env"] == [{"name": "HOME", "value": "/tmp"}] and c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
     assert tmpl["metadata"]["labels"]["app.kubernetes.io/component"] == "submitter"
     custom = job_built(with_(JOB, "submitter", {"cpu": "100m", "cpuLimit": "1", "memory": "256Mi", "serviceAccount": "jobs",
                                                 "nodeSelector": {"pool": "system"}, "env": {"RAY_LOG": "debug"}}))
     pod = custom.job["spec"]["submitterPodTemplate"]["spec"]
     assert pod["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
     assert pod["serviceAccountName"] == "jobs" and pod["nodeSelector"] == {"pool": "system"}
-    assert pod["containers"][0]["env"] == [{"name": "RAY_LOG", "value": "debug"}]
+    assert pod["containers"][0]["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "RAY_LOG", "value": "debug"}]  # sorted
     gpu_head = job_built(with_(JOB, "cluster.head.gpus", 1)).job["spec"]["submitterPodTemplate"]["spec"]
     assert gpu_head["containers"][0]["image"] == "rayproject/ray:2.60.0-gpu"  # the head's image, as KubeRay's default does
 

@@ -25,7 +25,9 @@ from components.security import (
     BACKEND_AUTH_ANNOTATION,
     DASHBOARD_OPT_OUT_ANNOTATION,
     RAY_GID,
+    RAY_HOME,
     RAY_UID,
+    RAY_WRITABLE,
     api_token_mount,
     api_token_volume,
     container_security_context,
@@ -36,7 +38,6 @@ from components.spec.ray import HeadSpec, RayClusterSpec, RayGroup, WorkerGroupS
 
 APP = "ray"
 RAY_API = "ray.io/v1"
-TMP_RAY = "/tmp/ray"
 
 
 @dataclass(frozen=True)
@@ -73,16 +74,16 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
         "imagePullPolicy": images.pull_policy(spec.image_for(group), group.image_pull_policy),
         "resources": group.resources(),
         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
-        "volumeMounts": [
-            {"name": "dshm", "mountPath": "/dev/shm"},
-            {"name": "ray-tmp", "mountPath": TMP_RAY},
-            *mounts,
-        ],
-        "securityContext": container_security_context(RAY_UID, RAY_GID),
+        "volumeMounts": [*writable_mounts(), *mounts],
+        "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
+        "env": env_list({"HOME": RAY_HOME, **group.env}),
     }
-    if group.env:
-        container["env"] = env_list(group.env)
     return container
+
+
+def writable_mounts() -> list[Manifest]:
+    """Mounts of the emptyDirs Ray writes to (the root filesystem is read-only)."""
+    return [{"name": name, "mountPath": path} for name, path in RAY_WRITABLE]
 
 
 def api_token_withheld(spec: RayClusterSpec, group: RayGroup) -> bool:
@@ -103,7 +104,7 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
         "containers": [container],
         "volumes": [
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(group, group.shm_fraction)}},
-            {"name": "ray-tmp", "emptyDir": {}},
+            *({"name": name, "emptyDir": {}} for name, _ in RAY_WRITABLE[1:]),
             *volumes,
         ],
         "securityContext": pod_security_context(RAY_UID, RAY_GID),
@@ -172,10 +173,12 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
         "upscalingMode": a.upscaling_mode,
         "imagePullPolicy": images.pull_policy(spec.image_for(spec.head)),
         "resources": {"requests": dict(res), "limits": dict(res)},
-        "securityContext": container_security_context(RAY_UID, RAY_GID),
+        "env": env_list({"HOME": RAY_HOME}),
+        "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
+        "volumeMounts": [m for m in writable_mounts() if m["name"] == "tmp"],  # KubeRay adds ray-logs at /tmp/ray
     }
     if api_token_withheld(spec, spec.head):  # the autoscaler calls the API server; the Ray container need not
-        options["volumeMounts"] = [api_token_mount()]
+        options["volumeMounts"].append(api_token_mount())
     return options
 
 

@@ -15,11 +15,13 @@ from components.builders.common import Manifest, env_list, extra_volumes, obj, s
 from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
 from components.naming import RayNames, service_fqdn
 from components.ports import RayPorts
-from components.security import RAY_GID, RAY_UID, container_security_context, pod_security_context
+from components.security import RAY_GID, RAY_HOME, RAY_UID, container_security_context, pod_security_context
 from components.spec.base import MonitoringSpec
 from components.spec.ray import DEFAULT_RAY_VERSION
 from components.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
+TMP_VOLUME = "tmp"
+"""emptyDir at ``/tmp`` (also ``HOME``): the submitter's root filesystem is read-only."""
 SUBMITTER_CONTAINER = "ray-job-submitter"
 """KubeRay's name for the submitter container (it runs the first container of the template)."""
 RERUN_ON_CHANGES = [
@@ -67,20 +69,17 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
         "image": image,
         "imagePullPolicy": images.pull_policy(image, sub.image_pull_policy),
         "resources": sub.resources(),
-        "securityContext": container_security_context(RAY_UID, RAY_GID),
+        "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
+        "env": env_list({"HOME": RAY_HOME, **sub.env}),
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": RAY_HOME}, *mounts],
     }
-    if sub.env:
-        container["env"] = env_list(sub.env)
-    if mounts:
-        container["volumeMounts"] = mounts
     pod: Manifest = {
         "restartPolicy": "Never",
         "containers": [container],
         "securityContext": pod_security_context(RAY_UID, RAY_GID),
         **scheduling(sub),
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}, *volumes],
     }
-    if volumes:
-        pod["volumes"] = volumes
     account = sub.service_account or (cluster.service_account if cluster else None)
     if account:
         pod["serviceAccountName"] = account

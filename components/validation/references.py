@@ -279,6 +279,11 @@ def _ray_objects(obj: dict[str, Any], world: _World) -> None:
             cluster_spec = _dict(spec.get("rayClusterSpec"))
         else:
             cluster_spec = _dict(_dict(spec.get("jobTemplate")).get("rayClusterSpec"))
+        job = spec if kind == "RayJob" else _dict(spec.get("jobTemplate"))
+        if kind != "RayService" and job.get("submissionMode", "K8sJobMode") == "K8sJobMode":  # KubeRay's submitter Job
+            submitter = _dict(job.get("submitterPodTemplate"))
+            labels = _dict(_dict(submitter.get("metadata")).get("labels"))
+            world.templates.append(PodTemplate(ns, dict(labels), _template_ports(submitter.get("spec")), f"{ref} submitter"))
         if not cluster_spec:
             return
         # the RayCluster gets a generated name (<name>-<random> / <name>-raycluster-<random>): unknown here
