@@ -17,6 +17,7 @@ from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
 from components.spec.security import NetworkPolicySpec, SecurityDefaults
+from components.wiring import namespace_of, refuse, register_children, register_crds
 
 
 def installed_dask_kubernetes() -> str | None:
@@ -68,24 +69,18 @@ class DaskOperator(pulumi.ComponentResource):
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         spec = parse_spec(DaskOperatorSpec, spec or {}, key)
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        ns = namespace_of(spec.namespace, namespace, key)
         values = build.operator_values(spec, ns, monitoring)
-
         crds: list[pulumi.Resource] = []
         crd_names: list[str] = []
         if spec.crds.manage:
             crd_dir = operator_crd_dir(spec, Path(project_dir or Path.cwd()), f"{key}.crds.dir")
-            for crd in crd_objects(list(load_dir(crd_dir)), build.RELEASE, spec.version):
-                crd_names.append(crd["metadata"]["name"])
-                crds.append(register(crd, child_options(self, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
+            crds, crd_names = register_crds(self, opts, name, crd_objects(list(load_dir(crd_dir)), build.RELEASE, spec.version))
 
         from pulumi_kubernetes.helm.v3 import Release
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.operator_release_args(spec, ns, values))
-        for policy in build.operator_network_policies(spec, ns, network_policy):
-            register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
+        register_children(self, opts, name, build.operator_network_policies(spec, ns, network_policy))
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name
@@ -130,19 +125,12 @@ class DaskCluster(pulumi.ComponentResource):
         key = key or f"DaskCluster({name})"
         defaults = security or SecurityDefaults()
         spec = resolve(parse_spec(DaskClusterSpec, spec, key), defaults)
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
-        bad = [f"{key}.{path}: {message}" for path, message in problems(spec, defaults)]
-        if bad:
-            raise ConfigError(bad)
+        ns = namespace_of(spec.namespace, namespace, key)
+        refuse(key, problems(spec, defaults))
         built = build.build_dask_cluster(spec, ns)
-        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
-                    for policy in dask_network_policies(spec, ns, monitoring, defaults.dask_operator_namespace)]
+        policies = register_children(self, opts, name, dask_network_policies(spec, ns, monitoring, defaults.dask_operator_namespace))
         cluster = register(built.cluster, child_options(self, opts, depends_on=policies), name)
-        for manifest in [*built.worker_groups, *built.autoscalers, *built.ingresses]:
-            register(manifest, child_options(self, opts, depends_on=[cluster]),
-                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        register_children(self, opts, name, [*built.worker_groups, *built.autoscalers, *built.ingresses], depends_on=[cluster])
         ep = built.endpoints
         assert ep is not None
         self.cluster_name = cluster.id.apply(lambda _: spec.name)

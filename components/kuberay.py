@@ -11,10 +11,11 @@ from components.builders import kuberay as build
 from components.builders.common import crd_objects
 from components.crds import default_kuberay_dir, load_dir, resolve_dir
 from components.errors import ConfigError
-from components.resources import child_options, register
+from components.resources import child_options
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.kuberay import KubeRayOperatorSpec
 from components.spec.security import NetworkPolicySpec
+from components.wiring import namespace_of, register_children, register_crds
 
 
 class KubeRayOperator(pulumi.ComponentResource):
@@ -27,7 +28,7 @@ class KubeRayOperator(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     version: pulumi.Output[str]
-    release_name: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
     crd_names: pulumi.Output[list[str]]
 
     def __init__(
@@ -44,9 +45,7 @@ class KubeRayOperator(pulumi.ComponentResource):
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         spec = parse_spec(KubeRayOperatorSpec, spec or {}, key)
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
+        ns = namespace_of(spec.namespace, namespace, key)
         try:
             values = build.helm_values(spec, ns, monitoring)
         except ValueError as exc:
@@ -61,15 +60,12 @@ class KubeRayOperator(pulumi.ComponentResource):
                 f"run `helm pull kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version {spec.version} "
                 "--untar` and set this key to the chart's crds/ directory",
             )
-            for crd in crd_objects(list(load_dir(crd_dir)), "kuberay-operator", spec.version):
-                crd_names.append(crd["metadata"]["name"])
-                crds.append(register(crd, child_options(self, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
+            crds, crd_names = register_crds(self, opts, name, crd_objects(list(load_dir(crd_dir)), build.RELEASE, spec.version))
 
         from pulumi_kubernetes.helm.v3 import Release
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.release_args(spec, ns, values))
-        for policy in build.operator_network_policies(spec, ns, network_policy, monitoring):
-            register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
+        register_children(self, opts, name, build.operator_network_policies(spec, ns, network_policy, monitoring))
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name

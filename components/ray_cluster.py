@@ -9,11 +9,11 @@ import pulumi
 from components.builders.ray import build_ray_cluster
 from components.builders.ray_security import needs_password, problems, ray_network_policies, redis_password_secret, resolve
 from components.builders.secrets import SECRET_FIELDS
-from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray import RayClusterSpec
 from components.spec.security import SecurityDefaults, redis_password_missing
+from components.wiring import namespace_of, refuse, register_children
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -49,29 +49,20 @@ class RayCluster(pulumi.ComponentResource):
         where = key or f"RayCluster({name})"
         defaults = security or SecurityDefaults()
         spec = resolve(parse_spec(RayClusterSpec, spec, where), defaults)
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{where}.namespace: required (no stack namespace given)"])
-        bad = [f"{where}.{path}: {message}" for path, message in problems(spec, defaults)]
-        if needs_password(spec) and redis_password is None:
-            bad.append(redis_password_missing(where))
-        if bad:
-            raise ConfigError(bad)
+        ns = namespace_of(spec.namespace, namespace, where)
+        refuse(where, problems(spec, defaults), [redis_password_missing(where)] if needs_password(spec) and redis_password is None else [])
         built = build_ray_cluster(spec, ns, monitoring)
         first: list[pulumi.Resource] = []
         if needs_password(spec):
             secret = redis_password_secret(spec, ns, pulumi.Output.secret(redis_password))
             first.append(register(secret, child_options(self, opts, additional_secret_outputs=list(SECRET_FIELDS)),
                                   f"{name}-secret-{secret['metadata']['name']}"))
-        for policy in ray_network_policies(spec, ns, monitoring, defaults.kuberay_namespace):
-            first.append(register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}"))
+        first += register_children(self, opts, name, ray_network_policies(spec, ns, monitoring, defaults.kuberay_namespace))
         cluster = register(built.cluster, child_options(self, opts, depends_on=first) if first else child_options(self, opts), name)
-        for manifest in [*built.services, *built.ingresses, *built.monitors]:
-            register(manifest, child_options(self, opts, depends_on=[cluster]),
-                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        register_children(self, opts, name, [*built.services, *built.ingresses, *built.monitors], depends_on=[cluster])
         ep = built.endpoints
         assert ep is not None
-        self.cluster_name = cluster.metadata.apply(lambda m: m["name"])
+        self.cluster_name = cluster.urn.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.head_service_name = self.cluster_name.apply(lambda _: ep.head_service)
         self.client_address = self.cluster_name.apply(lambda _: ep.client_address)

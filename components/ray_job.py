@@ -8,11 +8,11 @@ import pulumi
 
 from components.builders.ray_job import RERUN_ON_CHANGES, build_ray_job
 from components.builders.ray_security import job_network_policies, resolve_workload, workload_problems
-from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray_workloads import RayJobSpec
 from components.spec.security import SecurityDefaults
+from components.wiring import namespace_of, refuse, register_children
 
 
 class RayJob(pulumi.ComponentResource):
@@ -47,20 +47,13 @@ class RayJob(pulumi.ComponentResource):
         spec = parse_spec(RayJobSpec, spec, key)
         if spec.cluster is not None:
             spec = spec.model_copy(update={"cluster": resolve_workload(spec.cluster, defaults)})
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
-        bad = [f"{key}.{path}: {message}" for path, message in workload_problems(spec.cluster)]
-        if bad:
-            raise ConfigError(bad)
+        ns = namespace_of(spec.namespace, namespace, key)
+        refuse(key, workload_problems(spec.cluster))
         built = build_ray_job(spec, ns, monitoring)
-        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
-                    for policy in job_network_policies(spec, ns, monitoring, defaults)]
+        policies = register_children(self, opts, name, job_network_policies(spec, ns, monitoring, defaults))
         job = register(built.job, child_options(self, opts, replace_on_changes=RERUN_ON_CHANGES, delete_before_replace=True,
                                                 depends_on=policies), name)
-        for manifest in [*built.services, *built.monitors]:
-            register(manifest, child_options(self, opts, depends_on=[job]),
-                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        register_children(self, opts, name, [*built.services, *built.monitors], depends_on=[job])
         self.job_name = job.urn.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.job_id = pulumi.Output.from_input(built.job_id)

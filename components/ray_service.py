@@ -8,11 +8,11 @@ import pulumi
 
 from components.builders.ray_security import resolve_workload, service_network_policies, workload_problems
 from components.builders.ray_service import build_ray_service
-from components.errors import ConfigError
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray_workloads import RayServiceSpec
 from components.spec.security import SecurityDefaults, ingress_problems
+from components.wiring import namespace_of, refuse, register_children
 
 
 class RayService(pulumi.ComponentResource):
@@ -46,22 +46,13 @@ class RayService(pulumi.ComponentResource):
         defaults = security or SecurityDefaults()
         spec = parse_spec(RayServiceSpec, spec, key)
         spec = spec.model_copy(update={"cluster": resolve_workload(spec.cluster, defaults)})
-        ns = spec.namespace or namespace
-        if not ns:
-            raise ConfigError([f"{key}.namespace: required (no stack namespace given)"])
-        bad = [f"{key}.{path}: {message}" for path, message in workload_problems(spec.cluster)]
-        if spec.ingress is not None:
-            bad += [f"{key}.{path}: {message}" for path, message in
-                    ingress_problems(spec.ingress, "ingress", require_tls=defaults.require_tls)]
-        if bad:
-            raise ConfigError(bad)
+        ns = namespace_of(spec.namespace, namespace, key)
+        exposure = ingress_problems(spec.ingress, "ingress", require_tls=defaults.require_tls) if spec.ingress else []
+        refuse(key, [*workload_problems(spec.cluster), *exposure])
         built = build_ray_service(spec, ns, monitoring)
-        policies = [register(policy, child_options(self, opts), f"{name}-networkpolicy-{policy['metadata']['name']}")
-                    for policy in service_network_policies(spec, ns, monitoring, defaults)]
+        policies = register_children(self, opts, name, service_network_policies(spec, ns, monitoring, defaults))
         service = register(built.service, child_options(self, opts, depends_on=policies), name)
-        for manifest in [*built.services, *built.ingresses, *built.monitors]:
-            register(manifest, child_options(self, opts, depends_on=[service]),
-                     f"{name}-{manifest['kind'].lower()}-{manifest['metadata']['name']}")
+        register_children(self, opts, name, [*built.services, *built.ingresses, *built.monitors], depends_on=[service])
         ep = built.endpoints
         assert ep is not None
         self.service_name = service.urn.apply(lambda _: spec.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from components.spec.base import IngressSpec, Label, Spec
 if TYPE_CHECKING:
     from components.spec.dask import DaskClusterSpec
     from components.spec.ray import RayClusterSpec
+    from components.spec.ray_workloads import RayJobSpec, RayServiceSpec
     from components.spec.stack import StackSpec
 
 Problem = tuple[str, str]
@@ -382,7 +383,9 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         authenticated = effective_auth(stack.ray_auth, c.auth) is not None
         out += [(f"{where}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
                                                                         authenticated=authenticated)]
-    for field, workloads in (("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)):
+    workload_fields: tuple[tuple[str, Sequence[RayJobSpec | RayServiceSpec]], ...] = (
+        ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services))
+    for field, workloads in workload_fields:
         for i, w in enumerate(workloads):
             where = f"{field}.{i}"
             if w.cluster is not None and w.cluster.auth is not None:
