@@ -1,12 +1,20 @@
-"""pulumi-policy glue: one mandatory ``ResourceValidationPolicy`` per rule of :mod:`raydask_policies`."""
+"""pulumi-policy glue: one mandatory ``ResourceValidationPolicy`` per rule of :mod:`raydask_policies`, one
+``StackValidationPolicy`` per stack rule."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
-from raydask_policies import RULES, Rule
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from raydask_policies import RULES, STACK_RULES, Rule, StackRule
 
 NAME = "raydask"
 ENFORCEMENT = EnforcementLevel.MANDATORY
@@ -34,7 +42,20 @@ def validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation],
     return validate
 
 
-def policies() -> list[ResourceValidationPolicy]:
+def stack_validator(rule: StackRule) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    """A stack validation callback running ``rule`` on every resource of the stack, one violation per message."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule.check([(r.resource_type, plain(r.props)) for r in args.resources]):
+            report_violation(message, None)
+
+    return validate
+
+
+def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     """Every policy of the pack, mandatory."""
-    return [ResourceValidationPolicy(name=r.name, description=r.description, validate=validator(r), enforcement_level=ENFORCEMENT)
-            for r in RULES]
+    resource: list[ResourceValidationPolicy | StackValidationPolicy] = [
+        ResourceValidationPolicy(name=r.name, description=r.description, validate=validator(r), enforcement_level=ENFORCEMENT)
+        for r in RULES]
+    return resource + [StackValidationPolicy(name=r.name, description=r.description, validate=stack_validator(r),
+                                             enforcement_level=ENFORCEMENT) for r in STACK_RULES]

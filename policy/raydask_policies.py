@@ -23,6 +23,7 @@ DASK_CLUSTER: Final = "kubernetes:kubernetes.dask.org/v1:DaskCluster"
 DASK_WORKER_GROUP: Final = "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup"
 DASK_AUTOSCALER: Final = "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler"
 INGRESS: Final = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY: Final = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SERVICE: Final = "kubernetes:core/v1:Service"
 DEPLOYMENT: Final = "kubernetes:apps/v1:Deployment"
 WORKLOADS: Final = ("kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job",
@@ -278,6 +279,66 @@ def check_replicas(resource_type: str, props: Mapping[str, Any]) -> list[str]:
             elif replicas is not None and low is not None and high is not None and not low <= replicas <= high:
                 out.append(f"{gpath}.replicas: {replicas} is outside [minReplicas {low}, maxReplicas {high}]")
     return out
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """A label selector (``matchLabels``, ``matchExpressions``; empty: everything) matches ``labels``."""
+    if any(labels.get(k) != v for k, v in _map(selector.get("matchLabels")).items()):
+        return False
+    for e in _list(selector.get("matchExpressions")):
+        e = _map(e)
+        key, op, values = str(e.get("key")), e.get("operator"), _list(e.get("values"))
+        value = labels.get(key)
+        present = key in labels
+        if not {"In": present and value in values, "NotIn": not present or value not in values,
+                "Exists": present, "DoesNotExist": not present}.get(str(op), False):
+            return False
+    return True
+
+
+def _policy_types(spec: Mapping[str, Any]) -> set[str]:
+    """A NetworkPolicy's ``policyTypes`` (defaulted as the API server does: Ingress, plus Egress with egress rules)."""
+    given = _list(spec.get("policyTypes"))
+    return {str(t) for t in given} if given else {"Ingress", *(["Egress"] if spec.get("egress") else [])}
+
+
+def check_network_isolation(resources: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Every pod the stack makes (as the operators create it) is selected by NetworkPolicies of the stack, in its namespace,
+    that isolate it for both ingress and egress."""
+    objects = [(t, manifest(t, props)) for t, props in resources]
+    policies = [o for t, o in objects if t == NETWORK_POLICY]
+    makers = [o for t, o in objects if t in POD_MAKERS]
+    out = []
+    for t in scan.pod_templates(makers):
+        labels = _map(_map(t.template.get("metadata")).get("labels"))
+        covered: set[str] = set()
+        for policy in policies:
+            spec = _map(policy.get("spec"))
+            if (_map(policy.get("metadata")).get("namespace") or "default") == t.namespace and \
+                    selects(_map(spec.get("podSelector")), labels):
+                covered |= _policy_types(spec)
+        missing = sorted({"Ingress", "Egress"} - covered)
+        if missing:
+            out.append(f"{t.source} ({t.name} pods): no NetworkPolicy in namespace {t.namespace} isolates them for "
+                       f"{' and '.join(missing)} (raydask:networkPolicy creates them; to opt out, disable this policy in the "
+                       "policy pack config)")
+    return out
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """One policy over all of a stack's resources: its name, what it enforces and its check."""
+
+    name: str
+    description: str
+    check: Callable[[Iterable[tuple[str, Mapping[str, Any]]]], list[str]]
+
+
+STACK_RULES: Final = (
+    StackRule("network-isolation", "Every Ray and Dask pod (and every other workload of the stack) is isolated by "
+              "NetworkPolicies for ingress and egress.", check_network_isolation),
+)
+"""Policies that need the whole stack."""
 
 
 RULES: Final = (

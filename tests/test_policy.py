@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
 from stack_renders import ROOT, STACKS, program_run
@@ -227,8 +234,10 @@ def args(resource_type: str, props: Obj) -> ResourceValidationArgs:
 
 def test_policies_are_mandatory_resource_policies() -> None:
     policies = pack.policies()
-    assert [p.name for p in policies] == [r.name for r in rp.RULES]
-    assert all(isinstance(p, ResourceValidationPolicy) and p.enforcement_level == EnforcementLevel.MANDATORY for p in policies)
+    assert [p.name for p in policies] == [r.name for r in rp.RULES] + [r.name for r in rp.STACK_RULES]
+    resource, stack = policies[:len(rp.RULES)], policies[len(rp.RULES):]
+    assert all(isinstance(p, ResourceValidationPolicy) for p in resource) and all(isinstance(p, StackValidationPolicy) for p in stack)
+    assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in policies)
     assert pack.NAME == "raydask" and pack.ENFORCEMENT == EnforcementLevel.MANDATORY
 
 
@@ -284,3 +293,68 @@ def test_stack_has_no_violations(stack: str) -> None:
 def test_every_policy_is_exercised_by_the_stacks() -> None:
     types = {r.type for stack in STACKS for r in program_run(stack).resources if r.custom}
     assert {r.name for r in rp.RULES if types & set(r.types)} == {r.name for r in rp.RULES}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# network-isolation (a stack policy: it needs the NetworkPolicies and the pods together)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def stack_resources(stack: str) -> list[tuple[str, Obj]]:
+    return [(r.type, unwrap_secrets(r.inputs)) for r in program_run(stack).resources if r.custom]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_pod_of_the_stacks_is_isolated(stack: str) -> None:
+    resources = stack_resources(stack)
+    assert sum(t == rp.NETWORK_POLICY for t, _ in resources) >= 4
+    assert rp.check_network_isolation(resources) == []
+
+
+def test_missing_or_half_network_policies_are_reported() -> None:
+    resources = stack_resources("dev")
+    without = [(t, p) for t, p in resources if not (t == rp.NETWORK_POLICY and p["metadata"]["name"] == "dask-netpol")]
+    hint = "(raydask:networkPolicy creates them; to opt out, disable this policy in the policy pack config)"
+    assert rp.check_network_isolation(without) == [  # the scheduler keeps its own ingress policy
+        f"DaskCluster ray-dev/dask ({name} pods): no NetworkPolicy in namespace ray-dev isolates them for {types} {hint}"
+        for name, types in (("dask-scheduler", "Egress"), ("dask-default-worker-0000000000", "Egress and Ingress"))]
+    ingress_only = copy.deepcopy(resources)
+    for t, p in ingress_only:
+        if t == rp.NETWORK_POLICY and p["metadata"]["name"] == "hello-netpol":
+            p["spec"]["policyTypes"] = ["Ingress"]
+    assert [m.split(":")[0] for m in rp.check_network_isolation(ingress_only)] == [
+        "RayJob ray-dev/hello (hello-head pods)", "RayJob ray-dev/hello (hello-submitter pods)"]
+    elsewhere = [(t, {**p, "metadata": {**p["metadata"], "namespace": "other"}}) if t == rp.NETWORK_POLICY else (t, p)
+                 for t, p in resources]
+    assert len(rp.check_network_isolation(elsewhere)) == len(scan_templates(resources))
+
+
+def scan_templates(resources: list[tuple[str, Obj]]) -> list[Any]:
+    from components import scan
+
+    return scan.pod_templates([rp.manifest(t, p) for t, p in resources if t in rp.POD_MAKERS])
+
+
+@pytest.mark.parametrize(("selector", "labels", "expected"), [
+    ({}, {"a": "1"}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}, {"a": "1"}, False),
+])
+def test_label_selectors(selector: Obj, labels: dict[str, str], expected: bool) -> None:
+    assert rp.selects(selector, labels) is expected
+
+
+def test_stack_glue_reports_each_message() -> None:
+    (policy,) = [p for p in pack.policies() if p.name == "network-isolation"]
+    resources = [(t, p) for t, p in stack_resources("dev") if t != rp.NETWORK_POLICY]
+    wire = [PolicyResource(t, unknown_checking_proxy(deserialize_properties(p)), f"urn:pulumi:dev::raydask::{t}::n", "n",
+                           None, None, None, [], {}) for t, p in resources]  # type: ignore[arg-type]
+    reported: list[tuple[str, str | None]] = []
+    policy.validate(StackValidationArgs(wire), lambda message, urn: reported.append((message, urn)))
+    assert [m for m, _ in reported] == rp.check_network_isolation(resources) and len(reported) == len(scan_templates(resources))
