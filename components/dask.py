@@ -17,7 +17,7 @@ from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
 from components.spec.security import NetworkPolicySpec, SecurityDefaults
-from components.wiring import namespace_of, refuse, register_children, register_crds
+from components.wiring import namespace_of, refuse, register_children, register_crds, register_patch
 
 
 def installed_dask_kubernetes() -> str | None:
@@ -81,6 +81,7 @@ class DaskOperator(pulumi.ComponentResource):
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.operator_release_args(spec, ns, values))
         register_children(self, opts, name, build.operator_network_policies(spec, ns, network_policy))
+        register_patch(self, opts, name, build.token_patch(spec, ns), depends_on=[release])
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name

@@ -15,7 +15,7 @@ from components.resources import child_options
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.kuberay import KubeRayOperatorSpec
 from components.spec.security import NetworkPolicySpec
-from components.wiring import namespace_of, register_children, register_crds
+from components.wiring import namespace_of, register_children, register_crds, register_patch
 
 
 class KubeRayOperator(pulumi.ComponentResource):
@@ -66,6 +66,7 @@ class KubeRayOperator(pulumi.ComponentResource):
 
         release = Release(name, child_options(self, opts, depends_on=crds), **build.release_args(spec, ns, values))
         register_children(self, opts, name, build.operator_network_policies(spec, ns, network_policy, monitoring))
+        register_patch(self, opts, name, build.token_patch(spec, ns), depends_on=[release])
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(spec.version)
         self.release_name = release.name

@@ -24,3 +24,22 @@ def object_ref(obj: dict[str, Any]) -> str:
     ns = meta.get("namespace")
     name = meta.get("name", "?")
     return f"{obj.get('kind', '?')} {ns + '/' if ns else ''}{name}"
+
+
+MERGE_KEYS = ("name", "mountPath")
+"""Keys the API server merges list items by (containers, volumes, env by ``name``; volumeMounts by ``mountPath``)."""
+
+
+def apply_patch(target: Any, patch: Any) -> Any:
+    """``patch`` merged into ``target`` as server-side apply merges a partial object: maps key by key, lists of items
+    that all carry one of :data:`MERGE_KEYS` item by item, anything else replaced. Returns a new value."""
+    if isinstance(target, dict) and isinstance(patch, dict):
+        return {**target, **{k: apply_patch(target[k], v) if k in target else v for k, v in patch.items()}}
+    if isinstance(target, list) and isinstance(patch, list):
+        for key in MERGE_KEYS:
+            if all(isinstance(i, dict) and key in i for i in [*target, *patch]):
+                merged = {i[key]: i for i in target}
+                for item in patch:
+                    merged[item[key]] = apply_patch(merged[item[key]], item) if item[key] in merged else item
+                return list(merged.values())
+    return patch

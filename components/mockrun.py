@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 from pulumi.runtime import mocks, settings
@@ -34,7 +34,12 @@ class Registered:
 
     @property
     def is_kubernetes_object(self) -> bool:
-        return self.custom and "apiVersion" in self.inputs and "kind" in self.inputs
+        """A whole Kubernetes object (not a server-side apply patch of one, ``kubernetes:apps/v1:DeploymentPatch``)."""
+        return self.custom and "apiVersion" in self.inputs and "kind" in self.inputs and not self.is_patch
+
+    @property
+    def is_patch(self) -> bool:
+        return self.custom and self.type.startswith("kubernetes:") and self.type.endswith("Patch")
 
 
 @dataclass
@@ -52,47 +57,90 @@ class RunResult:
         return [r.inputs for r in self.resources if r.is_kubernetes_object]
 
 
+class _Pending(NamedTuple):
+    """A constructed resource awaiting its registration."""
+
+    parent: tuple[str, str] | None
+    props: Any
+    seq: int
+    built: dict[str, Any] | None
+    """The props as the wire would carry them, copied at construction (plain data only); None to decode the request."""
+    elided: bool
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that echo inputs as state, fill provider-computed fields, and record every registration."""
 
-    def __init__(self, bulk_types: Iterable[str] = ()) -> None:
+    def __init__(self, bulk_types: Iterable[str] = (), preview: bool = False) -> None:
         self.registered: list[Registered] = []
         self.bulk_types = frozenset(bulk_types)
-        self._constructed: dict[tuple[str, str], list[tuple[tuple[str, str] | None, Any, int]]] = {}
+        self.preview = preview
+        self._constructed: dict[tuple[str, str], list[_Pending]] = {}
         self._seq = 0
 
     def transformation(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         """Stack transformation: note parent, construction order and the props as the program built them.
 
-        A plain-data ``spec`` of a ``bulk_types`` resource skips the wire format (recorded as built, elided in its state).
+        The plain-data props of a pulumi-kubernetes object are recorded as built (the monitor skips decoding them
+        again). A plain-data ``spec`` of a ``bulk_types`` resource skips the wire format (recorded as built, elided in
+        its state).
         """
         parent = args.opts.parent if args.opts else None
         ref = (parent._type, parent._name) if parent is not None and parent._type != "pulumi:pulumi:Stack" else None
-        self._constructed.setdefault((args.type_, args.name), []).append((ref, args.props, self._seq))
+        props = args.props
+        built = None
+        if isinstance(props, Mapping) and "kind" in props and type(args.resource).__module__.startswith("pulumi_kubernetes."):
+            built = wire_copy({_camel(k): v for k, v in props.items()})
+        elided = args.type_ in self.bulk_types and isinstance(props, Mapping) and (
+            "spec" in built if built is not None else _plain(props.get("spec")))
+        self._constructed.setdefault((args.type_, args.name), []).append(_Pending(ref, props, self._seq, built, elided))
         self._seq += 1
-        if args.type_ in self.bulk_types and isinstance(args.props, Mapping) and _plain(args.props.get("spec")):
-            return pulumi.ResourceTransformationResult({**args.props, "spec": {_ELIDED: True}}, args.opts)
+        if elided:
+            return pulumi.ResourceTransformationResult({**props, "spec": {_ELIDED: True}}, args.opts)
         return None
 
+    def recorded_as_built(self, typ: str, name: str) -> bool:
+        """Whether the next registration of ``typ``/``name`` is recorded from its props as built."""
+        pending = self._constructed.get((typ, name))
+        return pending is not None and bool(pending) and pending[0].built is not None
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        pending = self._constructed.get((args.typ, args.name)) or [(None, None, len(self.registered))]
-        parent, props, seq = pending.pop(0) if len(pending) > 1 else pending[0]
-        template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
-        inputs = normalize(ordered_like(dict(args.inputs), template))
-        elided = template is not None and inputs.get("spec") == {_ELIDED: True}
-        if template is not None and elided:
-            inputs["spec"] = normalize(template["spec"])
+        """Record the resource; its state is its inputs plus what a provider fills in (``metadata.name``, a Release's
+        ``name`` and ``status``).
+
+        Outside preview only those filled-in keys travel back: the SDK resolves every other output from the inputs it
+        sent, so the program sees the same values without a second wire round trip of the whole object.
+        """
+        key = (args.typ, args.name)
+        pending = self._constructed.get(key)
+        entry = pending.pop(0) if pending else _Pending(None, None, len(self.registered), None, False)
+        if pending is not None and not pending:
+            del self._constructed[key]
+        if entry.built is not None:
+            inputs = entry.built
+        else:
+            props = entry.props
+            template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
+            inputs = restored(args.inputs, template)
+            if template is not None and entry.elided:
+                inputs["spec"] = normalize(template["spec"])
+        filled: dict[str, Any] = {}
         if args.custom and args.typ.startswith("kubernetes:"):
             meta = inputs.setdefault("metadata", {}) if "kind" in inputs else None
             if meta is not None and not meta.get("name"):
                 suffix = hashlib.sha1(args.name.encode()).hexdigest()[:8]
                 meta["name"] = f"{args.name}-{suffix}"
+                filled["metadata"] = meta
         if args.typ == "kubernetes:helm.sh/v3:Release":
-            inputs.setdefault("name", args.name)
-            inputs["status"] = {"name": inputs["name"], "namespace": inputs.get("namespace", "default"), "status": "deployed"}
-        self.registered.append(Registered(args.typ, args.name, inputs, bool(args.custom), args.provider or "", parent, seq))
+            filled["name"] = inputs.setdefault("name", args.name)
+            filled["status"] = inputs["status"] = {"name": inputs["name"], "namespace": inputs.get("namespace", "default"),
+                                                   "status": "deployed"}
+        self.registered.append(Registered(args.typ, args.name, inputs, bool(args.custom), args.provider or "",
+                                          entry.parent, entry.seq))
         resource_id = f"{args.name}-id" if args.custom else None
-        return resource_id, ({**inputs, "spec": {_ELIDED: True}} if elided else inputs)
+        if not self.preview:
+            return resource_id, filled
+        return resource_id, ({**inputs, "spec": {_ELIDED: True}} if entry.elided else inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -110,18 +158,79 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+class _NotPlain(Exception):
+    pass
+
+
+_EXACT = 2**53
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _NotPlain
+            if v is not None:
+                out[k] = _wire_value(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_wire_value(v) for v in value]
+    if isinstance(value, int):
+        return value if -_EXACT <= value <= _EXACT else int(float(value))
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    raise _NotPlain
+
+
+def wire_copy(props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``props`` as the mock engine's wire round trip returns them (nulls in mappings dropped, tuples as lists, numbers
+    as after a trip through a double, then :func:`~components.manifest.normalize`); None unless plain JSON-like data."""
+    try:
+        return _wire_value(dict(props))
+    except _NotPlain:
+        return None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, minus decoding the properties of registrations the recorder keeps as built."""
+
+    def __init__(self, recorder: RecordingMocks) -> None:
+        super().__init__(recorder)
+        self.recorder = recorder
+
+    def RegisterResource(self, request: Any) -> Any:
+        if self.recorder.recorded_as_built(request.type, request.name):
+            lean = type(request)()
+            lean.CopyFrom(request)
+            lean.ClearField("object")
+            request = lean
+        return super().RegisterResource(request)
+
+
 def _camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-def ordered_like(value: Any, template: Any) -> Any:
-    """``value`` with its mapping keys in ``template``'s order (the engine's wire format loses key order)."""
-    if isinstance(value, dict) and isinstance(template, Mapping):
-        keys = [k for k in template if k in value] + [k for k in value if k not in template]
-        return {k: ordered_like(value[k], template.get(k)) for k in keys}
-    if isinstance(value, list) and isinstance(template, (list, tuple)) and len(value) == len(template):
-        return [ordered_like(v, t) for v, t in zip(value, template, strict=True)]
+def restored(value: Any, template: Any) -> Any:
+    """A fresh copy of wire data ``value`` with mapping keys in ``template``'s order (the wire loses key order) and
+    integral floats back to ints (see :func:`components.manifest.normalize`), in one walk."""
+    if isinstance(value, dict):
+        if isinstance(template, Mapping):
+            keys = [k for k in template if k in value]
+            if len(keys) < len(value):
+                keys += [k for k in value if k not in template]
+            return {k: restored(value[k], template.get(k)) for k in keys}
+        return {k: restored(v, None) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if isinstance(template, (list, tuple)) and len(value) == len(template):
+            return [restored(v, t) for v, t in zip(value, template, strict=True)]
+        return [restored(v, None) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -155,12 +264,12 @@ def run(
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    recorder = RecordingMocks(bulk_types)
+    recorder = RecordingMocks(bulk_types, preview)
     result = RunResult()
     try:
-        mocks.set_mocks(recorder, project=project, stack=stack, preview=preview)
+        mocks.set_mocks(recorder, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(recorder))
         pulumi.runtime.set_all_config(pulumi_config(config or {}), list(secret_keys))
-        settings.set_root_resource(None)  # set_mocks made a root stack; run_in_stack makes the program's own
+        settings.set_root_resource(None)  # type: ignore[arg-type]  # set_mocks made a root stack; run_in_stack makes its own
         roots: list[Any] = []
 
         def wrapped() -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from components.manifest import normalize, object_ref
+from components.manifest import apply_patch, normalize, object_ref
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
@@ -69,6 +69,8 @@ class RenderedObject:
     """The Helm release whose ``helm template`` produced it; None for objects the program declares directly."""
     template: str | None = None
     """The chart template it came from (``kuberay-operator/templates/deployment.yaml``)."""
+    patched_by: list[str] = field(default_factory=list)
+    """The Pulumi patch resources (``<type>::<name>``) applied to it, in order."""
     path: str = ""
     """File path inside a render directory."""
 
@@ -168,6 +170,8 @@ def _index_entry(o: RenderedObject) -> dict[str, Any]:
     entry["from"] = o.origin
     if o.template:
         entry["template"] = o.template
+    if o.patched_by:
+        entry["patchedBy"] = list(o.patched_by)
     return entry
 
 
@@ -482,6 +486,7 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
     kubernetes_version = str(config.get("raydask:kubernetesVersion") or DEFAULT_KUBERNETES_VERSION)
 
     components = [(_label((r.type, r.name)) or "", _label(r.parent)) for r in result.resources if not r.custom]
+    patches = [r for r in result.resources if r.is_patch]
     declared = {id(r): RenderedObject(r.inputs if r.type == CRD_TYPE else unwrap_secrets(r.inputs), f"{r.type}::{r.name}", _label(r.parent))
                 for r in result.resources if r.is_kubernetes_object}
     crds = [o for o in declared.values() if o.kind == "CustomResourceDefinition"]
@@ -516,6 +521,15 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
             release.objects.append(obj)
             (crds if doc.get("kind") == "CustomResourceDefinition" else expanded).append(obj)
         releases.append(release)
+
+    for r in patches:  # server-side apply patches (e.g. of a chart's Deployment) merged into what they patch
+        patch = unwrap_secrets(r.inputs)
+        ref = object_ref(patch)
+        target = next((o for o in expanded if o.ref == ref), None)
+        if target is None:
+            raise RenderError(f"stack '{stack}': {r.type}::{r.name} patches {ref}, which nothing in the stack declares")
+        target.manifest = apply_patch(target.manifest, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
+        target.patched_by.append(f"{r.type}::{r.name}")
 
     seen: dict[str, RenderedObject] = {}
     for o in [*crds, *expanded]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,3 +43,15 @@ def register_crds(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
         names.append(crd["metadata"]["name"])
         resources.append(register(crd, child_options(parent, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
     return resources, names
+
+
+def register_patch(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, manifest: dict[str, Any],
+                   **extra: Any) -> pulumi.Resource:
+    """Register a server-side apply patch of a built-in object something else creates (``<Kind>Patch``, e.g. a chart's
+    Deployment), named ``<name>-<kind>patch-<object name>``."""
+    group, _, version = manifest["apiVersion"].rpartition("/")
+    module = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0] or 'core'}.{version}")
+    cls = getattr(module, f"{manifest['kind']}Patch")
+    resource: pulumi.Resource = cls(f"{name}-{manifest['kind'].lower()}patch-{manifest['metadata']['name']}",
+                                    child_options(parent, opts, **extra), metadata=manifest["metadata"], spec=manifest["spec"])
+    return resource

@@ -25,7 +25,6 @@ from components.render import dump_yaml
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SOURCE = "raydask.io/source"
-OPERATORS = frozenset({"kuberay-operator", "dask-kubernetes-operator"})
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,6 @@ class Failure:
         return f"{self.stack}: {self.check} on {self.resource}" + (f" (from {self.source})" if self.source else "")
 
 
-def operator(f: Failure) -> bool:
-    """An operator Deployment from the upstream Helm charts."""
-    return not f.source and f.manifest.get("kind") == "Deployment" and \
-        f.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/name") in OPERATORS
-
-
 def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
     """Every container without ``probe`` is KubeRay's autoscaler sidecar (autoscalerOptions has no probe fields)."""
 
@@ -64,10 +57,8 @@ def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
 
 ALLOWED: dict[str, Callable[[Failure], bool]] = {
     "CKV_K8S_43": lambda f: True,
-    "CKV_K8S_38": operator,
     "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
-    "CKV_K8S_9": lambda f: only_autoscaler_lacks("readinessProbe")(f) or
-    (operator(f) and f.manifest["metadata"]["name"] == "dask-kubernetes-operator"),
+    "CKV_K8S_9": only_autoscaler_lacks("readinessProbe"),
 }
 """check id -> the failures it is accepted for (README "checkov" gives the reasons)."""
 

@@ -120,11 +120,14 @@ def pod_label_relabel(label: str) -> dict[str, Any]:
 
 
 def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[Manifest]:
-    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm."""
+    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm.
+
+    The documents are not modified; the CRDs share their (megabyte-sized) schemas with them.
+    """
     out = []
     for doc in documents:
-        crd = copy.deepcopy(doc)
-        meta = crd.setdefault("metadata", {})
+        crd = dict(doc)
+        meta = crd["metadata"] = dict(crd.get("metadata") or {})
         meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
         meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/patchForce": "true"}
         crd.pop("status", None)

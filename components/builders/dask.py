@@ -26,6 +26,7 @@ from components.builders.common import (
     scheduling,
 )
 from components.builders.network import Egress, network_policies
+from components.builders.operators import chart_fullname, explicit_token_patch
 from components.naming import DaskNames, service_fqdn
 from components.ports import DaskPorts
 from components.security import (
@@ -137,6 +138,17 @@ def operator_network_policies(spec: DaskOperatorSpec, namespace: str, policy: Ne
                         pods=((lbl.DASK_COMPONENT, "scheduler"),), all_namespaces=spec.cluster_wide)
     return network_policies(f"{RELEASE}-netpol", namespace, lbl.standard(CHART, RELEASE, "network-policy"),
                             {lbl.NAME: name, lbl.INSTANCE: RELEASE}, policy, api_server=[None], egress=[schedulers])
+
+
+HEALTH_PORT = 8080
+"""kopf's health endpoint (``--liveness=http://0.0.0.0:8080/healthz`` in the chart), which its liveness probe uses."""
+
+
+def token_patch(spec: DaskOperatorSpec, namespace: str) -> Manifest:
+    """Patch of the chart's Deployment: its token mounted explicitly, not automatically, and the readiness probe the chart
+    lacks (kopf's health endpoint answers once the operator serves)."""
+    probe = {"httpGet": {"path": "/healthz", "port": HEALTH_PORT}, "periodSeconds": 10, "timeoutSeconds": 5}
+    return explicit_token_patch(chart_fullname(RELEASE, CHART, spec.values), namespace, CHART, probe)
 
 
 # --------------------------------------------------------------------------------------------------------------

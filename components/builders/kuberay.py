@@ -8,6 +8,7 @@ from components import images
 from components import labels as lbl
 from components.builders.common import Manifest, deep_merge, helm_release_args
 from components.builders.network import Egress, network_policies
+from components.builders.operators import chart_fullname, explicit_token_patch
 from components.ports import RayPorts
 from components.security import KUBERAY_OPERATOR_UID
 from components.spec.base import MonitoringSpec
@@ -107,3 +108,8 @@ def operator_network_policies(spec: KubeRayOperatorSpec, namespace: str, policy:
         metrics=(monitoring.namespace, [METRICS_PORT]) if scraped and monitoring else None,
         api_server=[None], egress=[ray_pods],
     )
+
+
+def token_patch(spec: KubeRayOperatorSpec, namespace: str) -> Manifest:
+    """Patch of the chart's Deployment: its token mounted explicitly, not automatically (the chart cannot set that)."""
+    return explicit_token_patch(chart_fullname(RELEASE, CHART, spec.values), namespace, CHART)

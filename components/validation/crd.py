@@ -111,8 +111,9 @@ def _index() -> tuple[dict[tuple[str, str], Path], tuple[str, ...]]:
 
 @functools.cache
 def _load(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return {gk: doc for doc in yaml.load_all(fh, Loader=_Loader) if (gk := _group_kind(doc))}
+    from components.crds import file_documents
+
+    return {gk: doc for doc in file_documents(path) if (gk := _group_kind(doc))}
 
 
 @functools.cache

@@ -1,0 +1,77 @@
+"""The operator Deployments from the upstream charts get what their values cannot set (issue 5): no implicit
+service-account token (the token mounted explicitly instead) and the Dask operator's readiness probe — as a
+server-side apply patch the program registers after the release, and that ``render`` merges into the chart output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from stack_renders import STACKS, program_run, rendering
+
+from components.builders.dask import token_patch as dask_patch
+from components.builders.kuberay import token_patch as kuberay_patch
+from components.builders.operators import chart_fullname
+from components.manifest import apply_patch
+from components.security import API_TOKEN_PATH, API_TOKEN_VOLUME
+from components.spec.dask import DaskOperatorSpec
+from components.spec.kuberay import KubeRayOperatorSpec
+from components.validation import validate_objects
+
+
+def test_chart_fullname_follows_the_charts_helper() -> None:
+    assert chart_fullname("kuberay-operator", "kuberay-operator", {}) == "kuberay-operator"
+    assert chart_fullname("ops", "kuberay-operator", {}) == "ops-kuberay-operator"
+    assert chart_fullname("ops", "kuberay-operator", {"nameOverride": "kr"}) == "ops-kr"
+    assert chart_fullname("ops", "kuberay-operator", {"fullnameOverride": "mine"}) == "mine"
+
+
+def test_patches_target_the_chart_deployment_and_its_container() -> None:
+    patch = kuberay_patch(KubeRayOperatorSpec(values={"fullnameOverride": "kr"}), "ops")
+    assert patch["metadata"] == {"name": "kr", "namespace": "ops", "annotations": {"pulumi.com/patchForce": "true"}}
+    pod = patch["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False and [v["name"] for v in pod["volumes"]] == [API_TOKEN_VOLUME]
+    assert pod["containers"] == [{"name": "kuberay-operator", "volumeMounts": [
+        {"name": API_TOKEN_VOLUME, "mountPath": API_TOKEN_PATH, "readOnly": True}]}]
+    (container,) = dask_patch(DaskOperatorSpec(), "dask-operator")["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "dask-kubernetes-operator"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
+
+
+def test_apply_patch_merges_like_server_side_apply() -> None:
+    target = {"metadata": {"name": "d", "labels": {"a": "1"}}, "spec": {"template": {"spec": {
+        "containers": [{"name": "c", "image": "i", "volumeMounts": [{"name": "x", "mountPath": "/x"}]}, {"name": "s"}],
+        "volumes": [{"name": "x", "emptyDir": {}}], "args": ["--a"]}}}}
+    patch = {"metadata": {"annotations": {"k": "v"}}, "spec": {"template": {"spec": {
+        "automountServiceAccountToken": False, "containers": [{"name": "c", "volumeMounts": [{"name": "t", "mountPath": "/t"}]}],
+        "volumes": [{"name": "t", "projected": {}}], "args": ["--b"]}}}}
+    merged = apply_patch(target, patch)
+    pod = merged["spec"]["template"]["spec"]
+    assert merged["metadata"] == {"name": "d", "labels": {"a": "1"}, "annotations": {"k": "v"}}
+    assert pod["containers"] == [{"name": "c", "image": "i", "volumeMounts": [{"name": "x", "mountPath": "/x"},
+                                                                              {"name": "t", "mountPath": "/t"}]}, {"name": "s"}]
+    assert [v["name"] for v in pod["volumes"]] == ["x", "t"] and pod["args"] == ["--b"] and pod["automountServiceAccountToken"] is False
+    assert target["spec"]["template"]["spec"]["args"] == ["--a"]  # not modified
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_program_patches_each_operator_after_its_release(stack: str) -> None:
+    resources = program_run(stack).resources
+    patches = [r for r in resources if r.type == "kubernetes:apps/v1:DeploymentPatch"]
+    assert sorted(r.inputs["metadata"]["name"] for r in patches) == ["dask-kubernetes-operator", "kuberay-operator"]
+    assert all(r.is_patch and not r.is_kubernetes_object for r in patches)
+    assert {r.parent[0] for r in patches if r.parent} == {"raydask:kuberay:KubeRayOperator", "raydask:dask:DaskOperator"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendered_operator_deployments_mount_their_token_explicitly(stack: str) -> None:
+    deployments = {o.name: o for o in rendering(stack).objects if o.kind == "Deployment" and o.release}
+    assert set(deployments) == {"kuberay-operator", "dask-kubernetes-operator"}
+    for name, o in deployments.items():
+        pod: dict[str, Any] = o.manifest["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False, name
+        (container,) = pod["containers"]
+        assert {"name": API_TOKEN_VOLUME, "mountPath": API_TOKEN_PATH, "readOnly": True} in container["volumeMounts"]
+        assert container["image"] and container["livenessProbe"]  # the chart's fields survive the merge
+        assert o.patched_by and rendering(stack).index()["objects"][rendering(stack).objects.index(o)]["patchedBy"] == o.patched_by
+        assert validate_objects([o.manifest]) == []
