@@ -295,7 +295,7 @@ def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 @contextlib.contextmanager
-def _in_project(root: Path) -> Iterator[None]:
+def in_project(root: Path) -> Iterator[None]:
     """Run with ``root`` as working directory and ``$RAYDASK_PROJECT_DIR`` (as ``pulumi up`` runs the program)."""
     old_cwd, old_env = Path.cwd(), os.environ.get("RAYDASK_PROJECT_DIR")
     os.environ["RAYDASK_PROJECT_DIR"] = str(root)
@@ -319,7 +319,7 @@ def run_program(stack: str, root: Path, config: dict[str, Any] | None = None) ->
     from components.program import main
 
     values, secrets = _plain_config(stack_config(stack, root) if config is None else config)
-    with _in_project(root):
+    with in_project(root):
         try:
             return mockrun.run(main, config=values, secret_keys=secrets, stack=stack, bulk_types=[CRD_TYPE])
         except ConfigError as exc:

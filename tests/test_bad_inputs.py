@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import os
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import pulumi
 import pytest
 import yaml
 
-from components import mockrun
+from components import mockrun, render
 from components.errors import ConfigError
 from components.program import main
 from components.spec.security import OFFLINE_SECRET_CONFIG
@@ -117,20 +115,9 @@ def apply(config: dict[str, Any], change: str) -> str:
     return str(parts[0])
 
 
-@contextlib.contextmanager
-def in_project() -> Iterator[None]:
+def in_project() -> contextlib.AbstractContextManager[None]:
     """The program's working directory and ``$RAYDASK_PROJECT_DIR``, as ``pulumi up`` runs it."""
-    old_cwd, old_env = Path.cwd(), os.environ.get("RAYDASK_PROJECT_DIR")
-    os.chdir(ROOT)
-    os.environ["RAYDASK_PROJECT_DIR"] = str(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(old_cwd)
-        if old_env is None:
-            os.environ.pop("RAYDASK_PROJECT_DIR", None)
-        else:
-            os.environ["RAYDASK_PROJECT_DIR"] = old_env
+    return render.in_project(ROOT)
 
 
 def run(stack: str, patch: str) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import stack_config
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from components.builders.network import Allow, Egress, network_policies, render
 from components.builders.ray import build_ray_cluster
@@ -19,6 +18,7 @@ from components.builders.ray_security import ray_network_policies, resolve
 from components.errors import ConfigError
 from components.program import config_values, load_stack_spec, main
 from components.ray_cluster import RayCluster
+from components.render import unwrap_secrets
 from components.spec import MonitoringSpec, RayClusterSpec
 from components.spec.security import (
     OFFLINE_SECRET_CONFIG,
@@ -67,17 +67,6 @@ def cluster_errors(cluster: dict[str, Any], **stack: Any) -> list[str]:
 def production_config(password: str = REDIS_PASSWORD_PLACEHOLDER) -> dict[str, Any]:
     """The production stack config plus the Redis password, passed as secret config (as ``pulumi up`` does)."""
     return {**stack_config("production"), PASSWORD_KEY: password}
-
-
-def unwrap_secrets(value: Any) -> Any:
-    """``value`` with the engine's secret markers removed (what the API server would receive)."""
-    if isinstance(value, dict):
-        if value.get(_special_sig_key) == _special_secret_sig:
-            return unwrap_secrets(value["value"])
-        return {k: unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
-    return value
 
 
 def findings(objects: list[dict[str, Any]]) -> list[str]:
