@@ -16,9 +16,10 @@ import yaml
 from components.errors import ConfigError
 
 try:
-    _Loader: Any = yaml.CSafeLoader
+    YAML_LOADER: Any = yaml.CSafeLoader
+    """libyaml's safe loader (several times faster on megabyte-sized CRDs), else the pure-Python one."""
 except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+    YAML_LOADER = yaml.SafeLoader
 
 
 def default_kuberay_dir(version: str, project_dir: Path) -> Path:
@@ -48,7 +49,7 @@ def resolve_dir(configured: str | None, default: Path, project_dir: Path, key: s
 @functools.cache
 def _parsed(path: Path) -> bytes:
     with path.open(encoding="utf-8") as fh:
-        return pickle.dumps(list(yaml.load_all(fh, Loader=_Loader)), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(list(yaml.load_all(fh, Loader=YAML_LOADER)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def file_documents(path: Path) -> list[Any]:

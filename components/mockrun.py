@@ -102,7 +102,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def recorded_as_built(self, typ: str, name: str) -> bool:
         """Whether the next registration of ``typ``/``name`` is recorded from its props as built."""
         pending = self._constructed.get((typ, name))
-        return pending is not None and bool(pending) and pending[0].built is not None
+        return pending[0].built is not None if pending else False
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         """Record the resource; its state is its inputs plus what a provider fills in (``metadata.name``, a Release's

@@ -133,16 +133,16 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             "dashboardUrl": service.dashboard_url,
         }
     outputs["rayServices"] = services_out
-    outputs.update(build_dask(spec, root, after))
+    outputs.update(build_dask(spec, root, after, security))
     return outputs
 
 
-def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.ResourceOptions]) -> dict[str, Any]:
+def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.ResourceOptions],
+               security: SecurityDefaults) -> dict[str, Any]:
     """The Dask operator and clusters (each cluster waits for its namespace and the operator); their stack outputs."""
     from components.dask import DaskCluster, DaskOperator
 
     outputs: dict[str, Any] = {}
-    security = SecurityDefaults.from_stack(spec)
     operators: list[pulumi.Resource] = []
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace

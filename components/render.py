@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from components.crds import YAML_LOADER
 from components.manifest import apply_patch, normalize, object_ref
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -209,12 +210,6 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _str)
 
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
-
-
 def dump_yaml(data: Any) -> str:
     """One YAML document: stable key order (as built), no line folding."""
     text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=2**20)
@@ -222,7 +217,7 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)
+    return yaml.load(text, Loader=YAML_LOADER)
 
 
 # ---------------------------------------------------------------------------------------------------------------

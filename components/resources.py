@@ -47,6 +47,14 @@ def register(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str |
     return CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"], opts=opts, **body)
 
 
+def register_patch(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str) -> pulumi.CustomResource:
+    """Register a server-side apply patch (``<Kind>Patch``) of a built-in object something else creates."""
+    cls = _sdk_class(manifest["apiVersion"], f"{manifest['kind']}Patch")
+    if cls is None:
+        raise ValueError(f"no patch resource for {manifest['apiVersion']} {manifest['kind']}")
+    return cls(name, opts=opts, metadata=manifest["metadata"], spec=manifest["spec"])
+
+
 def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, **extra: Any) -> pulumi.ResourceOptions:
     """Options for a component's children: parented, with protect/retain_on_delete carried over explicitly."""
     base = pulumi.ResourceOptions(parent=parent)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from typing import Any
 
 import pulumi
 
+from components import resources
 from components.errors import ConfigError
 from components.resources import child_options, register
 
@@ -49,9 +49,5 @@ def register_patch(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None,
                    **extra: Any) -> pulumi.Resource:
     """Register a server-side apply patch of a built-in object something else creates (``<Kind>Patch``, e.g. a chart's
     Deployment), named ``<name>-<kind>patch-<object name>``."""
-    group, _, version = manifest["apiVersion"].rpartition("/")
-    module = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0] or 'core'}.{version}")
-    cls = getattr(module, f"{manifest['kind']}Patch")
-    resource: pulumi.Resource = cls(f"{name}-{manifest['kind'].lower()}patch-{manifest['metadata']['name']}",
-                                    child_options(parent, opts, **extra), metadata=manifest["metadata"], spec=manifest["spec"])
-    return resource
+    return resources.register_patch(manifest, child_options(parent, opts, **extra),
+                                    f"{name}-{manifest['kind'].lower()}patch-{manifest['metadata']['name']}")

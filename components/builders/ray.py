@@ -81,6 +81,12 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
     return container
 
 
+def writable_volumes(group: RayGroup) -> list[Manifest]:
+    """The emptyDirs Ray writes to; ``/dev/shm`` in memory, sized for the object store."""
+    shm = {"medium": "Memory", "sizeLimit": shm_size(group, group.shm_fraction)}
+    return [{"name": name, "emptyDir": shm if path == "/dev/shm" else {}} for name, path in RAY_WRITABLE]
+
+
 def writable_mounts() -> list[Manifest]:
     """Mounts of the emptyDirs Ray writes to (the root filesystem is read-only)."""
     return [{"name": name, "mountPath": path} for name, path in RAY_WRITABLE]
@@ -102,11 +108,7 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
     volumes, _ = extra_volumes(group.volumes)
     pod_spec: Manifest = {
         "containers": [container],
-        "volumes": [
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(group, group.shm_fraction)}},
-            *({"name": name, "emptyDir": {}} for name, _ in RAY_WRITABLE[1:]),
-            *volumes,
-        ],
+        "volumes": [*writable_volumes(group), *volumes],
         "securityContext": pod_security_context(RAY_UID, RAY_GID),
         **scheduling(group),
     }

@@ -115,9 +115,9 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
     ft = spec.gcs_fault_tolerance
     # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
     redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft else []
-    ingress = external_allowances(spec) if workload == "cluster" else []
+    ingress: list[Allow] = []
     if workload == "cluster":
-        ingress.append(Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS))
+        ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]
     if workload == "service" and operator_ns:
         ingress.append(Allow((RayPorts.SERVE,), (operator_ns,)))
     return network_policies(

@@ -366,17 +366,24 @@ def ray_exposure_problems(cluster: RayClusterSpec, *, require_tls: bool, authent
     return out
 
 
+def _auth_version_problems(own: AuthSpec | None, stack_auth: AuthSpec | None, ray_version: str, kuberay: str | None,
+                           where: str, label: str) -> list[Problem]:
+    """Version rules of a cluster's own ``auth`` (at ``<where>.auth``), else of the stack's ``rayAuth`` it inherits
+    (reported at ``rayAuth``, naming the cluster ``label``)."""
+    if own is not None:
+        return [(f"{where}.auth{'.' + p if p else ''}", m) for p, m in auth_problems(own, None, kuberay)]
+    if stack_auth is None:
+        return []
+    return [(f"rayAuth{'.' + p if p else ''}", f"{m} ({label})") for p, m in auth_problems(stack_auth, ray_version, kuberay)]
+
+
 def stack_problems(stack: StackSpec) -> list[Problem]:
     """Rules that need the stack: its defaults, its KubeRay version, ``requireTls``."""
     out: list[Problem] = []
     kuberay = stack.kuberay.version if stack.kuberay else None
     for i, c in enumerate(stack.ray_clusters):
         where = f"rayClusters.{i}"
-        if c.auth is not None:
-            out += [(f"{where}.auth{'.' + p if p else ''}", m) for p, m in auth_problems(c.auth, None, kuberay)]
-        elif stack.ray_auth is not None:
-            out += [(f"rayAuth{'.' + p if p else ''}", f"{m} (rayClusters[{i}])")
-                    for p, m in auth_problems(stack.ray_auth, c.ray_version, kuberay)]
+        out += _auth_version_problems(c.auth, stack.ray_auth, c.ray_version, kuberay, where, f"rayClusters[{i}]")
         if c.gcs_fault_tolerance is not None and kuberay and _release(kuberay) < KUBERAY_GCS_FT_SINCE:
             out.append((f"{where}.gcsFaultTolerance", f"needs KubeRay ≥ {_dotted(KUBERAY_GCS_FT_SINCE)}; raydask:kuberay.version "
                                                       f"is {kuberay} (older operators drop gcsFaultToleranceOptions)"))
@@ -387,16 +394,15 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services))
     for field, workloads in workload_fields:
         for i, w in enumerate(workloads):
-            where = f"{field}.{i}"
-            if w.cluster is not None and w.cluster.auth is not None:
-                out += [(f"{where}.cluster.auth{'.' + p if p else ''}", m) for p, m in auth_problems(w.cluster.auth, None, kuberay)]
-            elif w.cluster is not None and stack.ray_auth is not None and stack.ray_auth.enabled:
-                if stack.ray_auth.k8s_token_auth:
-                    out.append(("rayAuth.k8sTokenAuth", f"KubeRay rejects Kubernetes token authentication for RayJobs and "
-                                                        f"RayServices ({field}[{i}]): set {field}[{i}].cluster.auth to the "
-                                                        f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
-                out += [(f"rayAuth{'.' + p if p else ''}", f"{m} ({field}[{i}])")
-                        for p, m in auth_problems(stack.ray_auth, w.cluster.ray_version, kuberay)]
+            if w.cluster is None:
+                continue
+            inherited = stack.ray_auth if w.cluster.auth is None else None
+            if inherited is not None and inherited.enabled and inherited.k8s_token_auth:
+                out.append(("rayAuth.k8sTokenAuth", f"KubeRay rejects Kubernetes token authentication for RayJobs and "
+                                                    f"RayServices ({field}[{i}]): set {field}[{i}].cluster.auth to the "
+                                                    f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
+            out += _auth_version_problems(w.cluster.auth, stack.ray_auth, w.cluster.ray_version, kuberay,
+                                          f"{field}.{i}.cluster", f"{field}[{i}]")
     for i, s in enumerate(stack.ray_services):
         if s.ingress is not None:
             out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(s.ingress, "ingress", require_tls=stack.require_tls)]

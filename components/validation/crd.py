@@ -25,15 +25,11 @@ from typing import Any
 
 import yaml
 
+from components.crds import YAML_LOADER as _Loader
 from components.validation import Finding, builtin, ref_of, upstream
 from components.validation.builtin import Issue, describe, is_int, join, json_type
 
 CHECK = "crd"
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
 
 #: API groups served by the CRDs this module knows, even when their files are missing.
 KNOWN_GROUPS = ("ray.io", "monitoring.coreos.com", "kubernetes.dask.org")
