@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import os
+import pickle
 import re
 import shutil
 import statistics
@@ -60,8 +62,16 @@ def ours(cfg: dict[str, Any]) -> mockrun.RunResult:
     return mockrun.run(main, config=cfg, stack="production", secret_keys=list(SECRETS))
 
 
-def floor_program(registered: list[mockrun.Registered]) -> Any:
-    """A hand-written program: the same objects, typed SDK classes, no raydask code."""
+def floor_objects(registered: list[mockrun.Registered]) -> bytes:
+    """What the floor registers (the objects and Helm releases raydask registered), pickled: nothing the garbage
+    collector walks while the other side is timed."""
+    objects = [(r.name, r.inputs) for r in registered if r.is_kubernetes_object]
+    releases = [(r.name, r.inputs) for r in registered if r.type == "kubernetes:helm.sh/v3:Release"]
+    return pickle.dumps((objects, releases), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def floor_program(blob: bytes) -> Any:
+    """A hand-written program: the same objects as prebuilt dicts, typed SDK classes, no raydask code."""
     import pulumi_kubernetes as k8s
     from pulumi_kubernetes.apiextensions import CustomResource
     from pulumi_kubernetes.helm.v3 import Release
@@ -71,8 +81,7 @@ def floor_program(registered: list[mockrun.Registered]) -> Any:
         "Ingress": k8s.networking.v1.Ingress, "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
         "CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
     }
-    objects = [(r.name, copy.deepcopy(r.inputs)) for r in registered if r.is_kubernetes_object]
-    releases = [(r.name, copy.deepcopy(r.inputs)) for r in registered if r.type == "kubernetes:helm.sh/v3:Release"]
+    objects, releases = pickle.loads(blob)
 
     def program() -> None:
         for name, o in objects:
@@ -89,27 +98,41 @@ def floor_program(registered: list[mockrun.Registered]) -> Any:
     return program
 
 
-def timed(fn: Any, reps: int) -> float:
+def timed(fn: Any, reps: int, setup: Any = None) -> float:
+    """Median seconds of ``fn(setup())``; ``setup`` and a full collection run untimed before each repetition, so every
+    one starts from the same heap."""
     samples = []
     for _ in range(reps):
+        arg = setup() if setup else None
+        gc.collect()
         start = time.perf_counter()
-        fn()
+        fn(arg)
         samples.append(time.perf_counter() - start)
+        del arg
     return statistics.median(samples)
 
 
 def import_time(statement: str, reps: int) -> float:
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return timed(lambda _: subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT), reps)
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size in KiB: Linux's ``VmHWM``, which (unlike ``ru_maxrss``) does not inherit
+    the high-water mark of the process that forked it."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def peak_memory_mb(n: int) -> float:
-    code = (f"import resource, sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r}); import run; "
-            f"run.ours(run.stack_config({n})); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    """Peak RSS of a fresh interpreter that imports raydask and builds the N-cluster stack once."""
+    code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r}); import run; "
+            f"run.ours(run.stack_config({n})); print(run.peak_rss_kib())")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
@@ -121,7 +144,7 @@ def helm_template_seconds(reps: int) -> float | None:
     if not helm_path or not chart.is_dir():
         return None
     cmd = [helm_path, "template", "train", str(chart), "--namespace", "ml"]
-    return timed(lambda: subprocess.run(cmd, check=True, capture_output=True), reps)
+    return timed(lambda _: subprocess.run(cmd, check=True, capture_output=True), reps)
 
 
 def main_bench() -> None:
@@ -137,9 +160,11 @@ def main_bench() -> None:
         cfg = stack_config(n)
         result = ours(cfg)
         count = len(result.resources)
-        floor = floor_program(result.resources)
-        t_ours = timed(lambda cfg=cfg: ours(cfg), args.reps)
-        t_floor = timed(lambda floor=floor: mockrun.run(floor, stack="production"), args.reps)
+        blob = floor_objects(result.resources)
+        del result
+        t_ours = timed(lambda _, cfg=cfg: ours(cfg), args.reps)
+        t_floor = timed(lambda floor: mockrun.run(floor, stack="production"), args.reps,
+                        setup=lambda blob=blob: floor_program(blob))
         ratios[n] = t_ours / t_floor
         rows.append((n, count, t_ours, t_floor))
 

@@ -6,8 +6,10 @@ Used by ``raydask render`` and the tests: no Pulumi CLI, no provider plugin, no 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -24,13 +26,21 @@ class Registered:
 
     type: str
     name: str
-    inputs: dict[str, Any]
+    state: bytes
+    """Its inputs as the engine received them, pickled: compact, and nothing for the garbage collector to walk while
+    a large program registers (see :attr:`inputs`)."""
     custom: bool
     provider: str = ""
     parent: tuple[str, str] | None = None
     """``(type, name)`` of the parent resource; None for children of the stack."""
     seq: int = 0
     """Position in the program's construction order (registration itself is asynchronous)."""
+
+    @functools.cached_property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs (decoded once; shared by every reader, do not mutate)."""
+        decoded: dict[str, Any] = pickle.loads(self.state)
+        return decoded
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -63,9 +73,11 @@ class _Pending(NamedTuple):
     parent: tuple[str, str] | None
     props: Any
     seq: int
-    built: dict[str, Any] | None
-    """The props as the wire would carry them, copied at construction (plain data only); None to decode the request."""
+    built: bytes | None
+    """The props as the wire would carry them, pickled at construction (plain data only); None to decode the request."""
     elided: bool
+    named: bool
+    """Whether ``built`` has a ``metadata.name`` (else the provider fills one in)."""
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -88,12 +100,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         parent = args.opts.parent if args.opts else None
         ref = (parent._type, parent._name) if parent is not None and parent._type != "pulumi:pulumi:Stack" else None
         props = args.props
-        built = None
-        if isinstance(props, Mapping) and "kind" in props and type(args.resource).__module__.startswith("pulumi_kubernetes."):
-            built = wire_copy({_camel(k): v for k, v in props.items()})
+        copy = None
+        if isinstance(props, Mapping) and "kind" in props and args.type_.startswith("kubernetes:"):
+            copy = wire_copy({_camel(k): v for k, v in props.items()})
         elided = args.type_ in self.bulk_types and isinstance(props, Mapping) and (
-            "spec" in built if built is not None else _plain(props.get("spec")))
-        self._constructed.setdefault((args.type_, args.name), []).append(_Pending(ref, props, self._seq, built, elided))
+            "spec" in copy if copy is not None else _plain(props.get("spec")))
+        if copy is None:
+            entry = _Pending(ref, props, self._seq, None, elided, False)
+        else:
+            named = bool((copy.get("metadata") or {}).get("name"))
+            entry = _Pending(ref, None, self._seq, pickle.dumps(copy, pickle.HIGHEST_PROTOCOL), elided, named)
+        self._constructed.setdefault((args.type_, args.name), []).append(entry)
         self._seq += 1
         if elided:
             return pulumi.ResourceTransformationResult({**props, "spec": {_ELIDED: True}}, args.opts)
@@ -113,11 +130,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
         """
         key = (args.typ, args.name)
         pending = self._constructed.get(key)
-        entry = pending.pop(0) if pending else _Pending(None, None, len(self.registered), None, False)
+        entry = pending.pop(0) if pending else _Pending(None, None, len(self.registered), None, False, False)
         if pending is not None and not pending:
             del self._constructed[key]
-        if entry.built is not None:
-            inputs = entry.built
+        state = entry.built
+        if state is not None and entry.named and not self.preview:
+            self._record(args, state, entry)
+            return f"{args.name}-id" if args.custom else None, {}
+        if state is not None:
+            inputs = pickle.loads(state)
         else:
             props = entry.props
             template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
@@ -135,12 +156,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             filled["name"] = inputs.setdefault("name", args.name)
             filled["status"] = inputs["status"] = {"name": inputs["name"], "namespace": inputs.get("namespace", "default"),
                                                    "status": "deployed"}
-        self.registered.append(Registered(args.typ, args.name, inputs, bool(args.custom), args.provider or "",
-                                          entry.parent, entry.seq))
+        self._record(args, pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL), entry)
         resource_id = f"{args.name}-id" if args.custom else None
         if not self.preview:
             return resource_id, filled
         return resource_id, ({**inputs, "spec": {_ELIDED: True}} if entry.elided else inputs)
+
+    def _record(self, args: mocks.MockResourceArgs, state: bytes, entry: _Pending) -> None:
+        self.registered.append(Registered(args.typ, args.name, state, bool(args.custom), args.provider or "",
+                                          entry.parent, entry.seq))
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None

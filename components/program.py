@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from components.collector import spare_until
 from components.errors import ConfigError
 from components.spec.base import parse_spec
 from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
@@ -175,3 +176,4 @@ def main() -> None:
         raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)
+    spare_until(outputs)

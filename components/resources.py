@@ -1,22 +1,57 @@
-"""Registering plain Kubernetes dicts as Pulumi resources (the only place that maps kinds to SDK classes)."""
+"""Registering plain Kubernetes dicts as Pulumi resources (the only place that maps objects to provider types)."""
 
 from __future__ import annotations
 
-import importlib
-import re
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
-_GROUP_MODULES = {
-    "": "core",
-    "apps": "apps",
-    "networking.k8s.io": "networking",
-    "apiextensions.k8s.io": "apiextensions",
-    "rbac.authorization.k8s.io": "rbac",
-    "policy": "policy",
-    "batch": "batch",
-}
+
+class KubernetesObject(pulumi.CustomResource):
+    """Any Kubernetes object, registered with the kubernetes provider under the type token pulumi-kubernetes's typed
+    class for it would use (``kubernetes:<group>/<version>:<Kind>``) and the same plugin version.
+
+    The inputs are the manifest itself (camelCase keys, as the provider reads them); unlike the typed classes, no typed
+    argument and output objects are built per resource, which costs the program time and memory (see README,
+    "Performance"). Outputs are the object's top-level keys (``metadata``, ``spec``, ...) as plain dicts.
+    """
+
+    SECRET_FIELDS = ("data", "stringData")
+    """Secret fields the typed ``Secret`` class marks as secret outputs; so does this class."""
+
+    def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
+                 *, patch: bool = False) -> None:
+        """Register ``manifest``; ``patch`` registers it as a server-side apply patch (``<Kind>Patch``) instead."""
+        props = dict(manifest)
+        extra = provider_options()
+        if props["kind"] == "Secret" and props["apiVersion"] == "v1":
+            for key in self.SECRET_FIELDS:
+                if props.get(key) is not None:
+                    props[key] = pulumi.Output.secret(props[key])
+            extra = pulumi.ResourceOptions.merge(extra, pulumi.ResourceOptions(additional_secret_outputs=list(self.SECRET_FIELDS)))
+        token = type_token(props["apiVersion"], props["kind"]) + ("Patch" if patch else "")
+        super().__init__(token, resource_name, props,
+                         pulumi.ResourceOptions.merge(extra, opts))
+
+
+def type_token(api_version: str, kind: str) -> str:
+    """pulumi-kubernetes's type token: ``v1`` Service → ``kubernetes:core/v1:Service``, else ``kubernetes:<apiVersion>:<Kind>``."""
+    return f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}"
+
+
+@functools.cache
+def _provider_version() -> tuple[str, str | None]:
+    from pulumi_kubernetes import _utilities
+
+    return _utilities.get_version(), _utilities.get_plugin_download_url()
+
+
+def provider_options() -> pulumi.ResourceOptions:
+    """The options pulumi-kubernetes's classes default to: the kubernetes plugin version of the installed SDK."""
+    version, url = _provider_version()
+    return pulumi.ResourceOptions(version=version, plugin_download_url=url)
 
 
 def resource_name(manifest: dict[str, Any]) -> str:
@@ -26,33 +61,15 @@ def resource_name(manifest: dict[str, Any]) -> str:
     return "-".join(p for p in parts if p)
 
 
-def _sdk_class(api_version: str, kind: str) -> Any:
-    group, _, version = api_version.rpartition("/")
-    module = _GROUP_MODULES.get(group)
-    if module is None:
-        return None
-    return getattr(importlib.import_module(f"pulumi_kubernetes.{module}.{version}"), kind, None)
+def register(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str | None = None) -> KubernetesObject:
+    """Register ``manifest`` as a :class:`KubernetesObject` named ``name`` (default :func:`resource_name`)."""
+    return KubernetesObject(name or resource_name(manifest), manifest, opts)
 
 
-def register(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str | None = None) -> pulumi.CustomResource:
-    """Register ``manifest`` with the typed SDK class for built-ins, ``CustomResource`` for everything else."""
-    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
-    name = name or resource_name(manifest)
-    cls = _sdk_class(manifest["apiVersion"], manifest["kind"])
-    if cls is not None:
-        snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in body.items()}  # stringData -> string_data
-        return cls(name, opts=opts, api_version=manifest["apiVersion"], kind=manifest["kind"], **snake)
-    from pulumi_kubernetes.apiextensions import CustomResource
-
-    return CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"], opts=opts, **body)
-
-
-def register_patch(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str) -> pulumi.CustomResource:
-    """Register a server-side apply patch (``<Kind>Patch``) of a built-in object something else creates."""
-    cls = _sdk_class(manifest["apiVersion"], f"{manifest['kind']}Patch")
-    if cls is None:
-        raise ValueError(f"no patch resource for {manifest['apiVersion']} {manifest['kind']}")
-    return cls(name, opts=opts, metadata=manifest["metadata"], spec=manifest["spec"])
+def register_patch(manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str) -> KubernetesObject:
+    """Register a server-side apply patch (``kubernetes:<group>/<version>:<Kind>Patch``) of a built-in object something
+    else creates."""
+    return KubernetesObject(name, manifest, opts, patch=True)
 
 
 def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, **extra: Any) -> pulumi.ResourceOptions:

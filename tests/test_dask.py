@@ -302,7 +302,7 @@ def test_crds_are_retained_and_the_release_waits_for_them(run_program: Any) -> N
     assert crds == [f"dask-crd-{n}" for n in DASK_CRDS]
     assert all(seen[n].retain_on_delete is True for n in crds)
     assert seen["dask"].retain_on_delete is not True
-    assert {d.__class__.__name__ for d in seen["dask"].depends_on} == {"CustomResourceDefinition"}
+    assert {d._type for d in seen["dask"].depends_on} == {"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"}
     assert len(seen["dask"].depends_on) == 4
 
 
@@ -539,7 +539,7 @@ def test_children_are_parented_and_wait_for_the_cluster(run_program: Any) -> Non
     assert sorted(seen) == sorted(["etl", *children])
     assert seen["etl"].protect is True
     for name in children:
-        assert [d.__class__.__name__ for d in seen[name].depends_on] == ["CustomResource"]
+        assert [d._type for d in seen[name].depends_on] == ["kubernetes:kubernetes.dask.org/v1:DaskCluster"]
         assert seen[name].protect is True and seen[name].parent is not None
 
 

@@ -81,7 +81,7 @@ def test_crds_are_retained_when_the_operator_is_removed(run_program: Any) -> Non
     assert len(crds) == 4
     assert all(seen[n].retain_on_delete is True for n in crds)
     assert seen["kuberay"].retain_on_delete is not True
-    assert {d.__class__.__name__ for d in seen["kuberay"].depends_on} == {"CustomResourceDefinition"}
+    assert {d._type for d in seen["kuberay"].depends_on} == {"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"}
 
 
 def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) -> None:

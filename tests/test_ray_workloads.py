@@ -627,7 +627,7 @@ def test_program_wires_jobs_and_services_after_operator_namespaces_and_clusters(
     report = deps[("raydask:ray:RayJob", "report")]
     assert any(isinstance(d, RayCluster) for d in report)  # a job on a stack cluster waits for it
     for key in [("raydask:ray:RayJob", "report"), ("raydask:ray:RayJob", "etl"), ("raydask:ray:RayService", "fruit")]:
-        kinds = {type(d).__name__ for d in deps[key]}
+        kinds = {d._type.rsplit(":", 1)[-1] for d in deps[key]}
         assert {"KubeRayOperator", "Namespace"} <= kinds, key
     assert not any(isinstance(d, RayCluster) for d in deps[("raydask:ray:RayJob", "etl")])
     assert result.outputs["rayJobs"]["report"] == {"namespace": "ml", "jobId": job_built(SELECTOR_JOB).job_id,

@@ -1,13 +1,22 @@
-"""The mock engine's fast paths and the CRD cache change nothing a program or its consumers see."""
+"""Registration, the mock engine's fast paths and the CRD cache change nothing a program, the provider or the
+consumers see."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import re
 from pathlib import Path
+from typing import Any
 
+import pulumi
+from conftest import stack_config
 from pulumi.runtime import rpc
+from stack_renders import program_run
 
-from components import crds, mockrun
+from components import crds, mockrun, resources
+from components.program import main
+from components.render import unwrap_secrets
 
 PLAIN = {
     "a": None, "b": 3, "c": 2.0, "d": 0.25, "e": True, "f": (1, "x", None), "g": {"h": None, "i": [], "j": {}},
@@ -35,3 +44,72 @@ def test_crd_documents_are_fresh(tmp_path: Path) -> None:
     first = crds.load_dir(tmp_path)
     first[0]["spec"]["group"] = "changed"
     assert crds.load_dir(tmp_path)[0]["spec"]["group"] == "example.com"
+
+
+def _typed(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, patch: bool) -> pulumi.CustomResource:
+    """pulumi-kubernetes's own class for ``manifest`` (what ``KubernetesObject`` stands in for)."""
+    import importlib
+
+    from pulumi_kubernetes.apiextensions import CustomResource
+
+    group, _, version = manifest["apiVersion"].rpartition("/")
+    module = {"": "core", "apps": "apps", "networking.k8s.io": "networking", "apiextensions.k8s.io": "apiextensions"}.get(group)
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    if module is None:
+        return CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"], opts=opts, **body)
+    cls = getattr(importlib.import_module(f"pulumi_kubernetes.{module}.{version}"), manifest["kind"] + ("Patch" if patch else ""))
+    snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in body.items()}
+    return cls(name, opts=opts, **snake)
+
+
+def _registration(run_program: Any, register: Any) -> tuple[str, dict[str, Any], tuple[str | None, list[str]]]:
+    opts: list[pulumi.ResourceOptions] = []
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(lambda a: opts.append(a.opts))  # type: ignore[arg-type, func-returns-value]
+        register()
+
+    (reg,) = run_program(program).resources
+    return reg.type, unwrap_secrets(reg.inputs), (opts[0].version, sorted(opts[0].additional_secret_outputs or []))
+
+
+def test_kubernetes_object_registers_what_pulumi_kubernetes_would() -> None:
+    """Same type token, inputs, plugin version and secret outputs as the typed class, for every kind raydask emits."""
+    run = program_run("production")
+    samples = {(r.type, r.is_patch): r for r in run.resources if r.is_kubernetes_object or r.is_patch}
+    assert len(samples) >= 12 and any(patch for _, patch in samples)
+    for (type_, patch), reg in samples.items():
+        manifest = unwrap_secrets(reg.inputs)
+        ours = _registration(mockrun.run, lambda m=manifest, p=patch: resources.KubernetesObject(
+            "x", m, pulumi.ResourceOptions(), patch=p))
+        theirs = _registration(mockrun.run, lambda m=manifest, p=patch: _typed("x", m, pulumi.ResourceOptions(), p))
+        assert ours == theirs, type_
+        assert ours[0] == type_
+
+
+def test_secrets_stay_secret_whoever_builds_them() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ml"},
+                "stringData": {"password": "plain"}}
+    seen: list[pulumi.ResourceTransformationArgs] = []
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(lambda a: seen.append(a))  # type: ignore[arg-type, func-returns-value]
+        resources.register(manifest, pulumi.ResourceOptions())
+
+    mockrun.run(program)
+    assert isinstance(seen[0].props["stringData"], pulumi.Output)
+    assert sorted(seen[0].opts.additional_secret_outputs or []) == ["data", "stringData"]
+    assert "data" not in seen[0].props
+
+
+def test_program_spares_its_in_flight_objects_until_they_are_registered(project_root: Path) -> None:
+    frozen: list[int] = []
+
+    def program() -> None:
+        main()
+        frozen.append(gc.get_freeze_count())
+
+    assert gc.get_freeze_count() == 0
+    result = mockrun.run(program, config=stack_config("dev"), stack="dev")
+    assert result.resources and frozen[0] > 10_000
+    assert gc.get_freeze_count() == 0

@@ -461,7 +461,7 @@ def test_redis_password_never_leaves_its_secret(run_program: Any, project_root: 
             seen[args.name] = args
         pulumi.runtime.register_stack_transformation(capture)  # type: ignore[arg-type]
         main()
-        value = seen["train-secret-train-redis-password"].props["string_data"]["password"]
+        value = seen["train-secret-train-redis-password"].props["stringData"]["password"]
         pulumi.export("passwordIsSecret", pulumi.Output.from_input(value.is_secret()))
 
     result = run_program(program, config=production_config(PASSWORD), secret_keys=[PASSWORD_KEY], stack="production")
