@@ -8,7 +8,6 @@ import pulumi
 
 from components.builders.ray import build_ray_cluster
 from components.builders.ray_security import needs_password, problems, ray_network_policies, redis_password_secret, resolve
-from components.builders.secrets import SECRET_FIELDS
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray import RayClusterSpec
@@ -55,8 +54,7 @@ class RayCluster(pulumi.ComponentResource):
         first: list[pulumi.Resource] = []
         if needs_password(spec):
             secret = redis_password_secret(spec, ns, pulumi.Output.secret(redis_password))
-            first.append(register(secret, child_options(self, opts, additional_secret_outputs=list(SECRET_FIELDS)),
-                                  f"{name}-secret-{secret['metadata']['name']}"))
+            first.append(register(secret, child_options(self, opts), f"{name}-secret-{secret['metadata']['name']}"))
         first += register_children(self, opts, name, ray_network_policies(spec, ns, monitoring, defaults.kuberay_namespace))
         cluster = register(built.cluster, child_options(self, opts, depends_on=first) if first else child_options(self, opts), name)
         register_children(self, opts, name, [*built.services, *built.ingresses, *built.monitors], depends_on=[cluster])

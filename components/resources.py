@@ -8,6 +8,8 @@ from typing import Any
 
 import pulumi
 
+from components.builders.secrets import SECRET_FIELDS
+
 
 class KubernetesObject(pulumi.CustomResource):
     """Any Kubernetes object, registered with the kubernetes provider under the type token pulumi-kubernetes's typed
@@ -18,19 +20,16 @@ class KubernetesObject(pulumi.CustomResource):
     "Performance"). Outputs are the object's top-level keys (``metadata``, ``spec``, ...) as plain dicts.
     """
 
-    SECRET_FIELDS = ("data", "stringData")
-    """Secret fields the typed ``Secret`` class marks as secret outputs; so does this class."""
-
     def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
                  *, patch: bool = False) -> None:
         """Register ``manifest``; ``patch`` registers it as a server-side apply patch (``<Kind>Patch``) instead."""
         props = dict(manifest)
         extra = provider_options()
         if props["kind"] == "Secret" and props["apiVersion"] == "v1":
-            for key in self.SECRET_FIELDS:
+            for key in SECRET_FIELDS:
                 if props.get(key) is not None:
                     props[key] = pulumi.Output.secret(props[key])
-            extra = pulumi.ResourceOptions.merge(extra, pulumi.ResourceOptions(additional_secret_outputs=list(self.SECRET_FIELDS)))
+            extra = pulumi.ResourceOptions.merge(extra, pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_FIELDS)))
         token = type_token(props["apiVersion"], props["kind"]) + ("Patch" if patch else "")
         super().__init__(token, resource_name, props,
                          pulumi.ResourceOptions.merge(extra, opts))
