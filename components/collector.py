@@ -1,11 +1,11 @@
-"""The cyclic garbage collector while a stack registers.
+"""The cyclic garbage collector while a stack is declared and registered.
 
-A Pulumi program constructs every resource before the engine registers any: when it returns, thousands of the SDK's
-in-flight registrations (tasks, futures, Outputs) are alive and stay alive until the engine has them all. Python's
-full collections re-scan every one of them, again and again, while they drain — at 200 clusters about as much time
-as registering them (README, "Performance"). :func:`spare_until` takes what is alive out of the collector's scans
-until the registrations are done. Reference counting still frees everything as usual; only reference cycles among
-the spared objects wait until they are handed back.
+A Pulumi program declares resources faster than the engine registers them: each component leaves hundreds of the
+SDK's in-flight objects (tasks, futures, Outputs) that stay alive until the engine has its resources. Python's full
+collections re-scan every one of them, again and again — at 200 clusters about as much time as registering them
+(README, "Performance"). :func:`spare` takes what is alive out of those scans; :func:`hand_back_when` returns it once
+the stack's outputs resolve. Reference counting still frees everything as usual; only reference cycles among the
+spared objects wait for the hand-back.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from typing import Any
 import pulumi
 
 
-def spare_until(done: Any) -> None:
-    """Exempt every object alive now from cyclic collection until ``done`` (any Output-bearing value) resolves.
-
-    Call it once, as the last step of a program (``components.program.main`` does); ``gc.unfreeze`` hands the objects
-    back to the oldest generation afterwards.
-    """
+def spare() -> None:
+    """Exempt every object alive now from cyclic collection until :func:`hand_back` (O(1); call it after each
+    component)."""
     gc.freeze()
-    pulumi.Output.from_input(done).apply(_hand_back)
 
 
-def _hand_back(_: Any) -> None:
+def hand_back() -> None:
+    """Return every spared object to the collector (its oldest generation)."""
     gc.unfreeze()
+
+
+def hand_back_when(done: Any) -> None:
+    """:func:`hand_back` once ``done`` (any value holding Outputs, e.g. the stack outputs) has resolved."""
+    pulumi.Output.from_input(done).apply(lambda _: hand_back())

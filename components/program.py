@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from components.collector import spare_until
+from components import collector
 from components.errors import ConfigError
 from components.spec.base import parse_spec
 from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
@@ -65,7 +65,25 @@ def project_dir() -> Path:
 
 
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs."""
+    """Declare every resource of the stack; returns the stack outputs.
+
+    What each component leaves in flight is spared from cyclic garbage collection until the stack's outputs resolve
+    (:mod:`components.collector`).
+    """
+    outputs: dict[str, Any] = {}
+    try:
+        for _ in declare_stack(spec, outputs, root, opts):
+            collector.spare()
+    except BaseException:
+        collector.hand_back()
+        raise
+    collector.hand_back_when(outputs)
+    return outputs
+
+
+def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = None,
+                  opts: pulumi.ResourceOptions | None = None) -> Iterator[None]:
+    """Declare every resource of the stack into ``outputs`` (the stack outputs), pausing after each component."""
     from components.kuberay import KubeRayOperator
     from components.ray_cluster import RayCluster
     from components.ray_job import RayJob
@@ -90,7 +108,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         depends = [deps[n] for n in namespaces if n in deps] + (extra or [])
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends))
 
-    outputs: dict[str, Any] = {"namespace": spec.namespace}
+    outputs["namespace"] = spec.namespace
     operators: list[pulumi.Resource] = []
     if spec.kuberay:
         op_ns = spec.kuberay.namespace or spec.namespace
@@ -99,6 +117,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
                                    opts=after(op_ns, *spec.kuberay.watch_namespaces))
         operators.append(operator)
         outputs["kuberayVersion"] = operator.version
+        yield
     ray_out = {}
     clusters: dict[tuple[str, str], pulumi.Resource] = {}
     for i, c in enumerate(spec.ray_clusters):
@@ -113,6 +132,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             "dashboardUrl": cluster.dashboard_url,
             "dashboardIngressUrl": cluster.dashboard_ingress_url,
         }
+        yield
     outputs["rayClusters"] = ray_out
     jobs_out = {}
     for i, j in enumerate(spec.ray_jobs):
@@ -121,6 +141,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, security=security, key=f"{NAMESPACE}:rayJobs[{i}]",
                      opts=after(ns, extra=[*operators, *([selected] if selected else [])]))
         jobs_out[j.name] = {"namespace": job.namespace, "jobId": job.job_id, "dashboardUrl": job.dashboard_url}
+        yield
     outputs["rayJobs"] = jobs_out
     services_out = {}
     for i, s in enumerate(spec.ray_services):
@@ -133,17 +154,17 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             "serveIngressUrl": service.serve_ingress_url,
             "dashboardUrl": service.dashboard_url,
         }
+        yield
     outputs["rayServices"] = services_out
-    outputs.update(build_dask(spec, root, after, security))
-    return outputs
+    yield from declare_dask(spec, outputs, root, after, security)
 
 
-def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.ResourceOptions],
-               security: SecurityDefaults) -> dict[str, Any]:
-    """The Dask operator and clusters (each cluster waits for its namespace and the operator); their stack outputs."""
+def declare_dask(spec: StackSpec, outputs: dict[str, Any], root: Path, after: Callable[..., pulumi.ResourceOptions],
+                 security: SecurityDefaults) -> Iterator[None]:
+    """The Dask operator and clusters (each cluster waits for its namespace and the operator) into ``outputs``, pausing
+    after each."""
     from components.dask import DaskCluster, DaskOperator
 
-    outputs: dict[str, Any] = {}
     operators: list[pulumi.Resource] = []
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace
@@ -152,6 +173,7 @@ def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.Resource
                                 key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
         operators.append(operator)
         outputs["daskOperatorVersion"] = operator.version
+        yield
     dask_out = {}
     for i, c in enumerate(spec.dask_clusters):
         cluster = DaskCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring,
@@ -164,8 +186,8 @@ def build_dask(spec: StackSpec, root: Path, after: Callable[..., pulumi.Resource
             "dashboardUrl": cluster.dashboard_url,
             "dashboardIngressUrl": cluster.dashboard_ingress_url,
         }
+        yield
     outputs["daskClusters"] = dask_out
-    return outputs
 
 
 def main() -> None:
@@ -176,4 +198,3 @@ def main() -> None:
         raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)
-    spare_until(outputs)

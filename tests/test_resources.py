@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 from conftest import stack_config
 from pulumi.runtime import rpc
 from stack_renders import program_run
 
 from components import crds, mockrun, resources
+from components.errors import ConfigError
 from components.program import main
 from components.render import unwrap_secrets
 
@@ -112,4 +114,16 @@ def test_program_spares_its_in_flight_objects_until_they_are_registered(project_
     assert gc.get_freeze_count() == 0
     result = mockrun.run(program, config=stack_config("dev"), stack="dev")
     assert result.resources and frozen[0] > 10_000
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_program_that_fails_half_way_hands_everything_back(project_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.dask import DaskCluster
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise ConfigError(["raydask:daskClusters[0]: refused"])
+
+    monkeypatch.setattr(DaskCluster, "__init__", refuse)
+    with pytest.raises(pulumi.RunError, match="refused"):
+        mockrun.run(main, config=stack_config("dev"), stack="dev")
     assert gc.get_freeze_count() == 0
