@@ -127,3 +127,20 @@ def test_a_program_that_fails_half_way_hands_everything_back(project_root: Path,
     with pytest.raises(pulumi.RunError, match="refused"):
         mockrun.run(main, config=stack_config("dev"), stack="dev")
     assert gc.get_freeze_count() == 0
+
+
+def test_an_explicit_kubernetes_provider_reaches_every_object(project_root: Path) -> None:
+    from pulumi_kubernetes import Provider
+
+    from components.program import build_stack, load_stack_spec
+
+    def program() -> None:
+        provider = Provider("target-cluster", kubeconfig="offline")
+        build_stack(load_stack_spec(), opts=pulumi.ResourceOptions(provider=provider))
+
+    result = mockrun.run(program, config={**stack_config("production"), "raydask:redisPassword": "x"},
+                         secret_keys=["raydask:redisPassword"], stack="production")
+    kubernetes = [r for r in result.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert len(kubernetes) > 30 and any(r.is_patch for r in kubernetes)
+    assert {r.provider.split("::")[-1] for r in kubernetes} == {"target-cluster-id"}, \
+        [r.name for r in kubernetes if "target-cluster" not in r.provider]
