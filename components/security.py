@@ -13,7 +13,11 @@ RAY_GID: Final = 100
 """The ``users`` group of the rayproject/ray images (their files are readable by it)."""
 RAY_HOME: Final = "/tmp"
 """``HOME`` of Ray containers (an emptyDir): pip / Hugging Face / torch caches, ``~/ray_results``."""
-RAY_WRITABLE: Final = (("dshm", "/dev/shm"), ("tmp", "/tmp"), ("ray-logs", "/tmp/ray"))
+RAY_SHM_VOLUME: Final = "dshm"
+"""emptyDir (in memory) at ``/dev/shm``: Ray's object store."""
+RAY_HOME_VOLUME: Final = "tmp"
+"""emptyDir at ``/tmp``, which is also ``HOME`` (:data:`RAY_HOME`)."""
+RAY_WRITABLE: Final = ((RAY_SHM_VOLUME, "/dev/shm"), (RAY_HOME_VOLUME, RAY_HOME), ("ray-logs", "/tmp/ray"))
 """(emptyDir volume, mount path) of every path Ray writes: the object store, temp files and ``HOME``, sessions and logs
 (``ray-logs`` is KubeRay's own volume name, so KubeRay mounts the same volume into the autoscaler sidecar)."""
 DASK_UID: Final = 10001

@@ -26,6 +26,8 @@ from components.security import (
     DASHBOARD_OPT_OUT_ANNOTATION,
     RAY_GID,
     RAY_HOME,
+    RAY_HOME_VOLUME,
+    RAY_SHM_VOLUME,
     RAY_UID,
     RAY_WRITABLE,
     api_token_mount,
@@ -84,7 +86,7 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
 def writable_volumes(group: RayGroup) -> list[Manifest]:
     """The emptyDirs Ray writes to; ``/dev/shm`` in memory, sized for the object store."""
     shm = {"medium": "Memory", "sizeLimit": shm_size(group, group.shm_fraction)}
-    return [{"name": name, "emptyDir": shm if path == "/dev/shm" else {}} for name, path in RAY_WRITABLE]
+    return [{"name": name, "emptyDir": shm if name == RAY_SHM_VOLUME else {}} for name, _ in RAY_WRITABLE]
 
 
 def writable_mounts() -> list[Manifest]:
@@ -177,7 +179,7 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
         "resources": {"requests": dict(res), "limits": dict(res)},
         "env": env_list({"HOME": RAY_HOME}),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
-        "volumeMounts": [m for m in writable_mounts() if m["name"] == "tmp"],  # KubeRay adds ray-logs at /tmp/ray
+        "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}],  # KubeRay adds ray-logs at /tmp/ray
     }
     if api_token_withheld(spec, spec.head):  # the autoscaler calls the API server; the Ray container need not
         options["volumeMounts"].append(api_token_mount())

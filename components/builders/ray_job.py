@@ -15,13 +15,11 @@ from components.builders.common import Manifest, env_list, extra_volumes, obj, s
 from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
 from components.naming import RayNames, service_fqdn
 from components.ports import RayPorts
-from components.security import RAY_GID, RAY_HOME, RAY_UID, container_security_context, pod_security_context
+from components.security import RAY_GID, RAY_HOME, RAY_HOME_VOLUME, RAY_UID, container_security_context, pod_security_context
 from components.spec.base import MonitoringSpec
 from components.spec.ray import DEFAULT_RAY_VERSION
 from components.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
-TMP_VOLUME = "tmp"
-"""emptyDir at ``/tmp`` (also ``HOME``): the submitter's root filesystem is read-only."""
 SUBMITTER_CONTAINER = "ray-job-submitter"
 """KubeRay's name for the submitter container (it runs the first container of the template)."""
 RERUN_ON_CHANGES = [
@@ -71,14 +69,14 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
         "resources": sub.resources(),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
         "env": env_list({"HOME": RAY_HOME, **sub.env}),
-        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": RAY_HOME}, *mounts],
+        "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}, *mounts],
     }
     pod: Manifest = {
         "restartPolicy": "Never",
         "containers": [container],
         "securityContext": pod_security_context(RAY_UID, RAY_GID),
         **scheduling(sub),
-        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}, *volumes],
+        "volumes": [{"name": RAY_HOME_VOLUME, "emptyDir": {}}, *volumes],
     }
     account = sub.service_account or (cluster.service_account if cluster else None)
     if account:
