@@ -227,10 +227,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         if self.recorder.recorded_as_built(request.type, request.name):
-            lean = type(request)()
-            lean.CopyFrom(request)
-            lean.ClearField("object")
-            request = lean
+            request.ClearField("object")  # the SDK builds a request per registration and drops it after this call
         return super().RegisterResource(request)
 
 

@@ -37,12 +37,12 @@ def register_children(parent: pulumi.Resource, opts: pulumi.ResourceOptions | No
 def register_crds(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str,
                   crds: Iterable[dict[str, Any]]) -> tuple[list[pulumi.Resource], list[str]]:
     """Register an operator's CRDs, kept when they leave the program (``retainOnDelete``); (resources, CRD names)."""
-    resources: list[pulumi.Resource] = []
+    registered: list[pulumi.Resource] = []
     names: list[str] = []
     for crd in crds:
         names.append(crd["metadata"]["name"])
-        resources.append(register(crd, child_options(parent, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
-    return resources, names
+        registered.append(register(crd, child_options(parent, opts, retain_on_delete=True), f"{name}-crd-{crd['metadata']['name']}"))
+    return registered, names
 
 
 def register_patch(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, manifest: dict[str, Any],
