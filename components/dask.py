@@ -99,11 +99,13 @@ class DaskCluster(pulumi.ComponentResource):
     NetworkPolicies.
 
     ``security`` carries the stack's defaults (``networkPolicy``, ``requireTls``, the operator's namespace);
-    ``monitoring`` admits Prometheus to the metrics port.
+    ``monitoring`` admits Prometheus to the metrics port. ``endpoints`` holds the addresses as plain values, known before
+    anything is created; the Output attributes carry the same values and resolve once the DaskCluster is registered.
     """
 
     TYPE = "raydask:dask:DaskCluster"
 
+    endpoints: build.DaskEndpoints
     cluster_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
     scheduler_service_name: pulumi.Output[str]
@@ -134,6 +136,7 @@ class DaskCluster(pulumi.ComponentResource):
         register_children(self, opts, name, [*built.worker_groups, *built.autoscalers, *built.ingresses], depends_on=[cluster])
         ep = built.endpoints
         assert ep is not None
+        self.endpoints = ep
         self.cluster_name = cluster.id.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.scheduler_service_name = self.cluster_name.apply(lambda _: ep.scheduler_service)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import pulumi
 from pulumi.runtime import mocks, settings
 
+from components import collector
 from components.manifest import normalize
 
 
@@ -306,6 +307,7 @@ def run(
             result.outputs = dict(zip(keys, normalize(values or []), strict=False))
         result.resources = sorted(recorder.registered, key=lambda r: r.seq)
     finally:
+        collector.hand_back()  # the program hands back once its components are registered; not if one failed
         pulumi.runtime.set_all_config({}, [])
         settings.reset_options()
         asyncio.set_event_loop(None)

@@ -65,25 +65,30 @@ def project_dir() -> Path:
 
 
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs.
+    """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
+    config).
 
-    What each component leaves in flight is spared from cyclic garbage collection until the stack's outputs resolve
-    (:mod:`components.collector`).
+    What each component leaves in flight is spared from cyclic garbage collection until every component's main object
+    is registered (:mod:`components.collector`).
     """
     outputs: dict[str, Any] = {}
+    registered: list[pulumi.Output[Any]] = []
     try:
-        for _ in declare_stack(spec, outputs, root, opts):
+        for done in declare_stack(spec, outputs, root, opts):
+            if done is not None:
+                registered.append(done)
             collector.spare()
     except BaseException:
         collector.hand_back()
         raise
-    collector.hand_back_when(outputs)
+    collector.hand_back_when(registered)
     return outputs
 
 
 def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = None,
-                  opts: pulumi.ResourceOptions | None = None) -> Iterator[None]:
-    """Declare every resource of the stack into ``outputs`` (the stack outputs), pausing after each component."""
+                  opts: pulumi.ResourceOptions | None = None) -> Iterator[pulumi.Output[Any] | None]:
+    """Declare every resource of the stack into ``outputs`` (the stack outputs), pausing after each component with an
+    Output that resolves once its main object is registered (None for the operators)."""
     from components.kuberay import KubeRayOperator
     from components.ray_cluster import RayCluster
     from components.ray_job import RayJob
@@ -116,8 +121,8 @@ def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = 
                                    project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
                                    opts=after(op_ns, *spec.kuberay.watch_namespaces))
         operators.append(operator)
-        outputs["kuberayVersion"] = operator.version
-        yield
+        outputs["kuberayVersion"] = spec.kuberay.version
+        yield None
     ray_out = {}
     clusters: dict[tuple[str, str], pulumi.Resource] = {}
     for i, c in enumerate(spec.ray_clusters):
@@ -126,13 +131,13 @@ def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = 
                              redis_password=password, key=f"{NAMESPACE}:rayClusters[{i}]", opts=after(ns, extra=operators))
         clusters[(ns, c.name)] = cluster
         ray_out[c.name] = {
-            "namespace": cluster.namespace,
-            "headService": cluster.head_service_name,
-            "clientAddress": cluster.client_address,
-            "dashboardUrl": cluster.dashboard_url,
-            "dashboardIngressUrl": cluster.dashboard_ingress_url,
+            "namespace": ns,
+            "headService": cluster.endpoints.head_service,
+            "clientAddress": cluster.endpoints.client_address,
+            "dashboardUrl": cluster.endpoints.dashboard_url,
+            "dashboardIngressUrl": cluster.endpoints.dashboard_ingress_url,
         }
-        yield
+        yield cluster.cluster_name
     outputs["rayClusters"] = ray_out
     jobs_out = {}
     for i, j in enumerate(spec.ray_jobs):
@@ -140,8 +145,8 @@ def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = 
         selected = clusters.get((ns, j.cluster_selector or ""))  # a job on a stack cluster waits for it
         job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, security=security, key=f"{NAMESPACE}:rayJobs[{i}]",
                      opts=after(ns, extra=[*operators, *([selected] if selected else [])]))
-        jobs_out[j.name] = {"namespace": job.namespace, "jobId": job.job_id, "dashboardUrl": job.dashboard_url}
-        yield
+        jobs_out[j.name] = {"namespace": ns, "jobId": job.endpoints.job_id, "dashboardUrl": job.endpoints.dashboard_url}
+        yield job.job_name
     outputs["rayJobs"] = jobs_out
     services_out = {}
     for i, s in enumerate(spec.ray_services):
@@ -149,20 +154,20 @@ def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = 
         service = RayService(s.name, s, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                              key=f"{NAMESPACE}:rayServices[{i}]", opts=after(ns, extra=operators))
         services_out[s.name] = {
-            "namespace": service.namespace,
-            "serveUrl": service.serve_url,
-            "serveIngressUrl": service.serve_ingress_url,
-            "dashboardUrl": service.dashboard_url,
+            "namespace": ns,
+            "serveUrl": service.endpoints.serve_url,
+            "serveIngressUrl": service.endpoints.serve_ingress_url,
+            "dashboardUrl": service.endpoints.dashboard_url,
         }
-        yield
+        yield service.service_name
     outputs["rayServices"] = services_out
     yield from declare_dask(spec, outputs, root, after, security)
 
 
 def declare_dask(spec: StackSpec, outputs: dict[str, Any], root: Path, after: Callable[..., pulumi.ResourceOptions],
-                 security: SecurityDefaults) -> Iterator[None]:
+                 security: SecurityDefaults) -> Iterator[pulumi.Output[Any] | None]:
     """The Dask operator and clusters (each cluster waits for its namespace and the operator) into ``outputs``, pausing
-    after each."""
+    after each as :func:`declare_stack` does."""
     from components.dask import DaskCluster, DaskOperator
 
     operators: list[pulumi.Resource] = []
@@ -172,29 +177,33 @@ def declare_dask(spec: StackSpec, outputs: dict[str, Any], root: Path, after: Ca
                                 project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
                                 key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
         operators.append(operator)
-        outputs["daskOperatorVersion"] = operator.version
-        yield
+        outputs["daskOperatorVersion"] = spec.dask_operator.version
+        yield None
     dask_out = {}
     for i, c in enumerate(spec.dask_clusters):
+        ns = c.namespace or spec.namespace
         cluster = DaskCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring,
-                              security=security, key=f"{NAMESPACE}:daskClusters[{i}]",
-                              opts=after(c.namespace or spec.namespace, extra=operators))
+                              security=security, key=f"{NAMESPACE}:daskClusters[{i}]", opts=after(ns, extra=operators))
         dask_out[c.name] = {
-            "namespace": cluster.namespace,
-            "schedulerService": cluster.scheduler_service_name,
-            "schedulerAddress": cluster.scheduler_address,
-            "dashboardUrl": cluster.dashboard_url,
-            "dashboardIngressUrl": cluster.dashboard_ingress_url,
+            "namespace": ns,
+            "schedulerService": cluster.endpoints.scheduler_service,
+            "schedulerAddress": cluster.endpoints.scheduler_address,
+            "dashboardUrl": cluster.endpoints.dashboard_url,
+            "dashboardIngressUrl": cluster.endpoints.dashboard_ingress_url,
         }
-        yield
+        yield cluster.cluster_name
     outputs["daskClusters"] = dask_out
 
 
 def main() -> None:
     """Entry point of the Pulumi program; bad config is reported as one clean error, no traceback."""
+    collector.spare()  # what the process holds already (the SDK and its modules) is not rescanned while the config is read
     try:
         outputs = build_stack(load_stack_spec())
-    except ConfigError as exc:
-        raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
+    except BaseException as exc:
+        collector.hand_back()
+        if isinstance(exc, ConfigError):
+            raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
+        raise
     for key, value in outputs.items():
         pulumi.export(key, value)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components.builders.ray import build_ray_cluster
+from components.builders.ray import RayEndpoints, build_ray_cluster
 from components.builders.ray_security import needs_password, problems, ray_network_policies, redis_password_secret, resolve
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
@@ -20,10 +20,13 @@ class RayCluster(pulumi.ComponentResource):
 
     ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``); ``redis_password`` is the
     Redis password for ``gcsFaultTolerance`` (a Pulumi secret; it only ever reaches a Secret, never the RayCluster).
+    ``endpoints`` holds the addresses as plain values, known before anything is created; the Output attributes carry
+    the same values and resolve once the RayCluster is registered (depend on those).
     """
 
     TYPE = "raydask:ray:RayCluster"
 
+    endpoints: RayEndpoints
     cluster_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
     head_service_name: pulumi.Output[str]
@@ -60,6 +63,7 @@ class RayCluster(pulumi.ComponentResource):
         register_children(self, opts, name, [*built.services, *built.ingresses, *built.monitors], depends_on=[cluster])
         ep = built.endpoints
         assert ep is not None
+        self.endpoints = ep
         self.cluster_name = cluster.urn.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.head_service_name = self.cluster_name.apply(lambda _: ep.head_service)

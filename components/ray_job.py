@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components.builders.ray_job import RERUN_ON_CHANGES, build_ray_job
+from components.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from components.builders.ray_security import job_network_policies, resolve_workload, workload_problems
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
@@ -21,10 +21,13 @@ class RayJob(pulumi.ComponentResource):
     A RayJob runs once, so any change but ``suspend`` replaces it (delete, then create): that is how a changed job
     runs again. Its ``jobId`` defaults to ``<name>-<hash of the definition>``, so each definition gets its own id.
     ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``) for the job's cluster and submitter.
+    ``endpoints`` holds the job id and dashboard address as plain values; the Output attributes resolve once the RayJob
+    is registered.
     """
 
     TYPE = "raydask:ray:RayJob"
 
+    endpoints: RayJobEndpoints
     job_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
     job_id: pulumi.Output[str | None]
@@ -54,6 +57,7 @@ class RayJob(pulumi.ComponentResource):
         job = register(built.job, child_options(self, opts, replace_on_changes=RERUN_ON_CHANGES, delete_before_replace=True,
                                                 depends_on=policies), name)
         register_children(self, opts, name, [*built.services, *built.monitors], depends_on=[job])
+        self.endpoints = built.endpoints
         self.job_name = job.urn.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.job_id = pulumi.Output.from_input(built.job_id)

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 
 from components.builders.ray_security import resolve_workload, service_network_policies, workload_problems
-from components.builders.ray_service import build_ray_service
+from components.builders.ray_service import RayServiceEndpoints, build_ray_service
 from components.resources import child_options, register
 from components.spec.base import MonitoringSpec, parse_spec
 from components.spec.ray_workloads import RayServiceSpec
@@ -19,10 +19,13 @@ class RayService(pulumi.ComponentResource):
     """A RayService (``ray.io/v1``) with its Serve Ingress, metrics Service, ServiceMonitor and NetworkPolicies.
 
     ``security`` carries the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``) for its clusters.
+    ``endpoints`` holds the addresses as plain values, known before anything is created; the Output attributes carry
+    the same values and resolve once the RayService is registered.
     """
 
     TYPE = "raydask:ray:RayService"
 
+    endpoints: RayServiceEndpoints
     service_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
     serve_service_name: pulumi.Output[str]
@@ -55,6 +58,7 @@ class RayService(pulumi.ComponentResource):
         register_children(self, opts, name, [*built.services, *built.ingresses, *built.monitors], depends_on=[service])
         ep = built.endpoints
         assert ep is not None
+        self.endpoints = ep
         self.service_name = service.urn.apply(lambda _: spec.name)
         self.namespace = pulumi.Output.from_input(ns)
         self.serve_service_name = self.service_name.apply(lambda _: ep.serve_service)

@@ -497,21 +497,28 @@ def test_worker_overrides(run_program: Any) -> None:
 
 
 def test_cluster_outputs(run_program: Any) -> None:
+    plain: list[Any] = []
+
     def program() -> None:
         c = DaskCluster("etl", FULL, namespace="ml")
+        plain.append(c.endpoints)
         pulumi.export("address", c.scheduler_address)
         pulumi.export("dashboard", c.dashboard_url)
         pulumi.export("ingress", c.dashboard_ingress_url)
         pulumi.export("service", c.scheduler_service_name)
         pulumi.export("namespace", c.namespace)
 
-    assert run_program(program).outputs == {
+    outputs = run_program(program).outputs
+    assert outputs == {
         "address": "tcp://etl-scheduler.ml.svc.cluster.local:8786",
         "dashboard": "http://etl-scheduler.ml.svc.cluster.local:8787",
         "ingress": "https://dask.example.com/",
         "service": "etl-scheduler",
         "namespace": "ml",
     }
+    ep = plain[0]
+    assert (ep.scheduler_address, ep.dashboard_url, ep.dashboard_ingress_url, ep.scheduler_service) == (
+        outputs["address"], outputs["dashboard"], outputs["ingress"], outputs["service"])
 
 
 def test_components_accept_spec_instances(run_program: Any) -> None:

@@ -205,6 +205,9 @@ def test_component_alone_registers_cluster_and_outputs(run_program: Any) -> None
         "dashboard": "http://train-head-svc.ml.svc.cluster.local:8265",
         "head": "train-head-svc",
     }
+    ep = captured["c"].endpoints  # the same addresses as plain values, known before anything is registered
+    assert (ep.client_address, ep.dashboard_url, ep.head_service) == (result.outputs["client"], result.outputs["dashboard"],
+                                                                       result.outputs["head"])
     rc = result.objects()[0]
     assert rc["spec"]["workerGroupSpecs"][0]["replicas"] == 2 and isinstance(rc["spec"]["workerGroupSpecs"][0]["replicas"], int)
 

@@ -534,8 +534,11 @@ def test_built_workloads_validate_against_the_crds_and_ray_autoscaler() -> None:
 
 
 def test_job_component_registers_job_and_outputs(run_program: Any) -> None:
+    plain: list[Any] = []
+
     def program() -> None:
         job = RayJob("etl", JOB, namespace="ml", monitoring=MonitoringSpec())
+        plain.append(job.endpoints)
         pulumi.export("jobId", job.job_id)
         pulumi.export("dashboard", job.dashboard_url)
         pulumi.export("name", job.job_name)
@@ -548,11 +551,15 @@ def test_job_component_registers_job_and_outputs(run_program: Any) -> None:
     assert rj == job_built(monitoring=MonitoringSpec()).job
     assert isinstance(rj["spec"]["ttlSecondsAfterFinished"], int)
     assert result.outputs == {"jobId": rj["spec"]["jobId"], "dashboard": "http://etl-head-svc.ml.svc.cluster.local:8265", "name": "etl"}
+    assert (plain[0].job_id, plain[0].dashboard_url) == (result.outputs["jobId"], result.outputs["dashboard"])
 
 
 def test_service_component_registers_service_ingress_and_outputs(run_program: Any) -> None:
+    plain: list[Any] = []
+
     def program() -> None:
         svc = RayService("fruit", RayServiceSpec.model_validate(SERVICE), namespace="ml")
+        plain.append(svc.endpoints)
         pulumi.export("serve", svc.serve_url)
         pulumi.export("ingress", svc.serve_ingress_url)
         pulumi.export("dashboard", svc.dashboard_url)
@@ -563,6 +570,9 @@ def test_service_component_registers_service_ingress_and_outputs(run_program: An
         "raydask:ray:RayService", "kubernetes:ray.io/v1:RayService", "kubernetes:networking.k8s.io/v1:Ingress"]
     assert result.outputs == {"serve": "http://fruit-serve-svc.ml.svc.cluster.local:8000", "ingress": "https://fruit.example.com/",
                               "dashboard": "http://fruit-head-svc.ml.svc.cluster.local:8265", "serveService": "fruit-serve-svc"}
+    ep = plain[0]
+    assert (ep.serve_url, ep.serve_ingress_url, ep.dashboard_url, ep.serve_service) == (
+        result.outputs["serve"], result.outputs["ingress"], result.outputs["dashboard"], result.outputs["serveService"])
     assert result.objects()[0]["spec"]["serveConfigV2"] == build_ray_service(RayServiceSpec.model_validate(SERVICE), "ml").service[
         "spec"]["serveConfigV2"]
 

@@ -15,7 +15,7 @@ from conftest import stack_config
 from pulumi.runtime import rpc
 from stack_renders import program_run
 
-from components import crds, mockrun, resources
+from components import collector, crds, mockrun, resources
 from components.errors import ConfigError
 from components.program import main
 from components.render import unwrap_secrets
@@ -105,16 +105,31 @@ def test_secrets_stay_secret_whoever_builds_them() -> None:
 
 
 def test_program_spares_its_in_flight_objects_until_they_are_registered(project_root: Path) -> None:
-    frozen: list[int] = []
+    seen: list[tuple[int, tuple[int, int, int]]] = []
+    before = gc.get_threshold()
 
     def program() -> None:
         main()
-        frozen.append(gc.get_freeze_count())
+        seen.append((gc.get_freeze_count(), gc.get_threshold()))
 
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and before[0] < collector.YOUNG_THRESHOLD
     result = mockrun.run(program, config=stack_config("dev"), stack="dev")
-    assert result.resources and frozen[0] > 10_000
-    assert gc.get_freeze_count() == 0
+    assert result.resources and seen[0][0] > 10_000
+    assert seen[0][1] == (collector.YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before and not collector.sparing()
+
+
+def test_sparing_leaves_a_disabled_or_higher_young_threshold_alone() -> None:
+    before = gc.get_threshold()
+    try:
+        for young in (0, collector.YOUNG_THRESHOLD * 2):
+            gc.set_threshold(young, *before[1:])
+            collector.spare()
+            assert gc.get_threshold()[0] == young and collector.sparing()
+            collector.hand_back()
+            assert gc.get_threshold()[0] == young and gc.get_freeze_count() == 0 and not collector.sparing()
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_a_program_that_fails_half_way_hands_everything_back(project_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,10 +138,18 @@ def test_a_program_that_fails_half_way_hands_everything_back(project_root: Path,
     def refuse(*_: Any, **__: Any) -> None:
         raise ConfigError(["raydask:daskClusters[0]: refused"])
 
+    before = gc.get_threshold()
     monkeypatch.setattr(DaskCluster, "__init__", refuse)
     with pytest.raises(pulumi.RunError, match="refused"):
         mockrun.run(main, config=stack_config("dev"), stack="dev")
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_a_run_never_ends_sparing() -> None:
+    before = gc.get_threshold()
+    result = mockrun.run(collector.spare)  # spares, and nothing it waits for is ever handed back
+    assert result.resources == []
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before and not collector.sparing()
 
 
 def test_an_explicit_kubernetes_provider_reaches_every_object(project_root: Path) -> None:

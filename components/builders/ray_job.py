@@ -32,6 +32,14 @@ RERUN_ON_CHANGES = [
 
 
 @dataclass(frozen=True)
+class RayJobEndpoints:
+    """What a RayJob is known by."""
+
+    job_id: str | None
+    dashboard_url: str
+
+
+@dataclass(frozen=True)
 class RayJobBuild:
     """Everything raydask declares for one RayJob."""
 
@@ -40,6 +48,10 @@ class RayJobBuild:
     monitors: list[Manifest] = field(default_factory=list)
     job_id: str | None = None
     dashboard_url: str = ""
+
+    @property
+    def endpoints(self) -> RayJobEndpoints:
+        return RayJobEndpoints(self.job_id, self.dashboard_url)
 
     def objects(self) -> list[Manifest]:
         """All objects, the RayJob first."""
