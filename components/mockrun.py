@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import io
 import json
 import pickle
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -28,8 +30,8 @@ class Registered:
     type: str
     name: str
     state: bytes
-    """Its inputs as the engine received them, pickled: compact, and nothing for the garbage collector to walk while
-    a large program registers (see :attr:`inputs`)."""
+    """Its inputs, pickled as the program built them or as the engine received them: compact, and nothing for the
+    garbage collector to walk while a large program registers (:attr:`inputs` decodes them in the wire's form)."""
     custom: bool
     provider: str = ""
     parent: tuple[str, str] | None = None
@@ -39,9 +41,8 @@ class Registered:
 
     @functools.cached_property
     def inputs(self) -> dict[str, Any]:
-        """The inputs (decoded once; shared by every reader, do not mutate)."""
-        decoded: dict[str, Any] = pickle.loads(self.state)
-        return decoded
+        """The inputs as the wire carries them (decoded once; shared by every reader, do not mutate)."""
+        return decoded(self.state)
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -75,7 +76,8 @@ class _Pending(NamedTuple):
     props: Any
     seq: int
     built: bytes | None
-    """The props as the wire would carry them, pickled at construction (plain data only); None to decode the request."""
+    """The props as built, pickled at construction (plain data only; read in the wire's form, see
+    :attr:`Registered.inputs`); None to decode the request."""
     elided: bool
     named: bool
     """Whether ``built`` has a ``metadata.name`` (else the provider fills one in)."""
@@ -101,16 +103,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
         parent = args.opts.parent if args.opts else None
         ref = (parent._type, parent._name) if parent is not None and parent._type != "pulumi:pulumi:Stack" else None
         props = args.props
-        copy = None
+        built = None
         if isinstance(props, Mapping) and "kind" in props and args.type_.startswith("kubernetes:"):
-            copy = wire_copy({_camel(k): v for k, v in props.items()})
+            camel = {_camel(k): v for k, v in props.items()}
+            built = pickled_if_plain(camel)
         elided = args.type_ in self.bulk_types and isinstance(props, Mapping) and (
-            "spec" in copy if copy is not None else _plain(props.get("spec")))
-        if copy is None:
+            "spec" in camel if built is not None else _plain(props.get("spec")))
+        if built is None:
             entry = _Pending(ref, props, self._seq, None, elided, False)
         else:
-            named = bool((copy.get("metadata") or {}).get("name"))
-            entry = _Pending(ref, None, self._seq, pickle.dumps(copy, pickle.HIGHEST_PROTOCOL), elided, named)
+            meta = camel.get("metadata")
+            named = isinstance(meta, Mapping) and bool(meta.get("name"))
+            entry = _Pending(ref, None, self._seq, built, elided, named)
         self._constructed.setdefault((args.type_, args.name), []).append(entry)
         self._seq += 1
         if elided:
@@ -139,7 +143,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self._record(args, state, entry)
             return f"{args.name}-id" if args.custom else None, {}
         if state is not None:
-            inputs = pickle.loads(state)
+            inputs = decoded(state)
         else:
             props = entry.props
             template = {_camel(k): v for k, v in props.items()} if isinstance(props, Mapping) else None
@@ -208,6 +212,33 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     raise _NotPlain
+
+
+def decoded(state: bytes) -> dict[str, Any]:
+    """A recorded state (:func:`pickled_if_plain` or pickled wire data) in the wire's form (:func:`wire_copy`)."""
+    value = wire_copy(pickle.loads(state))
+    assert value is not None, "the SDK registers plain data only"
+    return value
+
+
+class _PlainPickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        # called for everything but exact None, bool, int, float, str, bytes, dict, set, frozenset, list and tuple
+        if isinstance(obj, (str, int, float, dict, list, tuple)):
+            return NotImplemented
+        raise _NotPlain
+
+
+def pickled_if_plain(props: Mapping[str, Any]) -> bytes | None:
+    """``props`` pickled as they are, or None when they hold anything but strings, numbers, booleans, None, mappings
+    and sequences — Outputs, resources (the pickler checks as it goes; sets, bytes and non-string keys pass, but the
+    SDK refuses those before anything is registered). :func:`decoded` reads them as the wire carries them."""
+    buffer = io.BytesIO()
+    try:
+        _PlainPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(props)
+    except _NotPlain:
+        return None
+    return buffer.getvalue()
 
 
 def wire_copy(props: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -286,6 +317,9 @@ def run(
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+    executor = ThreadPoolExecutor(thread_name_prefix="raydask-mock-engine", initializer=_own_loop, initargs=(worker_loops,))
+    loop.set_default_executor(executor)
     recorder = RecordingMocks(bulk_types, preview)
     result = RunResult()
     try:
@@ -312,4 +346,15 @@ def run(
         settings.reset_options()
         asyncio.set_event_loop(None)
         loop.close()
+        executor.shutdown(wait=True)
+        for worker_loop in worker_loops:
+            worker_loop.close()
     return result
+
+
+def _own_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
+    """Give an engine thread its own event loop, closed after the run (the SDK would make one per thread and leave it
+    open for the garbage collector, whose finalizer then fails)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loops.append(loop)

@@ -38,6 +38,17 @@ def test_wire_copy_is_the_wire_round_trip() -> None:
     assert mockrun.wire_copy(PLAIN) == wire
     assert list(mockrun.wire_copy(PLAIN) or {}) == list(wire)
     assert mockrun.wire_copy({"a": {"b": object()}}) is None
+    recorded = mockrun.pickled_if_plain(PLAIN)  # what the recorder keeps of plain props, read in the wire's form
+    assert recorded is not None and mockrun.decoded(recorded) == wire and list(mockrun.decoded(recorded)) == list(wire)
+
+
+def test_only_plain_props_are_recorded_as_built() -> None:
+    assert mockrun.pickled_if_plain({"a": [{"b": "TCP", "n": None}], "c": (1, 2.0, True)}) is not None
+    class Args:
+        pass
+
+    for odd in (object(), Args(), asyncio.Future):
+        assert mockrun.pickled_if_plain({"a": [{"b": odd}]}) is None, odd
 
 
 def test_crd_documents_are_fresh(tmp_path: Path) -> None:
