@@ -33,6 +33,7 @@ from components import mockrun  # noqa: E402
 from components.program import main  # noqa: E402
 
 SECRETS = {"raydask:redisPassword": "bench-placeholder"}
+HELM_SAMPLES_PER_REP = 3
 
 
 def stack_config(n: int) -> dict[str, Any]:
@@ -98,18 +99,25 @@ def floor_program(blob: bytes) -> Any:
     return program
 
 
+def sample(fn: Any, setup: Any = None) -> float:
+    """Seconds of one ``fn(setup())``; ``setup`` and a full collection run untimed first, so every sample starts from
+    the same heap."""
+    arg = setup() if setup else None
+    gc.collect()
+    start = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - start
+
+
 def timed(fn: Any, reps: int, setup: Any = None) -> float:
-    """Median seconds of ``fn(setup())``; ``setup`` and a full collection run untimed before each repetition, so every
-    one starts from the same heap."""
-    samples = []
-    for _ in range(reps):
-        arg = setup() if setup else None
-        gc.collect()
-        start = time.perf_counter()
-        fn(arg)
-        samples.append(time.perf_counter() - start)
-        del arg
-    return statistics.median(samples)
+    """Median seconds of ``reps`` samples of ``fn``."""
+    return statistics.median(sample(fn, setup) for _ in range(reps))
+
+
+def marginal(big: list[float], small: list[float], clusters: int) -> float:
+    """Seconds per cluster from ``small`` to ``big`` (``clusters`` more): the median of each repetition's difference,
+    whose two runs are moments apart."""
+    return statistics.median((b - s) / clusters for b, s in zip(big, small, strict=True))
 
 
 def import_time(statement: str, reps: int) -> float:
@@ -137,14 +145,13 @@ def peak_memory_mb(n: int) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def helm_template_seconds(reps: int) -> float | None:
+def helm_template_command() -> list[str] | None:
     helm = Path(sys.executable).parent / "helm"
     helm_path = str(helm) if helm.exists() else shutil.which("helm")
     chart = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "ray-cluster"
     if not helm_path or not chart.is_dir():
         return None
-    cmd = [helm_path, "template", "train", str(chart), "--namespace", "ml"]
-    return timed(lambda _: subprocess.run(cmd, check=True, capture_output=True), reps)
+    return [helm_path, "template", "train", str(chart), "--namespace", "ml"]
 
 
 def main_bench() -> None:
@@ -154,19 +161,29 @@ def main_bench() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    rows = []
-    ratios = {}
+    helm = helm_template_command()
+    prepared = {}
     for n in sizes:
         cfg = stack_config(n)
         result = ours(cfg)
-        count = len(result.resources)
-        blob = floor_objects(result.resources)
+        prepared[n] = (cfg, len(result.resources), floor_objects(result.resources))
         del result
-        t_ours = timed(lambda _, cfg=cfg: ours(cfg), args.reps)
-        t_floor = timed(lambda floor: mockrun.run(floor, stack="production"), args.reps,
-                        setup=lambda blob=blob: floor_program(blob))
-        ratios[n] = t_ours / t_floor
-        rows.append((n, count, t_ours, t_floor))
+    # Repetitions interleave every measurement (ours and the floor at each N, then helm), so slow spells of a shared
+    # machine weigh on all sides alike instead of on whichever ran during them.
+    samples: dict[str, list[float]] = {}
+    for _ in range(args.reps):
+        for n, (cfg, _count, blob) in prepared.items():
+            samples.setdefault(f"ours{n}", []).append(sample(lambda _, cfg=cfg: ours(cfg)))
+            samples.setdefault(f"floor{n}", []).append(sample(lambda floor: mockrun.run(floor, stack="production"),
+                                                              setup=lambda blob=blob: floor_program(blob)))
+        if helm:
+            for _ in range(HELM_SAMPLES_PER_REP):
+                samples.setdefault("helm", []).append(
+                    sample(lambda _: subprocess.run(helm, check=True, capture_output=True)))
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    rows = [(n, count, median[f"ours{n}"], median[f"floor{n}"]) for n, (_cfg, count, _blob) in prepared.items()]
+    ratios = {n: t_o / t_f for n, _, t_o, t_f in rows}
+    helm_s = median.get("helm")
 
     imp_ours = import_time("import components", args.reps)
     imp_api = import_time("from components import RayCluster, DaskCluster, KubeRayOperator, DaskOperator", args.reps)
@@ -174,16 +191,18 @@ def main_bench() -> None:
     imp_floor_api = import_time("import pulumi, pulumi_kubernetes.core.v1, pulumi_kubernetes.networking.v1, "
                                 "pulumi_kubernetes.apiextensions, pulumi_kubernetes.helm.v3", args.reps)
     mem = peak_memory_mb(max(sizes))
-    helm_s = helm_template_seconds(args.reps)
 
     print(f"{'N':>5} {'resources':>10} {'ours s':>9} {'floor s':>9} {'ratio':>6}")
     for n, count, t_o, t_f in rows:
         print(f"{n:>5} {count:>10} {t_o:>9.3f} {t_f:>9.3f} {t_o / t_f:>6.2f}")
-    by_n = {n: t for n, _, t, _ in rows}
-    if 10 in by_n and 100 in by_n:
-        print(f"scaling time(N=100)/time(N=10): {by_n[100] / by_n[10]:.2f}")
-        per_cluster = (by_n[100] - by_n[10]) / (2 * 90)
-        print(f"our marginal cost per cluster (Ray or Dask): {per_cluster * 1000:.1f} ms")
+    if len(sizes) > 1:
+        small, big = sorted(sizes)[-2:]
+        print(f"scaling time(N={big})/time(N={small}): {median[f'ours{big}'] / median[f'ours{small}']:.2f}")
+        more = 2 * (big - small)  # N Ray plus N Dask clusters
+        per_cluster = marginal(samples[f"ours{big}"], samples[f"ours{small}"], more)
+        floor_per_cluster = marginal(samples[f"floor{big}"], samples[f"floor{small}"], more)
+        print(f"our marginal cost per cluster (Ray or Dask): {per_cluster * 1000:.1f} ms "
+              f"(the floor's: {floor_per_cluster * 1000:.1f} ms)")
         if helm_s:
             print(f"helm template of KubeRay's ray-cluster chart: {helm_s * 1000:.1f} ms per cluster "
                   f"(ours / helm = {per_cluster / helm_s:.2f})")

@@ -1,0 +1,27 @@
+"""The benchmark script runs end to end and prints every figure it promises (a smoke run, nothing timed)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_prints_its_table_and_ratio_line() -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--reps", "1", "--sizes", "1,2"],
+                         check=True, capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
+    lines = out.splitlines()
+    assert re.fullmatch(r"\s+1\s+34\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[1]), out
+    assert re.fullmatch(r"\s+2\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[2]), out
+    assert "scaling time(N=2)/time(N=1): " in out
+    assert re.search(r"our marginal cost per cluster \(Ray or Dask\): -?[\d.]+ ms \(the floor's: -?[\d.]+ ms\)", out)
+    helm = shutil.which("helm", path=str(Path(sys.executable).parent)) or shutil.which("helm")
+    chart = (ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "ray-cluster").is_dir()
+    assert ("helm template of KubeRay's ray-cluster chart: " in out) == bool(helm and chart), out
+    assert re.search(r"import components: [\d.]+ s; import pulumi, pulumi_kubernetes: [\d.]+ s", out)
+    assert re.search(r"peak memory at N=2: \d+ MB", out)
+    assert re.fullmatch(r"ratio N=1:[\d.]+ N=2:[\d.]+", lines[-1]), out
