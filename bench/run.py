@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from components import mockrun  # noqa: E402
+from components.manifest import RELEASE_TYPE  # noqa: E402
 from components.program import main  # noqa: E402
 
 SECRETS = {"raydask:redisPassword": "bench-placeholder"}
@@ -67,7 +68,7 @@ def floor_objects(registered: list[mockrun.Registered]) -> bytes:
     """What the floor registers (the objects and Helm releases raydask registered), pickled: nothing the garbage
     collector walks while the other side is timed."""
     objects = [(r.name, r.inputs) for r in registered if r.is_kubernetes_object]
-    releases = [(r.name, r.inputs) for r in registered if r.type == "kubernetes:helm.sh/v3:Release"]
+    releases = [(r.name, r.inputs) for r in registered if r.type == RELEASE_TYPE]
     return pickle.dumps((objects, releases), protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+RELEASE_TYPE: Final = "kubernetes:helm.sh/v3:Release"
+"""Pulumi type token of pulumi-kubernetes's ``helm.v3.Release`` (the operators' charts)."""
+CRD_TYPE: Final = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+"""Pulumi type token of a CustomResourceDefinition."""
 
 
 def normalize(value: Any) -> Any:

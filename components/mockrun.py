@@ -20,7 +20,7 @@ import pulumi
 from pulumi.runtime import mocks, settings
 
 from components import collector
-from components.manifest import normalize
+from components.manifest import RELEASE_TYPE, normalize
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 suffix = hashlib.sha1(args.name.encode()).hexdigest()[:8]
                 meta["name"] = f"{args.name}-{suffix}"
                 filled["metadata"] = meta
-        if args.typ == "kubernetes:helm.sh/v3:Release":
+        if args.typ == RELEASE_TYPE:
             filled["name"] = inputs.setdefault("name", args.name)
             filled["status"] = inputs["status"] = {"name": inputs["name"], "namespace": inputs.get("namespace", "default"),
                                                    "status": "deployed"}

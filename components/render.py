@@ -28,10 +28,8 @@ from typing import Any
 import yaml
 
 from components.crds import YAML_LOADER
-from components.manifest import apply_patch, normalize, object_ref
+from components.manifest import CRD_TYPE, RELEASE_TYPE, apply_patch, normalize, object_ref
 
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 INDEX = "index.yaml"
 CRD_DIR = "_crds"
 CLUSTER_DIR = "_cluster"

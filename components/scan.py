@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from components.manifest import object_ref
+from components.security import RAY_LOGS
 
 Manifest = dict[str, Any]
 
@@ -41,7 +42,6 @@ AUTOSCALER_RESOURCES: Final = {"cpu": "500m", "memory": "512Mi"}
 WAIT_GCS_RESOURCES: Final = {"cpu": "200m", "memory": "256Mi"}
 SUBMITTER_RESOURCES: Final = {"requests": {"cpu": "500m", "memory": "200Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 """KubeRay's default submitter Job resources (no ``submitterPodTemplate``)."""
-RAY_LOGS: Final = ("ray-logs", "/tmp/ray")
 RAYLET_HEALTH: Final = "wget -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success"
 GCS_HEALTH: Final = "wget -T 10 -q -O- http://localhost:8265/api/gcs_healthz | grep success"
 

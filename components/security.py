@@ -17,7 +17,9 @@ RAY_SHM_VOLUME: Final = "dshm"
 """emptyDir (in memory) at ``/dev/shm``: Ray's object store."""
 RAY_HOME_VOLUME: Final = "tmp"
 """emptyDir at ``/tmp``, which is also ``HOME`` (:data:`RAY_HOME`)."""
-RAY_WRITABLE: Final = ((RAY_SHM_VOLUME, "/dev/shm"), (RAY_HOME_VOLUME, RAY_HOME), ("ray-logs", "/tmp/ray"))
+RAY_LOGS: Final = ("ray-logs", "/tmp/ray")
+"""(volume, mount path) KubeRay gives Ray's session and log directory when the pod declares none."""
+RAY_WRITABLE: Final = ((RAY_SHM_VOLUME, "/dev/shm"), (RAY_HOME_VOLUME, RAY_HOME), RAY_LOGS)
 """(emptyDir volume, mount path) of every path Ray writes: the object store, temp files and ``HOME``, sessions and logs
 (``ray-logs`` is KubeRay's own volume name, so KubeRay mounts the same volume into the autoscaler sidecar)."""
 DASK_UID: Final = 10001

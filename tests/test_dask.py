@@ -19,6 +19,7 @@ from components.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
 from components.crds import default_dask_dir
 from components.dask import DaskCluster, DaskOperator
 from components.errors import ConfigError
+from components.manifest import RELEASE_TYPE as RELEASE
 from components.program import main
 from components.spec import DaskClusterSpec, DaskOperatorSpec, MonitoringSpec
 from components.spec.dask import embedded_pod_spec_schema, pruned_paths
@@ -26,7 +27,6 @@ from components.spec.security import OFFLINE_SECRET_CONFIG
 from components.validation import validate_objects
 from components.validation.consumers import expand_dask_cluster, expand_dask_worker_group
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 WHEEL_CRDS = default_dask_dir()
 CHART_DIR = WHEEL_CRDS.parent if WHEEL_CRDS else None

@@ -13,11 +13,11 @@ import yaml
 from components.builders.kuberay import helm_values
 from components.errors import ConfigError
 from components.kuberay import KubeRayOperator
+from components.manifest import RELEASE_TYPE as RELEASE
 from components.spec import KubeRayOperatorSpec, MonitoringSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CRDS = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "kuberay-operator" / "crds"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, stack_config
 
 from components import quantities
+from components.manifest import RELEASE_TYPE
 from components.program import main
 from components.spec.security import OFFLINE_SECRET_CONFIG
 
@@ -71,7 +72,7 @@ def test_dev_fits_a_laptop(dev: Any) -> None:
 def test_production_has_everything_pinned_and_monitored(production: Any) -> None:
     objs = production.objects()
     assert {"RayCluster", "Ingress", "ServiceMonitor", "Namespace", "Service"} <= set(kinds(production))
-    (release,) = [r for r in production.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "kuberay-operator"]
+    (release,) = [r for r in production.of_type(RELEASE_TYPE) if r.inputs["chart"] == "kuberay-operator"]
     assert release.inputs["version"] == "1.7.0" and release.inputs["values"]["metrics"]["serviceMonitor"]["enabled"] is True
     assert release.inputs["values"]["metrics"]["serviceMonitor"]["additionalLabels"] == {"release": "kube-prometheus-stack"}
     rc = next(o for o in objs if o["kind"] == "RayCluster" and o["metadata"]["name"] == "train")

@@ -84,6 +84,16 @@ def _ns(obj: dict[str, Any]) -> str:
     return ns if isinstance(ns, str) and ns else "default"
 
 
+def _service_info(ns: str, service: dict[str, Any], source: str, owner: dict[str, Any], selector_path: str = "spec.selector",
+                  ports_path: str = "spec.ports") -> ServiceInfo:
+    """A v1 Service's namespace, name, labels, ports and selector (the paths: where ``owner`` keeps the latter two)."""
+    spec = _dict(service.get("spec"))
+    return ServiceInfo(ns, _name(service), dict(_dict(_dict(service.get("metadata")).get("labels"))),
+                       [p for p in _list(spec.get("ports")) if isinstance(p, dict)], source,
+                       selector=_dict(spec.get("selector")) or None, owner=owner, selector_path=selector_path,
+                       ports_path=ports_path)
+
+
 def _name(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
@@ -228,21 +238,9 @@ def _dask_objects(obj: dict[str, Any], world: _World, dask_cluster_labels: dict[
         elif kind == "Pod":
             world.templates.append(_template(ns, item, f"{ref} (Pod {_name(item)})"))
         elif kind == "Service":
-            spec = _dict(item.get("spec"))
             sel_path, ports_path = paths.get("Service", ("spec.selector", "spec.ports"))
-            world.services.append(
-                ServiceInfo(
-                    ns,
-                    _name(item),
-                    dict(_dict(_dict(item.get("metadata")).get("labels"))),
-                    [p for p in _list(spec.get("ports")) if isinstance(p, dict)],
-                    f"{ref} (Service {_name(item)} created by the Dask operator)",
-                    selector=_dict(spec.get("selector")) or None,
-                    owner=obj,
-                    selector_path=sel_path,
-                    ports_path=ports_path,
-                )
-            )
+            world.services.append(_service_info(ns, item, f"{ref} (Service {_name(item)} created by the Dask operator)", obj,
+                                                selector_path=sel_path, ports_path=ports_path))
 
 
 def _ray_objects(obj: dict[str, Any], world: _World) -> None:
@@ -346,18 +344,7 @@ def collect(objects: list[dict[str, Any]]) -> tuple[list[PodTemplate], list[Serv
         elif kind == "PodTemplate":
             world.templates.append(_template(ns, obj.get("template"), ref))
         elif kind == "Service" and obj.get("apiVersion") == "v1":
-            selector = spec.get("selector")
-            world.services.append(
-                ServiceInfo(
-                    ns,
-                    _name(obj),
-                    dict(_dict(_dict(obj.get("metadata")).get("labels"))),
-                    [p for p in _list(spec.get("ports")) if isinstance(p, dict)],
-                    ref,
-                    selector=selector if isinstance(selector, dict) and selector else None,
-                    owner=obj,
-                )
-            )
+            world.services.append(_service_info(ns, obj, ref, obj))
         elif (
             kind in ("RayCluster", "RayJob", "RayService", "RayCronJob")
             and crd.split_api_version(str(obj.get("apiVersion")))[0] == "ray.io"
