@@ -16,7 +16,6 @@ import json
 import os
 import pickle
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from components import mockrun  # noqa: E402
 from components.manifest import RELEASE_TYPE  # noqa: E402
 from components.program import main  # noqa: E402
+from components.render import RenderError, find_helm  # noqa: E402
 
 SECRETS = {"raydask:redisPassword": "bench-placeholder"}
 HELM_SAMPLES_PER_REP = 3
@@ -147,12 +147,13 @@ def peak_memory_mb(n: int) -> float:
 
 
 def helm_template_command() -> list[str] | None:
-    helm = Path(sys.executable).parent / "helm"
-    helm_path = str(helm) if helm.exists() else shutil.which("helm")
+    """``helm template`` of KubeRay's ray-cluster chart in ../shared; None without helm or the chart."""
     chart = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "ray-cluster"
-    if not helm_path or not chart.is_dir():
+    try:
+        helm = find_helm()
+    except RenderError:
         return None
-    return [helm_path, "template", "train", str(chart), "--namespace", "ml"]
+    return [str(helm), "template", "train", str(chart), "--namespace", "ml"] if chart.is_dir() else None
 
 
 def main_bench() -> None:

@@ -19,6 +19,7 @@ from components.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
 from components.crds import default_dask_dir
 from components.dask import DaskCluster, DaskOperator
 from components.errors import ConfigError
+from components.manifest import CRD_TYPE as CRD
 from components.manifest import RELEASE_TYPE as RELEASE
 from components.program import main
 from components.spec import DaskClusterSpec, DaskOperatorSpec, MonitoringSpec
@@ -27,7 +28,6 @@ from components.spec.security import OFFLINE_SECRET_CONFIG
 from components.validation import validate_objects
 from components.validation.consumers import expand_dask_cluster, expand_dask_worker_group
 
-CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 WHEEL_CRDS = default_dask_dir()
 CHART_DIR = WHEEL_CRDS.parent if WHEEL_CRDS else None
 DASK_CRDS = ["daskautoscalers.kubernetes.dask.org", "daskclusters.kubernetes.dask.org", "daskjobs.kubernetes.dask.org",
@@ -302,7 +302,7 @@ def test_crds_are_retained_and_the_release_waits_for_them(run_program: Any) -> N
     assert crds == [f"dask-crd-{n}" for n in DASK_CRDS]
     assert all(seen[n].retain_on_delete is True for n in crds)
     assert seen["dask"].retain_on_delete is not True
-    assert {d._type for d in seen["dask"].depends_on} == {"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"}
+    assert {d._type for d in seen["dask"].depends_on} == {CRD}
     assert len(seen["dask"].depends_on) == 4
 
 

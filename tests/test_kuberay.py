@@ -13,12 +13,12 @@ import yaml
 from components.builders.kuberay import helm_values
 from components.errors import ConfigError
 from components.kuberay import KubeRayOperator
+from components.manifest import CRD_TYPE as CRD
 from components.manifest import RELEASE_TYPE as RELEASE
 from components.spec import KubeRayOperatorSpec, MonitoringSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CRDS = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "kuberay-operator" / "crds"
-CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
 def run_operator(run_program: Any, spec: dict[str, Any], **kwargs: Any) -> Any:
@@ -81,7 +81,7 @@ def test_crds_are_retained_when_the_operator_is_removed(run_program: Any) -> Non
     assert len(crds) == 4
     assert all(seen[n].retain_on_delete is True for n in crds)
     assert seen["kuberay"].retain_on_delete is not True
-    assert {d._type for d in seen["kuberay"].depends_on} == {"kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"}
+    assert {d._type for d in seen["kuberay"].depends_on} == {CRD}
 
 
 def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) -> None:

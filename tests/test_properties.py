@@ -44,7 +44,7 @@ from components.builders.ray_security import (
 )
 from components.builders.ray_service import build_ray_service
 from components.errors import ConfigError
-from components.manifest import normalize
+from components.manifest import CRD_TYPE, normalize
 from components.program import load_stack_spec, main
 from components.render import unwrap_secrets
 from components.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
@@ -292,7 +292,7 @@ def engine(values: Config) -> list[dict[str, Any]] | ConfigError:
     os.chdir(ROOT)
     try:
         result = mockrun.run(main, config=config, secret_keys=list(OFFLINE_SECRET_CONFIG), stack="dev",
-                             bulk_types=["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"])
+                             bulk_types=[CRD_TYPE])
     except pulumi.RunError as exc:
         text = str(exc)
         assert text.startswith("invalid raydask configuration:\n"), f"not a configuration error: {text}"
