@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from raydask import charts
+from raydask.k8s.manifest import RELEASE_TYPE
+from raydask.offline.render import RenderError, find_helm
+from raydask.program import main
+from raydask.testing import mockrun
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from components import mockrun  # noqa: E402
-from components.manifest import RELEASE_TYPE  # noqa: E402
-from components.program import main  # noqa: E402
-from components.render import RenderError, find_helm  # noqa: E402
 
 SECRETS = {"raydask:redisPassword": "bench-placeholder"}
 HELM_SAMPLES_PER_REP = 3
@@ -147,13 +146,13 @@ def peak_memory_mb(n: int) -> float:
 
 
 def helm_template_command() -> list[str] | None:
-    """``helm template`` of KubeRay's ray-cluster chart in ../shared; None without helm or the chart."""
-    chart = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "ray-cluster"
+    """``helm template`` of KubeRay's ray-cluster chart 1.7.0 from the chart cache; None without helm or the chart."""
     try:
         helm = find_helm()
-    except RenderError:
+        chart = charts.cached("ray-cluster", "1.7.0")
+    except (RenderError, charts.ChartError):
         return None
-    return [str(helm), "template", "train", str(chart), "--namespace", "ml"] if chart.is_dir() else None
+    return [str(helm), "template", "train", str(chart.path), "--namespace", "ml"] if chart else None
 
 
 def main_bench() -> None:
@@ -187,8 +186,8 @@ def main_bench() -> None:
     ratios = {n: t_o / t_f for n, _, t_o, t_f in rows}
     helm_s = median.get("helm")
 
-    imp_ours = import_time("import components", args.reps)
-    imp_api = import_time("from components import RayCluster, DaskCluster, KubeRayOperator, DaskOperator", args.reps)
+    imp_ours = import_time("import raydask", args.reps)
+    imp_api = import_time("from raydask import RayCluster, DaskCluster, KubeRayOperator, DaskOperator", args.reps)
     imp_floor = import_time("import pulumi, pulumi_kubernetes", args.reps)
     imp_floor_api = import_time("import pulumi, pulumi_kubernetes.core.v1, pulumi_kubernetes.networking.v1, "
                                 "pulumi_kubernetes.apiextensions, pulumi_kubernetes.helm.v3", args.reps)
@@ -208,7 +207,7 @@ def main_bench() -> None:
         if helm_s:
             print(f"helm template of KubeRay's ray-cluster chart: {helm_s * 1000:.1f} ms per cluster "
                   f"(ours / helm = {per_cluster / helm_s:.2f})")
-    print(f"import components: {imp_ours:.3f} s; import pulumi, pulumi_kubernetes: {imp_floor:.3f} s "
+    print(f"import raydask: {imp_ours:.3f} s; import pulumi, pulumi_kubernetes: {imp_floor:.3f} s "
           f"(ratio {imp_ours / imp_floor:.2f})")
     print(f"import the four components: {imp_api:.3f} s; the SDK modules they use: {imp_floor_api:.3f} s "
           f"(ratio {imp_api / imp_floor_api:.2f})")

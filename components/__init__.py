@@ -1,40 +1,73 @@
-"""raydask components: Ray and Dask on Kubernetes from typed specs.
+"""raydask: Ray (KubeRay) and Dask clusters on Kubernetes from typed configuration, as Pulumi components.
 
-Components and specs are imported lazily so ``import components`` stays cheap.
+The components (:class:`KubeRayOperator`, :class:`RayCluster`, :class:`RayJob`, :class:`RayService`,
+:class:`DaskOperator`, :class:`DaskCluster`) take their spec models or the same keys as plain dicts;
+:func:`build_stack` declares a whole stack from a :class:`StackSpec`. The offline tools live in
+:mod:`raydask.offline`, the mock-engine driver in :mod:`raydask.testing`.
 """
 
-from __future__ import annotations
+from raydask.errors import ConfigError
+from raydask.program import build_stack, load_stack_spec
+from raydask.resources.dask_cluster import DaskCluster
+from raydask.resources.operators import DaskOperator, KubeRayOperator
+from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_job import RayJob
+from raydask.resources.ray_service import RayService
+from raydask.resources.registration import CustomObject
+from raydask.spec import (
+    AutoscalingSpec,
+    DaskAutoscalingSpec,
+    DaskClusterSpec,
+    DaskOperatorSpec,
+    DaskSchedulerSpec,
+    DaskWorkerGroupSpec,
+    DaskWorkerSpec,
+    HeadSpec,
+    IngressSpec,
+    KubeRayOperatorSpec,
+    MonitoringSpec,
+    RayClusterSpec,
+    RayJobSpec,
+    RayServiceSpec,
+    RuntimeEnvSpec,
+    ServeApplicationSpec,
+    StackSpec,
+    Toleration,
+    VolumeSpec,
+    WorkerGroupSpec,
+    WorkloadClusterSpec,
+)
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "KubeRayOperator": "components.kuberay",
-    "RayCluster": "components.ray_cluster",
-    "RayJob": "components.ray_job",
-    "RayService": "components.ray_service",
-    "DaskOperator": "components.dask",
-    "DaskCluster": "components.dask",
-    "StackSpec": "components.spec.stack",
-    "KubeRayOperatorSpec": "components.spec.kuberay",
-    "RayClusterSpec": "components.spec.ray",
-    "WorkerGroupSpec": "components.spec.ray",
-    "HeadSpec": "components.spec.ray",
-    "AutoscalingSpec": "components.spec.ray",
-    "RayJobSpec": "components.spec.ray_workloads",
-    "RayServiceSpec": "components.spec.ray_workloads",
-    "IngressSpec": "components.spec.base",
-    "MonitoringSpec": "components.spec.base",
-    "DaskOperatorSpec": "components.spec.dask",
-    "DaskClusterSpec": "components.spec.dask",
-    "ConfigError": "components.errors",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'components' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = [
+    "AutoscalingSpec",
+    "ConfigError",
+    "CustomObject",
+    "DaskAutoscalingSpec",
+    "DaskCluster",
+    "DaskClusterSpec",
+    "DaskOperator",
+    "DaskOperatorSpec",
+    "DaskSchedulerSpec",
+    "DaskWorkerGroupSpec",
+    "DaskWorkerSpec",
+    "HeadSpec",
+    "IngressSpec",
+    "KubeRayOperator",
+    "KubeRayOperatorSpec",
+    "MonitoringSpec",
+    "RayCluster",
+    "RayClusterSpec",
+    "RayJob",
+    "RayJobSpec",
+    "RayService",
+    "RayServiceSpec",
+    "RuntimeEnvSpec",
+    "ServeApplicationSpec",
+    "StackSpec",
+    "Toleration",
+    "VolumeSpec",
+    "WorkerGroupSpec",
+    "WorkloadClusterSpec",
+    "build_stack",
+    "load_stack_spec",
+]

@@ -1,23 +1,32 @@
 """The raydask Pulumi program: stack config -> specs -> components -> stack outputs.
 
-``__main__.py`` (``pulumi up``) and ``raydask render`` (mock engine) both run :func:`main`.
+``__main__.py`` (``pulumi up``) and ``raydask render`` (mock engine) both run :func:`main`; your own program can call
+:func:`build_stack` with a :class:`~raydask.spec.stack.StackSpec`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
-
-from components import collector
-from components.errors import ConfigError
-from components.spec.base import parse_spec
-from components.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
-from components.spec.stack import StackSpec
+from raydask.errors import ConfigError
+from raydask.k8s import labels as lbl
+from raydask.resources.dask_cluster import DaskCluster
+from raydask.resources.operators import DaskOperator, KubeRayOperator
+from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_job import RayJob
+from raydask.resources.ray_service import RayService
+from raydask.resources.registration import kubernetes_resource
+from raydask.resources.workload import WorkloadComponent
+from raydask.spec.base import parse_spec
+from raydask.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
+from raydask.spec.stack import StackSpec
 
 NAMESPACE = "raydask"
 
@@ -64,146 +73,95 @@ def project_dir() -> Path:
     return Path(os.environ.get("RAYDASK_PROJECT_DIR") or Path.cwd())
 
 
+@dataclass(frozen=True)
+class WorkloadKind:
+    """One list of workloads in the stack config and the component that declares each entry."""
+
+    field: str
+    """The :class:`StackSpec` attribute (and, camelCased, the ``raydask:`` key)."""
+    key: str
+    component: type[WorkloadComponent[Any, Any]]
+    operator: str
+    """The operator that reconciles it (``kuberay`` or ``daskOperator``): it waits for that operator."""
+
+
+WORKLOADS: tuple[WorkloadKind, ...] = (
+    WorkloadKind("ray_clusters", "rayClusters", RayCluster, "kuberay"),
+    WorkloadKind("ray_jobs", "rayJobs", RayJob, "kuberay"),
+    WorkloadKind("ray_services", "rayServices", RayService, "kuberay"),
+    WorkloadKind("dask_clusters", "daskClusters", DaskCluster, "daskOperator"),
+)
+"""Every workload kind, in declaration order (a RayJob on a stack's RayCluster waits for it)."""
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def endpoint_outputs(component: WorkloadComponent[Any, Any], namespace: str) -> dict[str, Any]:
+    """A workload's stack outputs: its namespace and every endpoint (plain values, known from the config)."""
+    return {"namespace": namespace, **{_camel(k): v for k, v in dataclasses.asdict(component.endpoints).items()}}
+
+
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
-    config).
-
-    What each component leaves in flight is spared from cyclic garbage collection until every component's main object
-    is registered (:mod:`components.collector`).
-    """
-    outputs: dict[str, Any] = {}
-    registered: list[pulumi.Output[Any]] = []
-    try:
-        for done in declare_stack(spec, outputs, root, opts):
-            if done is not None:
-                registered.append(done)
-            collector.spare()
-    except BaseException:
-        collector.hand_back()
-        raise
-    collector.hand_back_when(registered)
-    return outputs
-
-
-def declare_stack(spec: StackSpec, outputs: dict[str, Any], root: Path | None = None,
-                  opts: pulumi.ResourceOptions | None = None) -> Iterator[pulumi.Output[Any] | None]:
-    """Declare every resource of the stack into ``outputs`` (the stack outputs), pausing after each component with an
-    Output that resolves once its main object is registered (None for the operators)."""
-    from components.kuberay import KubeRayOperator
-    from components.ray_cluster import RayCluster
-    from components.ray_job import RayJob
-    from components.ray_service import RayService
-    from components.resources import register
-
+    config)."""
     root = root or project_dir()
     security = SecurityDefaults.from_stack(spec)
-    password = redis_password()
-    deps: dict[str, pulumi.Resource] = {}
+    namespaces: dict[str, pulumi.Resource] = {}
     if spec.create_namespace:
-        from components import labels as lbl
-
         for ns in spec.namespaces():
             manifest = {"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": ns, "labels": {**lbl.standard("raydask", ns, "namespace"),
                                                              "pod-security.kubernetes.io/enforce": "restricted"}}}
-            deps[ns] = register(manifest, pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(protect=spec.protect), opts), f"namespace-{ns}")
+            namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(protect=spec.protect), opts))
 
-    def after(*namespaces: str, extra: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
-        depends = [deps[n] for n in namespaces if n in deps] + (extra or [])
+    def after(names: Sequence[str], extra: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        depends = [namespaces[n] for n in names if n in namespaces] + list(extra)
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends))
 
-    outputs["namespace"] = spec.namespace
-    operators: list[pulumi.Resource] = []
+    outputs: dict[str, Any] = {"namespace": spec.namespace}
+    operators: dict[str, list[pulumi.Resource]] = {"kuberay": [], "daskOperator": []}
+    network_policy = effective_network_policy(spec.network_policy, None)
     if spec.kuberay:
         op_ns = spec.kuberay.namespace or spec.namespace
-        operator = KubeRayOperator("kuberay", spec.kuberay, namespace=spec.namespace, monitoring=spec.monitoring,
-                                   project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
-                                   opts=after(op_ns, *spec.kuberay.watch_namespaces))
-        operators.append(operator)
+        operators["kuberay"].append(KubeRayOperator(
+            "kuberay", spec.kuberay, namespace=spec.namespace, monitoring=spec.monitoring, project_dir=root,
+            network_policy=network_policy, opts=after([op_ns, *spec.kuberay.watch_namespaces])))
         outputs["kuberayVersion"] = spec.kuberay.version
-        yield None
-    ray_out = {}
-    clusters: dict[tuple[str, str], pulumi.Resource] = {}
-    for i, c in enumerate(spec.ray_clusters):
-        ns = c.namespace or spec.namespace
-        cluster = RayCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
-                             redis_password=password, key=f"{NAMESPACE}:rayClusters[{i}]", opts=after(ns, extra=operators))
-        clusters[(ns, c.name)] = cluster
-        ray_out[c.name] = {
-            "namespace": ns,
-            "headService": cluster.endpoints.head_service,
-            "clientAddress": cluster.endpoints.client_address,
-            "dashboardUrl": cluster.endpoints.dashboard_url,
-            "dashboardIngressUrl": cluster.endpoints.dashboard_ingress_url,
-        }
-        yield cluster.cluster_name
-    outputs["rayClusters"] = ray_out
-    jobs_out = {}
-    for i, j in enumerate(spec.ray_jobs):
-        ns = j.namespace or spec.namespace
-        selected = clusters.get((ns, j.cluster_selector or ""))  # a job on a stack cluster waits for it
-        job = RayJob(j.name, j, namespace=spec.namespace, monitoring=spec.monitoring, security=security, key=f"{NAMESPACE}:rayJobs[{i}]",
-                     opts=after(ns, extra=[*operators, *([selected] if selected else [])]))
-        jobs_out[j.name] = {"namespace": ns, "jobId": job.endpoints.job_id, "dashboardUrl": job.endpoints.dashboard_url}
-        yield job.job_name
-    outputs["rayJobs"] = jobs_out
-    services_out = {}
-    for i, s in enumerate(spec.ray_services):
-        ns = s.namespace or spec.namespace
-        service = RayService(s.name, s, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
-                             key=f"{NAMESPACE}:rayServices[{i}]", opts=after(ns, extra=operators))
-        services_out[s.name] = {
-            "namespace": ns,
-            "serveUrl": service.endpoints.serve_url,
-            "serveIngressUrl": service.endpoints.serve_ingress_url,
-            "dashboardUrl": service.endpoints.dashboard_url,
-        }
-        yield service.service_name
-    outputs["rayServices"] = services_out
-    yield from declare_dask(spec, outputs, root, after, security)
-
-
-def declare_dask(spec: StackSpec, outputs: dict[str, Any], root: Path, after: Callable[..., pulumi.ResourceOptions],
-                 security: SecurityDefaults) -> Iterator[pulumi.Output[Any] | None]:
-    """The Dask operator and clusters (each cluster waits for its namespace and the operator) into ``outputs``, pausing
-    after each as :func:`declare_stack` does."""
-    from components.dask import DaskCluster, DaskOperator
-
-    operators: list[pulumi.Resource] = []
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace
-        operator = DaskOperator("dask-operator", spec.dask_operator, namespace=spec.namespace, monitoring=spec.monitoring,
-                                project_dir=root, network_policy=effective_network_policy(spec.network_policy, None),
-                                key=f"{NAMESPACE}:daskOperator", opts=after(op_ns))
-        operators.append(operator)
+        operators["daskOperator"].append(DaskOperator(
+            "dask-operator", spec.dask_operator, namespace=spec.namespace, monitoring=spec.monitoring, project_dir=root,
+            network_policy=network_policy, opts=after([op_ns])))
         outputs["daskOperatorVersion"] = spec.dask_operator.version
-        yield None
-    dask_out = {}
-    for i, c in enumerate(spec.dask_clusters):
-        ns = c.namespace or spec.namespace
-        cluster = DaskCluster(c.name, c, namespace=spec.namespace, monitoring=spec.monitoring,
-                              security=security, key=f"{NAMESPACE}:daskClusters[{i}]", opts=after(ns, extra=operators))
-        dask_out[c.name] = {
-            "namespace": ns,
-            "schedulerService": cluster.endpoints.scheduler_service,
-            "schedulerAddress": cluster.endpoints.scheduler_address,
-            "dashboardUrl": cluster.endpoints.dashboard_url,
-            "dashboardIngressUrl": cluster.endpoints.dashboard_ingress_url,
-        }
-        yield cluster.cluster_name
-    outputs["daskClusters"] = dask_out
+
+    password = redis_password()
+    declared: dict[tuple[str, str], pulumi.Resource] = {}
+    for kind in WORKLOADS:
+        out: dict[str, Any] = {}
+        for i, item in enumerate(getattr(spec, kind.field)):
+            ns = item.namespace or spec.namespace
+            selected = declared.get((ns, getattr(item, "cluster_selector", None) or ""))  # a job on a stack cluster waits
+            extra: dict[str, Any] = {"redis_password": password} if kind.component is RayCluster else {}
+            component = kind.component(
+                item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
+                key=f"{NAMESPACE}:{kind.key}[{i}]", opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]),
+                **extra)
+            if kind.component is RayCluster:
+                declared[(ns, item.name)] = component
+            out[item.name] = endpoint_outputs(component, ns)
+        outputs[kind.key] = out
+    return outputs
 
 
 def main() -> None:
     """Entry point of the Pulumi program; bad config is reported as one clean error, no traceback."""
-    collector.spare()  # what the process holds already (the SDK and its modules) is not rescanned while the config is read
     try:
         outputs = build_stack(load_stack_spec())
-    except BaseException as exc:
-        collector.hand_back()
-        if isinstance(exc, ConfigError):
-            raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
-        raise
+    except ConfigError as exc:
+        raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)

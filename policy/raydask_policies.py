@@ -3,7 +3,7 @@
 ``props`` are a resource's inputs as Pulumi registers them (``apiVersion``, ``kind``, ``metadata``, ``spec``, camelCase),
 plain dicts and lists.  ``__main__.py`` wraps each :class:`Rule` in a pulumi-policy ``ResourceValidationPolicy``; the
 tests call the functions directly.  Pod templates are expanded as the operators create the pods
-(:mod:`components.scan`: KubeRay's autoscaler sidecar and init container, the Dask operator's Deployments).
+(:mod:`raydask.offline.scan`: KubeRay's autoscaler sidecar and init container, the Dask operator's Deployments).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from components import images, pss, scan
-from components.security import BACKEND_AUTH_ANNOTATION, DASHBOARD_OPT_OUT_ANNOTATION, INGRESS_AUTH_ANNOTATIONS
+from raydask.k8s import images
+from raydask.k8s.security import BACKEND_AUTH_ANNOTATION, DASHBOARD_OPT_OUT_ANNOTATION, INGRESS_AUTH_ANNOTATIONS
+from raydask.offline import pss, scan
 
 K8S: Final = "kubernetes:"
 RAY_CLUSTER: Final = "kubernetes:ray.io/v1:RayCluster"

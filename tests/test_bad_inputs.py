@@ -1,7 +1,7 @@
-"""The README's bad-input table, row by row, through the real program (``components.program.main`` under the mock engine
+"""The bad-input table of docs/bad-input.md, row by row, through the real program (``raydask.program.main`` under the mock engine
 with the stack's config patched): each input must stop the program with exactly the message the table shows.
 
-The table is the test data, so README and behaviour cannot drift. After an intended message change, regenerate the
+The table is the test data, so docs and behaviour cannot drift. After an intended message change, regenerate the
 message column and review the diff::
 
     .venv/bin/python -m tests.test_bad_inputs --write
@@ -21,14 +21,14 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-
-from components import mockrun, render
-from components.errors import ConfigError
-from components.program import main
-from components.spec.security import OFFLINE_SECRET_CONFIG
+from raydask.errors import ConfigError
+from raydask.offline import render
+from raydask.program import main
+from raydask.spec.security import OFFLINE_SECRET_CONFIG
+from raydask.testing import mockrun
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+DOC = ROOT / "docs" / "bad-input.md"
 BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
 PREFIX = "invalid raydask configuration:\n"
 DELETE = "<delete>"
@@ -64,11 +64,11 @@ def uncode(cell: str) -> str:
 
 
 def table_lines(text: str) -> tuple[str, list[str], str]:
-    """(before, table lines, after) of the README's bad-input block."""
+    """(before, table lines, after) of the bad-input block of docs/bad-input.md."""
     head, _, rest = text.partition(BEGIN)
     body, _, tail = rest.partition(END)
     if not body:
-        raise ValueError(f"README.md has no {BEGIN} … {END} block")
+        raise ValueError(f"docs/bad-input.md has no {BEGIN} … {END} block")
     return head + BEGIN, body.strip("\n").split("\n"), END + tail
 
 
@@ -82,7 +82,7 @@ def parse_line(line: str) -> Row | None:
 
 def parse_rows(text: str | None = None) -> list[Row]:
     """Every row of the bad-input table."""
-    _, lines, _ = table_lines(text if text is not None else README.read_text())
+    _, lines, _ = table_lines(text if text is not None else DOC.read_text())
     return [row for line in lines if (row := parse_line(line)) is not None]
 
 
@@ -159,7 +159,7 @@ def test_bad_input(row: Row) -> None:
 
 def write() -> int:
     """Rewrite the message column of every row with what the program says now; prints the rows that changed."""
-    before, lines, after = table_lines(README.read_text())
+    before, lines, after = table_lines(DOC.read_text())
     changed = 0
     out = []
     for line in lines:
@@ -172,7 +172,7 @@ def write() -> int:
             changed += 1
             print(f"row {row.number}: {' / '.join(new.messages)}")
         out.append(format_row(new))
-    README.write_text(before + "\n" + "\n".join(out) + "\n" + after)
+    DOC.write_text(before + "\n" + "\n".join(out) + "\n" + after)
     return changed
 
 

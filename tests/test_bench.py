@@ -29,6 +29,6 @@ def test_bench_prints_its_table_and_ratio_line() -> None:
     assert "scaling time(N=2)/time(N=1): " in out
     assert re.search(r"our marginal cost per cluster \(Ray or Dask\): -?[\d.]+ ms \(the floor's: -?[\d.]+ ms\)", out)
     assert ("helm template of KubeRay's ray-cluster chart: " in out) == (bench_module().helm_template_command() is not None), out
-    assert re.search(r"import components: [\d.]+ s; import pulumi, pulumi_kubernetes: [\d.]+ s", out)
+    assert re.search(r"import raydask: [\d.]+ s; import pulumi, pulumi_kubernetes: [\d.]+ s", out)
     assert re.search(r"peak memory at N=2: \d+ MB", out)
     assert re.fullmatch(r"ratio N=1:[\d.]+ N=2:[\d.]+", lines[-1]), out

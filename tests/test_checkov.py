@@ -1,9 +1,9 @@
 """checkov on both stacks: every object the offline render produces (the program's and the operators' Helm output), with
 each Ray / Dask pod expanded into a Deployment (a Job for run-to-completion pods) as the operators create it.
 
-No failed check is accepted outside the allowlist below, each entry scoped to the objects it is justified for; the README
-section "checkov" carries the same ids with the reasons. checkov runs from its own virtualenv (``.venv-checkov``, made by
-``scripts/setup.sh``); without it the test is skipped locally and fails in CI (``CI`` set).
+No failed check is accepted outside the allowlist below, each entry scoped to the objects it is justified for; the
+checkov allowlist in docs/offline-tools.md carries the same ids with the reasons. checkov runs from its own virtualenv
+(``.venv-checkov``, made by ``scripts/setup.sh``); without it the test is skipped locally and fails in CI (``CI`` set).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from raydask.offline import scan
+from raydask.offline.render import dump_yaml
 from stack_renders import ROOT, STACKS, manifests
-
-from components import scan
-from components.render import dump_yaml
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SOURCE = "raydask.io/source"
@@ -60,12 +59,12 @@ ALLOWED: dict[str, Callable[[Failure], bool]] = {
     "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
     "CKV_K8S_9": only_autoscaler_lacks("readinessProbe"),
 }
-"""check id -> the failures it is accepted for (README "checkov" gives the reasons)."""
+"""check id -> the failures it is accepted for (the checkov allowlist in docs/offline-tools.md gives the reasons)."""
 
 
 def readme_allowlist() -> list[str]:
-    """Check ids in the README's checkov allowlist table."""
-    text = (ROOT / "README.md").read_text()
+    """Check ids in the checkov allowlist table of docs/offline-tools.md."""
+    text = (ROOT / "docs" / "offline-tools.md").read_text()
     block = text.split("<!-- checkov-allowlist:begin -->")[1].split("<!-- checkov-allowlist:end -->")[0]
     return re.findall(r"^\| `(CKV2?_K8S_\d+)`", block, re.MULTILINE)
 
@@ -115,7 +114,7 @@ def test_no_failed_check_outside_the_allowlist(failures: list[Failure]) -> None:
 
 
 def test_allowlist_is_current(failures: list[Failure]) -> None:
-    """An allowlisted check that no longer fails is removed from the allowlist (and the README)."""
+    """An allowlisted check that no longer fails is removed from the allowlist (and docs/offline-tools.md)."""
     assert sorted(ALLOWED) == sorted({f.check for f in failures})
 
 

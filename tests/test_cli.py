@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT
+from raydask.offline import cli, plan, render
+from raydask.offline.diff import compare, format_markdown
+from raydask.offline.validation import Finding
 from typer.testing import CliRunner, Result
-
-from components import cli, plan, render
-from components.diff import compare, format_markdown
-from components.validation import Finding
 
 SMALL = {
     "raydask:namespace": "team",
@@ -85,7 +84,7 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path) -> None
 def test_render_is_deterministic(dev_render: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     assert invoke("render", "dev", "--out", str(again), "--project", str(ROOT)).exit_code == 0
-    from components.diff import read_tree
+    from raydask.offline.diff import read_tree
 
     assert read_tree(again) == read_tree(dev_render)
 
@@ -123,23 +122,23 @@ def test_unknown_stack_exits_2(tmp_path: Path) -> None:
 
 
 def test_chart_version_without_local_copy_is_refused(tmp_path: Path) -> None:
-    config = {**SMALL, "raydask:kuberay": {"version": "1.6.0", "crds": {"manage": False}}}
+    config = {**SMALL, "raydask:kuberay": {"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/"}}}
     result = invoke("render", "old", "--project", str(project(tmp_path, "old", config)))
-    assert result.exit_code == 1, result.output
-    assert "stack 'old': kubernetes:helm.sh/v3:Release::kuberay (KubeRayOperator kuberay).chart" in result.stderr
-    assert "chart kuberay-operator 1.6.0: no local copy" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert "stack 'old': invalid raydask configuration:" in result.stderr
+    assert "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/index.yaml" in result.stderr
 
 
 def test_validate_reports_a_broken_object_precisely(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import components.ray_cluster as ray_cluster
+    import raydask.builders.workloads as workloads
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         built = build(*args, **kwargs)
         built.cluster["spec"]["workerGroupSpecs"][0]["maxReplicas"] = "lots"
         return built
 
-    build = ray_cluster.build_ray_cluster
-    monkeypatch.setattr(ray_cluster, "build_ray_cluster", broken)
+    build = workloads.build_ray_cluster
+    monkeypatch.setattr(workloads, "build_ray_cluster", broken)
     result = invoke("validate", "small", "--project", str(project(tmp_path, "small", SMALL)))
     assert result.exit_code == 1, result.output
     assert "RayCluster team/small" in result.stdout and "team/raycluster-small.yaml" in result.stdout
@@ -259,10 +258,10 @@ def test_console_entry_point_exit_codes(tmp_path: Path) -> None:
 
     root = project(tmp_path, "small", SMALL)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ok = subprocess.run([sys.executable, "-m", "components.cli", "plan", "small", "--format", "json", "-C", str(root)],
+    ok = subprocess.run([sys.executable, "-m", "raydask.offline.cli", "plan", "small", "--format", "json", "-C", str(root)],
                         capture_output=True, text=True, env=env, check=False)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["total"]["maxPods"] == 8
-    missing = subprocess.run([sys.executable, "-m", "components.cli", "plan", "nope", "-C", str(root)],
+    missing = subprocess.run([sys.executable, "-m", "raydask.offline.cli", "plan", "nope", "-C", str(root)],
                              capture_output=True, text=True, env=env, check=False)
     assert missing.returncode == 2 and "stack 'nope'" in missing.stderr

@@ -13,23 +13,20 @@ import pulumi
 import pytest
 import yaml
 from conftest import ROOT, stack_config
+from raydask import DaskCluster, DaskOperator
+from raydask.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
+from raydask.errors import ConfigError
+from raydask.k8s import quantities
+from raydask.k8s.manifest import CRD_TYPE as CRD
+from raydask.k8s.manifest import RELEASE_TYPE as RELEASE
+from raydask.offline.validation import validate_objects
+from raydask.offline.validation.consumers import expand_dask_cluster, expand_dask_worker_group
+from raydask.program import main
+from raydask.spec import DaskClusterSpec, DaskOperatorSpec, MonitoringSpec
+from raydask.spec.dask import embedded_pod_spec_schema, pruned_paths
+from raydask.spec.security import OFFLINE_SECRET_CONFIG
+from upstream import dask_wheel_chart
 
-from components import quantities
-from components.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
-from components.crds import default_dask_dir
-from components.dask import DaskCluster, DaskOperator
-from components.errors import ConfigError
-from components.manifest import CRD_TYPE as CRD
-from components.manifest import RELEASE_TYPE as RELEASE
-from components.program import main
-from components.spec import DaskClusterSpec, DaskOperatorSpec, MonitoringSpec
-from components.spec.dask import embedded_pod_spec_schema, pruned_paths
-from components.spec.security import OFFLINE_SECRET_CONFIG
-from components.validation import validate_objects
-from components.validation.consumers import expand_dask_cluster, expand_dask_worker_group
-
-WHEEL_CRDS = default_dask_dir()
-CHART_DIR = WHEEL_CRDS.parent if WHEEL_CRDS else None
 DASK_CRDS = ["daskautoscalers.kubernetes.dask.org", "daskclusters.kubernetes.dask.org", "daskjobs.kubernetes.dask.org",
              "daskworkergroups.kubernetes.dask.org"]
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}
@@ -107,10 +104,9 @@ def helm_template(values: dict[str, Any], namespace: str, tmp_path: Path) -> lis
     helm = helm_binary()
     if helm is None:
         pytest.skip("helm not found (shutil.which('helm') or .venv/bin/helm)")
-    assert CHART_DIR is not None
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values))
-    out = subprocess.run([helm, "template", "dask-kubernetes-operator", str(CHART_DIR), "--namespace", namespace,
+    out = subprocess.run([helm, "template", "dask-kubernetes-operator", str(dask_wheel_chart()), "--namespace", namespace,
                           "--values", str(values_file)], check=True, capture_output=True, text=True).stdout
     docs = [d for d in yaml.safe_load_all(out) if d]
     for d in docs:
@@ -316,14 +312,16 @@ def test_crds_carry_patch_force_and_version(run_program: Any) -> None:
 
 
 def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) -> None:
-    assert WHEEL_CRDS is not None
-    new = tmp_path / "crds"
-    shutil.copytree(WHEEL_CRDS, new)
-    doc = yaml.safe_load((new / "daskcluster.yaml").read_text())
+    """The next version's chart (here a local chart directory) brings its CRDs: same resources, new schema and label."""
+    new = tmp_path / "dask-kubernetes-operator"
+    shutil.copytree(dask_wheel_chart(), new)
+    meta = yaml.safe_load((new / "Chart.yaml").read_text())
+    (new / "Chart.yaml").write_text(yaml.safe_dump({**meta, "version": "2026.4.0", "appVersion": "2026.4.0"}))
+    doc = yaml.safe_load((new / "crds" / "daskcluster.yaml").read_text())
     doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["newField"] = {"type": "string"}
-    (new / "daskcluster.yaml").write_text(yaml.safe_dump(doc))
+    (new / "crds" / "daskcluster.yaml").write_text(yaml.safe_dump(doc))
     old = run_operator(run_program, {})
-    bumped = run_operator(run_program, {"version": "2026.4.0", "crds": {"dir": str(new)}})
+    bumped = run_operator(run_program, {"version": "2026.4.0", "chart": {"path": str(new)}})
     old_crds = {r.name: r.inputs for r in old.of_type(CRD)}
     new_crds = {r.name: r.inputs for r in bumped.of_type(CRD)}
     assert old_crds.keys() == new_crds.keys()
@@ -334,7 +332,7 @@ def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) ->
     assert new_crds[key]["metadata"]["labels"]["app.kubernetes.io/version"] == "2026.4.0"
     assert new_crds[key]["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
     (release,) = bumped.of_type(RELEASE)
-    assert release.inputs["version"] == "2026.4.0" and release.inputs["values"]["image"]["tag"] == "2026.4.0"
+    assert release.inputs["chart"] == str(new) and release.inputs["values"]["image"]["tag"] == "2026.4.0"
 
 
 def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:
@@ -343,24 +341,17 @@ def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:
     assert result.of_type(RELEASE)[0].inputs["skipCrds"] is False
 
 
-HINT = ("install dask-kubernetes=={v} (pip install 'raydask[dask]'), or `helm pull dask-kubernetes-operator --repo "
-        "https://helm.dask.org --version {v} --untar` and set this key to the chart's crds/ directory")
-
-
-def test_crd_source_errors(run_program: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chart_source_errors(run_program: Any, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
-        run_operator(run_program, {"version": "2026.4.0"})
-    assert exc.value.problems == ["raydask:daskOperator.crds.dir: the installed dask-kubernetes is 2026.3.0, not version "
-                                  "2026.4.0; " + HINT.format(v="2026.4.0")]
+        run_operator(run_program, {"version": "2026.4.0", "chart": {"repo": "http://127.0.0.1:9/"}})
+    (problem,) = exc.value.problems
+    assert problem.startswith("raydask:daskOperator.chart: cannot fetch http://127.0.0.1:9/index.yaml: ")
+    assert "Provide chart dask-kubernetes-operator 2026.4.0 one of these ways" in problem
+    assert "set raydask:daskOperator.chart.path" in problem
     with pytest.raises(ConfigError) as exc:
-        run_operator(run_program, {"crds": {"dir": str(tmp_path / "missing")}})
-    assert exc.value.problems == [f"raydask:daskOperator.crds.dir: no CRD files at '{tmp_path / 'missing'}'; "
-                                  + HINT.format(v="2026.3.0")]
-    monkeypatch.setattr("components.dask.installed_dask_kubernetes", lambda: None)
-    with pytest.raises(ConfigError) as exc:
-        run_operator(run_program, {})
-    assert exc.value.problems == ["raydask:daskOperator.crds.dir: dask-kubernetes is not installed, so there are no Dask CRDs; "
-                                  + HINT.format(v="2026.3.0")]
+        run_operator(run_program, {"chart": {"path": str(dask_wheel_chart())}})  # the wheel's Chart.yaml carries placeholders
+    assert exc.value.problems[0].startswith(f"raydask:daskOperator.chart: the chart at '{dask_wheel_chart()}' is version "
+                                            "0.0.1-set.by.chartpress, not 2026.3.0.")
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -522,8 +513,8 @@ def test_cluster_outputs(run_program: Any) -> None:
 
 
 def test_components_accept_spec_instances(run_program: Any) -> None:
-    from components import DaskCluster as PublicCluster
-    from components import DaskOperator as PublicOperator
+    from raydask import DaskCluster as PublicCluster
+    from raydask import DaskOperator as PublicOperator
 
     def program() -> None:
         PublicOperator("dask", DaskOperatorSpec(namespace="ops", cluster_wide=False), project_dir=ROOT)
@@ -865,7 +856,7 @@ def test_stack_rules(run_program: Any, project_root: Path, patch: Any, message: 
 
 
 def test_stack_namespaces_include_dask() -> None:
-    from components.spec import StackSpec
+    from raydask.spec import StackSpec
 
     spec = StackSpec.model_validate({
         "namespace": "ml", "daskOperator": {"namespace": "dask-operator"},

@@ -1,11 +1,10 @@
-"""Every spec field documents its default, and the README's configuration reference is generated from them."""
+"""Every spec field documents its default, and the configuration reference (docs/configuration.md) is generated from them."""
 
 from __future__ import annotations
 
 from conftest import ROOT
-
-from components.docs import BEGIN, END, _models, reference
-from components.spec.stack import StackSpec
+from raydask.offline.docs import BEGIN, END, _models, reference
+from raydask.spec.stack import StackSpec
 
 
 def test_every_field_documents_its_default() -> None:
@@ -24,7 +23,7 @@ def test_every_spec_model_is_frozen_and_forbids_unknown_keys() -> None:
         assert model.model_config.get("extra") == "forbid", model.__name__
 
 
-def test_readme_reference_is_current() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_configuration_reference_is_current() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text()
     current = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
-    assert current == reference().strip(), "run: .venv/bin/python -m components.docs --write"
+    assert current == reference().strip(), "run: .venv/bin/python -m raydask.offline.docs --write"

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from raydask.offline import diff
+from raydask.offline.cli import app
+from raydask.offline.render import stack_names
 from typer.testing import CliRunner
-
-from components import diff
-from components.cli import app
-from components.render import stack_names
 
 STACKS = stack_names(ROOT)
 GOLDEN = ROOT / "tests" / "golden"

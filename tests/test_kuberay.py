@@ -9,16 +9,15 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-
-from components.builders.kuberay import helm_values
-from components.errors import ConfigError
-from components.kuberay import KubeRayOperator
-from components.manifest import CRD_TYPE as CRD
-from components.manifest import RELEASE_TYPE as RELEASE
-from components.spec import KubeRayOperatorSpec, MonitoringSpec
+from raydask.builders.kuberay import helm_values
+from raydask.errors import ConfigError
+from raydask.k8s.manifest import CRD_TYPE as CRD
+from raydask.k8s.manifest import RELEASE_TYPE as RELEASE
+from raydask.resources.operators import KubeRayOperator
+from raydask.spec import KubeRayOperatorSpec, MonitoringSpec
+from upstream import kuberay_chart
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_CRDS = ROOT.parent / "shared" / "upstream" / "kuberay-1.7.0" / "charts" / "kuberay-operator" / "crds"
 
 
 def run_operator(run_program: Any, spec: dict[str, Any], **kwargs: Any) -> Any:
@@ -60,7 +59,11 @@ def test_values_watch_namespaces_monitoring_and_escape_hatch() -> None:
     ({"featureGates": {"RayTurbo": True}}, "raydask:kuberay.featureGates: unknown feature gate(s) ['RayTurbo'] for KubeRay 1.7.0; known: "),
     ({"replicas": 2, "leaderElection": False}, "raydask:kuberay.leaderElection: must be true when replicas > 1"),
     ({"version": "1.7"}, "raydask:kuberay.version: String should match pattern"),
-    ({"version": "1.6.0"}, "raydask:kuberay.crds.dir: no CRD files at "),
+    ({"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/charts"}},
+     "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/charts/index.yaml: "),
+    ({"version": "1.5.0", "chart": {"path": "no/such/chart"}}, f"raydask:kuberay.chart: '{ROOT}/no/such/chart' is not a chart directory"),
+    ({"version": "1.6.0", "chart": {"path": str(kuberay_chart("1.7.0"))}}, "raydask:kuberay.chart: the chart at "),
+    ({"crds": {"dir": "vendor/crds"}}, "raydask:kuberay.crds.dir: unknown key"),
     ({"image": "quay.io/kuberay/operator:latest"}, "raydask:kuberay.image: 'quay.io/kuberay/operator:latest' uses the ':latest' tag"),
     ({"watchNamespace": ["ml"]}, "raydask:kuberay.watchNamespace: unknown key (did you mean 'watchNamespaces'?)"),
 ])
@@ -85,16 +88,19 @@ def test_crds_are_retained_when_the_operator_is_removed(run_program: Any) -> Non
 
 
 def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) -> None:
-    new = tmp_path / "crds"
-    shutil.copytree(SHARED_CRDS, new)
-    doc = yaml.safe_load((new / "ray.io_rayclusters.yaml").read_text())
+    """The next version's chart (here a local chart directory) brings its CRDs: same resources, new schema and label."""
+    new = tmp_path / "kuberay-operator"
+    shutil.copytree(kuberay_chart("1.7.0"), new)
+    meta = yaml.safe_load((new / "Chart.yaml").read_text())
+    (new / "Chart.yaml").write_text(yaml.safe_dump({**meta, "version": "1.8.0", "appVersion": "v1.8.0"}))
+    doc = yaml.safe_load((new / "crds" / "ray.io_rayclusters.yaml").read_text())
     doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["newField"] = {"type": "string"}
-    (new / "ray.io_rayclusters.yaml").write_text(yaml.safe_dump(doc))
-    FEATURE_GATES = __import__("components.builders.kuberay", fromlist=["FEATURE_GATES"]).FEATURE_GATES
+    (new / "crds" / "ray.io_rayclusters.yaml").write_text(yaml.safe_dump(doc))
+    FEATURE_GATES = __import__("raydask.spec.kuberay", fromlist=["FEATURE_GATES"]).FEATURE_GATES
     FEATURE_GATES["1.8.0"] = FEATURE_GATES["1.7.0"]
     try:
         old = run_operator(run_program, {})
-        bumped = run_operator(run_program, {"version": "1.8.0", "crds": {"dir": str(new)}})
+        bumped = run_operator(run_program, {"version": "1.8.0", "chart": {"path": str(new)}})
     finally:
         del FEATURE_GATES["1.8.0"]
     old_crds = {r.name: r.inputs for r in old.of_type(CRD)}
@@ -105,8 +111,9 @@ def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) ->
     props = new_crds[key]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
     assert "newField" in props
     assert new_crds[key]["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
-    assert bumped.of_type(RELEASE)[0].inputs["version"] == "1.8.0"
-    assert bumped.of_type(RELEASE)[0].inputs["values"]["image"]["tag"] == "v1.8.0"
+    (release,) = bumped.of_type(RELEASE)
+    assert release.inputs["chart"] == str(new) and "version" not in release.inputs and "repositoryOpts" not in release.inputs
+    assert release.inputs["values"]["image"]["tag"] == "v1.8.0"
 
 
 def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:

@@ -7,19 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from raydask.builders.dask import operator_network_policies as dask_operator_policies
+from raydask.builders.dask_security import dask_network_policies
+from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
+from raydask.builders.ray_security import job_network_policies, resolve_workload, service_network_policies
+from raydask.offline import scan
+from raydask.offline.validation import consumers, validate_objects
+from raydask.spec import MonitoringSpec
+from raydask.spec.dask import DaskClusterSpec, DaskOperatorSpec
+from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
+from raydask.spec.security import AuthSpec, NetworkPolicySpec, SecurityDefaults
 from stack_renders import STACKS, manifests
-
-from components import scan
-from components.builders.dask import operator_network_policies as dask_operator_policies
-from components.builders.dask_security import dask_network_policies
-from components.builders.kuberay import operator_network_policies as kuberay_operator_policies
-from components.builders.ray_security import job_network_policies, resolve_workload, service_network_policies
-from components.spec import MonitoringSpec
-from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
-from components.spec.kuberay import KubeRayOperatorSpec
-from components.spec.ray_workloads import RayJobSpec, RayServiceSpec
-from components.spec.security import AuthSpec, NetworkPolicySpec, SecurityDefaults
-from components.validation import consumers, validate_objects
 
 POLICY = NetworkPolicySpec()
 DEFAULTS = SecurityDefaults(network_policy=POLICY, kuberay_namespace="kuberay-system", dask_operator_namespace="dask-operator")
@@ -114,7 +113,7 @@ def test_dask_cluster_admits_clients_ingress_prometheus_and_its_operator() -> No
         {"from": [ns("dask-operator")], "ports": tcp(8786, 8787)},
     ]
     # The selectors pick the pods the Dask operator creates (its own builder functions expand the objects).
-    from components.builders.dask import build_dask_cluster
+    from raydask.builders.dask import build_dask_cluster
 
     built = build_dask_cluster(spec, "ml")
     pods = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
@@ -157,7 +156,7 @@ def test_ray_job_isolates_its_cluster_and_submitter() -> None:
     head = policies["train-netpol-head"]
     assert head["ingress"] == [{"from": [ns("kuberay-system")], "ports": tcp(8265)}]  # the operator polls the job API
     assert head["egress"] == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443, 6443)}]  # autoscaler
-    from components.builders.ray_job import build_ray_job
+    from raydask.builders.ray_job import build_ray_job
 
     pods = pod_labels([build_ray_job(spec, "ml", PROM).job])
     assert set(pods) == {"train-head", "train-worker-cpu", "train-submitter"}
@@ -173,7 +172,7 @@ def test_ray_job_on_an_existing_cluster_lets_its_submitter_reach_only_that_head(
     base = policies["train-netpol"]
     target = {"podSelector": {"matchLabels": {"ray.io/cluster": "shared", "ray.io/node-type": "head"}}}
     assert base["egress"][-1] == {"to": [target], "ports": tcp(8265)}
-    from components.builders.ray_job import build_ray_job
+    from raydask.builders.ray_job import build_ray_job
 
     (labels,) = pod_labels([build_ray_job(spec, "ml").job]).values()
     assert selects(base, labels)
@@ -230,9 +229,9 @@ def test_dask_operator_reaches_schedulers_where_it_runs_clusters() -> None:
 
 
 def test_components_apply_dask_and_workload_rules_from_python(run_program: Any) -> None:
-    from components.dask import DaskCluster
-    from components.errors import ConfigError
-    from components.ray_service import RayService
+    from raydask import DaskCluster
+    from raydask.errors import ConfigError
+    from raydask.resources.ray_service import RayService
 
     with pytest.raises(ConfigError) as exc:
         run_program(lambda: DaskCluster("etl", {"name": "etl", "scheduler": {"serviceType": "NodePort"}}, namespace="ml"))
@@ -256,8 +255,8 @@ def test_components_apply_dask_and_workload_rules_from_python(run_program: Any) 
 
 
 def test_components_apply_stack_defaults_to_dask_and_workloads(run_program: Any) -> None:
-    from components.dask import DaskCluster
-    from components.ray_job import RayJob
+    from raydask import DaskCluster
+    from raydask.resources.ray_job import RayJob
 
     defaults = SecurityDefaults(network_policy=POLICY, ray_auth=AuthSpec(), kuberay_namespace="kuberay-system")
 
@@ -278,8 +277,8 @@ def test_components_apply_stack_defaults_to_dask_and_workloads(run_program: Any)
 
 
 def test_dask_exposure_opt_out_is_explicit_and_visible_to_policies() -> None:
-    from components.builders.dask import build_dask_cluster
-    from components.program import load_stack_spec
+    from raydask.builders.dask import build_dask_cluster
+    from raydask.program import load_stack_spec
 
     cluster = {"name": "etl", "scheduler": {"serviceType": "LoadBalancer"}, "dashboard": {"allowUnauthenticated": True,
                                                                                         "ingress": {"host": "dask.local"}}}

@@ -7,16 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from raydask.builders.dask import token_patch as dask_patch
+from raydask.builders.kuberay import token_patch as kuberay_patch
+from raydask.builders.operators import chart_fullname
+from raydask.k8s.manifest import apply_patch
+from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME
+from raydask.offline.validation import validate_objects
+from raydask.spec.dask import DaskOperatorSpec
+from raydask.spec.kuberay import KubeRayOperatorSpec
 from stack_renders import STACKS, program_run, rendering
-
-from components.builders.dask import token_patch as dask_patch
-from components.builders.kuberay import token_patch as kuberay_patch
-from components.builders.operators import chart_fullname
-from components.manifest import apply_patch
-from components.security import API_TOKEN_PATH, API_TOKEN_VOLUME
-from components.spec.dask import DaskOperatorSpec
-from components.spec.kuberay import KubeRayOperatorSpec
-from components.validation import validate_objects
 
 
 def test_chart_fullname_follows_the_charts_helper() -> None:

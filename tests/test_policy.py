@@ -23,15 +23,14 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
+from raydask.builders.dask import build_dask_cluster, dask_autoscaler
+from raydask.builders.ray import build_ray_cluster
+from raydask.builders.ray_job import build_ray_job
+from raydask.offline.render import unwrap_secrets
+from raydask.spec import RayClusterSpec
+from raydask.spec.dask import DaskClusterSpec
+from raydask.spec.ray_workloads import RayJobSpec
 from stack_renders import ROOT, STACKS, program_run
-
-from components.builders.dask import build_dask_cluster, dask_autoscaler
-from components.builders.ray import build_ray_cluster
-from components.builders.ray_job import build_ray_job
-from components.render import unwrap_secrets
-from components.spec import RayClusterSpec
-from components.spec.dask import DaskClusterSpec
-from components.spec.ray_workloads import RayJobSpec
 
 sys.path.insert(0, str(ROOT / "policy"))
 
@@ -330,7 +329,7 @@ def test_missing_or_half_network_policies_are_reported() -> None:
 
 
 def scan_templates(resources: list[tuple[str, Obj]]) -> list[Any]:
-    from components import scan
+    from raydask.offline import scan
 
     return scan.pod_templates([rp.manifest(t, p) for t, p in resources if t in rp.POD_MAKERS])
 

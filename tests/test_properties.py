@@ -1,12 +1,12 @@
 """Property-based tests: generated stack configs, valid and invalid mixed, never crash raydask.
 
-Every example either renders objects that pass :func:`components.validation.validate_objects` and Pod Security
-"restricted" (:mod:`components.pss` over :mod:`components.scan`), or is refused with a ``ConfigError`` whose every line is
+Every example either renders objects that pass :func:`raydask.offline.validation.validate_objects` and Pod Security
+"restricted" (:mod:`raydask.offline.pss` over :mod:`raydask.offline.scan`), or is refused with a ``ConfigError`` whose every line is
 ``raydask:<key path>: <message>`` -- no other exception, ever.
 
 Split: ``test_configs_render_valid_or_fail_cleanly`` runs 2000 examples through the path the components take (spec models
 -> the same rule checks -> the builder functions), without the mock engine; ``test_the_engine_agrees`` runs fewer through
-the real program (``components.program.main`` under the mock engine) and requires the same outcome -- the same objects, or
+the real program (``raydask.program.main`` under the mock engine) and requires the same outcome -- the same objects, or
 the same messages -- so the fast path cannot drift from the components. Both are derandomized (reproducible in CI).
 """
 
@@ -19,19 +19,15 @@ from typing import Any
 import pulumi
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from stack_renders import ROOT
-
-from components import labels as lbl
-from components import mockrun, pss, scan
-from components.builders.dask import build_dask_cluster
-from components.builders.dask import operator_network_policies as dask_operator_policies
-from components.builders.dask_security import dask_network_policies
-from components.builders.dask_security import problems as dask_problems
-from components.builders.dask_security import resolve as resolve_dask
-from components.builders.kuberay import operator_network_policies as kuberay_operator_policies
-from components.builders.ray import build_ray_cluster
-from components.builders.ray_job import build_ray_job
-from components.builders.ray_security import (
+from raydask.builders.dask import build_dask_cluster
+from raydask.builders.dask import operator_network_policies as dask_operator_policies
+from raydask.builders.dask_security import dask_network_policies
+from raydask.builders.dask_security import problems as dask_problems
+from raydask.builders.dask_security import resolve as resolve_dask
+from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
+from raydask.builders.ray import build_ray_cluster
+from raydask.builders.ray_job import build_ray_job
+from raydask.builders.ray_security import (
     job_network_policies,
     needs_password,
     problems,
@@ -42,13 +38,17 @@ from components.builders.ray_security import (
     service_network_policies,
     workload_problems,
 )
-from components.builders.ray_service import build_ray_service
-from components.errors import ConfigError
-from components.manifest import CRD_TYPE, normalize
-from components.program import load_stack_spec, main
-from components.render import unwrap_secrets
-from components.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
-from components.validation import validate_objects
+from raydask.builders.ray_service import build_ray_service
+from raydask.errors import ConfigError
+from raydask.k8s import labels as lbl
+from raydask.k8s.manifest import CRD_TYPE, normalize
+from raydask.offline import pss, scan
+from raydask.offline.render import unwrap_secrets
+from raydask.offline.validation import validate_objects
+from raydask.program import load_stack_spec, main
+from raydask.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
+from raydask.testing import mockrun
+from stack_renders import ROOT
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
 ENGINE_EXAMPLES = int(os.environ.get("RAYDASK_ENGINE_EXAMPLES", 300))
@@ -203,10 +203,10 @@ def build(values: Config) -> list[dict[str, Any]]:
     if spec.create_namespace:
         objects += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
             **lbl.standard("raydask", ns, "namespace"), "pod-security.kubernetes.io/enforce": "restricted"}}} for ns in spec.namespaces()]
-    if spec.kuberay:  # components.kuberay.KubeRayOperator
+    if spec.kuberay:  # raydask.resources.operators.KubeRayOperator
         objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
                                              effective_network_policy(spec.network_policy, None), spec.monitoring)
-    for i, c in enumerate(spec.ray_clusters):  # components.ray_cluster.RayCluster
+    for i, c in enumerate(spec.ray_clusters):  # raydask.resources.ray_cluster.RayCluster
         cluster = resolve(c, defaults)
         ns = cluster.namespace or spec.namespace
         bad = [f"raydask:rayClusters[{i}].{path}: {message}" for path, message in problems(cluster, defaults)]
@@ -216,21 +216,21 @@ def build(values: Config) -> list[dict[str, Any]]:
             objects.append(redis_password_secret(cluster, ns, REDIS_PASSWORD_PLACEHOLDER))
         objects += ray_network_policies(cluster, ns, spec.monitoring, defaults.kuberay_namespace)
         objects += build_ray_cluster(cluster, ns, spec.monitoring).objects()
-    for i, j in enumerate(spec.ray_jobs):  # components.ray_job.RayJob
+    for i, j in enumerate(spec.ray_jobs):  # raydask.resources.ray_job.RayJob
         if j.cluster is not None:
             j = j.model_copy(update={"cluster": resolve_workload(j.cluster, defaults)})
         refuse([f"raydask:rayJobs[{i}].{path}: {message}" for path, message in workload_problems(j.cluster)])
         objects += job_network_policies(j, j.namespace or spec.namespace, spec.monitoring, defaults)
         objects += build_ray_job(j, j.namespace or spec.namespace, spec.monitoring).objects()
-    for i, s in enumerate(spec.ray_services):  # components.ray_service.RayService
+    for i, s in enumerate(spec.ray_services):  # raydask.resources.ray_service.RayService
         s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
         refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
         objects += service_network_policies(s, s.namespace or spec.namespace, spec.monitoring, defaults)
         objects += build_ray_service(s, s.namespace or spec.namespace, spec.monitoring).objects()
-    if spec.dask_operator:  # components.dask.DaskOperator
+    if spec.dask_operator:  # raydask.resources.dask_cluster.DaskOperator
         ns = spec.dask_operator.namespace or spec.namespace
         objects += dask_operator_policies(spec.dask_operator, ns, effective_network_policy(spec.network_policy, None))
-    for i, d in enumerate(spec.dask_clusters):  # components.dask.DaskCluster
+    for i, d in enumerate(spec.dask_clusters):  # raydask.resources.dask_cluster.DaskCluster
         d = resolve_dask(d, defaults)
         refuse([f"raydask:daskClusters[{i}].{path}: {message}" for path, message in dask_problems(d, defaults)])
         objects += dask_network_policies(d, d.namespace or spec.namespace, spec.monitoring, defaults.dask_operator_namespace)

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from raydask.offline import pss, scan
+from raydask.offline.validation import validate_objects
 from stack_renders import STACKS, manifests
-
-from components import pss, scan
-from components.validation import validate_objects
 
 Pod = dict[str, Any]
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pulumi
 import pytest
-
-from components import quantities
-from components.builders.ray import build_ray_cluster
-from components.errors import ConfigError
-from components.program import load_stack_spec
-from components.ray_cluster import RayCluster
-from components.spec import MonitoringSpec, RayClusterSpec
+from raydask.builders.ray import build_ray_cluster
+from raydask.errors import ConfigError
+from raydask.k8s import quantities
+from raydask.program import load_stack_spec
+from raydask.resources.ray_cluster import RayCluster
+from raydask.spec import MonitoringSpec, RayClusterSpec
 
 BASE: dict[str, Any] = {
     "name": "train",

@@ -12,19 +12,18 @@ import pulumi
 import pytest
 import yaml
 from conftest import stack_config
-
-from components import quantities
-from components.builders.ray import build_ray_cluster, ray_cluster_spec
-from components.builders.ray_job import RERUN_ON_CHANGES, build_ray_job, derived_job_id, ray_job_spec
-from components.builders.ray_service import build_ray_service, serve_config
-from components.errors import ConfigError
-from components.ports import RayPorts
-from components.program import build_stack, load_stack_spec, main
-from components.ray_cluster import RayCluster
-from components.ray_job import RayJob
-from components.ray_service import RayService
-from components.spec import MonitoringSpec, RayClusterSpec
-from components.spec.ray_workloads import (
+from raydask.builders.ray import build_ray_cluster, ray_cluster_spec
+from raydask.builders.ray_job import RERUN_ON_CHANGES, build_ray_job, derived_job_id, ray_job_spec
+from raydask.builders.ray_service import build_ray_service, serve_config
+from raydask.errors import ConfigError
+from raydask.k8s import quantities
+from raydask.k8s.ports import RayPorts
+from raydask.program import build_stack, load_stack_spec, main
+from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_job import RayJob
+from raydask.resources.ray_service import RayService
+from raydask.spec import MonitoringSpec, RayClusterSpec
+from raydask.spec.ray_workloads import (
     EMBEDDED_CLUSTER_EXCLUDES,
     PY_MODULE_ARCHIVES,
     WORKING_DIR_ARCHIVES,
@@ -514,8 +513,8 @@ def test_service_manifest_ingress_and_monitoring() -> None:
 
 
 def test_built_workloads_validate_against_the_crds_and_ray_autoscaler() -> None:
-    from components.validation import validate_objects
-    from components.validation.consumers import check_ray_autoscaler
+    from raydask.offline.validation import validate_objects
+    from raydask.offline.validation.consumers import check_ray_autoscaler
 
     variants = [
         job_built(monitoring=MonitoringSpec()).objects(),
@@ -644,7 +643,7 @@ def test_program_wires_jobs_and_services_after_operator_namespaces_and_clusters(
                                                    "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265"}
     assert result.outputs["rayJobs"]["etl"]["dashboardUrl"] == "http://etl-head-svc.batch.svc.cluster.local:8265"
     assert result.outputs["rayServices"]["fruit"] == {
-        "namespace": "ml", "serveUrl": "http://fruit-serve-svc.ml.svc.cluster.local:8000",
+        "namespace": "ml", "serveService": "fruit-serve-svc", "serveUrl": "http://fruit-serve-svc.ml.svc.cluster.local:8000",
         "serveIngressUrl": "https://fruit.example.com/", "dashboardUrl": "http://fruit-head-svc.ml.svc.cluster.local:8265"}
 
 
@@ -691,7 +690,7 @@ def dev(run_program: Any, project_root: Path) -> Any:
 
 @pytest.fixture
 def production(run_program: Any, project_root: Path) -> Any:
-    from components.spec.security import OFFLINE_SECRET_CONFIG
+    from raydask.spec.security import OFFLINE_SECRET_CONFIG
 
     return run_program(main, config={**stack_config("production"), **OFFLINE_SECRET_CONFIG}, secret_keys=list(OFFLINE_SECRET_CONFIG),
                        stack="production")
@@ -706,8 +705,8 @@ def workload_objects(result: Any, kind: str, name: str) -> list[dict[str, Any]]:
 
 
 def test_dev_stack_has_a_small_job_that_fits_the_laptop_budget(dev: Any) -> None:
-    from components.validation import validate_objects
-    from components.validation.consumers import check_ray_autoscaler
+    from raydask.offline.validation import validate_objects
+    from raydask.offline.validation.consumers import check_ray_autoscaler
 
     (job,) = [o for o in dev.objects() if o["kind"] == "RayJob"]
     spec = job["spec"]
@@ -726,9 +725,8 @@ def test_dev_stack_has_a_small_job_that_fits_the_laptop_budget(dev: Any) -> None
 
 def test_production_stack_serves_fruit_with_tls_autoscaling_and_monitoring(production: Any) -> None:
     from ray.serve.schema import ServeDeploySchema
-
-    from components.validation import validate_objects
-    from components.validation.consumers import check_ray_autoscaler
+    from raydask.offline.validation import validate_objects
+    from raydask.offline.validation.consumers import check_ray_autoscaler
 
     (svc,) = [o for o in production.objects() if o["kind"] == "RayService"]
     spec = svc["spec"]
@@ -754,7 +752,7 @@ def test_production_stack_serves_fruit_with_tls_autoscaling_and_monitoring(produ
 def test_readme_example_is_valid_config() -> None:
     from conftest import ROOT
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "workloads.md").read_text()
     section = text[text.index("## Ray jobs and Ray Serve"):]
     block = section[section.index("```yaml") + len("```yaml"):section.index("```\n", section.index("```yaml") + 7)]
     config = {k.removeprefix("raydask:"): v for k, v in yaml.safe_load(block).items()}

@@ -11,16 +11,16 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import stack_config
-
-from components.builders.network import Allow, Egress, network_policies, render
-from components.builders.ray import build_ray_cluster
-from components.builders.ray_security import ray_network_policies, resolve
-from components.errors import ConfigError
-from components.program import config_values, load_stack_spec, main
-from components.ray_cluster import RayCluster
-from components.render import unwrap_secrets
-from components.spec import MonitoringSpec, RayClusterSpec
-from components.spec.security import (
+from raydask.builders.network import Allow, Egress, network_policies, render
+from raydask.builders.ray import build_ray_cluster
+from raydask.builders.ray_security import ray_network_policies, resolve
+from raydask.errors import ConfigError
+from raydask.offline.render import unwrap_secrets
+from raydask.offline.validation import validate_objects
+from raydask.program import config_values, load_stack_spec, main
+from raydask.resources.ray_cluster import RayCluster
+from raydask.spec import MonitoringSpec, RayClusterSpec
+from raydask.spec.security import (
     OFFLINE_SECRET_CONFIG,
     REDIS_PASSWORD_PLACEHOLDER,
     AuthSpec,
@@ -28,7 +28,6 @@ from components.spec.security import (
     SecurityDefaults,
     effective_network_policy,
 )
-from components.validation import validate_objects
 
 PASSWORD = "s3cr3t-Redis-pa55word-7f9d2c"
 PASSWORD_KEY = "raydask:redisPassword"
@@ -461,7 +460,7 @@ def test_redis_password_never_leaves_its_secret(run_program: Any, project_root: 
             seen[args.name] = args
         pulumi.runtime.register_stack_transformation(capture)  # type: ignore[arg-type]
         main()
-        value = seen["train-secret-train-redis-password"].props["stringData"]["password"]
+        value = seen["train-secret-train-redis-password"].props["string_data"]["password"]
         pulumi.export("passwordIsSecret", pulumi.Output.from_input(value.is_secret()))
 
     result = run_program(program, config=production_config(PASSWORD), secret_keys=[PASSWORD_KEY], stack="production")

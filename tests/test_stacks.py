@@ -10,11 +10,10 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import ROOT, stack_config
-
-from components import quantities
-from components.manifest import RELEASE_TYPE
-from components.program import main
-from components.spec.security import OFFLINE_SECRET_CONFIG
+from raydask.k8s import quantities
+from raydask.k8s.manifest import RELEASE_TYPE
+from raydask.program import main
+from raydask.spec.security import OFFLINE_SECRET_CONFIG
 
 
 def requests_of(pod_spec: dict[str, Any]) -> tuple[Decimal, int]:
@@ -143,7 +142,6 @@ def test_bad_stack_config_is_one_clean_error(run_program: Any, project_root: Pat
 def test_example_program_uses_the_python_api(run_program: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     example = ROOT / "examples" / "python-api"
     monkeypatch.chdir(example)
-    monkeypatch.setenv("KUBERAY_CRDS_DIR", str(ROOT.parent / "shared/upstream/kuberay-1.7.0/charts/kuberay-operator/crds"))
     result = run_program(lambda: runpy.run_path(str(example / "__main__.py")), stack="example", project="raydask-example")
     types = [r.type for r in result.resources]
     assert types.count("raydask:ray:RayCluster") == 1 and types.count("raydask:kuberay:KubeRayOperator") == 1

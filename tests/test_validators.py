@@ -10,8 +10,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-
-from components.validation import Finding, builtin, consumers, crd, references, upstream, validate_objects
+from raydask import charts
+from raydask.offline.validation import Finding, builtin, consumers, crd, references, upstream, validate_objects
 
 # --------------------------------------------------------------------------------------------------------------
 # good objects
@@ -800,25 +800,11 @@ def test_upstream_directories_exist() -> None:
     assert (upstream.dask_chart_dir() / "Chart.yaml").is_file()
 
 
-def test_shared_dir_env_var_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "upstream").mkdir()
-    monkeypatch.setenv(upstream.ENV_VAR, str(tmp_path))
-    assert upstream.shared_dir() == tmp_path
-    monkeypatch.setenv(upstream.ENV_VAR, str(tmp_path / "nope"))
-    with pytest.raises(FileNotFoundError, match="has no 'upstream' directory"):
-        upstream.shared_dir()
-
-
-def test_shared_dir_search_and_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(upstream.ENV_VAR, raising=False)
-    project = tmp_path / "checkout" / "project"
-    project.mkdir(parents=True)
-    monkeypatch.chdir(project)
-    monkeypatch.setattr(upstream, "REPO_ROOT", project)
-    with pytest.raises(FileNotFoundError, match=r"upstream reference material not found: set \$RAYDASK_SHARED_DIR"):
-        upstream.shared_dir()
-    (tmp_path / "checkout" / "shared" / "upstream").mkdir(parents=True)
-    assert upstream.shared_dir() == tmp_path / "checkout" / "shared"
+def test_upstream_material_comes_from_the_chart_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert str(upstream.kuberay_crd_dir()).startswith(str(charts.cache_dir()))
+    monkeypatch.setenv(charts.CACHE_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"raydask charts add-crds prometheus-operator 0\.93\.0"):
+        upstream.prometheus_crd_dir()
 
 
 # keep the helper types honest for mypy users of this module

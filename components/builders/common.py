@@ -6,9 +6,9 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from components import labels as lbl
-from components import quantities
-from components.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec
+from raydask.k8s import labels as lbl
+from raydask.k8s import quantities
+from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec
 
 Manifest = dict[str, Any]
 
@@ -133,20 +133,3 @@ def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[
         crd.pop("status", None)
         out.append(crd)
     return out
-
-
-def helm_release_args(release: str, chart: str, repo: str, version: str, namespace: str, values: dict[str, Any],
-                      *, skip_crds: bool) -> dict[str, Any]:
-    """Arguments of an operator's Helm release: pinned chart, atomic upgrades, CRDs skipped when raydask applies them."""
-    return {
-        "name": release,
-        "chart": chart,
-        "version": version,
-        "repository_opts": {"repo": repo},
-        "namespace": namespace,
-        "values": values,
-        "skip_crds": skip_crds,
-        "atomic": True,
-        "cleanup_on_fail": True,
-        "max_history": 10,
-    }

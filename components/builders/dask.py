@@ -9,36 +9,36 @@ Service and its worker PodMonitor every ``dask.org/component: worker`` pod (both
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import images
-from components import labels as lbl
-from components.builders.common import (
+from raydask.builders.common import (
     Manifest,
     deep_merge,
     env_list,
     extra_volumes,
-    helm_release_args,
     ingress,
     ingress_url,
     obj,
     scheduling,
 )
-from components.builders.network import Egress, network_policies
-from components.builders.operators import chart_fullname, explicit_token_patch
-from components.naming import DaskNames, service_fqdn
-from components.ports import DaskPorts
-from components.security import (
+from raydask.builders.network import Egress, network_policies
+from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
+from raydask.k8s import images
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import DaskNames, service_fqdn
+from raydask.k8s.ports import DaskPorts
+from raydask.k8s.security import (
     DASHBOARD_OPT_OUT_ANNOTATION,
     DASK_GID,
     DASK_UID,
     container_security_context,
     pod_security_context,
 )
-from components.spec.base import MonitoringSpec
-from components.spec.dask import (
-    DASK_CHART_REPO,
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.dask import (
+    DASK_CHART,
     SCHEDULER_API_ROUTE,
     SCHEDULER_ROUTES_ENV,
     DaskClusterSpec,
@@ -47,11 +47,11 @@ from components.spec.dask import (
     DaskWorkerGroupSpec,
     DaskWorkerSpec,
 )
-from components.spec.security import NetworkPolicySpec
+from raydask.spec.security import NetworkPolicySpec
 
 APP = "dask"
 DASK_API = "kubernetes.dask.org/v1"
-CHART = "dask-kubernetes-operator"
+CHART = DASK_CHART
 RELEASE = "dask-kubernetes-operator"
 SCHEDULER_CONTAINER = "scheduler"
 TMP_VOLUME = "dask-tmp"
@@ -123,11 +123,6 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
     return deep_merge(values, spec.values)
 
 
-def operator_release_args(spec: DaskOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
-    return helm_release_args(RELEASE, CHART, DASK_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
-
-
 def operator_network_policies(spec: DaskOperatorSpec, namespace: str, policy: NetworkPolicySpec | None) -> list[Manifest]:
     """NetworkPolicies of the operator pod: nothing in; out to DNS, the API server and the schedulers it manages (their
     HTTP API on 8787, the comm port 8786 as its fallback). None when ``policy`` is None."""
@@ -149,6 +144,15 @@ def token_patch(spec: DaskOperatorSpec, namespace: str) -> Manifest:
     lacks (kopf's health endpoint answers once the operator serves)."""
     probe = {"httpGet": {"path": "/healthz", "port": HEALTH_PORT}, "periodSeconds": 10, "timeoutSeconds": 5}
     return explicit_token_patch(chart_fullname(RELEASE, CHART, spec.values), namespace, CHART, probe)
+
+
+def operator_plan(spec: DaskOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
+                  policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest]) -> OperatorPlan:
+    """The Dask operator: its CRDs (from ``crd_documents``, the chart's), the release, NetworkPolicies and the
+    Deployment patch."""
+    values = operator_values(spec, namespace, monitoring)
+    return OperatorPlan(operator_crds(spec, RELEASE, crd_documents), release_args(spec, RELEASE, CHART, namespace, values),
+                        tuple(operator_network_policies(spec, namespace, policy)), (token_patch(spec, namespace),))
 
 
 # --------------------------------------------------------------------------------------------------------------

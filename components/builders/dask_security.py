@@ -3,14 +3,14 @@ cluster's NetworkPolicies (pure functions; the DaskCluster component registers w
 
 from __future__ import annotations
 
-from components import labels as lbl
-from components.builders.common import Manifest
-from components.builders.network import Allow, network_policies
-from components.naming import DaskNames
-from components.ports import DaskPorts
-from components.spec.base import MonitoringSpec
-from components.spec.dask import DaskClusterSpec
-from components.spec.security import Problem, SecurityDefaults, dask_exposure_problems, effective_network_policy
+from raydask.builders.common import Manifest
+from raydask.builders.network import Allow, network_policies
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import DaskNames
+from raydask.k8s.ports import DaskPorts
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.dask import DaskClusterSpec
+from raydask.spec.security import Problem, SecurityDefaults, dask_exposure_problems, effective_network_policy
 
 APP = "dask"
 SCHEDULER = "scheduler"

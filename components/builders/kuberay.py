@@ -2,45 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from components import images
-from components import labels as lbl
-from components.builders.common import Manifest, deep_merge, helm_release_args
-from components.builders.network import Egress, network_policies
-from components.builders.operators import chart_fullname, explicit_token_patch
-from components.ports import RayPorts
-from components.security import KUBERAY_OPERATOR_UID
-from components.spec.base import MonitoringSpec
-from components.spec.kuberay import KUBERAY_CHART_REPO, KubeRayOperatorSpec
-from components.spec.security import NetworkPolicySpec
+from raydask.builders.common import Manifest, deep_merge
+from raydask.builders.network import Egress, network_policies
+from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
+from raydask.k8s import images
+from raydask.k8s import labels as lbl
+from raydask.k8s.ports import RayPorts
+from raydask.k8s.security import KUBERAY_OPERATOR_UID
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.kuberay import FEATURE_GATES, KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.security import NetworkPolicySpec
 
-CHART = "kuberay-operator"
+CHART = KUBERAY_CHART
 RELEASE = "kuberay-operator"
 IMAGE_REPOSITORY = "quay.io/kuberay/operator"
 METRICS_PORT = 8080
 """The operator's ``/metrics`` (the chart's Service and ServiceMonitor)."""
-FEATURE_GATES: dict[str, dict[str, bool]] = {
-    "1.7.0": {
-        "RayClusterStatusConditions": True,
-        "RayJobDeletionPolicy": True,
-        "RayMultiHostIndexing": True,
-        "RayServiceIncrementalUpgrade": True,
-        "RayCronJob": False,
-        "RayClusterMTLS": False,
-        "RayClusterNetworkPolicy": False,
-        "RayClusterHistoryServer": False,
-    },
-}
-"""The chart's default feature gates per version (Helm replaces lists, so we always send the full list)."""
-
-
 def feature_gates(spec: KubeRayOperatorSpec) -> list[dict[str, Any]]:
     """Full ``featureGates`` list: the version's defaults with the spec's overrides."""
     defaults = FEATURE_GATES.get(spec.version, {})
-    unknown = sorted(set(spec.feature_gates) - set(defaults)) if defaults else []
-    if unknown:
-        raise ValueError(f"unknown feature gate(s) {unknown} for KubeRay {spec.version}; known: {sorted(defaults)}")
     merged = {**defaults, **spec.feature_gates}
     return [{"name": k, "enabled": v} for k, v in merged.items()]
 
@@ -80,11 +63,6 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     return deep_merge(values, spec.values)
 
 
-def release_args(spec: KubeRayOperatorSpec, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Arguments of the Helm release (pinned chart, CRDs skipped: raydask applies them)."""
-    return helm_release_args(RELEASE, CHART, KUBERAY_CHART_REPO, spec.version, namespace, values, skip_crds=spec.crds.manage)
-
-
 def watched_namespaces(spec: KubeRayOperatorSpec, namespace: str) -> list[str]:
     """Namespaces the operator reconciles; empty when it watches every namespace."""
     watch = list(spec.watch_namespaces)
@@ -113,3 +91,12 @@ def operator_network_policies(spec: KubeRayOperatorSpec, namespace: str, policy:
 def token_patch(spec: KubeRayOperatorSpec, namespace: str) -> Manifest:
     """Patch of the chart's Deployment: its token mounted explicitly, not automatically (the chart cannot set that)."""
     return explicit_token_patch(chart_fullname(RELEASE, CHART, spec.values), namespace, CHART)
+
+
+def operator_plan(spec: KubeRayOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
+                  policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest]) -> OperatorPlan:
+    """The KubeRay operator: its CRDs (from ``crd_documents``, the chart's), the release, NetworkPolicies and the
+    Deployment patch."""
+    values = helm_values(spec, namespace, monitoring)
+    return OperatorPlan(operator_crds(spec, RELEASE, crd_documents), release_args(spec, RELEASE, CHART, namespace, values),
+                        tuple(operator_network_policies(spec, namespace, policy, monitoring)), (token_patch(spec, namespace),))

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components import labels as lbl
-from components.builders.common import Manifest, obj
-from components.naming import network_policy_group
-from components.ports import KubernetesPorts
-from components.spec.security import NetworkPolicySpec
+from raydask.builders.common import Manifest, obj
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import network_policy_group
+from raydask.k8s.ports import KubernetesPorts
+from raydask.spec.security import NetworkPolicySpec
 
 NETWORKING_API = "networking.k8s.io/v1"
 

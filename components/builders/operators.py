@@ -1,12 +1,16 @@
-"""Server-side apply patches of the operator Deployments the upstream Helm charts render, for what their values cannot
-set: no implicit service-account token (and the Dask operator's readiness probe)."""
+"""What both operator builders share: the :class:`OperatorPlan`, the Helm release arguments, and the server-side apply
+patches of the Deployments the upstream charts render, for what their values cannot set (no implicit service-account
+token, the Dask operator's readiness probe)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from components.builders.common import Manifest
-from components.security import api_token_mount, api_token_volume
+from raydask.builders.common import Manifest, crd_objects
+from raydask.k8s.security import api_token_mount, api_token_volume
+from raydask.spec.operators import OperatorSpec
 
 PATCH_FORCE = "pulumi.com/patchForce"
 """Annotation making a Pulumi patch resource take over the fields it sets from another field manager (Helm)."""
@@ -37,3 +41,41 @@ def explicit_token_patch(deployment: str, namespace: str, container: str, readin
             "containers": [container_patch],
         }}},
     }
+
+
+@dataclass(frozen=True)
+class OperatorPlan:
+    """Everything an operator component declares: its CRDs (applied first, kept on removal), the Helm release arguments
+    (after the CRDs), its NetworkPolicies, and patches of what the chart renders (after the release)."""
+
+    crds: tuple[Manifest, ...]
+    release: dict[str, Any]
+    objects: tuple[Manifest, ...] = ()
+    patches: tuple[Manifest, ...] = ()
+
+
+def chart_args(spec: OperatorSpec, chart: str) -> dict[str, Any]:
+    """``chart``/``version``/``repository_opts`` of a Release: the pinned chart from its repository, or the local chart
+    directory as configured (relative to the project: a path that stays the same wherever the program runs)."""
+    if spec.chart.path is not None:
+        return {"chart": spec.chart.path}
+    return {"chart": chart, "version": spec.version, "repository_opts": {"repo": spec.chart.repo}}
+
+
+def release_args(spec: OperatorSpec, release: str, chart: str, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Arguments of an operator's Helm release: pinned chart, atomic upgrades, CRDs skipped when raydask applies them."""
+    return {
+        "name": release,
+        **chart_args(spec, chart),
+        "namespace": namespace,
+        "values": values,
+        "skip_crds": spec.crds.manage,
+        "atomic": True,
+        "cleanup_on_fail": True,
+        "max_history": 10,
+    }
+
+
+def operator_crds(spec: OperatorSpec, release: str, documents: Sequence[Manifest]) -> tuple[Manifest, ...]:
+    """The chart's CRDs as raydask applies them (none when ``crds.manage`` is off)."""
+    return tuple(crd_objects(list(documents), release, spec.version)) if spec.crds.manage else ()

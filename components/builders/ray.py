@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components import images
-from components import labels as lbl
-from components.builders.common import (
+from raydask.builders.common import (
     Manifest,
     env_list,
     extra_volumes,
@@ -18,10 +16,12 @@ from components.builders.common import (
     service_monitor,
     shm_size,
 )
-from components.builders.ray_security import auth_options, gcs_fault_tolerance_options
-from components.naming import RayNames, service_fqdn
-from components.ports import RayPorts
-from components.security import (
+from raydask.builders.ray_security import auth_options, gcs_fault_tolerance_options
+from raydask.k8s import images
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import RayNames, service_fqdn
+from raydask.k8s.ports import RayPorts
+from raydask.k8s.security import (
     BACKEND_AUTH_ANNOTATION,
     DASHBOARD_OPT_OUT_ANNOTATION,
     RAY_GID,
@@ -35,8 +35,8 @@ from components.security import (
     container_security_context,
     pod_security_context,
 )
-from components.spec.base import MonitoringSpec
-from components.spec.ray import HeadSpec, RayClusterSpec, RayGroup, WorkerGroupSpec
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.ray import HeadSpec, RayClusterSpec, RayGroup, WorkerGroupSpec
 
 APP = "ray"
 RAY_API = "ray.io/v1"

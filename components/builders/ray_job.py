@@ -8,17 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-
-from components import images
-from components import labels as lbl
-from components.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
-from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
-from components.naming import RayNames, service_fqdn
-from components.ports import RayPorts
-from components.security import RAY_GID, RAY_HOME, RAY_HOME_VOLUME, RAY_UID, container_security_context, pod_security_context
-from components.spec.base import MonitoringSpec
-from components.spec.ray import DEFAULT_RAY_VERSION
-from components.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
+from raydask.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
+from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
+from raydask.k8s import images
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import RayNames, service_fqdn
+from raydask.k8s.ports import RayPorts
+from raydask.k8s.security import RAY_GID, RAY_HOME, RAY_HOME_VOLUME, RAY_UID, container_security_context, pod_security_context
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.ray import DEFAULT_RAY_VERSION
+from raydask.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
 SUBMITTER_CONTAINER = "ray-job-submitter"
 """KubeRay's name for the submitter container (it runs the first container of the template)."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from components import labels as lbl
-from components.builders.common import Manifest
-from components.builders.network import Allow, Egress, network_policies
-from components.builders.secrets import opaque_secret
-from components.naming import RayNames
-from components.ports import RayPorts
-from components.spec.base import MonitoringSpec
-from components.spec.ray import RayClusterSpec
-from components.spec.ray_workloads import K8S_TOKEN_AUTH_REFUSED, RayJobSpec, RayServiceSpec, WorkloadClusterSpec
-from components.spec.security import (
+from raydask.builders.common import Manifest
+from raydask.builders.network import Allow, Egress, network_policies
+from raydask.builders.secrets import opaque_secret
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import RayNames
+from raydask.k8s.ports import RayPorts
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_workloads import K8S_TOKEN_AUTH_REFUSED, RayJobSpec, RayServiceSpec, WorkloadClusterSpec
+from raydask.spec.security import (
     REDIS_PASSWORD_KEY,
     NetworkPolicySpec,
     Problem,

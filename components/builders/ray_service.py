@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import labels as lbl
-from components.builders.common import Manifest, ingress, ingress_url, obj
-from components.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
-from components.builders.ray_job import yaml_text
-from components.naming import RayNames, service_fqdn
-from components.ports import RayPorts
-from components.spec.base import MonitoringSpec
-from components.spec.ray_workloads import RayServiceSpec
+from raydask.builders.common import Manifest, ingress, ingress_url, obj
+from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
+from raydask.builders.ray_job import yaml_text
+from raydask.k8s import labels as lbl
+from raydask.k8s.naming import RayNames, service_fqdn
+from raydask.k8s.ports import RayPorts
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.ray_workloads import RayServiceSpec
 
 SERVE_HOST = "0.0.0.0"
 """Serve's HTTP proxies listen on every interface so KubeRay's ``<name>-serve-svc`` reaches them."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.builders.common import Manifest, obj
+from raydask.builders.common import Manifest, obj
 
 SECRET_FIELDS = ("data", "stringData")
 """Fields of a Secret that carry secret values (register them as ``additional_secret_outputs``)."""

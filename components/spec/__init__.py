@@ -1,7 +1,7 @@
 """Typed specs: the Python API and the stack config schema are the same models."""
 
-from components.spec.base import IngressSpec, MonitoringSpec, PodSettings, Toleration, VolumeSpec
-from components.spec.dask import (
+from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, Toleration, VolumeSpec
+from raydask.spec.dask import (
     DaskAutoscalingSpec,
     DaskClusterSpec,
     DaskOperatorSpec,
@@ -9,10 +9,10 @@ from components.spec.dask import (
     DaskWorkerGroupSpec,
     DaskWorkerSpec,
 )
-from components.spec.kuberay import KubeRayOperatorSpec
-from components.spec.ray import AutoscalingSpec, HeadSpec, RayClusterSpec, WorkerGroupSpec
-from components.spec.ray_workloads import RayJobSpec, RayServiceSpec, RuntimeEnvSpec, ServeApplicationSpec, WorkloadClusterSpec
-from components.spec.stack import StackSpec
+from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.ray import AutoscalingSpec, HeadSpec, RayClusterSpec, WorkerGroupSpec
+from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec, RuntimeEnvSpec, ServeApplicationSpec, WorkloadClusterSpec
+from raydask.spec.stack import StackSpec
 
 __all__ = [
     "AutoscalingSpec",

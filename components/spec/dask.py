@@ -8,13 +8,13 @@ from decimal import ROUND_CEILING
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
+from raydask.errors import rule
+from raydask.k8s import images, naming, quantities
+from raydask.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
+from raydask.spec.security import NetworkPolicySpec
 
-from components import images, naming, quantities
-from components.errors import rule
-from components.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
-from components.spec.kuberay import ChartVersion, CrdSpec, OperatorResources
-from components.spec.security import NetworkPolicySpec
-
+DASK_CHART = "dask-kubernetes-operator"
 DASK_CHART_REPO = "https://helm.dask.org"
 DASK_OPERATOR_VERSION = "2026.3.0"
 """The dask-kubernetes release whose chart, operator image and CRDs are installed by default."""
@@ -58,12 +58,12 @@ WORKER_ARGS: dict[str, str] = {
 """``dask worker`` options raydask sets itself, with the reason."""
 
 
-class DaskCrdSpec(CrdSpec):
-    """How the Dask operator's CRDs are managed (outside Helm, which never upgrades them)."""
+class DaskChartSpec(ChartSourceSpec):
+    """Where the Dask operator chart (``dask-kubernetes-operator``) comes from."""
 
-    dir: str | None = None
-    """Directory holding the chart's ``crds/*.yaml`` for this version (relative to the project); default the chart inside
-    the installed ``dask-kubernetes`` wheel, which must then be the same version."""
+    repo: RepoUrl = DASK_CHART_REPO
+    """Helm repository (the public one, or your mirror); default ``https://helm.dask.org``. The chart is fetched once into
+    the chart cache (``$RAYDASK_CHART_CACHE``, default ``~/.cache/raydask/charts``)."""
 
 
 class DaskOperatorResources(OperatorResources):
@@ -73,13 +73,13 @@ class DaskOperatorResources(OperatorResources):
     """Memory request and limit; default ``256Mi``."""
 
 
-class DaskOperatorSpec(Spec):
+class DaskOperatorSpec(OperatorSpec):
     """The Dask operator Helm release (stack key ``raydask:daskOperator``)."""
 
     version: ChartVersion = DASK_OPERATOR_VERSION
     """Chart, operator image and CRD version; default ``2026.3.0``."""
-    namespace: Label | None = None
-    """Namespace of the operator; default the stack's ``raydask:namespace``."""
+    chart: DaskChartSpec = DaskChartSpec()
+    """Where the chart comes from; default the public repository through the chart cache."""
     cluster_wide: bool = True
     """Cluster-wide RBAC watching every namespace (default true); false: a namespaced Role and ``--namespace=<ns>``, so
     DaskClusters must live in the operator's namespace."""
@@ -90,10 +90,6 @@ class DaskOperatorSpec(Spec):
     monitoring: bool = True
     """Create the chart's scheduler ServiceMonitor and worker PodMonitor when the stack has ``raydask:monitoring``; default
     true. They scrape every DaskCluster the operator runs, so DaskClusters create no monitors of their own."""
-    crds: DaskCrdSpec = DaskCrdSpec()
-    """CRD management; default managed outside Helm."""
-    values: dict[str, Any] = {}
-    """Escape hatch: any other chart value, deep-merged last; default none."""
 
     @model_validator(mode="after")
     def _rules(self) -> DaskOperatorSpec:
@@ -304,13 +300,15 @@ class DaskClusterSpec(Spec):
 
 @functools.cache
 def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema embedded in the installed dask-kubernetes DaskCluster CRD; None when not installed."""
-    from components.crds import default_dask_dir, load_dir
+    """The PodSpec schema embedded in the DaskCluster CRD of the default operator chart in the chart cache; None when the
+    cache does not hold it."""
+    from raydask import charts
 
-    crd_dir = default_dask_dir()
-    if crd_dir is None or not crd_dir.is_dir():
+    try:
+        chart = charts.cached(DASK_CHART, DASK_OPERATOR_VERSION)
+    except charts.ChartError:
         return None
-    for doc in load_dir(crd_dir):
+    for doc in chart.crds() if chart else ():
         if doc["metadata"]["name"] == "daskclusters.kubernetes.dask.org":
             root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
             schema: dict[str, Any] = root["properties"]["spec"]["properties"]["worker"]["properties"]["spec"]

@@ -2,47 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, model_validator
+from raydask.errors import rule
+from raydask.spec.base import Count, Label, PinnedImage
+from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 
-from components.errors import rule
-from components.spec.base import Count, Label, PinnedImage, Quantity, Spec
-
+KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
 KUBERAY_VERSION = "1.7.0"
-ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")]
-"""A pinned chart version such as ``1.7.0`` (no ranges)."""
+FEATURE_GATES: dict[str, dict[str, bool]] = {
+    "1.7.0": {
+        "RayClusterStatusConditions": True,
+        "RayJobDeletionPolicy": True,
+        "RayMultiHostIndexing": True,
+        "RayServiceIncrementalUpgrade": True,
+        "RayCronJob": False,
+        "RayClusterMTLS": False,
+        "RayClusterNetworkPolicy": False,
+        "RayClusterHistoryServer": False,
+    },
+}
+"""The chart's default feature gates per version (Helm replaces lists, so we always send the full list)."""
 
 
-class OperatorResources(Spec):
-    """Operator container resources."""
+class KubeRayChartSpec(ChartSourceSpec):
+    """Where the KubeRay operator chart (``kuberay-operator``) comes from."""
 
-    cpu: Quantity = "100m"
-    """CPU request; default ``100m``."""
-    cpu_limit: Quantity = "500m"
-    """CPU limit; default ``500m``."""
-    memory: Quantity = "512Mi"
-    """Memory request and limit; default ``512Mi`` (about 500 Ray pods)."""
+    repo: RepoUrl = KUBERAY_CHART_REPO
+    """Helm repository (the public one, or your mirror); default ``https://ray-project.github.io/kuberay-helm/``. The
+    chart is fetched once into the chart cache (``$RAYDASK_CHART_CACHE``, default ``~/.cache/raydask/charts``)."""
 
 
-class CrdSpec(Spec):
-    """How the operator's CRDs are managed (outside Helm, which never upgrades them)."""
-
-    manage: bool = True
-    """Apply the CRDs with server-side apply and keep them on removal; default true."""
-    dir: str | None = None
-    """Directory holding the chart's ``crds/*.yaml`` for this version (relative to the project); default the
-    pinned chart's directory found beside the project (``../shared/upstream/kuberay-<version>/…``)."""
-
-
-class KubeRayOperatorSpec(Spec):
+class KubeRayOperatorSpec(OperatorSpec):
     """The KubeRay operator Helm release (stack key ``raydask:kuberay``)."""
 
     version: ChartVersion = KUBERAY_VERSION
     """Chart and operator version; default ``1.7.0``."""
-    namespace: Label | None = None
-    """Namespace of the operator; default the stack's ``raydask:namespace``."""
+    chart: KubeRayChartSpec = KubeRayChartSpec()
+    """Where the chart comes from; default the public repository through the chart cache."""
     watch_namespaces: list[Label] = []
     """Namespaces the operator watches; default all namespaces (cluster-wide RBAC)."""
     single_namespace_install: bool = False
@@ -59,10 +58,6 @@ class KubeRayOperatorSpec(Spec):
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
     reconcile_concurrency: Count = 1
     """Concurrent reconciles; default 1."""
-    crds: CrdSpec = CrdSpec()
-    """CRD management; default managed outside Helm."""
-    values: dict[str, Any] = {}
-    """Escape hatch: any other chart value, deep-merged last; default none."""
 
     @model_validator(mode="after")
     def _rules(self) -> KubeRayOperatorSpec:
@@ -70,4 +65,8 @@ class KubeRayOperatorSpec(Spec):
             raise rule("leaderElection", "must be true when replicas > 1")
         if self.single_namespace_install and not self.watch_namespaces and self.namespace is None:
             raise rule("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)")
+        known = FEATURE_GATES.get(self.version)
+        unknown = sorted(set(self.feature_gates) - set(known)) if known else []
+        if unknown:
+            raise rule("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: {sorted(known or {})}")
         return self

@@ -6,11 +6,10 @@ from decimal import ROUND_CEILING
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
-
-from components import images, quantities
-from components.errors import rule
-from components.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
-from components.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
+from raydask.errors import rule
+from raydask.k8s import images, quantities
+from raydask.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
 RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 """A Ray release such as ``2.60.0``."""

@@ -8,12 +8,11 @@ from urllib.parse import urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, Field, ValidationError, model_validator
-
-from components import naming, quantities
-from components.errors import rule
-from components.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
-from components.spec.ray import DEFAULT_RAY_VERSION, AutoscalingSpec, HeadSpec, RayClusterSpec, RayVersion, WorkerGroupSpec
-from components.spec.security import AuthSpec, NetworkPolicySpec
+from raydask.errors import rule
+from raydask.k8s import naming, quantities
+from raydask.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from raydask.spec.ray import DEFAULT_RAY_VERSION, AutoscalingSpec, HeadSpec, RayClusterSpec, RayVersion, WorkerGroupSpec
+from raydask.spec.security import AuthSpec, NetworkPolicySpec
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""

@@ -3,7 +3,7 @@
 The models are the config schema (``networkPolicy``, ``auth``, ``gcsFaultTolerance`` per cluster; ``raydask:networkPolicy``,
 ``raydask:rayAuth``, ``raydask:requireTls`` per stack). The ``*_problems`` functions are the rules that need more than one
 model (the stack's defaults, the operator version): each returns ``(key path, message)`` pairs, relative to the
-cluster or the stack, so model validators (:func:`components.errors.rule`) and components (ConfigError) report the
+cluster or the stack, so model validators (:func:`raydask.errors.rule`) and components (ConfigError) report the
 same text.
 """
 
@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, model_validator
-
-from components import naming
-from components.errors import rule
-from components.security import INGRESS_AUTH_ANNOTATIONS
-from components.spec.base import IngressSpec, Label, Spec
+from raydask.errors import rule
+from raydask.k8s import naming
+from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
+from raydask.spec.base import IngressSpec, Label, Spec
 
 if TYPE_CHECKING:
-    from components.spec.dask import DaskClusterSpec
-    from components.spec.ray import RayClusterSpec
-    from components.spec.ray_workloads import RayJobSpec, RayServiceSpec
-    from components.spec.stack import StackSpec
+    from raydask.spec.dask import DaskClusterSpec
+    from raydask.spec.ray import RayClusterSpec
+    from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
+    from raydask.spec.stack import StackSpec
 
 Problem = tuple[str, str]
 """``(dotted key path, message)``; list indices as digits (``rayClusters.0.auth``)."""

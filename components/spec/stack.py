@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import Field, model_validator
-
-from components.errors import rule
-from components.naming import DaskNames
-from components.spec.base import Label, MonitoringSpec, Spec
-from components.spec.dask import DaskClusterSpec, DaskOperatorSpec
-from components.spec.kuberay import KubeRayOperatorSpec
-from components.spec.ray import RayClusterSpec
-from components.spec.ray_workloads import RayJobSpec, RayServiceSpec
-from components.spec.security import AuthSpec, NetworkPolicySpec, stack_problems
+from raydask.errors import rule
+from raydask.k8s.naming import DaskNames
+from raydask.spec.base import Label, MonitoringSpec, Spec
+from raydask.spec.dask import DaskClusterSpec, DaskOperatorSpec
+from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
+from raydask.spec.security import AuthSpec, NetworkPolicySpec, stack_problems
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[5-9]|3[0-7])$")]
 """A Kubernetes minor version from 1.25 to 1.37."""

@@ -1,22 +1,17 @@
 """Your own Pulumi program using raydask's components with typed Python specs (no stack YAML needed)."""
 
-import os
-
 import pulumi
-
-from components import KubeRayOperator, MonitoringSpec, RayCluster
-from components.spec import AutoscalingSpec, HeadSpec, IngressSpec, RayClusterSpec, Toleration, WorkerGroupSpec
+from raydask import KubeRayOperator, MonitoringSpec, RayCluster
+from raydask.spec import AutoscalingSpec, HeadSpec, IngressSpec, RayClusterSpec, Toleration, WorkerGroupSpec
 
 monitoring = MonitoringSpec(prometheus_release="prometheus")
 
 operator = KubeRayOperator(
     "kuberay",
-    {
-        "version": "1.7.0",
-        "watchNamespaces": ["research"],
-        # `helm pull kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version 1.7.0 --untar --untardir vendor`
-        "crds": {"dir": os.environ.get("KUBERAY_CRDS_DIR", "vendor/kuberay-operator/crds")},
-    },
+    # The chart (and the CRDs raydask applies from it) comes from the public repository through the chart cache;
+    # air-gapped: `helm pull kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version 1.7.0 --untar
+    # --untardir vendor` and add "chart": {"path": "vendor/kuberay-operator"}.
+    {"version": "1.7.0", "watchNamespaces": ["research"]},
     namespace="research",
     monitoring=monitoring,
 )

@@ -1,0 +1,61 @@
+"""What one component declares, as plain data: the :class:`Plan` every workload builder returns and the
+:class:`Context` it is built in. Components register a plan as it is (:mod:`raydask.resources.registration`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from raydask.builders.common import Manifest
+from raydask.errors import ConfigError
+from raydask.spec.base import MonitoringSpec
+from raydask.spec.security import SecurityDefaults
+
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a spec is built: its config key (for messages), the stack's namespace and stack-wide settings."""
+
+    key: str
+    """Config key the spec came from, e.g. ``raydask:rayClusters[0]``."""
+    namespace: str | None = None
+    """The stack's namespace, used when the spec sets none."""
+    monitoring: MonitoringSpec | None = None
+    security: SecurityDefaults = field(default_factory=SecurityDefaults)
+
+    def namespace_for(self, own: str | None) -> str:
+        """The object's own namespace, else the stack's; ConfigError naming ``<key>.namespace`` when neither is set."""
+        ns = own or self.namespace
+        if not ns:
+            raise ConfigError([f"{self.key}.namespace: required (no stack namespace given)"])
+        return ns
+
+    def refuse(self, problems: Iterable[tuple[str, str]], extra: Iterable[str] = ()) -> None:
+        """ConfigError with one ``<key>.<path>: <message>`` line per problem (then ``extra`` lines), if there are any."""
+        bad = [f"{self.key}.{path}: {message}" for path, message in problems] + list(extra)
+        if bad:
+            raise ConfigError(bad)
+
+
+@dataclass(frozen=True)
+class Plan(Generic[E]):
+    """Everything one workload component declares, in registration order: ``before`` (NetworkPolicies, Secrets), then
+    ``main`` (the custom resource, after them), then ``after`` (Services, Ingresses, monitors, worker groups: after
+    ``main``)."""
+
+    main: Manifest
+    endpoints: E
+    """Addresses as plain values, known before anything is created."""
+    before: tuple[Manifest, ...] = ()
+    after: tuple[Manifest, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    """Property paths of ``main`` whose change replaces it (a RayJob runs once)."""
+    ignore_changes: tuple[str, ...] = ()
+    """Property paths of ``main`` another controller owns after creation (autoscaled ``replicas``)."""
+
+    def objects(self) -> list[Manifest]:
+        """Every object, in registration order."""
+        return [*self.before, self.main, *self.after]

@@ -1,0 +1,74 @@
+"""One build call per workload component: the stack's defaults applied, the rules checked, every object built.
+
+Each ``plan_*`` function takes a parsed spec and its :class:`~raydask.builders.plan.Context` and returns the
+:class:`~raydask.builders.plan.Plan` its component registers; bad input raises ConfigError naming the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raydask.builders import dask_security, ray_security
+from raydask.builders.dask import DaskEndpoints, build_dask_cluster
+from raydask.builders.plan import Context, Plan
+from raydask.builders.ray import RayEndpoints, build_ray_cluster
+from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
+from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
+from raydask.spec.dask import DaskClusterSpec
+from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
+from raydask.spec.security import ingress_problems, redis_password_missing
+
+
+def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
+    """A RayCluster with its Redis password Secret (``redis_password`` is passed through untouched: a Pulumi secret),
+    NetworkPolicies, Services, Ingresses and monitors."""
+    spec = ray_security.resolve(spec, ctx.security)
+    ns = ctx.namespace_for(spec.namespace)
+    needs_password = ray_security.needs_password(spec)
+    ctx.refuse(ray_security.problems(spec, ctx.security),
+               [redis_password_missing(ctx.key)] if needs_password and redis_password is None else [])
+    built = build_ray_cluster(spec, ns, ctx.monitoring)
+    assert built.endpoints is not None
+    secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
+    policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
+    return Plan(built.cluster, built.endpoints, before=(*secret, *policies),
+                after=(*built.services, *built.ingresses, *built.monitors))
+
+
+def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
+    """A RayJob with its NetworkPolicies and the monitors of the cluster it creates; any change but ``suspend``
+    replaces it (a RayJob runs once)."""
+    if spec.cluster is not None:
+        spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
+    ns = ctx.namespace_for(spec.namespace)
+    ctx.refuse(ray_security.workload_problems(spec.cluster))
+    built = build_ray_job(spec, ns, ctx.monitoring)
+    policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
+    return Plan(built.job, built.endpoints, before=tuple(policies), after=(*built.services, *built.monitors),
+                replace_on_changes=tuple(RERUN_ON_CHANGES))
+
+
+def plan_ray_service(spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpoints]:
+    """A RayService with its NetworkPolicies, Serve Ingress and monitors."""
+    spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
+    ns = ctx.namespace_for(spec.namespace)
+    exposure = ingress_problems(spec.ingress, "ingress", require_tls=ctx.security.require_tls) if spec.ingress else []
+    ctx.refuse([*ray_security.workload_problems(spec.cluster), *exposure])
+    built = build_ray_service(spec, ns, ctx.monitoring)
+    assert built.endpoints is not None
+    policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
+    return Plan(built.service, built.endpoints, before=tuple(policies),
+                after=(*built.services, *built.ingresses, *built.monitors))
+
+
+def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints]:
+    """A DaskCluster with its NetworkPolicies, worker groups, autoscaler and dashboard Ingress."""
+    spec = dask_security.resolve(spec, ctx.security)
+    ns = ctx.namespace_for(spec.namespace)
+    ctx.refuse(dask_security.problems(spec, ctx.security))
+    built = build_dask_cluster(spec, ns)
+    assert built.endpoints is not None
+    policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
+    return Plan(built.cluster, built.endpoints, before=tuple(policies),
+                after=(*built.worker_groups, *built.autoscalers, *built.ingresses))

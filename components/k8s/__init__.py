@@ -1,0 +1,1 @@
+"""Kubernetes vocabulary: names, labels, ports, quantities, images, pod security and plain-dict helpers."""

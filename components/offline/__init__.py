@@ -1,0 +1,1 @@
+"""Offline tools: CLI, render, diff, plan, docs, scanners and validation (never imported by the runtime)."""

@@ -1,0 +1,417 @@
+"""``raydask``: render, validate, diff and plan a stack offline (no cluster, no Pulumi CLI).
+
+Every command runs the Pulumi program (``raydask.program.main``, what ``pulumi up`` runs) under the mock engine
+with ``stacks/Pulumi.<STACK>.yaml``. Exit codes: 0 all well, 1 findings or a render failure, 2 bad configuration or
+usage.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from raydask.offline import render as rnd
+from raydask.offline.render import RenderError, Rendering, StackConfigError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+app = typer.Typer(
+    name="raydask",
+    help="Render, validate, diff and plan raydask stacks offline: the Pulumi program under mocks, Helm releases "
+    "expanded with `helm template`, checked against the real CRD schemas and consumers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StackArg = Annotated[str, typer.Argument(help="Stack name: renders stacks/Pulumi.<STACK>.yaml.", show_default=False)]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-C", help="Project directory (holding Pulumi.yaml); default $RAYDASK_PROJECT_DIR or the "
+                 "nearest directory with Pulumi.yaml.", file_okay=False),
+]
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+WIDE = 200
+"""Console width when output is not a terminal (CI logs, pipes): long paths and messages stay on one line."""
+
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, highlight=False, width=WIDE)
+    return console
+
+
+def _out() -> Console:
+    return _console()
+
+
+def _err() -> Console:
+    return _console(stderr=True)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn render failures into a one-paragraph error and an exit code: 2 for bad configuration, 1 otherwise."""
+    try:
+        yield
+    except StackConfigError as exc:
+        _err().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (RenderError, FileNotFoundError) as exc:
+        _err().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# render
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def summary_tree(rendering: Rendering, out: Path | None, include_crds: bool) -> Tree:
+    """Stack → components → objects (Helm releases with what they expand to; CRDs by name and version)."""
+    helm = sum(len(r.objects) for r in rendering.releases)
+    where = f" → {out}" if out else ""
+    root = Tree(f"[bold]stack {escape(rendering.stack)}[/]{escape(where)}: {len(rendering.objects)} objects "
+                f"({helm} from Helm), {len(rendering.crds)} CRDs {'written' if include_crds else 'listed in ' + rnd.INDEX}")
+    nodes: dict[str | None, Tree] = {None: root}
+    for o in rendering.objects:
+        if o.component is None and o.release is None:
+            root.add(f"{escape(o.ref)} [dim]{escape(o.path)}[/]")
+    pending = list(rendering.components)
+    while pending:  # parents first, declaration order kept
+        progress = [c for c in pending if c[1] in nodes]
+        for label, parent in progress:
+            nodes[label] = nodes[parent].add(f"[bold cyan]{escape(label)}[/]")
+        pending = [c for c in pending if c not in progress]
+        if not progress:
+            for label, _ in pending:
+                nodes[label] = root.add(f"[bold cyan]{escape(label)}[/]")
+            break
+
+    def leaf(o: rnd.RenderedObject) -> str:
+        return f"{escape(o.ref)} [dim]{escape(o.path)}[/]"
+
+    for crd in rendering.crds:
+        note = "" if include_crds else " [dim](not written; --include-crds)[/]"
+        nodes.get(crd.component, root).add(f"CRD {escape(crd.name)} [green]{escape(rnd.crd_version(crd.manifest))}[/]{note}")
+    releases = {r.resource: r for r in rendering.releases}
+    release_nodes: dict[str, Tree] = {}
+    for o in rendering.objects:
+        node = nodes.get(o.component, root)
+        if o.release is None:
+            if o.component is not None:
+                node.add(leaf(o))
+            continue
+        if o.resource not in release_nodes:
+            r = releases[o.resource]
+            flags = "skipCrds" if r.skip_crds else "with CRDs"
+            release_nodes[o.resource] = node.add(
+                f"helm release [bold]{escape(r.name)}[/]: chart {escape(r.chart)} [green]{escape(r.version)}[/] "
+                f"in {escape(r.namespace)} ({flags}, {len(r.objects)} objects)")
+        release_nodes[o.resource].add(leaf(o))
+    return root
+
+
+@app.command(
+    "render",
+    short_help="Render STACK to one YAML file per object, Helm releases expanded.",
+    help="Render STACK to one YAML file per object: <namespace>/<kind>-<name>.yaml, _cluster/ for cluster-scoped "
+    "objects, Helm releases expanded with `helm template` of the pinned local chart, and index.yaml (where each object "
+    "comes from, releases, CRD names and versions, stack outputs). CRDs are written to _crds/ only with --include-crds.",
+)
+def render_cmd(
+    stack: StackArg,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory; default out/<STACK> in the project.")] = None,
+    include_crds: Annotated[bool, typer.Option("--include-crds", help="Also write the CRDs (megabytes) to _crds/.")] = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Render a stack to a directory and print a summary tree."""
+    with _errors():
+        rendering = rnd.render_stack(stack, project)
+        target = out or rnd.project_root(project) / "out" / stack
+        rnd.write(rendering, target, include_crds)
+    _out().print(summary_tree(rendering, target, include_crds))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def findings_table(stack: str, rendering: Rendering, findings: list[Any]) -> Table:
+    """One row per finding: object, file, who declared it, where in the object, the rule broken, which check."""
+    table = Table(title=f"stack {stack}: {len(findings)} finding(s)", show_lines=True, expand=False)
+    for column in ("object", "file / declared by", "path", "problem", "check"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        obj = rendering.find(f.obj)
+        origin = f"{obj.path}\n{obj.origin}" if obj else "-"
+        table.add_row(escape(f.obj), escape(origin), escape(f.path or "-"), escape(f.message), escape(f.check))
+    return table
+
+
+def validate_rendering(rendering: Rendering) -> list[Any]:
+    """Every finding of the validators on every object of the rendering (CRDs and Helm output included)."""
+    from raydask.offline.validation import validate_objects
+
+    return list(validate_objects(rendering.manifests(include_crds=True), kubernetes_version=rendering.kubernetes_version))
+
+
+@app.command(
+    "validate",
+    short_help="Render STACK(s) and validate every object against the real schemas and consumers.",
+    help="Render each STACK and validate every object, Helm output and CRDs included: CRD schemas (with pruning), "
+    "Kubernetes strict schemas for the stack's raydask:kubernetesVersion, the Ray autoscaler, the Dask operator's "
+    "expansion and cross-references. Prints a table of findings; exit 1 on any finding.",
+)
+def validate_cmd(
+    stacks: Annotated[list[str], typer.Argument(help="Stack name(s).", show_default=False)],
+    project: ProjectOpt = None,
+) -> None:
+    """Validate one or more stacks; exit 1 on any finding."""
+    failed = False
+    out = _out()
+    for stack in stacks:
+        with _errors():
+            rendering = rnd.render_stack(stack, project)
+            findings = validate_rendering(rendering)
+        if findings:
+            failed = True
+            out.print(findings_table(stack, rendering, findings))
+            for f in findings:
+                _err().print(f"stack {escape(stack)}: {escape(str(f))}")
+        else:
+            helm = sum(len(r.objects) for r in rendering.releases)
+            out.print(f"[green]✓[/] stack {escape(stack)}: {len(rendering.objects) + len(rendering.crds)} objects valid "
+                      f"({helm} from Helm, {len(rendering.crds)} CRDs; Kubernetes {escape(rendering.kubernetes_version)})")
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# diff
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@app.command(
+    "diff",
+    short_help="Per-object diff between a previous render directory and STACK now.",
+    help="Render STACK and compare it object by object with a previous `raydask render` directory (--against): unified "
+    "diffs grouped as added / changed / removed, plus CRD versions, Helm releases and stack outputs from index.yaml. "
+    "--format markdown writes a pull-request comment.",
+)
+def diff_cmd(
+    stack: StackArg,
+    against: Annotated[Path, typer.Option("--against", help="A previous `raydask render` directory of this stack.",
+                                          show_default=False, file_okay=False)],
+    fmt: Annotated[DiffFormat, typer.Option("--format", help="text, or markdown for a pull-request comment.")] = DiffFormat.text,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences (like git diff).")] = False,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Markdown: cut diffs beyond this many characters.")] = 60_000,
+    project: ProjectOpt = None,
+) -> None:
+    """Diff a stack against a previous render."""
+    from raydask.offline import diff
+
+    if not against.is_dir():
+        _err().print(f"[bold red]error:[/] stack {escape(stack)}: --against {escape(str(against))} is not a directory")
+        raise typer.Exit(2)
+    with _errors():
+        rendering = rnd.render_stack(stack, project)
+    result = diff.compare(diff.read_tree(against), rendering.files())
+    heading = f"raydask diff: stack {stack} (against {against})"
+    if fmt is DiffFormat.markdown:
+        typer.echo(diff.format_markdown(result, f"raydask diff — stack `{stack}`", budget=max_chars), nl=False)
+    else:
+        _print_diff(diff.format_text(result, heading))
+    if exit_code and not result.empty:
+        raise typer.Exit(1)
+
+
+def _print_diff(text: str) -> None:
+    styles = {"+": "green", "-": "red", "@": "cyan", "=": "bold"}
+    console = _out()
+    for line in text.splitlines():
+        style = "bold" if line.startswith(("--- added", "--- changed", "--- removed")) else styles.get(line[:1])
+        if line.startswith(("+++ ", "--- a/", "--- /dev/null")):
+            style = "dim"
+        console.print(Text(line, style=style or ""), soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# plan
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def plan_table(stack: str, plan: Any) -> Table:
+    """Rows per group with pods and requests at minimum and maximum, then the stack totals."""
+    from raydask.offline.plan import fmt
+
+    table = Table(title=f"stack {stack}: capacity (requests)", show_footer=False)
+    for column, justify in (("cluster", "left"), ("group", "left"), ("pods min–max", "right"), ("CPU min", "right"),
+                            ("CPU max", "right"), ("memory min", "right"), ("memory max", "right"), ("GPU min", "right"),
+                            ("GPU max", "right")):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+
+    def cells(lo: int, hi: int, a: Any, b: Any) -> list[str]:
+        fa, fb = fmt(a), fmt(b)
+        return [f"{lo}–{hi}", fa["cpu"], fb["cpu"], fa["memory"], fb["memory"], fa["gpu"], fb["gpu"]]
+
+    for g in plan.groups:
+        table.add_row(escape(g.owner), escape(g.group), *cells(g.min_pods, g.max_pods, g.at_min, g.at_max))
+    table.add_section()
+    table.add_row("[bold]total[/]", "", *cells(plan.min_pods, plan.max_pods, plan.at_min, plan.at_max), style="bold")
+    return table
+
+
+def plan_markdown(stack: str, plan: Any) -> str:
+    """The plan as a markdown table."""
+    data = plan.as_dict()
+    lines = [f"#### Capacity of stack `{stack}` (requests)", "",
+             "| cluster | group | pods | CPU min | CPU max | memory min | memory max | GPU min | GPU max |",
+             "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for row in [*data["groups"], data["total"]]:
+        lines.append(f"| {row['owner']} | {row['group']} | {row['minPods']}–{row['maxPods']} | {row['min']['cpu']} | "
+                     f"{row['max']['cpu']} | {row['min']['memory']} | {row['max']['memory']} | {row['min']['gpu']} | "
+                     f"{row['max']['gpu']} |")
+    return "\n".join(lines) + "\n"
+
+
+@app.command(
+    "plan",
+    short_help="Pods, CPU, memory and GPU of every cluster and group at min and max scale.",
+    help="Capacity of every cluster and group, derived from the rendered manifests: Ray heads (autoscaler sidecar "
+    "included), worker groups and job submitters; Dask schedulers and worker groups (DaskAutoscaler bounds); operator "
+    "Deployments. Pods and CPU / memory / GPU requests at minimum and maximum scale, and stack totals.",
+)
+def plan_cmd(
+    stack: StackArg,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="table, json or markdown.")] = PlanFormat.table,
+    project: ProjectOpt = None,
+) -> None:
+    """Print the capacity plan of a stack."""
+    from raydask.offline.plan import plan_objects
+
+    with _errors():
+        rendering = rnd.render_stack(stack, project)
+    plan = plan_objects(rendering.manifests(include_crds=False))
+    if fmt is PlanFormat.json:
+        typer.echo(json.dumps({"stack": stack, **plan.as_dict()}, indent=2))
+    elif fmt is PlanFormat.markdown:
+        typer.echo(plan_markdown(stack, plan), nl=False)
+    else:
+        _out().print(plan_table(stack, plan))
+
+
+charts_app = typer.Typer(
+    name="charts",
+    help="The chart cache the operators, the offline render and the validators read charts and CRDs from "
+    "($RAYDASK_CHART_CACHE, default ~/.cache/raydask/charts). Fill it in advance on machines without the public "
+    "chart repositories.",
+    no_args_is_help=True,
+)
+app.add_typer(charts_app)
+
+
+@contextmanager
+def _chart_errors() -> Iterator[None]:
+    from raydask.charts import ChartError
+
+    try:
+        yield
+    except ChartError as exc:
+        _err().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@charts_app.command("add", help="Copy a chart directory (e.g. from `helm pull --untar`) into the cache.")
+def charts_add_cmd(
+    directory: Annotated[Path, typer.Argument(help="The chart directory (holding Chart.yaml).", file_okay=False, exists=True)],
+    version: Annotated[str | None, typer.Option(help="Version to record where Chart.yaml carries a placeholder (the "
+                                                     "dask-kubernetes wheel's chart).")] = None,
+) -> None:
+    from raydask import charts
+
+    with _chart_errors():
+        chart = charts.add(directory, version=version)
+    typer.echo(f"cached {chart.name} {chart.version} at {chart.path}")
+
+
+@charts_app.command("add-crds", help="Copy a directory of CRD files into the cache under NAME VERSION (for CRDs the "
+                                     "validators need that no installed chart ships: prometheus-operator's monitors).")
+def charts_add_crds_cmd(
+    name: Annotated[str, typer.Argument(help="Name, e.g. prometheus-operator.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. 0.93.0.")],
+    directory: Annotated[Path, typer.Argument(help="Directory of CRD *.yaml files.", file_okay=False, exists=True)],
+) -> None:
+    from raydask import charts
+
+    with _chart_errors():
+        chart = charts.add_crds(directory, name, version)
+    typer.echo(f"cached {chart.name} {chart.version} CRDs at {chart.path}")
+
+
+@charts_app.command("pull", help="Fetch a chart from a Helm repository into the cache.")
+def charts_pull_cmd(
+    chart: Annotated[str, typer.Argument(help="Chart name, e.g. kuberay-operator.")],
+    version: Annotated[str, typer.Argument(help="Chart version, e.g. 1.7.0.")],
+    repo: Annotated[str, typer.Option(help="Helm repository URL.")],
+) -> None:
+    from raydask import charts
+
+    with _chart_errors():
+        found = charts.locate(chart, version, repo=repo)
+    typer.echo(f"cached {found.name} {found.version} at {found.path}")
+
+
+@charts_app.command("list", help="The charts in the cache.")
+def charts_list_cmd() -> None:
+    from raydask import charts
+
+    root = charts.cache_dir()
+    rows = sorted(p.parent.name + " " + p.name for p in root.glob("*/*") if (p / "Chart.yaml").is_file())
+    typer.echo(f"{root}:" + "".join(f"\n  {r}" for r in rows) if rows else f"{root}: empty")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Exits without interpreter teardown (about a second of freeing parsed CRD schemas);
+    exit handlers still run."""
+    command: Callable[..., Any] = typer.main.get_command(app)
+    try:
+        command(args=argv, prog_name="raydask")
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    getattr(atexit, "_run_exitfuncs", lambda: None)()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

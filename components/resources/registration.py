@@ -1,0 +1,131 @@
+"""Registering plain Kubernetes dicts as Pulumi resources: the only place that maps objects to resource classes.
+
+Built-in kinds register through pulumi-kubernetes's typed classes (``core.v1.Service``, ``apps.v1.DeploymentPatch``…),
+so they carry those classes' aliases, secret handling and outputs. Custom kinds (RayCluster, DaskCluster,
+ServiceMonitor…) register as :class:`CustomObject`: the token and inputs of ``apiextensions.CustomResource``, plus the
+live ``status`` as an output.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources as package_files
+from typing import Any, Generic, TypeVar
+
+import pulumi
+from raydask.builders.plan import Plan
+
+E = TypeVar("E")
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(key: str) -> str:
+    return _SNAKE.sub("_", key).lower()
+
+
+@functools.cache
+def provider_version() -> str:
+    """The kubernetes plugin version the installed pulumi-kubernetes SDK asks for (its ``pulumi-plugin.json``)."""
+    plugin = json.loads(package_files.files("pulumi_kubernetes").joinpath("pulumi-plugin.json").read_text())
+    return str(plugin["version"])
+
+
+class CustomObject(pulumi.CustomResource):
+    """An instance of a CustomResourceDefinition, registered as pulumi-kubernetes's ``apiextensions.CustomResource``
+    registers it (``kubernetes:<group>/<version>:<Kind>``), with the object's live ``status`` as an output."""
+
+    kind: pulumi.Output[str]
+    metadata: pulumi.Output[dict[str, Any]]
+    spec: pulumi.Output[dict[str, Any]]
+    status: pulumi.Output[dict[str, Any] | None]
+    """The object's status as the operator last wrote it (read at create, update and refresh)."""
+
+    def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {**manifest, "status": None}  # keys as the provider reads them; outputs keep their names
+        props.setdefault("spec", None)
+        options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=provider_version()), opts)
+        super().__init__(f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}", resource_name, props, options)
+
+    @classmethod
+    def get(cls, resource_name: str, api_version: str, kind: str, id: pulumi.Input[str],
+            opts: pulumi.ResourceOptions | None = None) -> CustomObject:
+        """The live object ``<namespace>/<name>`` (``id``) of ``api_version`` ``kind``, read from the cluster."""
+        manifest = {"apiVersion": api_version, "kind": kind, "metadata": None}
+        return cls(resource_name, manifest, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id)))
+
+
+BUILTIN_GROUPS = {"": "core", "apps": "apps", "batch": "batch", "policy": "policy", "autoscaling": "autoscaling"}
+"""Built-in API groups without a ``.k8s.io`` suffix, by pulumi-kubernetes module."""
+
+
+def builtin_class(api_version: str, kind: str) -> type[pulumi.CustomResource] | None:
+    """pulumi-kubernetes's typed class for a built-in kind (``networking.k8s.io/v1`` Ingress →
+    ``pulumi_kubernetes.networking.v1.Ingress``); None for custom kinds."""
+    group, _, version = api_version.rpartition("/")
+    module = BUILTIN_GROUPS.get(group) or (group.split(".")[0] if group.endswith(".k8s.io") else None)
+    if module is None:
+        return None
+    cls: type[pulumi.CustomResource] = getattr(importlib.import_module(f"pulumi_kubernetes.{module}.{version}"), kind)
+    return cls
+
+
+def kubernetes_resource(resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
+                        *, patch: bool = False) -> pulumi.CustomResource:
+    """Register ``manifest`` with its typed class (``patch``: as a server-side apply patch, ``<Kind>Patch``), or as a
+    :class:`CustomObject` for a custom kind."""
+    cls = builtin_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
+    if cls is None:
+        return CustomObject(resource_name, manifest, opts)
+    body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    return cls(resource_name, opts=opts, **body)
+
+
+def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, **extra: Any) -> pulumi.ResourceOptions:
+    """Options for a component's children: parented, with ``protect``/``retain_on_delete`` carried over explicitly (the
+    provider is inherited from the parent)."""
+    base = pulumi.ResourceOptions(parent=parent)
+    if opts is not None:
+        if opts.protect is not None:
+            base.protect = opts.protect
+        if opts.retain_on_delete is not None:
+            base.retain_on_delete = opts.retain_on_delete
+    return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(**extra)) if extra else base
+
+
+def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False) -> str:
+    """``<component>-<kind>-<object name>`` (``<kind>patch`` for a patch)."""
+    return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}"
+
+
+def register_children(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str,
+                      manifests: Iterable[Mapping[str, Any]], *, patch: bool = False, **extra: Any) -> list[pulumi.CustomResource]:
+    """Register each manifest as a child of ``parent`` named by :func:`child_name`; ``extra``: more options."""
+    return [kubernetes_resource(child_name(name, m, patch), m, child_options(parent, opts, **extra), patch=patch)
+            for m in manifests]
+
+
+@dataclass(frozen=True)
+class Registered(Generic[E]):
+    """The resources of a registered :class:`~raydask.builders.plan.Plan`."""
+
+    main: pulumi.CustomResource
+    before: Sequence[pulumi.CustomResource]
+    after: Sequence[pulumi.CustomResource]
+
+
+def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
+    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after``."""
+    before = register_children(parent, opts, name, plan.before)
+    extra: dict[str, Any] = {"depends_on": before} if before else {}
+    if plan.replace_on_changes:
+        extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
+    if plan.ignore_changes:
+        extra["ignore_changes"] = list(plan.ignore_changes)
+    main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
+    after = register_children(parent, opts, name, plan.after, depends_on=[main])
+    return Registered(main, before, after)

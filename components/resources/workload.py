@@ -1,0 +1,68 @@
+"""What every workload component (RayCluster, RayJob, RayService, DaskCluster) does the same way: parse its spec,
+make one plan, register it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+import pulumi
+from raydask.builders.plan import Context, Plan
+from raydask.resources.registration import CustomObject, register_plan
+from raydask.spec.base import MonitoringSpec, Spec, parse_spec
+from raydask.spec.security import SecurityDefaults
+
+S = TypeVar("S", bound=Spec)
+E = TypeVar("E")
+
+
+class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
+    """Base of the workload components: ``spec`` (a model or its config dict) is parsed, planned by :meth:`plan` and
+    registered; the subclass publishes its outputs in :meth:`publish`.
+
+    ``namespace`` is the default when the spec sets none; ``monitoring`` the stack's Prometheus settings; ``security``
+    the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``, the operators' namespaces); ``key`` the config
+    key errors name (default ``<Type>(<name>)``).
+    """
+
+    TYPE: ClassVar[str]
+    SPEC: ClassVar[type[Spec]]
+
+    endpoints: E
+    """Addresses as plain values, known before anything is created."""
+    resource: CustomObject
+    """The main custom resource (RayCluster, RayJob, RayService, DaskCluster), with its live ``status``."""
+    namespace: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: S | dict[str, Any],
+        *,
+        namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
+        key: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        ctx = Context(key or f"{type(self).__name__}({name})", namespace, monitoring, security or SecurityDefaults())
+        parsed = cast(S, parse_spec(self.SPEC, spec, ctx.key))
+        plan = self.plan(parsed, ctx)
+        registered = register_plan(self, opts, name, plan)
+        assert isinstance(registered.main, CustomObject)
+        self.resource = registered.main
+        self.endpoints = plan.endpoints
+        self.namespace = pulumi.Output.from_input(plan.main["metadata"]["namespace"])
+        self.register_outputs({"namespace": self.namespace, **self.publish(parsed)})
+
+    def plan(self, spec: S, ctx: Context) -> Plan[E]:
+        """The one build call: every object this component declares."""
+        raise NotImplementedError
+
+    def publish(self, spec: S) -> dict[str, pulumi.Output[Any]]:
+        """Set the component's Output attributes; returns them by output name."""
+        raise NotImplementedError
+
+    def once_registered(self, value: Any) -> pulumi.Output[Any]:
+        """``value`` as an Output that resolves once the main resource is registered (depend on it to wait for that)."""
+        return self.resource.urn.apply(lambda _: value)
