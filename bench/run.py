@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from raydask import charts
 from raydask.k8s.manifest import RELEASE_TYPE
 from raydask.offline.render import RenderError, find_helm

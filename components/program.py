@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+
 from raydask.errors import ConfigError
 from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+
 from raydask.testing import mockrun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +38,9 @@ def _loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
 def pytest_configure(config: pytest.Config) -> None:
     """The session's own chart cache, seeded from the reference copies (nothing is fetched; the user's cache is
     untouched), and no connection anywhere but loopback."""
-    from raydask.charts import CACHE_ENV
     from upstream import seed
+
+    from raydask.charts import CACHE_ENV
 
     cache = Path(tempfile.mkdtemp(prefix="raydask-test-charts-"))
     os.environ[CACHE_ENV] = str(seed(cache))

@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+
 from raydask.errors import ConfigError
 from raydask.offline import render
 from raydask.program import main

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from upstream import dask_wheel_chart, kuberay_chart
+
 from raydask import charts
 from raydask.offline.render import find_helm
-from upstream import dask_wheel_chart, kuberay_chart
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_renders import ROOT, STACKS, manifests
+
 from raydask.offline import scan
 from raydask.offline.render import dump_yaml
-from stack_renders import ROOT, STACKS, manifests
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SOURCE = "raydask.io/source"

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT
+from typer.testing import CliRunner, Result
+
 from raydask.offline import cli, plan, render
 from raydask.offline.diff import compare, format_markdown
 from raydask.offline.validation import Finding
-from typer.testing import CliRunner, Result
 
 SMALL = {
     "raydask:namespace": "team",

@@ -13,6 +13,8 @@ import pulumi
 import pytest
 import yaml
 from conftest import ROOT, stack_config
+from upstream import dask_wheel_chart
+
 from raydask import DaskCluster, DaskOperator
 from raydask.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
 from raydask.errors import ConfigError
@@ -25,7 +27,6 @@ from raydask.program import main
 from raydask.spec import DaskClusterSpec, DaskOperatorSpec, MonitoringSpec
 from raydask.spec.dask import embedded_pod_spec_schema, pruned_paths
 from raydask.spec.security import OFFLINE_SECRET_CONFIG
-from upstream import dask_wheel_chart
 
 DASK_CRDS = ["daskautoscalers.kubernetes.dask.org", "daskclusters.kubernetes.dask.org", "daskjobs.kubernetes.dask.org",
              "daskworkergroups.kubernetes.dask.org"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT
+
 from raydask.offline.docs import BEGIN, END, _models, reference
 from raydask.spec.stack import StackSpec
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from typer.testing import CliRunner
+
 from raydask.offline import diff
 from raydask.offline.cli import app
 from raydask.offline.render import stack_names
-from typer.testing import CliRunner
 
 STACKS = stack_names(ROOT)
 GOLDEN = ROOT / "tests" / "golden"

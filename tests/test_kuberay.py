@@ -9,13 +9,14 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from upstream import kuberay_chart
+
 from raydask.builders.kuberay import helm_values
 from raydask.errors import ConfigError
 from raydask.k8s.manifest import CRD_TYPE as CRD
 from raydask.k8s.manifest import RELEASE_TYPE as RELEASE
 from raydask.resources.operators import KubeRayOperator
 from raydask.spec import KubeRayOperatorSpec, MonitoringSpec
-from upstream import kuberay_chart
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from stack_renders import STACKS, manifests
+
 from raydask.builders.dask import operator_network_policies as dask_operator_policies
 from raydask.builders.dask_security import dask_network_policies
 from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
@@ -18,7 +20,6 @@ from raydask.spec.dask import DaskClusterSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import AuthSpec, NetworkPolicySpec, SecurityDefaults
-from stack_renders import STACKS, manifests
 
 POLICY = NetworkPolicySpec()
 DEFAULTS = SecurityDefaults(network_policy=POLICY, kuberay_namespace="kuberay-system", dask_operator_namespace="dask-operator")

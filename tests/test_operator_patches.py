@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from stack_renders import STACKS, program_run, rendering
+
 from raydask.builders.dask import token_patch as dask_patch
 from raydask.builders.kuberay import token_patch as kuberay_patch
 from raydask.builders.operators import chart_fullname
@@ -15,7 +17,6 @@ from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME
 from raydask.offline.validation import validate_objects
 from raydask.spec.dask import DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
-from stack_renders import STACKS, program_run, rendering
 
 
 def test_chart_fullname_follows_the_charts_helper() -> None:

@@ -23,6 +23,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
+from stack_renders import ROOT, STACKS, program_run
+
 from raydask.builders.dask import build_dask_cluster, dask_autoscaler
 from raydask.builders.ray import build_ray_cluster
 from raydask.builders.ray_job import build_ray_job
@@ -30,7 +32,6 @@ from raydask.offline.render import unwrap_secrets
 from raydask.spec import RayClusterSpec
 from raydask.spec.dask import DaskClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec
-from stack_renders import ROOT, STACKS, program_run
 
 sys.path.insert(0, str(ROOT / "policy"))
 

@@ -19,6 +19,8 @@ from typing import Any
 import pulumi
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from stack_renders import ROOT
+
 from raydask.builders.dask import build_dask_cluster
 from raydask.builders.dask import operator_network_policies as dask_operator_policies
 from raydask.builders.dask_security import dask_network_policies
@@ -48,7 +50,6 @@ from raydask.offline.validation import validate_objects
 from raydask.program import load_stack_spec, main
 from raydask.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
 from raydask.testing import mockrun
-from stack_renders import ROOT
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
 ENGINE_EXAMPLES = int(os.environ.get("RAYDASK_ENGINE_EXAMPLES", 300))

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from stack_renders import STACKS, manifests
+
 from raydask.offline import pss, scan
 from raydask.offline.validation import validate_objects
-from stack_renders import STACKS, manifests
 
 Pod = dict[str, Any]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 import pytest
+
 from raydask.builders.ray import build_ray_cluster
 from raydask.errors import ConfigError
 from raydask.k8s import quantities

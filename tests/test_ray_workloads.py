@@ -12,6 +12,7 @@ import pulumi
 import pytest
 import yaml
 from conftest import stack_config
+
 from raydask.builders.ray import build_ray_cluster, ray_cluster_spec
 from raydask.builders.ray_job import RERUN_ON_CHANGES, build_ray_job, derived_job_id, ray_job_spec
 from raydask.builders.ray_service import build_ray_service, serve_config
@@ -725,6 +726,7 @@ def test_dev_stack_has_a_small_job_that_fits_the_laptop_budget(dev: Any) -> None
 
 def test_production_stack_serves_fruit_with_tls_autoscaling_and_monitoring(production: Any) -> None:
     from ray.serve.schema import ServeDeploySchema
+
     from raydask.offline.validation import validate_objects
     from raydask.offline.validation.consumers import check_ray_autoscaler
 

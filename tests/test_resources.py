@@ -11,11 +11,12 @@ from typing import Any
 import pulumi
 from conftest import stack_config
 from pulumi.runtime import rpc
+from stack_renders import program_run
+
 from raydask import charts as crds
 from raydask.program import main
 from raydask.resources import registration
 from raydask.testing import mockrun
-from stack_renders import program_run
 
 PLAIN = {
     "a": None, "b": 3, "c": 2.0, "d": 0.25, "e": True, "f": (1, "x", None), "g": {"h": None, "i": [], "j": {}},
@@ -117,6 +118,7 @@ def test_the_program_leaves_the_garbage_collector_alone(project_root: Path) -> N
 
 def test_an_explicit_kubernetes_provider_reaches_every_object(project_root: Path) -> None:
     from pulumi_kubernetes import Provider
+
     from raydask.program import build_stack, load_stack_spec
 
     def program() -> None:

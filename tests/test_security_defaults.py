@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import stack_config
+
 from raydask.builders.network import Allow, Egress, network_policies, render
 from raydask.builders.ray import build_ray_cluster
 from raydask.builders.ray_security import ray_network_policies, resolve

@@ -10,6 +10,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+
 from raydask import charts
 from raydask.offline.validation import Finding, builtin, consumers, crd, references, upstream, validate_objects
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
 from raydask.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
 from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
 from raydask.k8s import images

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from raydask.offline import render as rnd
-from raydask.offline.render import RenderError, Rendering, StackConfigError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from raydask.offline import render as rnd
+from raydask.offline.render import RenderError, Rendering, StackConfigError
 
 app = typer.Typer(
     name="raydask",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from raydask.offline.render import CRD_DIR, INDEX, dump_yaml, load_yaml
 
 INDEX_SECTIONS = {"crds": "CRDs", "releases": "Helm releases", "outputs": "stack outputs"}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from raydask import charts
 from raydask.charts import YAML_LOADER
 from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, apply_patch, normalize, object_ref
@@ -301,6 +302,7 @@ def in_project(root: Path) -> Iterator[None]:
 def run_program(stack: str, root: Path, config: dict[str, Any] | None = None) -> Any:
     """Run ``raydask.program.main`` under the mock engine with the stack's config; returns the RunResult."""
     import pulumi
+
     from raydask.errors import ConfigError
     from raydask.program import main
     from raydask.testing import mockrun

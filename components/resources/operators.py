@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pulumi
 from pulumi_kubernetes.helm.v3 import Release
+
 from raydask import charts
 from raydask.builders import dask, kuberay
 from raydask.builders.common import Manifest

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints
 from raydask.builders.workloads import plan_ray_cluster

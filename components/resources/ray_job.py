@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray_job import RayJobEndpoints
 from raydask.builders.workloads import plan_ray_job

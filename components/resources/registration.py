@@ -18,6 +18,7 @@ from importlib import resources as package_files
 from typing import Any, Generic, TypeVar
 
 import pulumi
+
 from raydask.builders.plan import Plan
 
 E = TypeVar("E")

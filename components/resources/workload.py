@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pulumi
+
 from raydask.builders.plan import Context, Plan
 from raydask.resources.registration import CustomObject, register_plan
 from raydask.spec.base import MonitoringSpec, Spec, parse_spec

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 from pydantic.alias_generators import to_camel
+
 from raydask.errors import rule
 from raydask.k8s import images, naming, quantities
 from raydask.k8s.security import ALLOWED_VOLUME_TYPES
@@ -214,6 +215,7 @@ def parse_spec(model: type[S], value: S | dict[str, Any], prefix: str) -> S:
     if isinstance(value, model):
         return value
     from pydantic import ValidationError
+
     from raydask.errors import from_validation_error
 
     try:

@@ -8,6 +8,7 @@ from decimal import ROUND_CEILING
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
+
 from raydask.errors import rule
 from raydask.k8s import images, naming, quantities
 from raydask.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec

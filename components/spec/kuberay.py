@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, model_validator
+
 from raydask.errors import rule
 from raydask.spec.base import Count, Label, PinnedImage
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl

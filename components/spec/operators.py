@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field, model_validator
+
 from raydask.errors import rule
 from raydask.spec.base import Label, Quantity, Spec
 

@@ -6,6 +6,7 @@ from decimal import ROUND_CEILING
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
+
 from raydask.errors import rule
 from raydask.k8s import images, quantities
 from raydask.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
@@ -135,13 +136,9 @@ class ExternalServiceSpec(Spec):
     """CIDRs allowed to reach a LoadBalancer; default unrestricted."""
 
 
-class RayClusterSpec(Spec):
-    """A Ray cluster (``ray.io/v1`` RayCluster) with its Services, Ingresses and monitors."""
+class RayClusterConfig(Spec):
+    """What every Ray cluster is made of: a RayCluster's settings, and the cluster a RayJob or RayService creates."""
 
-    name: ClusterName
-    """Cluster name (DNS-1035, ≤ 53 characters); required."""
-    namespace: Label | None = None
-    """Namespace; default the stack's ``raydask:namespace``."""
     ray_version: RayVersion = DEFAULT_RAY_VERSION
     """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
     image: PinnedImage | None = None
@@ -154,31 +151,21 @@ class RayClusterSpec(Spec):
     """Worker groups; default none (head only)."""
     autoscaling: AutoscalingSpec | None = None
     """In-tree autoscaling; default off."""
-    dashboard: DashboardSpec = DashboardSpec()
-    """Dashboard exposure; default in-cluster only."""
-    serve: ServeSpec = ServeSpec()
-    """Serve exposure; default in-cluster only."""
-    external_service: ExternalServiceSpec | None = None
-    """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
     service_account: Label | None = None
     """Service account for all pods unless a group sets one; default the namespace default."""
     labels: dict[str, str] = {}
-    """Labels on the RayCluster and its pods; default none."""
-    annotations: dict[str, str] = {}
-    """Annotations on the RayCluster; default none."""
+    """Labels on the cluster's pods (and on a RayCluster itself); default none."""
     monitoring: bool = True
     """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
     network_policy: NetworkPolicySpec | None = None
-    """NetworkPolicies isolating the cluster's pods; default the stack's ``raydask:networkPolicy`` (keys set here win),
-    none without it."""
+    """NetworkPolicies isolating the cluster's pods (a RayJob's submitter too); default the stack's
+    ``raydask:networkPolicy`` (keys set here win), none without it."""
     auth: AuthSpec | None = None
     """Ray token authentication (``authOptions``); default the stack's ``raydask:rayAuth``, off without it."""
-    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
-    """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
 
     @model_validator(mode="after")
-    def _rules(self) -> RayClusterSpec:
-        problems = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)] + gcs_problems(self)
+    def _config_rules(self) -> RayClusterConfig:
+        problems = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)]
         if problems:
             raise rule(*problems[0])
         names = [g.name for g in self.worker_groups]
@@ -214,11 +201,38 @@ class RayClusterSpec(Spec):
         return "v2" if version_tuple(self.ray_version) >= AUTOSCALER_V2_SINCE else "v1"
 
 
+class RayClusterSpec(RayClusterConfig):
+    """A Ray cluster (``ray.io/v1`` RayCluster) with its Services, Ingresses and monitors."""
+
+    name: ClusterName
+    """Cluster name (DNS-1035, ≤ 53 characters); required."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    dashboard: DashboardSpec = DashboardSpec()
+    """Dashboard exposure; default in-cluster only."""
+    serve: ServeSpec = ServeSpec()
+    """Serve exposure; default in-cluster only."""
+    external_service: ExternalServiceSpec | None = None
+    """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
+    annotations: dict[str, str] = {}
+    """Annotations on the RayCluster; default none."""
+    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
+    """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> RayClusterSpec:
+        problems = gcs_problems(self)
+        if problems:
+            raise rule(*problems[0])
+        return self
+
+
 __all__ = [
     "AutoscalingSpec",
     "DashboardSpec",
     "ExternalServiceSpec",
     "HeadSpec",
+    "RayClusterConfig",
     "RayClusterSpec",
     "RayGroup",
     "ServeSpec",

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, model_validator
+
 from raydask.errors import rule
 from raydask.k8s import naming, quantities
 from raydask.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
-from raydask.spec.ray import DEFAULT_RAY_VERSION, AutoscalingSpec, HeadSpec, RayClusterSpec, RayVersion, WorkerGroupSpec
-from raydask.spec.security import AuthSpec, NetworkPolicySpec
+from raydask.spec.ray import RayClusterConfig, RayClusterSpec
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -138,49 +138,20 @@ K8S_TOKEN_AUTH_REFUSED = ("KubeRay rejects Kubernetes token authentication for R
                           "job API cannot carry one); use the shared token (auth: {})")
 
 
-class WorkloadClusterSpec(Spec):
-    """The Ray cluster a RayJob or RayService creates: a RayClusterSpec without name, namespace or exposure."""
-
-    ray_version: RayVersion = DEFAULT_RAY_VERSION
-    """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
-    image: PinnedImage | None = None
-    """Image for all groups that do not set their own; default ``rayproject/ray:<rayVersion>`` (``-gpu`` for GPU groups)."""
-    allow_image_version_mismatch: bool = False
-    """Accept image tags that do not carry ``rayVersion``; default false."""
-    head: HeadSpec = HeadSpec()
-    """The head pod; default 1 CPU, 2Gi."""
-    worker_groups: list[WorkerGroupSpec] = []
-    """Worker groups; default none (head only)."""
-    autoscaling: AutoscalingSpec | None = None
-    """In-tree autoscaling; default off."""
-    service_account: Label | None = None
-    """Service account for all pods unless a group sets one; default the namespace default."""
-    labels: dict[str, str] = {}
-    """Labels on the cluster's pods; default none."""
-    monitoring: bool = True
-    """Create the metrics Service and ServiceMonitor when the stack has monitoring; default true."""
-    network_policy: NetworkPolicySpec | None = None
-    """NetworkPolicies isolating the workload's pods (its clusters and submitter); default the stack's
-    ``raydask:networkPolicy``, none without it."""
-    auth: AuthSpec | None = None
-    """Ray token authentication (``authOptions``; KubeRay passes the token to the submitter and its own calls); default
-    the stack's ``raydask:rayAuth``, off without it. ``k8sTokenAuth`` is refused: KubeRay rejects it for RayJobs and
-    RayServices."""
+class WorkloadClusterSpec(RayClusterConfig):
+    """The Ray cluster a RayJob or RayService creates: the settings of a RayCluster without name, namespace or exposure
+    (KubeRay names the cluster after the workload). ``auth.k8sTokenAuth`` is refused: KubeRay rejects it for RayJobs
+    and RayServices."""
 
     @model_validator(mode="after")
     def _cluster_rules(self) -> WorkloadClusterSpec:
         if self.auth is not None and self.auth.k8s_token_auth:
             raise rule("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED)
-        try:
-            self.to_cluster("workload")
-        except ValidationError as exc:
-            raise ValueError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
         return self
 
     def to_cluster(self, name: str, namespace: str | None = None) -> RayClusterSpec:
         """The equivalent RayClusterSpec, named after the workload (its pods are labelled with ``name``)."""
-        fields = {f: getattr(self, f) for f in type(self).model_fields}
-        return RayClusterSpec.model_validate({"name": name, "namespace": namespace, **fields})
+        return RayClusterSpec.model_construct(name=name, namespace=namespace, **dict(self))
 
 
 class SubmitterSpec(PodSettings):

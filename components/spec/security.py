@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, model_validator
+
 from raydask.errors import rule
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS

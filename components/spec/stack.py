@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import Field, model_validator
+
 from raydask.errors import rule
 from raydask.k8s.naming import DaskNames
 from raydask.spec.base import Label, MonitoringSpec, Spec

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import pulumi
 from pulumi.runtime import mocks, settings
+
 from raydask.k8s.manifest import RELEASE_TYPE, normalize
 
 

@@ -1,6 +1,7 @@
 """Your own Pulumi program using raydask's components with typed Python specs (no stack YAML needed)."""
 
 import pulumi
+
 from raydask import KubeRayOperator, MonitoringSpec, RayCluster
 from raydask.spec import AutoscalingSpec, HeadSpec, IngressSpec, RayClusterSpec, Toleration, WorkerGroupSpec
 

@@ -8,7 +8,7 @@ uniqueness, and ``x-kubernetes-validations`` CEL rules.  This module does the sa
 nulls are *errors* here (silently lost configuration), and :func:`stored_object` returns the object as the API
 server would store it -- what operators and consumers actually read.
 
-CRDs come from the KubeRay chart, the Prometheus-operator CRDs (both under ``../shared/upstream``) and the
+CRDs come from the chart cache (:mod:`raydask.charts`): the KubeRay chart, the Prometheus-operator CRDs and the
 dask-kubernetes wheel; each file is parsed once per process, lazily, on first use of one of its kinds.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from raydask.charts import YAML_LOADER as _Loader
 from raydask.offline.validation import Finding, builtin, ref_of, upstream
 from raydask.offline.validation.builtin import Issue, describe, is_int, join, json_type
