@@ -23,8 +23,8 @@ SMALL = {
         "name": "small",
         "head": {"cpu": "1", "memory": "2Gi"},
         "workerGroups": [
-            {"name": "gpu", "replicas": 1, "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi", "gpus": 1},
-            {"name": "cpu", "replicas": 2, "minReplicas": 1, "maxReplicas": 4, "cpu": "500m", "memory": "1Gi"},
+            {"name": "gpu", "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi", "gpus": 1},
+            {"name": "cpu", "minReplicas": 1, "maxReplicas": 4, "cpu": "500m", "memory": "1Gi"},
         ],
         "autoscaling": {},
     }],

@@ -16,7 +16,7 @@ from conftest import ROOT, stack_config
 from upstream import dask_wheel_chart
 
 from raydask import DaskCluster, DaskOperator
-from raydask.builders.dask import DEFAULT_SCHEDULER_ROUTES, operator_values
+from raydask.builders.dask import DEFAULT_SCHEDULER_ROUTES, build_dask_cluster, operator_values
 from raydask.errors import ConfigError
 from raydask.k8s import quantities
 from raydask.k8s.manifest import CRD_TYPE as CRD
@@ -864,3 +864,11 @@ def test_stack_namespaces_include_dask() -> None:
         "daskClusters": [{"name": "a"}, {"name": "b", "namespace": "research"}],
     })
     assert spec.namespaces() == ["ml", "dask-operator", "research"]
+
+
+def test_pulumi_up_waits_until_the_operator_reports_running() -> None:
+    cluster = build_dask_cluster(DaskClusterSpec(name="etl"), "ml").cluster
+    assert cluster["metadata"]["annotations"] == {"pulumi.com/waitFor": "jsonpath={.status.phase}=Running",
+                                                  "pulumi.com/timeoutSeconds": "600"}
+    quiet = build_dask_cluster(DaskClusterSpec.model_validate({"name": "etl", "wait": {"enabled": False}}), "ml").cluster
+    assert "annotations" not in quiet["metadata"]

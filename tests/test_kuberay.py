@@ -121,3 +121,18 @@ def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:
     result = run_operator(run_program, {"crds": {"manage": False}})
     assert result.of_type(CRD) == []
     assert result.of_type(RELEASE)[0].inputs["skipCrds"] is False
+
+
+def test_raycluster_crd_tracks_each_worker_group_apart(run_program: Any) -> None:
+    """workerGroupSpecs becomes a list map keyed by groupName, so the autoscaler's replicas stay its own when raydask
+    applies the rest of a group; the chart's files and the other CRDs are untouched."""
+    crds = {r.inputs["metadata"]["name"]: r.inputs for r in run_operator(run_program, {}).of_type(CRD)}
+    for version in crds["rayclusters.ray.io"]["spec"]["versions"]:
+        groups = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["workerGroupSpecs"]
+        assert (groups["x-kubernetes-list-type"], groups["x-kubernetes-list-map-keys"]) == ("map", ["groupName"])
+        assert "groupName" in groups["items"]["required"]
+    upstream = yaml.safe_load((kuberay_chart("1.7.0") / "crds" / "ray.io_rayclusters.yaml").read_text())
+    schema = upstream["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert "x-kubernetes-list-type" not in schema["workerGroupSpecs"]
+    job = crds["rayjobs.ray.io"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert "x-kubernetes-list-type" not in job["rayClusterSpec"]["properties"]["workerGroupSpecs"]

@@ -25,7 +25,7 @@ POLICY = NetworkPolicySpec()
 DEFAULTS = SecurityDefaults(network_policy=POLICY, kuberay_namespace="kuberay-system", dask_operator_namespace="dask-operator")
 PROM = MonitoringSpec(namespace="prom")
 HEAD = {"cpu": "1", "memory": "2Gi"}
-CLUSTER = {"head": HEAD, "workerGroups": [{"name": "cpu", "replicas": 1, "minReplicas": 0, "maxReplicas": 2, "cpu": "1",
+CLUSTER = {"head": HEAD, "workerGroups": [{"name": "cpu", "minReplicas": 0, "maxReplicas": 2, "cpu": "1",
                                           "memory": "2Gi"}]}
 
 

@@ -49,7 +49,7 @@ AUTH_KEYS = ("nginx.ingress.kubernetes.io/auth-url, nginx.ingress.kubernetes.io/
 def ray_cluster(**extra: Any) -> Obj:
     spec = RayClusterSpec.model_validate({
         "name": "train", "head": {"cpu": "2", "memory": "8Gi"}, "autoscaling": {},
-        "workerGroups": [{"name": "cpu", "replicas": 1, "minReplicas": 0, "maxReplicas": 4, "cpu": "2", "memory": "4Gi"}],
+        "workerGroups": [{"name": "cpu", "minReplicas": 0, "maxReplicas": 4, "cpu": "2", "memory": "4Gi"}],
         "gcsFaultTolerance": {"redisAddress": "redis:6379"}, **extra})
     return copy.deepcopy(build_ray_cluster(spec, "ml").cluster)
 

@@ -15,13 +15,14 @@ from raydask.k8s import quantities
 from raydask.program import load_stack_spec
 from raydask.resources.ray_cluster import RayCluster
 from raydask.spec import MonitoringSpec, RayClusterSpec
+from raydask.spec.base import parse_spec
 
 BASE: dict[str, Any] = {
     "name": "train",
     "rayVersion": "2.60.0",
     "head": {"cpu": "2", "memory": "8Gi"},
     "workerGroups": [
-        {"name": "cpu", "replicas": 2, "minReplicas": 1, "maxReplicas": 10, "cpu": "4", "memory": "16Gi"},
+        {"name": "cpu", "minReplicas": 1, "maxReplicas": 10, "cpu": "4", "memory": "16Gi"},
         {"name": "gpu", "replicas": 0, "minReplicas": 0, "maxReplicas": 4, "cpu": "8", "memory": "32Gi", "gpus": 1},
     ],
     "autoscaling": {"idleTimeoutSeconds": 60, "upscalingMode": "Default"},
@@ -118,8 +119,10 @@ def test_manifest_always_has_namespace_groups_bounds_and_string_params() -> None
     assert rc["metadata"]["namespace"] == "ml"
     assert rc["spec"]["workerGroupSpecs"] == []
     rc = built()
-    for group in rc["spec"]["workerGroupSpecs"]:
-        assert {"minReplicas", "maxReplicas", "replicas", "groupName"} <= set(group)
+    for group in rc["spec"]["workerGroupSpecs"]:  # autoscaled: the autoscaler owns replicas, raydask never applies them
+        assert {"minReplicas", "maxReplicas", "groupName"} <= set(group) and "replicas" not in group
+    fixed = built({**BASE, "autoscaling": None})
+    assert [g["replicas"] for g in fixed["spec"]["workerGroupSpecs"]] == [1, 0]
     params = [rc["spec"]["headGroupSpec"]["rayStartParams"], *(g["rayStartParams"] for g in rc["spec"]["workerGroupSpecs"])]
     assert all(isinstance(v, str) for p in params for v in p.values())
     head = {"cpu": "2", "memory": "8Gi", "schedulable": False, "rayStartParams": {"object-store-memory": "1000000000"}}
@@ -209,7 +212,7 @@ def test_component_alone_registers_cluster_and_outputs(run_program: Any) -> None
     assert (ep.client_address, ep.dashboard_url, ep.head_service) == (result.outputs["client"], result.outputs["dashboard"],
                                                                        result.outputs["head"])
     rc = result.objects()[0]
-    assert rc["spec"]["workerGroupSpecs"][0]["replicas"] == 2 and isinstance(rc["spec"]["workerGroupSpecs"][0]["replicas"], int)
+    assert rc["spec"]["workerGroupSpecs"][0]["minReplicas"] == 1 and isinstance(rc["spec"]["workerGroupSpecs"][0]["minReplicas"], int)
 
 
 def test_component_with_monitoring_ingress_and_external_service(run_program: Any) -> None:
@@ -283,3 +286,27 @@ def test_options_propagate_to_children(run_program: Any) -> None:
     for name, opts in children.items():
         assert opts.protect is True, name
         assert opts.retain_on_delete is True, name
+
+
+def test_autoscaled_groups_leave_replicas_to_the_autoscaler() -> None:
+    """KubeRay starts an autoscaled group at minReplicas; raydask applies no replicas an update could reset."""
+    group = {"name": "cpu", "minReplicas": 1, "maxReplicas": 4}
+    cluster = {"name": "train", "autoscaling": {}, "workerGroups": [group]}
+    assert "replicas" not in built(cluster)["spec"]["workerGroupSpecs"][0]
+    assert "replicas" not in built({**cluster, "workerGroups": [{**group, "replicas": 1}]})["spec"]["workerGroupSpecs"][0]
+    with pytest.raises(ConfigError) as exc:
+        parse_spec(RayClusterSpec, {**cluster, "workerGroups": [{**group, "replicas": 3}]}, "raydask:rayClusters[0]")
+    assert exc.value.problems == [
+        "raydask:rayClusters[0].workerGroups[0].replicas: the Ray autoscaler owns the replica count of an autoscaled group "
+        "(it starts at minReplicas, 1); remove replicas, or set minReplicas: 3 to start with 3"]
+    off = {**cluster, "autoscaling": {"enabled": False}, "workerGroups": [{**group, "replicas": 3}]}
+    assert built(off)["spec"]["workerGroupSpecs"][0]["replicas"] == 3
+
+
+def test_pulumi_up_waits_for_ready_and_owns_what_it_applies() -> None:
+    meta = built({"name": "solo"})["metadata"]["annotations"]
+    assert meta == {"pulumi.com/patchForce": "true", "pulumi.com/waitFor": "jsonpath={.status.state}=ready",
+                    "pulumi.com/timeoutSeconds": "600"}
+    meta = built({"name": "solo", "wait": {"timeoutSeconds": 60}})["metadata"]["annotations"]
+    assert meta["pulumi.com/timeoutSeconds"] == "60"
+    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}

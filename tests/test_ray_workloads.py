@@ -48,7 +48,7 @@ JOB: dict[str, Any] = {
     },
     "cluster": {
         "head": {"cpu": "1", "memory": "2Gi"},
-        "workerGroups": [{"name": "cpu", "replicas": 1, "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi"}],
+        "workerGroups": [{"name": "cpu", "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi"}],
         "autoscaling": {"idleTimeoutSeconds": 30},
     },
     "ttlSecondsAfterFinished": 300,

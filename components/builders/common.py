@@ -8,7 +8,8 @@ from typing import Any
 
 from raydask.k8s import labels as lbl
 from raydask.k8s import quantities
-from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec
+from raydask.k8s.manifest import PulumiAnnotations
+from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec, WaitSpec
 
 Manifest = dict[str, Any]
 
@@ -129,7 +130,14 @@ def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[
         crd = dict(doc)
         meta = crd["metadata"] = dict(crd.get("metadata") or {})
         meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
-        meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/patchForce": "true"}
+        meta["annotations"] = {**(meta.get("annotations") or {}), PulumiAnnotations.PATCH_FORCE: "true"}
         crd.pop("status", None)
         out.append(crd)
     return out
+
+
+def wait_annotations(wait: WaitSpec, jsonpath: str) -> dict[str, str]:
+    """Annotations making ``pulumi up`` wait, up to ``wait.timeout_seconds``, until ``jsonpath`` holds (none when off)."""
+    if not wait.enabled:
+        return {}
+    return {PulumiAnnotations.WAIT_FOR: f"jsonpath={jsonpath}", PulumiAnnotations.TIMEOUT_SECONDS: str(wait.timeout_seconds)}

@@ -22,6 +22,7 @@ from raydask.builders.common import (
     ingress_url,
     obj,
     scheduling,
+    wait_annotations,
 )
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
@@ -288,6 +289,10 @@ def group_component(group: DaskWorkerGroupSpec | None) -> str:
     return f"worker-{group.name if group else 'default'}"
 
 
+RUNNING = "{.status.phase}=Running"
+"""The Dask operator's DaskCluster phase once its scheduler Service is up."""
+
+
 def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:
     """The DaskCluster object."""
     body: Manifest = {}
@@ -296,7 +301,7 @@ def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:
     body["scheduler"] = scheduler(spec)
     body["worker"] = worker(spec, spec.worker, group_component(None))
     return obj(DASK_API, "DaskCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
-               {**spec.annotations, **opt_out(spec)} or None, spec=body)
+               {**spec.annotations, **opt_out(spec), **wait_annotations(spec.wait, RUNNING)} or None, spec=body)
 
 
 def opt_out(spec: DaskClusterSpec) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,10 +94,31 @@ def token_patch(spec: KubeRayOperatorSpec, namespace: str) -> Manifest:
     return explicit_token_patch(chart_fullname(RELEASE, CHART, spec.values), namespace, CHART)
 
 
+RAYCLUSTER_CRD = "rayclusters.ray.io"
+
+
+def granular_worker_groups(crd: Manifest) -> Manifest:
+    """The RayCluster CRD with ``spec.workerGroupSpecs`` a list map keyed by ``groupName`` (upstream: an atomic list).
+
+    Server-side apply then tracks who owns each field of each group: the Ray autoscaler's ``replicas`` stay the
+    autoscaler's when raydask applies the rest of the group, instead of the whole list changing hands (a conflict on
+    the next ``pulumi up``, or the autoscaled replicas reset with force). The stored objects do not change.
+    """
+    if crd["metadata"]["name"] != RAYCLUSTER_CRD:
+        return crd
+    crd = copy.deepcopy(crd)
+    for version in crd["spec"]["versions"]:
+        groups = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["workerGroupSpecs"]
+        groups["x-kubernetes-list-type"] = "map"
+        groups["x-kubernetes-list-map-keys"] = ["groupName"]
+    return crd
+
+
 def operator_plan(spec: KubeRayOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
                   policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest]) -> OperatorPlan:
     """The KubeRay operator: its CRDs (from ``crd_documents``, the chart's), the release, NetworkPolicies and the
     Deployment patch."""
     values = helm_values(spec, namespace, monitoring)
-    return OperatorPlan(operator_crds(spec, RELEASE, crd_documents), release_args(spec, RELEASE, CHART, namespace, values),
+    crds = tuple(granular_worker_groups(c) for c in operator_crds(spec, RELEASE, crd_documents))
+    return OperatorPlan(crds, release_args(spec, RELEASE, CHART, namespace, values),
                         tuple(operator_network_policies(spec, namespace, policy, monitoring)), (token_patch(spec, namespace),))

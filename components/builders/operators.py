@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from raydask.builders.common import Manifest, crd_objects
+from raydask.k8s.manifest import PulumiAnnotations
 from raydask.k8s.security import api_token_mount, api_token_volume
 from raydask.spec.operators import OperatorSpec
 
-PATCH_FORCE = "pulumi.com/patchForce"
-"""Annotation making a Pulumi patch resource take over the fields it sets from another field manager (Helm)."""
-
+PATCH_FORCE = PulumiAnnotations.PATCH_FORCE
 
 def chart_fullname(release: str, chart: str, values: dict[str, Any]) -> str:
     """The chart's ``fullname`` helper (both operator charts use the common one): its Deployment and container prefix."""

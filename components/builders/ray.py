@@ -15,10 +15,12 @@ from raydask.builders.common import (
     scheduling,
     service_monitor,
     shm_size,
+    wait_annotations,
 )
 from raydask.builders.ray_security import auth_options, gcs_fault_tolerance_options
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
+from raydask.k8s.manifest import PulumiAnnotations
 from raydask.k8s.naming import RayNames, service_fqdn
 from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import (
@@ -151,11 +153,14 @@ def head_group(spec: RayClusterSpec) -> Manifest:
 
 
 def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
-    """One entry of ``workerGroupSpecs`` (always with min and max replicas)."""
+    """One entry of ``workerGroupSpecs``, always with min and max replicas; ``replicas`` only when the cluster is not
+    autoscaled. The Ray autoscaler owns ``replicas`` of an autoscaled group (KubeRay starts it at ``minReplicas``), so
+    raydask never applies it: an update never resets a group the autoscaler has scaled."""
     container = _container(spec, group, "ray-worker", RayPorts.worker())
-    out: Manifest = {
-        "groupName": group.name,
-        "replicas": group.replicas,
+    out: Manifest = {"groupName": group.name}
+    if not _autoscaled(spec):
+        out["replicas"] = group.replicas
+    out |= {
         "minReplicas": group.min,
         "maxReplicas": group.max,
         "rayStartParams": worker_start_params(group),
@@ -210,11 +215,17 @@ def exposure_annotations(spec: RayClusterSpec) -> dict[str, str]:
     return {}
 
 
+READY = "{.status.state}=ready"
+"""KubeRay's RayCluster state once every pod is running and ready."""
+
+
 def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
-    """The RayCluster object."""
+    """The RayCluster object. raydask owns what it applies (``patchForce``): the fields it sets win over another field
+    manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
     opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
+    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", **wait_annotations(spec.wait, READY)}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
-               {**spec.annotations, **opt_out} or None, spec=ray_cluster_spec(spec))
+               annotations, spec=ray_cluster_spec(spec))
 
 
 def metrics_service(spec: RayClusterSpec, namespace: str) -> Manifest:

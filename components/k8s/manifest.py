@@ -10,6 +10,17 @@ CRD_TYPE: Final = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 """Pulumi type token of a CustomResourceDefinition."""
 
 
+class PulumiAnnotations:
+    """Annotations the kubernetes provider reads off an object."""
+
+    PATCH_FORCE: Final = "pulumi.com/patchForce"
+    """Server-side apply with ``force``: take over the fields this object sets from any other field manager."""
+    WAIT_FOR: Final = "pulumi.com/waitFor"
+    """What ``pulumi up`` waits for after creating or updating the object (``jsonpath={.status.state}=ready``)."""
+    TIMEOUT_SECONDS: Final = "pulumi.com/timeoutSeconds"
+    """How long it waits."""
+
+
 def normalize(value: Any) -> Any:
     """Return ``value`` with integral floats turned back into ints (the mock engine hands 3 back as 3.0)."""
     if isinstance(value, bool):

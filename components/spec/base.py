@@ -197,6 +197,16 @@ class PodSettings(Spec):
         return {"requests": requests, "limits": limits}
 
 
+class WaitSpec(Spec):
+    """Whether ``pulumi up`` waits until the operator reports the cluster ready."""
+
+    enabled: bool = True
+    """Wait after creating or updating the cluster; default true. On timeout the update fails, naming the cluster, with
+    the operator's warning events and the state it reached."""
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = 600
+    """How long to wait; default 600."""
+
+
 class MonitoringSpec(Spec):
     """Prometheus operator integration (stack key ``raydask:monitoring``)."""
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from raydask.errors import rule
 from raydask.k8s import images, naming, quantities
-from raydask.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from raydask.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec, WaitSpec
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 from raydask.spec.security import NetworkPolicySpec
 
@@ -233,6 +233,9 @@ class DaskClusterSpec(Spec):
     deleted cluster on the next ``pulumi up --refresh``."""
     dashboard: DaskDashboardSpec = DaskDashboardSpec()
     """Dashboard exposure; default in-cluster only."""
+    wait: WaitSpec = WaitSpec()
+    """Wait in ``pulumi up`` until the Dask operator reports the cluster running (``status.phase: Running``); default on,
+    600 s."""
     network_policy: NetworkPolicySpec | None = None
     """NetworkPolicies isolating the cluster's pods; default the stack's ``raydask:networkPolicy``, none without it."""
     service_account: Label | None = None

@@ -14,6 +14,12 @@ KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
 KUBERAY_VERSION = "1.7.0"
 FEATURE_GATES: dict[str, dict[str, bool]] = {
+    "1.5.0": {
+        "RayClusterStatusConditions": True,
+        "RayJobDeletionPolicy": False,
+        "RayMultiHostIndexing": False,
+        "RayServiceIncrementalUpgrade": False,
+    },
     "1.7.0": {
         "RayClusterStatusConditions": True,
         "RayJobDeletionPolicy": True,

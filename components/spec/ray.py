@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from raydask.errors import rule
 from raydask.k8s import images, quantities
-from raydask.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
+from raydask.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec, WaitSpec
 from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
 RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
@@ -62,7 +62,8 @@ class WorkerGroupSpec(RayGroup):
     name: GroupName
     """Group name (DNS-1035 label of at most 56 characters, unique in the cluster); required."""
     replicas: Count = 1
-    """Initial replica count; default 1."""
+    """Replica count; default 1. In an autoscaled cluster the autoscaler owns it (the group starts at ``minReplicas``
+    and raydask never applies it): leave it out or equal to ``minReplicas``."""
     min_replicas: Count | None = None
     """Autoscaler lower bound; default ``replicas``."""
     max_replicas: Count | None = None
@@ -172,6 +173,12 @@ class RayClusterConfig(Spec):
         for i, n in enumerate(names):
             if names.index(n) != i:
                 raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
+        if self.autoscaling and self.autoscaling.enabled:
+            for i, g in enumerate(self.worker_groups):
+                if "replicas" in g.model_fields_set and g.replicas != g.min:
+                    raise rule(f"workerGroups.{i}.replicas", f"the Ray autoscaler owns the replica count of an autoscaled group "
+                                                             f"(it starts at minReplicas, {g.min}); remove replicas, or set "
+                                                             f"minReplicas: {g.replicas} to start with {g.replicas}")
         if not self.allow_image_version_mismatch:
             for where, img in self._images():
                 try:
@@ -218,6 +225,8 @@ class RayClusterSpec(RayClusterConfig):
     """Annotations on the RayCluster; default none."""
     gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
     """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
+    wait: WaitSpec = WaitSpec()
+    """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
 
     @model_validator(mode="after")
     def _rules(self) -> RayClusterSpec:

@@ -130,6 +130,7 @@ class RuntimeEnvSpec(Spec):
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
+    "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
 })
 """RayClusterSpec fields a workload's cluster does not have."""
 

@@ -224,7 +224,8 @@ def _group_rules(spec: dict[str, Any], base: str) -> tuple[list[Issue], list[tup
             out.append(
                 (join(gpath, "minReplicas"), f"minReplicas {low} is greater than maxReplicas {high} (KubeRay rejects the worker group)")
             )
-        elif replicas is not None and low is not None and high is not None and not low <= replicas <= high:
+        elif (replicas is not None and low is not None and high is not None and not low <= replicas <= high
+              and spec.get("enableInTreeAutoscaling") is not True):  # autoscaled: the autoscaler owns replicas
             out.append(
                 (join(gpath, "replicas"), f"replicas {replicas} is outside [minReplicas {low}, maxReplicas {high}] (KubeRay clamps it)")
             )
