@@ -868,7 +868,7 @@ def test_stack_namespaces_include_dask() -> None:
 
 def test_pulumi_up_waits_until_the_operator_reports_running() -> None:
     cluster = build_dask_cluster(DaskClusterSpec(name="etl"), "ml").cluster
-    assert cluster["metadata"]["annotations"] == {"pulumi.com/waitFor": "jsonpath={.status.phase}=Running",
+    assert cluster["metadata"]["annotations"] == {"pulumi.com/waitFor": "jsonpath={$[?@.phase=='Running' || @.phase=='Pending']}",
                                                   "pulumi.com/timeoutSeconds": "600"}
     quiet = build_dask_cluster(DaskClusterSpec.model_validate({"name": "etl", "wait": {"enabled": False}}), "ml").cluster
     assert "annotations" not in quiet["metadata"]

@@ -202,7 +202,7 @@ def test_component_alone_registers_cluster_and_outputs(run_program: Any) -> None
 
     result = run_program(program)
     types = [r.type for r in result.resources]
-    assert types == ["raydask:ray:RayCluster", "kubernetes:ray.io/v1:RayCluster"]
+    assert types == ["raydask:ray:RayCluster", "kubernetes:ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayClusterPatch"]
     assert result.outputs == {
         "client": "ray://train-head-svc.ml.svc.cluster.local:10001",
         "dashboard": "http://train-head-svc.ml.svc.cluster.local:8265",
@@ -303,10 +303,19 @@ def test_autoscaled_groups_leave_replicas_to_the_autoscaler() -> None:
     assert built(off)["spec"]["workerGroupSpecs"][0]["replicas"] == 3
 
 
-def test_pulumi_up_waits_for_ready_and_owns_what_it_applies() -> None:
-    meta = built({"name": "solo"})["metadata"]["annotations"]
-    assert meta == {"pulumi.com/patchForce": "true", "pulumi.com/waitFor": "jsonpath={.status.state}=ready",
-                    "pulumi.com/timeoutSeconds": "600"}
-    meta = built({"name": "solo", "wait": {"timeoutSeconds": 60}})["metadata"]["annotations"]
-    assert meta["pulumi.com/timeoutSeconds"] == "60"
-    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+def test_pulumi_up_waits_once_for_ready_and_owns_what_it_applies() -> None:
+    from raydask.builders.plan import Context
+    from raydask.builders.workloads import plan_ray_cluster
+
+    assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    plan = plan_ray_cluster(RayClusterSpec(name="solo", wait={"timeout_seconds": 60}), Context("k", "ml"))
+    assert plan.patches == ({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {
+        "name": "solo", "namespace": "ml", "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=ready",
+                                                          "pulumi.com/timeoutSeconds": "60"}}},)
+    assert plan_ray_cluster(RayClusterSpec(name="solo", wait={"enabled": False}), Context("k", "ml")).patches == ()
+
+
+def test_the_readiness_patch_registers_as_a_patch_of_the_raycluster(run_program: Any) -> None:
+    result = run_program(lambda: RayCluster("solo", {"name": "solo"}, namespace="ml"))
+    types = [(r.type, r.name) for r in result.resources]
+    assert ("kubernetes:ray.io/v1:RayClusterPatch", "solo-rayclusterpatch-solo") in types

@@ -289,8 +289,11 @@ def group_component(group: DaskWorkerGroupSpec | None) -> str:
     return f"worker-{group.name if group else 'default'}"
 
 
-RUNNING = "{.status.phase}=Running"
-"""The Dask operator's DaskCluster phase once its scheduler Service is up."""
+RUNNING = "{$[?@.phase=='Running' || @.phase=='Pending']}"
+"""The Dask operator has created the cluster's scheduler, its Service and the default worker group: its status phase
+is ``Running`` (the scheduler Service exists) or ``Pending`` (the components are created). Both count, because the
+operator (dask-kubernetes 2026.3.0) races on the phase and can leave a running cluster ``Pending`` for good
+(dask/dask-kubernetes#968); RFC 9535 JSONPath as the kubernetes provider's ``waitFor`` reads it."""
 
 
 def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:

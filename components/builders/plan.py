@@ -43,14 +43,16 @@ class Context:
 @dataclass(frozen=True)
 class Plan(Generic[E]):
     """Everything one workload component declares, in registration order: ``before`` (NetworkPolicies, Secrets), then
-    ``main`` (the custom resource, after them), then ``after`` (Services, Ingresses, monitors, worker groups: after
-    ``main``)."""
+    ``main`` (the custom resource, after them), then ``after`` (Services, Ingresses, monitors, worker groups) and
+    ``patches`` of ``main``, both after ``main``."""
 
     main: Manifest
     endpoints: E
     """Addresses as plain values, known before anything is created."""
     before: tuple[Manifest, ...] = ()
     after: tuple[Manifest, ...] = ()
+    patches: tuple[Manifest, ...] = ()
+    """Server-side apply patches of ``main`` (after it)."""
     replace_on_changes: tuple[str, ...] = ()
     """Property paths of ``main`` whose change replaces it (a RayJob runs once)."""
     ignore_changes: tuple[str, ...] = ()

@@ -223,9 +223,24 @@ def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     """The RayCluster object. raydask owns what it applies (``patchForce``): the fields it sets win over another field
     manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
     opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
-    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", **wait_annotations(spec.wait, READY)}
+    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true"}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
                annotations, spec=ray_cluster_spec(spec))
+
+
+def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
+    """A patch of the RayCluster's annotations that makes ``pulumi up`` wait, once, after creating it, until KubeRay
+    reports it ready; None when ``wait`` is off.
+
+    A patch resource of its own, because its wait runs when it is created and not on every update of the RayCluster:
+    KubeRay leaves ``status.observedGeneration`` behind when an update changes nothing in the status (it does not roll
+    pods on spec changes), and the provider's wait never ends on a stale generation.
+    """
+    annotations = wait_annotations(spec.wait, READY)
+    if not annotations:
+        return None
+    return {"apiVersion": RAY_API, "kind": "RayCluster", "metadata": {"name": spec.name, "namespace": namespace,
+                                                                     "annotations": annotations}}
 
 
 def metrics_service(spec: RayClusterSpec, namespace: str) -> Manifest:

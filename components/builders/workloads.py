@@ -11,7 +11,7 @@ from typing import Any
 from raydask.builders import dask_security, ray_security
 from raydask.builders.dask import DaskEndpoints, build_dask_cluster
 from raydask.builders.plan import Context, Plan
-from raydask.builders.ray import RayEndpoints, build_ray_cluster
+from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.spec.dask import DaskClusterSpec
@@ -32,8 +32,9 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     assert built.endpoints is not None
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
+    ready = readiness_patch(spec, ns)
     return Plan(built.cluster, built.endpoints, before=(*secret, *policies),
-                after=(*built.services, *built.ingresses, *built.monitors))
+                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
 
 
 def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:

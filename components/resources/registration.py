@@ -46,11 +46,15 @@ class CustomObject(pulumi.CustomResource):
     status: pulumi.Output[dict[str, Any] | None]
     """The object's status as the operator last wrote it (read at create, update and refresh)."""
 
-    def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
+                 *, patch: bool = False) -> None:
+        """Register ``manifest``; ``patch``: as a server-side apply patch of the object (``<Kind>Patch``, as
+        ``apiextensions.CustomResourcePatch``)."""
         props = {**manifest, "status": None}  # keys as the provider reads them; outputs keep their names
         props.setdefault("spec", None)
         options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=provider_version()), opts)
-        super().__init__(f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}", resource_name, props, options)
+        token = f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}{'Patch' if patch else ''}"
+        super().__init__(token, resource_name, props, options)
 
     @classmethod
     def get(cls, resource_name: str, api_version: str, kind: str, id: pulumi.Input[str],
@@ -81,7 +85,7 @@ def kubernetes_resource(resource_name: str, manifest: Mapping[str, Any], opts: p
     :class:`CustomObject` for a custom kind."""
     cls = builtin_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
     if cls is None:
-        return CustomObject(resource_name, manifest, opts)
+        return CustomObject(resource_name, manifest, opts, patch=patch)
     body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     return cls(resource_name, opts=opts, **body)
 
@@ -120,7 +124,8 @@ class Registered(Generic[E]):
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
-    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after``."""
+    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after`` and the
+    patches of ``main``."""
     before = register_children(parent, opts, name, plan.before)
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
@@ -129,4 +134,5 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
         extra["ignore_changes"] = list(plan.ignore_changes)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
+    register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
     return Registered(main, before, after)

@@ -234,8 +234,8 @@ class DaskClusterSpec(Spec):
     dashboard: DaskDashboardSpec = DaskDashboardSpec()
     """Dashboard exposure; default in-cluster only."""
     wait: WaitSpec = WaitSpec()
-    """Wait in ``pulumi up`` until the Dask operator reports the cluster running (``status.phase: Running``); default on,
-    600 s."""
+    """Wait in ``pulumi up`` until the Dask operator has created the cluster (``status.phase`` ``Running``, or ``Pending``:
+    dask-kubernetes 2026.3.0 can leave a running cluster ``Pending``); default on, 600 s."""
     network_policy: NetworkPolicySpec | None = None
     """NetworkPolicies isolating the cluster's pods; default the stack's ``raydask:networkPolicy``, none without it."""
     service_account: Label | None = None
