@@ -307,7 +307,8 @@ def test_pulumi_up_waits_once_for_ready_and_owns_what_it_applies() -> None:
     from raydask.builders.plan import Context
     from raydask.builders.workloads import plan_ray_cluster
 
-    assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true"}
+    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
     plan = plan_ray_cluster(RayClusterSpec(name="solo", wait={"timeout_seconds": 60}), Context("k", "ml"))
     assert plan.patches == ({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {
         "name": "solo", "namespace": "ml", "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=ready",

@@ -223,7 +223,9 @@ def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     """The RayCluster object. raydask owns what it applies (``patchForce``): the fields it sets win over another field
     manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
     opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
-    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true"}
+    # the readiness patch's waitFor lands on the live object: the RayCluster's own updates must not wait on it
+    skip = {PulumiAnnotations.SKIP_AWAIT: "true"} if spec.wait.enabled else {}
+    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", **skip}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
                annotations, spec=ray_cluster_spec(spec))
 
@@ -234,7 +236,8 @@ def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
 
     A patch resource of its own, because its wait runs when it is created and not on every update of the RayCluster:
     KubeRay leaves ``status.observedGeneration`` behind when an update changes nothing in the status (it does not roll
-    pods on spec changes), and the provider's wait never ends on a stale generation.
+    pods on spec changes), and the provider's wait never ends on a stale generation. The provider reads the condition
+    off the live object, so the RayCluster itself carries ``skipAwait``.
     """
     annotations = wait_annotations(spec.wait, READY)
     if not annotations:

@@ -19,6 +19,8 @@ class PulumiAnnotations:
     """What ``pulumi up`` waits for after creating or updating the object (``jsonpath={.status.state}=ready``)."""
     TIMEOUT_SECONDS: Final = "pulumi.com/timeoutSeconds"
     """How long it waits."""
+    SKIP_AWAIT: Final = "pulumi.com/skipAwait"
+    """No waiting after applying this object (read from its own inputs, whatever annotations the live object has)."""
 
 
 def normalize(value: Any) -> Any:
