@@ -23,7 +23,8 @@ BASE: dict[str, Any] = {
     "head": {"cpu": "2", "memory": "8Gi"},
     "workerGroups": [
         {"name": "cpu", "minReplicas": 1, "maxReplicas": 10, "cpu": "4", "memory": "16Gi"},
-        {"name": "gpu", "replicas": 0, "minReplicas": 0, "maxReplicas": 4, "cpu": "8", "memory": "32Gi", "gpus": 1},
+        {"name": "gpu", "replicas": 0, "minReplicas": 0, "maxReplicas": 4, "cpu": "8", "memory": "32Gi", "gpus": 1,
+         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
     ],
     "autoscaling": {"idleTimeoutSeconds": 60, "upscalingMode": "Default"},
 }
@@ -53,10 +54,10 @@ def errors_for(cluster: dict[str, Any]) -> list[str]:
 
 
 RULES = [
-    ("workerGroups.0.minReplicas", 11, "raydask:rayClusters[0].workerGroups[0].maxReplicas: must be ≥ minReplicas (10 < 11)"),
+    ("workerGroups.0.minReplicas", 11, "raydask:rayClusters[0].workerGroups[0].minReplicas: must be ≤ maxReplicas (11 > 10)"),
     ("workerGroups.0.replicas", 0, "raydask:rayClusters[0].workerGroups[0].replicas: must be ≥ minReplicas (0 < 1)"),
     ("workerGroups.0.replicas", 12, "raydask:rayClusters[0].workerGroups[0].replicas: must be ≤ maxReplicas (12 > 10)"),
-    ("workerGroups.1.maxReplicas", -1, "raydask:rayClusters[0].workerGroups[1].maxReplicas: Input should be greater than or equal to 0"),
+    ("workerGroups.1.maxReplicas", -1, "raydask:rayClusters[0].workerGroups[1].maxReplicas: must be ≥ 0, got -1"),
     ("workerGroups.0.cpu", "four", "raydask:rayClusters[0].workerGroups[0].cpu: 'four' is not a Kubernetes quantity"),
     ("workerGroups.0.memory", "16GB", "raydask:rayClusters[0].workerGroups[0].memory: '16GB' is not a Kubernetes quantity (use G or Gi)"),
     ("head.memory", "0", "raydask:rayClusters[0].head.memory: '0' must be greater than 0"),
@@ -73,15 +74,15 @@ RULES = [
     ("workerGroups.0.maxReplica", 3, "raydask:rayClusters[0].workerGroups[0].maxReplica: unknown key (did you mean 'maxReplicas'?)"),
     ("autoscaling.upscalingMode", "Fast", "raydask:rayClusters[0].autoscaling.upscalingMode: must be one of 'Default', 'Aggressive' "
                                           "or 'Conservative', got 'Fast'"),
-    ("rayVersion", "2.60", "raydask:rayClusters[0].rayVersion: String should match pattern '^\\d+\\.\\d+\\.\\d+$'"),
+    ("rayVersion", "2.60", "raydask:rayClusters[0].rayVersion: '2.60' is not a Ray release such as '2.60.0' (major.minor.patch)"),
     ("head.cpuLimit", "1", "raydask:rayClusters[0].head.cpuLimit: must be at least cpu (1 < 2)"),
     ("workerGroups.0.tolerations", [{"key": "k", "operator": "Exists", "value": "v"}],
      "raydask:rayClusters[0].workerGroups[0].tolerations[0].value: must be empty when operator is Exists"),
     ("head.volumes", [{"name": "data", "mountPath": "/data", "source": {"hostPath": {"path": "/x"}}}],
      "raydask:rayClusters[0].head.volumes[0].source: volume type 'hostPath' is not allowed by Pod Security 'restricted'; use one of "
      "['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']"),
-    ("dashboard.ingress", {"host": "Ray_Example"}, "raydask:rayClusters[0].dashboard.ingress.host: 'Ray_Example' is not a DNS-1123 "
-                                                   "subdomain (lower-case, digits, '-', '.')"),
+    ("dashboard.ingress", {"host": "Ray_Example"}, "raydask:rayClusters[0].dashboard.ingress.host: 'Ray_Example' is not a DNS host "
+                                                   "name: lower-case letters, digits, '-' and '.'"),
     ("workerGroups.0.name", ..., "raydask:rayClusters[0].workerGroups[0].name: required key is missing"),
 ]
 
@@ -308,7 +309,8 @@ def test_pulumi_up_waits_once_for_ready_and_owns_what_it_applies() -> None:
     from raydask.builders.workloads import plan_ray_cluster
 
     assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true"}
-    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true",
+                                                                                          "pulumi.com/skipAwait": "true"}
     plan = plan_ray_cluster(RayClusterSpec(name="solo", wait={"timeout_seconds": 60}), Context("k", "ml"))
     assert plan.patches == ({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {
         "name": "solo", "namespace": "ml", "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=ready",

@@ -223,9 +223,9 @@ def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     """The RayCluster object. raydask owns what it applies (``patchForce``): the fields it sets win over another field
     manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
     opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
-    # the readiness patch's waitFor lands on the live object: the RayCluster's own updates must not wait on it
-    skip = {PulumiAnnotations.SKIP_AWAIT: "true"} if spec.wait.enabled else {}
-    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", **skip}
+    # the readiness patch's waitFor lands on the live object (and stays until the patch is deleted, after updates):
+    # the RayCluster's own updates must never wait on it
+    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", PulumiAnnotations.SKIP_AWAIT: "true"}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
                annotations, spec=ray_cluster_spec(spec))
 
