@@ -21,12 +21,15 @@ ENFORCEMENT = EnforcementLevel.MANDATORY
 
 
 def plain(value: Any) -> Any:
-    """pulumi-policy's read-only proxies as dicts and lists (an unknown preview value raises, and the engine reports
-    that the policy cannot run until it is known)."""
+    """pulumi-policy's read-only proxies as dicts and lists, and numbers as the manifest has them: the engine hands
+    every number over as a float (``runAsUser: 10001.0``), which Pod Security and the schemas read as a different value
+    (an unknown preview value raises, and the engine reports that the policy cannot run until it is known)."""
     if isinstance(value, Mapping):
         return {str(k): plain(value[k]) for k in value}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [plain(v) for v in value]
+    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+        return int(value)
     return value
 
 

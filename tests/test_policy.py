@@ -249,6 +249,20 @@ def test_glue_reports_each_message_and_skips_other_types() -> None:
     assert reported == [("spec.tls: required: every Ingress serves HTTPS (add a tls entry with the certificate's secretName)", None)]
 
 
+def test_numbers_arrive_as_floats_and_still_pass() -> None:
+    """The real engine hands the analyzer protobuf Structs, where every number is a float (runAsUser: 10001.0): the
+    policies read them as the manifest has them (found by the live tier)."""
+    from google.protobuf import json_format, struct_pb2
+
+    wire = json_format.MessageToDict(json_format.ParseDict(ray_cluster(), struct_pb2.Struct()))
+    assert wire["spec"]["headGroupSpec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001.0
+    reported: list[str] = []
+    for policy in pack.policies():
+        if isinstance(policy, ResourceValidationPolicy):
+            policy.validate(args(rp.RAY_CLUSTER, wire), lambda message, urn: reported.append(message))
+    assert reported == []
+
+
 def test_unknown_preview_values_are_left_to_the_engine() -> None:
     obj = ingress()
     obj["spec"]["tls"] = UNKNOWN_ARRAY_VALUE
