@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-from raydask.errors import ConfigError
+from raydask.errors import ConfigError, quote_key
 from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.operators import DaskOperator, KubeRayOperator
@@ -32,13 +32,20 @@ from raydask.spec.stack import StackSpec
 NAMESPACE = "raydask"
 
 
-def config_values() -> dict[str, Any]:
-    """Every ``raydask:*`` config value, JSON objects and lists decoded, keyed without the prefix."""
+OTHER_NAMESPACES = frozenset({"kubernetes", "pulumi"})
+"""Config namespaces others read: the Kubernetes provider's and Pulumi's own. Any other key is read by nothing."""
+
+
+def _raw_config() -> dict[str, Any]:
     from pulumi.runtime import config as rc
 
-    raw: dict[str, Any] = {**rc.get_config_env(), **rc.CONFIG.get()}
+    return {**rc.get_config_env(), **rc.CONFIG.get()}
+
+
+def config_values(raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every ``raydask:*`` config value, JSON objects and lists decoded, keyed without the prefix."""
     out: dict[str, Any] = {}
-    for full_key, value in raw.items():
+    for full_key, value in (_raw_config() if raw is None else raw).items():
         ns, _, key = full_key.partition(":")
         if ns != NAMESPACE or not key or key in SECRET_CONFIG_KEYS:
             continue
@@ -52,9 +59,40 @@ def config_values() -> dict[str, Any]:
     return out
 
 
+def foreign_keys(raw: dict[str, Any] | None = None) -> list[str]:
+    """A ConfigError line for every config key nothing reads: not ``raydask:*``, not the provider's or Pulumi's (a
+    misspelt or missing ``raydask:`` prefix drops the whole value)."""
+    import difflib
+
+    from raydask.spec.stack import StackSpec
+
+    keys = [f.alias or n for n, f in StackSpec.model_fields.items()] + sorted(SECRET_CONFIG_KEYS)
+    out = []
+    for full_key in _raw_config() if raw is None else raw:
+        ns, _sep, key = full_key.partition(":")
+        if ns == NAMESPACE or ns in OTHER_NAMESPACES:
+            continue
+        close = difflib.get_close_matches(key, keys, n=1, cutoff=0.7)
+        hint = f"did you mean {NAMESPACE}:{close[0]}? " if close else ""
+        out.append(f"{quote_key(full_key)}: not a key anything reads: {hint}the raydask program reads {NAMESPACE}:* keys (and "
+                   "the Kubernetes provider kubernetes:* keys)")
+    return out
+
+
 def load_stack_spec(values: dict[str, Any] | None = None) -> StackSpec:
-    """Validate the stack's config into a :class:`StackSpec` (ConfigError naming ``raydask:<key>`` paths)."""
-    return parse_spec(StackSpec, config_values() if values is None else values, f"{NAMESPACE}:")
+    """Validate the stack's config into a :class:`StackSpec` (ConfigError naming ``raydask:<key>`` paths). Without
+    ``values``, the stack's own config, where keys nothing reads are refused too."""
+    if values is not None:
+        return parse_spec(StackSpec, values, f"{NAMESPACE}:")
+    raw = _raw_config()
+    foreign = foreign_keys(raw)
+    try:
+        spec = parse_spec(StackSpec, config_values(raw), f"{NAMESPACE}:")
+    except ConfigError as exc:
+        raise ConfigError(sorted(dict.fromkeys([*foreign, *exc.problems]))) from None
+    if foreign:
+        raise ConfigError(foreign)
+    return spec
 
 
 def redis_password() -> pulumi.Output[str] | None:

@@ -57,6 +57,8 @@ FULL: dict[str, Any] = {
 # helpers
 # --------------------------------------------------------------------------------------------------------------
 
+GPU_TAINT = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
 
 def run_operator(run_program: Any, spec: dict[str, Any], monitoring: MonitoringSpec | None = None, **kwargs: Any) -> Any:
     return run_program(lambda: DaskOperator("dask", spec, namespace="dask-operator", monitoring=monitoring,
@@ -370,7 +372,8 @@ def test_chart_source_errors(run_program: Any, tmp_path: Path) -> None:
     ({"values": {"metrics": {"worker": {"podMonitor": {"podTargetLabels": ["team"]}}}}},
      "raydask:daskOperator.values.metrics.worker.podMonitor.podTargetLabels: the chart ignores this key; its PodMonitor "
      "template reads targetLabels"),
-    ({"version": "2026.3"}, "raydask:daskOperator.version: String should match pattern '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$'"),
+    ({"version": "2026.3"}, "raydask:daskOperator.version: '2026.3' is not a pinned chart version such as '1.7.0' (major.minor.patch, "
+                            "no ranges)"),
     ({"clusterwide": False}, "raydask:daskOperator.clusterwide: unknown key (did you mean 'clusterWide'?)"),
     ({"resources": {"memory": "1GB"}}, "raydask:daskOperator.resources.memory: '1GB' is not a Kubernetes quantity (use G or Gi)"),
 ])
@@ -481,6 +484,7 @@ def test_full_cluster(run_program: Any) -> None:
 
 def test_worker_overrides(run_program: Any) -> None:
     spec = {"name": "w", "worker": {"cpu": "2", "memory": "8Gi", "nthreads": 8, "memoryLimit": "6Gi", "gpus": 2,
+                                    "tolerations": GPU_TAINT,
                                     "workerResources": {"MEMORY": 6e9, "GPU": 1}, "extraArgs": ["--lifetime", "1h"]}}
     w = container(one(run_cluster(run_program, spec), "DaskCluster")["spec"]["worker"])
     assert w["args"][4:8] == ["--nthreads", "8", "--memory-limit", str(6 * 2**30)]
@@ -598,33 +602,35 @@ P = "DaskCluster(c)"
     ({"name": "a" * 54}, f"{P}.name: '{'a' * 54}' is 54 characters; the limit is 53"),
     ({"name": "Etl"}, f"{P}.name: 'Etl' is not a DNS-1035 label: lower-case letters, digits and '-', starting with "
                       "a letter, ending with a letter or digit (no dots or underscores)"),
-    ({"worker": {"replicas": -1}}, f"{P}.worker.replicas: Input should be greater than or equal to 0"),
+    ({"worker": {"replicas": -1}}, f"{P}.worker.replicas: must be ≥ 0, got -1"),
     ({"worker": {"gpus": 1.5}}, f"{P}.worker.gpus: must be a whole number, got 1.5"),
     ({"worker": {"memory": "2GB"}}, f"{P}.worker.memory: '2GB' is not a Kubernetes quantity (use G or Gi)"),
     ({"worker": {"cpu": "2", "cpuLimit": "1"}}, f"{P}.worker.cpuLimit: must be at least cpu (1 < 2)"),
-    ({"worker": {"nthreads": 0}}, f"{P}.worker.nthreads: Input should be greater than or equal to 1"),
+    ({"worker": {"nthreads": 0}}, f"{P}.worker.nthreads: must be ≥ 1, got 0"),
     ({"worker": {"memory": "2Gi", "memoryLimit": "3Gi"}},
      f"{P}.worker.memoryLimit: must be ≤ memory (3Gi > 2Gi): the kernel would kill the pod before Dask spills or pauses"),
-    ({"worker": {"extraArgs": ["--nthreads=4"]}}, f"{P}.worker.extraArgs: '--nthreads' is set by raydask: use the nthreads key"),
+    ({"worker": {"extraArgs": ["--nthreads=4"]}}, f"{P}.worker.extraArgs[0]: '--nthreads' is set by raydask: use the nthreads key"),
     ({"worker": {"extraArgs": ["--nworkers", "2"]}},
-     f"{P}.worker.extraArgs: '--nworkers' is set by raydask: one worker process per pod: scale with replicas"),
+     f"{P}.worker.extraArgs[0]: '--nworkers' is set by raydask: one worker process per pod: scale with replicas"),
     ({"workerGroups": [{"name": "g", "extraArgs": ["--worker-port", "9000"]}]},
-     f"{P}.workerGroups[0].extraArgs: '--worker-port' is set by raydask: ports are fixed (8788)"),
+     f"{P}.workerGroups[0].extraArgs[0]: '--worker-port' is set by raydask: ports are fixed (8788)"),
     ({"scheduler": {"extraArgs": ["--port", "9000"]}},
-     f"{P}.scheduler.extraArgs: '--port' is set by raydask: the Service, the operator and the workers use port 8786"),
+     f"{P}.scheduler.extraArgs[0]: '--port' is set by raydask: the Service, the operator and the workers use port 8786"),
     ({"worker": {"workerResources": {"GPU count": 1}}},
-     f"{P}.worker.workerResources.GPU count: String should match pattern '^[A-Za-z_][A-Za-z0-9_.-]*$'"),
-    ({"worker": {"workerResources": {"GPU": 0}}}, f"{P}.worker.workerResources.GPU: Input should be greater than 0"),
+     f"{P}.worker.workerResources[\"GPU count\"]: 'GPU count' is not a Dask resource name: letters, digits, '_', '.' and '-', "
+     "starting with a letter or '_'"),
+    ({"worker": {"workerResources": {"GPU": 0}}}, f"{P}.worker.workerResources.GPU: must be > 0, got 0"),
     ({"scheduler": {"env": {"DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES": "['distributed.http.health']"}}},
      f"{P}.scheduler.env.DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES: must include 'distributed.http.scheduler.api' (the operator "
      "scales and retires workers through it)"),
     ({"scheduler": {"serviceType": "ExternalName"}},
      f"{P}.scheduler.serviceType: must be one of 'ClusterIP', 'NodePort' or 'LoadBalancer', got 'ExternalName'"),
     ({"autoscaling": {"minimum": 1}}, f"{P}.autoscaling.maximum: required key is missing"),
-    ({"autoscaling": {"minimum": 5, "maximum": 3}, "worker": {"replicas": 4}}, f"{P}.autoscaling.maximum: must be ≥ minimum (3 < 5)"),
-    ({"autoscaling": {"minimum": 2, "maximum": 4}}, f"{P}.worker.replicas: must be ≥ autoscaling.minimum (1 < 2)"),
+    ({"autoscaling": {"minimum": 5, "maximum": 3}, "worker": {"replicas": 4}}, f"{P}.autoscaling.minimum: must be ≤ maximum (5 > 3)"),
+    ({"autoscaling": {"minimum": 2, "maximum": 4}}, f"{P}.worker.replicas: must be ≥ autoscaling.minimum (1, the default, < 2): the "
+                                                    "cluster starts with worker.replicas workers; set worker.replicas: 2"),
     ({"autoscaling": {"maximum": 4}, "worker": {"replicas": 5}}, f"{P}.worker.replicas: must be ≤ autoscaling.maximum (5 > 4)"),
-    ({"autoscaling": {"maximum": 0}, "worker": {"replicas": 0}}, f"{P}.autoscaling.maximum: Input should be greater than or equal to 1"),
+    ({"autoscaling": {"maximum": 0}, "worker": {"replicas": 0}}, f"{P}.autoscaling.maximum: must be ≥ 1, got 0"),
     ({"workerGroups": [{"name": "gpu"}, {"name": "gpu"}]}, f"{P}.workerGroups[1].name: duplicate worker group name 'gpu'"),
     ({"workerGroups": [{"name": "default"}]},
      f"{P}.workerGroups[0].name: 'default' is reserved for the cluster's own worker group ('c-default', configured by the worker key)"),
@@ -641,24 +647,26 @@ P = "DaskCluster(c)"
     ({"workerGroups": [{"name": "gpu", "image": "rapidsai/base:25.08-cuda12.9-py3.12"}]},
      f"{P}.workerGroups[0].image: image tag '25.08-cuda12.9-py3.12' does not match daskVersion 2026.8.0; set the matching image "
      "or allow the mismatch (allowImageVersionMismatch: true)"),
-    ({"daskVersion": "2026.8"}, f"{P}.daskVersion: String should match pattern '^\\d{{4}}\\.\\d{{1,2}}\\.\\d+$'"),
+    ({"daskVersion": "2026.8"}, f"{P}.daskVersion: '2026.8' is not a Dask release such as '2026.8.0' (major.minor.patch)"),
     ({"dashboard": {"ingress": {"host": "dask.example.com", "path": "/dask"}}},
      f"{P}.dashboard.ingress.path: must be '/', got '/dask': the Dask dashboard links to absolute paths (/status, /statics); give "
      "it its own host"),
     ({"dashboard": {"ingress": {"host": "Dask_Example"}}},
-     f"{P}.dashboard.ingress.host: 'Dask_Example' is not a DNS-1123 subdomain (lower-case, digits, '-', '.')"),
+     f"{P}.dashboard.ingress.host: 'Dask_Example' is not a DNS host name: lower-case letters, digits, '-' and '.'"),
     ({"worker": {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"topologyKey": "kubernetes.io/hostname", "labelSelector": {}, "matchLabelKeys": ["pod-template-hash"]}]}}}},
-     f"{P}.worker.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys: not in the Kubernetes "
+     f"{P}.worker.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys: unknown key: not in the "
+     "Kubernetes "
      "1.21 PodSpec the Dask CRDs embed: the API server would silently drop it"),
     ({"scheduler": {"volumes": [{"name": "bundle", "mountPath": "/etc/ca", "source": {"projected": {"sources": [
         {"clusterTrustBundle": {"name": "ca", "path": "ca.pem"}}]}}}]}},
-     f"{P}.scheduler.volumes[0].source.projected.sources[0].clusterTrustBundle: not in the Kubernetes 1.21 PodSpec the Dask CRDs "
+     f"{P}.scheduler.volumes[0].source.projected.sources[0].clusterTrustBundle: unknown key: not in the Kubernetes 1.21 PodSpec "
+     "the Dask CRDs "
      "embed: the API server would silently drop it"),
     ({"workerGroups": [{"name": "g", "volumes": [{"name": "v", "mountPath": "/v", "source": {"hostPath": {"path": "/"}}}]}]},
      f"{P}.workerGroups[0].volumes[0].source: volume type 'hostPath' is not allowed by Pod Security 'restricted'; use one of "
      "['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']"),
-    ({"idleTimeout": -5}, f"{P}.idleTimeout: Input should be greater than or equal to 0"),
+    ({"idleTimeout": -5}, f"{P}.idleTimeout: must be ≥ 0, got -5"),
     ({"workers": {}}, f"{P}.workers: unknown key (did you mean 'worker'?)"),
 ])
 def test_cluster_rules(run_program: Any, spec: dict[str, Any], message: str) -> None:
@@ -836,12 +844,12 @@ def test_dask_waits_for_its_operator_and_namespaces(run_program: Any, project_ro
      "raydask:daskClusters[1].name: duplicate cluster name 'dask' in namespace 'ray-dev' (also daskClusters[0])"),
     (lambda c: c["raydask:daskClusters"].append({"name": "dask-gpu", "workerGroups": [{"name": "x"}]}) or
      c["raydask:daskClusters"][0].update(workerGroups=[{"name": "gpu-x"}]),
-     "raydask:daskClusters[1].workerGroups[0].name: duplicate DaskWorkerGroup name 'dask-gpu-x' in namespace 'ray-dev' "
-     "(also daskClusters[0].workerGroups[0])"),
+     "raydask:daskClusters[1].workerGroups[0].name: makes the DaskWorkerGroup ray-dev/dask-gpu-x, which "
+     "daskClusters[0].workerGroups[0] makes too: choose another name"),
     (lambda c: c["raydask:daskClusters"].append({"name": "dask-x"}) or
      c["raydask:daskClusters"][0].update(workerGroups=[{"name": "x-default"}]),
-     "raydask:daskClusters[0].workerGroups[0].name: duplicate DaskWorkerGroup name 'dask-x-default' in namespace 'ray-dev' "
-     "(also daskClusters[1].worker)"),
+     "raydask:daskClusters[1].name: makes the DaskWorkerGroup ray-dev/dask-x-default, which daskClusters[0].workerGroups[0] "
+     "makes too: choose another name"),
     (lambda c: c["raydask:daskClusters"][0].update(namespace="dask"),
      "raydask:daskClusters[0].namespace: must be the Dask operator's namespace 'ray-dev', got 'dask': daskOperator.clusterWide "
      "is false (it only watches its own namespace)"),

@@ -59,7 +59,7 @@ def test_values_watch_namespaces_monitoring_and_escape_hatch() -> None:
 @pytest.mark.parametrize(("spec", "message"), [
     ({"featureGates": {"RayTurbo": True}}, "raydask:kuberay.featureGates: unknown feature gate(s) ['RayTurbo'] for KubeRay 1.7.0; known: "),
     ({"replicas": 2, "leaderElection": False}, "raydask:kuberay.leaderElection: must be true when replicas > 1"),
-    ({"version": "1.7"}, "raydask:kuberay.version: String should match pattern"),
+    ({"version": "1.7"}, "raydask:kuberay.version: '1.7' is not a pinned chart version such as '1.7.0'"),
     ({"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/charts"}},
      "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/charts/index.yaml: "),
     ({"version": "1.5.0", "chart": {"path": "no/such/chart"}}, f"raydask:kuberay.chart: '{ROOT}/no/such/chart' is not a chart directory"),

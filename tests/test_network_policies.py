@@ -96,7 +96,7 @@ def test_operators_admit_prometheus_and_reach_what_they_manage(stack: str) -> No
 def test_dask_cluster_admits_clients_ingress_prometheus_and_its_operator() -> None:
     spec = DaskClusterSpec.model_validate({
         "name": "etl", "networkPolicy": {"clientNamespaces": ["jupyter"]},
-        "workerGroups": [{"name": "gpu", "gpus": 1}],
+        "workerGroups": [{"name": "gpu", "gpus": 1, "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}],
         "dashboard": {"ingress": {"host": "dask.example.com", "tlsSecret": "t",
                                   "annotations": {"nginx.ingress.kubernetes.io/auth-url": "https://auth/x"}}},
     })

@@ -107,8 +107,9 @@ def problems(key: str, item: dict[str, Any], **stack: Any) -> list[str]:
 
 
 JOB_RULES = [
-    ("cluster", ..., "raydask:rayJobs[0].cluster: set exactly one of cluster (a new cluster for this job) and clusterSelector "
-                     "(an existing RayCluster)"),
+    ("cluster", ..., ["raydask:rayJobs[0].cluster: set exactly one of cluster (a new cluster for this job) and clusterSelector "
+                      "(an existing RayCluster)",
+                      "raydask:rayJobs[0].ttlSecondsAfterFinished: only applies with shutdownAfterJobFinishes: true"]),
     ("clusterSelector", "train", "raydask:rayJobs[0].clusterSelector: set exactly one of cluster (a new cluster for this job) "
                                  "and clusterSelector (an existing RayCluster)"),
     ("shutdownAfterJobFinishes", False, "raydask:rayJobs[0].ttlSecondsAfterFinished: only applies with shutdownAfterJobFinishes: true"),
@@ -126,12 +127,12 @@ JOB_RULES = [
                           "starting with a letter, ending with a letter or digit (no dots or underscores)"),
     ("entrypoint", "  ", "raydask:rayJobs[0].entrypoint: must be a command, got an empty string"),
     ("entrypoint", ..., "raydask:rayJobs[0].entrypoint: required key is missing"),
-    ("activeDeadlineSeconds", 0, "raydask:rayJobs[0].activeDeadlineSeconds: Input should be greater than 0"),
-    ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: Input should be greater than or equal to 0"),
+    ("activeDeadlineSeconds", 0, "raydask:rayJobs[0].activeDeadlineSeconds: must be > 0, got 0"),
+    ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: must be ≥ 0, got -1"),
     ("backoffLimit", 1.5, "raydask:rayJobs[0].backoffLimit: must be a whole number, got 1.5"),
     ("runtimeEnv.pip.1", "emoji=2", "raydask:rayJobs[0].runtimeEnv.pip[1]: 'emoji=2' is not a pip requirement such as "
                                     "'emoji==2.14.1'"),
-    ("runtimeEnv.envVars", {"1X": "y"}, "raydask:rayJobs[0].runtimeEnv.envVars: '1X' is not an environment variable name "
+    ("runtimeEnv.envVars", {"1X": "y"}, "raydask:rayJobs[0].runtimeEnv.envVars[\"1X\"]: '1X' is not an environment variable name "
                                         "(letters, digits, '_', not starting with a digit)"),
     ("runtimeEnv.workingDir", "./src", "raydask:rayJobs[0].runtimeEnv.workingDir: './src' is not a package URI Ray can fetch on "
                                        "every node: use a https/http/s3/gs/azure/abfss/file URI of a .zip, .tar.gz, .tgz, "
@@ -149,7 +150,7 @@ JOB_RULES = [
     ("cluster.image", "rayproject/ray:2.59.0", "raydask:rayJobs[0].cluster.image: image tag '2.59.0' does not match rayVersion "
                                                "2.60.0; set the matching image or allow the mismatch (allowImageVersionMismatch: true)"),
     ("cluster.workerGroups.1", {"name": "cpu"}, "raydask:rayJobs[0].cluster.workerGroups[1].name: duplicate worker group name 'cpu'"),
-    ("cluster.workerGroups.0.minReplicas", 4, "raydask:rayJobs[0].cluster.workerGroups[0].maxReplicas: must be ≥ minReplicas (3 < 4)"),
+    ("cluster.workerGroups.0.minReplicas", 4, "raydask:rayJobs[0].cluster.workerGroups[0].minReplicas: must be ≤ maxReplicas (4 > 3)"),
     ("cluster.name", "etl", "raydask:rayJobs[0].cluster.name: unknown key"),
     ("cluster.dashboard", {}, "raydask:rayJobs[0].cluster.dashboard: unknown key"),
     ("submitter", {"cpu": "2", "cpuLimit": "1"}, "raydask:rayJobs[0].submitter.cpuLimit: must be at least cpu (1 < 2)"),
@@ -159,8 +160,8 @@ JOB_RULES = [
 
 
 @pytest.mark.parametrize(("path", "value", "message"), JOB_RULES, ids=lambda v: str(v)[:40])
-def test_job_rule_messages(path: str, value: Any, message: str) -> None:
-    assert problems("rayJobs", with_(JOB, path, value)) == [message]
+def test_job_rule_messages(path: str, value: Any, message: str | list[str]) -> None:
+    assert problems("rayJobs", with_(JOB, path, value)) == (message if isinstance(message, list) else [message])
 
 
 SELECTOR_JOB = {"name": "report", "entrypoint": "python report.py", "clusterSelector": "train"}
@@ -210,17 +211,17 @@ SERVICE_RULES = [
     ("applications.0.deployments.1.numReplicas", 2, "raydask:rayServices[0].applications[0].deployments[1].numReplicas: cannot be "
                                                     "combined with autoscalingConfig (Serve sizes the deployment between its "
                                                     "minReplicas and maxReplicas)"),
-    ("applications.0.deployments.0.numReplicas", 0, "raydask:rayServices[0].applications[0].deployments[0].numReplicas: Input "
-                                                    "should be greater than 0"),
+    ("applications.0.deployments.0.numReplicas", 0, "raydask:rayServices[0].applications[0].deployments[0].numReplicas: must "
+                                                    "be > 0, got 0"),
     ("applications.0.deployments.1.autoscalingConfig.minReplicas", 5,
-     "raydask:rayServices[0].applications[0].deployments[1].autoscalingConfig.maxReplicas: must be ≥ minReplicas (4 < 5)"),
+     "raydask:rayServices[0].applications[0].deployments[1].autoscalingConfig.minReplicas: must be ≤ maxReplicas (5 > 4)"),
     ("applications.0.deployments.1.autoscalingConfig.initialReplicas", 6,
      "raydask:rayServices[0].applications[0].deployments[1].autoscalingConfig.initialReplicas: must be between minReplicas and "
      "maxReplicas (6 not in 1..4)"),
     ("applications.0.deployments.0.rayActorOptions.memory", "1GB",
      "raydask:rayServices[0].applications[0].deployments[0].rayActorOptions.memory: '1GB' is not a Kubernetes quantity (use G or Gi)"),
     ("applications.0.deployments.0.rayActorOptions.numGpus", -1,
-     "raydask:rayServices[0].applications[0].deployments[0].rayActorOptions.numGpus: Input should be greater than or equal to 0"),
+     "raydask:rayServices[0].applications[0].deployments[0].rayActorOptions.numGpus: must be ≥ 0, got -1"),
     ("applications.0.runtimeEnv.workingDir", "https://github.com/ray-project/test_dag",
      "raydask:rayServices[0].applications[0].runtimeEnv.workingDir: 'https://github.com/ray-project/test_dag' must point to a "
      ".zip, .tar.gz, .tgz, .tar.xz archive"),
@@ -230,8 +231,8 @@ SERVICE_RULES = [
     ("upgradeStrategy", "BlueGreen", "raydask:rayServices[0].upgradeStrategy: must be one of 'NewCluster', 'None' or "
                                      "'NewClusterWithIncrementalUpgrade', got 'BlueGreen'"),
     ("name", "s" * 48, f"raydask:rayServices[0].name: '{'s' * 48}' is 48 characters; the limit is 47"),
-    ("ingress.host", "Fruit_Shop", "raydask:rayServices[0].ingress.host: 'Fruit_Shop' is not a DNS-1123 subdomain (lower-case, "
-                                   "digits, '-', '.')"),
+    ("ingress.host", "Fruit_Shop", "raydask:rayServices[0].ingress.host: 'Fruit_Shop' is not a DNS host name: lower-case letters, "
+                                   "digits, '-' and '.'"),
     ("cluster.head.cpu", "two", "raydask:rayServices[0].cluster.head.cpu: 'two' is not a Kubernetes quantity"),
     ("cluster.serve", {}, "raydask:rayServices[0].cluster.serve: unknown key"),
 ]
@@ -407,7 +408,8 @@ def test_submitter_pod_is_restricted_with_requests_and_limits() -> None:
     assert pod["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
     assert pod["serviceAccountName"] == "jobs" and pod["nodeSelector"] == {"pool": "system"}
     assert pod["containers"][0]["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "RAY_LOG", "value": "debug"}]  # sorted
-    gpu_head = job_built(with_(JOB, "cluster.head.gpus", 1)).job["spec"]["submitterPodTemplate"]["spec"]
+    gpu_job = with_(with_(JOB, "cluster.head.gpus", 1), "cluster.head.tolerations", [{"key": "nvidia.com/gpu", "operator": "Exists"}])
+    gpu_head = job_built(gpu_job).job["spec"]["submitterPodTemplate"]["spec"]
     assert gpu_head["containers"][0]["image"] == "rayproject/ray:2.60.0-gpu"  # the head's image, as KubeRay's default does
 
 

@@ -18,7 +18,7 @@ LABEL_MAX = 63
 def check_dns1035(name: str, max_len: int = LABEL_MAX) -> str:
     """Validate a DNS-1035 label (lower-case alphanumerics and '-', starting with a letter)."""
     if not isinstance(name, str) or not name:
-        raise ValueError("must be a non-empty string")
+        raise ValueError("is empty: give a name (lower-case letters, digits and '-'), or remove the key for the default")
     if len(name) > max_len:
         raise ValueError(f"'{name}' is {len(name)} characters; the limit is {max_len}")
     if not DNS1035.match(name):
@@ -108,3 +108,129 @@ def network_policy_group(policy: str, group: str) -> str:
 def service_fqdn(service: str, namespace: str) -> str:
     """In-cluster DNS name of a Service."""
     return f"{service}.{namespace}.svc.cluster.local"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The API server's name rules (k8s.io/apimachinery/pkg/util/validation), as messages for people
+# ---------------------------------------------------------------------------------------------------------------
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_WILDCARD_HOST = re.compile(r"^\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+SUBDOMAIN_MAX = 253
+
+
+def check_dns1123_label(name: str, max_len: int = LABEL_MAX) -> str:
+    """An RFC 1123 label (volume names): lower-case letters, digits and '-', a letter or digit at both ends."""
+    if not name:
+        raise ValueError("must not be empty")
+    if len(name) > max_len:
+        raise ValueError(f"'{name}' is {len(name)} characters; the limit is {max_len}")
+    if not DNS1123_LABEL.match(name):
+        raise ValueError(f"'{name}' is not a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a "
+                         "letter or digit")
+    return name
+
+
+def qualified_name_error(key: str) -> str | None:
+    """Why ``key`` is not a label or annotation key (``[prefix/]name``), or None."""
+    if not key:
+        return "an empty key"
+    prefix, slash, name = key.rpartition("/")
+    if slash and not prefix:
+        return f"'{key}': the prefix before '/' is empty"
+    if prefix and (len(prefix) > SUBDOMAIN_MAX or not DNS1123_SUBDOMAIN.match(prefix)):
+        return f"'{key}': the prefix '{prefix}' must be a DNS subdomain (lower-case letters, digits, '-' and '.')"
+    if len(name) > LABEL_MAX:
+        return f"'{key}': the name after the prefix is {len(name)} characters; the limit is {LABEL_MAX}"
+    if not _QUALIFIED_NAME.match(name):
+        return (f"'{key}' is not a valid key: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, "
+                "optionally after a DNS prefix and '/' (example.com/my-key)")
+    return None
+
+
+def label_value_error(value: str) -> str | None:
+    """Why ``value`` is not a label value (at most 63 letters, digits, '-', '_', '.', alphanumeric at both ends), or None."""
+    if len(value) > LABEL_MAX:
+        return f"'{value}' is {len(value)} characters; a label value holds at most {LABEL_MAX}"
+    if not _LABEL_VALUE.match(value):
+        return (f"'{value}' is not a valid label value: letters, digits, '-', '_' and '.', starting and ending with a letter or "
+                "digit (or empty)")
+    return None
+
+
+def env_var_name_error(name: str) -> str | None:
+    """Why ``name`` is not an environment variable name the API server accepts (letters, digits, '_', '-', '.', not
+    starting with a digit), or None."""
+    if not name:
+        return "an empty name"
+    if not _ENV_VAR_NAME.match(name):
+        return f"'{name}' is not an environment variable name: letters, digits, '_', '-' and '.', not starting with a digit"
+    return None
+
+
+def extended_resource_error(name: str) -> str | None:
+    """Why ``name`` cannot be an extended resource (``vendor.com/gpu``), or None."""
+    if "/" not in name:
+        return f"'{name}' is not an extended resource name: it needs a vendor domain, e.g. nvidia.com/gpu"
+    if "kubernetes.io/" in name:
+        return f"'{name}': the kubernetes.io/ domain is reserved for Kubernetes' own resources"
+    if name.startswith("requests."):
+        return f"'{name}' must not start with 'requests.'"
+    err = qualified_name_error(f"requests.{name}")
+    return f"'{name}' is not a valid extended resource name ({err})" if err else None
+
+
+def check_host(host: str) -> str:
+    """An Ingress host: a DNS name, optionally a wildcard ``*.example.com``; not an IP address."""
+    import ipaddress
+
+    if not isinstance(host, str) or not host:
+        raise ValueError("must not be empty")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"'{host}' is an IP address; an Ingress host must be a DNS name")
+    if len(host) > SUBDOMAIN_MAX:
+        raise ValueError(f"'{host}' is {len(host)} characters; a host name holds at most {SUBDOMAIN_MAX}")
+    if host.startswith("*"):
+        if not _WILDCARD_HOST.match(host):
+            raise ValueError(f"'{host}' is not a wildcard host: '*.' then a DNS name, e.g. *.example.com")
+        return host
+    if not DNS1123_SUBDOMAIN.match(host):
+        lower = " (upper-case letters are not allowed)" if host.lower() != host and DNS1123_SUBDOMAIN.match(host.lower()) else ""
+        raise ValueError(f"'{host}' is not a DNS host name: lower-case letters, digits, '-' and '.'{lower}")
+    return host
+
+
+def ingress_path_error(path: str, path_type: str) -> str | None:
+    """Why the API server refuses ``path`` for ``path_type``, or None."""
+    if not path.startswith("/"):
+        return f"'{path}' must start with '/'"
+    if path_type in ("Exact", "Prefix"):
+        for bad in ("//", "/./", "/../", "%2f", "%2F"):
+            if bad in path:
+                return f"'{path}' must not contain '{bad}'"
+        for bad in ("/..", "/."):
+            if path.endswith(bad):
+                return f"'{path}' must not end with '{bad}'"
+    return None
+
+
+def cidr_error(value: str, strict: bool = True) -> str | None:
+    """Why ``value`` is not a network in CIDR notation (``10.0.0.0/8``), or None; ``strict``: no host bits set."""
+    import ipaddress
+
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f"'{value}' is not a CIDR such as 10.0.0.0/8"
+    if "/" not in value:
+        return f"'{value}' must include the prefix length, e.g. {network}"
+    if strict and str(network) != value:
+        return f"'{value}' has host bits set; use {network}"
+    return None

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from raydask.errors import rule
-from raydask.k8s import images, naming, quantities
+from raydask.errors import Path, check
+from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.security import ALLOWED_VOLUME_TYPES
+
+INT32_MAX = 2**31 - 1
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+"""The API server's limit on the total size of an object's annotations."""
 
 
 class Spec(BaseModel):
-    """Base of every spec: frozen, unknown keys rejected, camelCase keys in config, snake_case in Python."""
+    """Base of every spec: frozen, unknown keys rejected, camelCase keys in config, snake_case in Python.
+
+    Text fields take text: a whole number is written as its digits (``4`` -> ``"4"``), but a fractional number or a
+    boolean is refused with the fix (quote it: YAML turned ``1.10`` into 1.1 and ``true`` into a boolean). Boolean
+    fields take ``true`` or ``false`` only (not ``yes``, which YAML 1.2 reads as a string).
+    """
 
     model_config = ConfigDict(
         frozen=True,
@@ -25,16 +48,131 @@ class Spec(BaseModel):
         coerce_numbers_to_str=True,
     )
 
+    @model_validator(mode="after")
+    def _rules(self) -> Spec:
+        check(self.problems())
+        return self
+
+    def problems(self) -> list[tuple[Path, str]]:
+        """Every rule this model breaks, as ``(key path relative to it, message)``: one validator collects them all, so a
+        config gets every problem at once. Subclasses extend it (``[*super().problems(), ...]``)."""
+        return []
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        shape = _shape_of(cls, info.field_name)
+        if shape is None or value is None:
+            return value
+        if shape == "bool":
+            return _flag(value)
+        if shape == "str":
+            return _text(value, ())
+        if shape == "dict" and isinstance(value, dict):
+            problems: list[tuple[Path, str]] = []
+            out = {}
+            for key, item in value.items():
+                try:
+                    out[key] = _text(item, (str(key),))
+                except _TextError as exc:
+                    problems.append(((str(key),), exc.message))
+            check(problems)
+            return out
+        if shape == "dict_bool" and isinstance(value, dict):
+            flags: dict[Any, Any] = {}
+            problems = []
+            for key, item in value.items():
+                try:
+                    flags[key] = _flag(item)
+                except ValueError as exc:
+                    problems.append(((str(key),), str(exc)))
+            check(problems)
+            return flags
+        if shape == "list" and isinstance(value, list):
+            problems = []
+            items = []
+            for i, item in enumerate(value):
+                try:
+                    items.append(_text(item, (i,)))
+                except _TextError as exc:
+                    problems.append(((i,), exc.message))
+            check(problems)
+            return items
+        return value
+
+
+class _TextError(ValueError):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _text(value: Any, where: tuple[Any, ...]) -> Any:
+    """A text value: ints become their digits; floats and booleans are refused with the fix."""
+    from raydask.errors import describe, quote_hint
+
+    if isinstance(value, (bool, float)):
+        message = f"expected a string, got {describe(value)}{quote_hint(value)}"
+        if where:
+            raise _TextError(message)
+        raise ValueError(message)
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    from raydask.errors import describe
+
+    extra = (" (in YAML 1.2, as Pulumi reads it, yes/no/on/off are strings: write true or false)"
+             if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") else "")
+    raise ValueError(f"expected true or false, got {describe(value)}{extra}")
+
+
+@functools.cache
+def _shape_of(model: type[BaseModel], field: str) -> str | None:
+    """``str``, ``bool``, ``dict`` (of str) or ``list`` (of str) for fields whose input :meth:`Spec._plain_values`
+    normalizes; None for the rest (numbers, quantities, models)."""
+    info = model.model_fields.get(field)
+    if info is None or any(isinstance(m, BeforeValidator) for m in info.metadata):
+        return None
+    return _shape(info.annotation)
+
+
+def _shape(annotation: Any) -> str | None:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        return _shape(rest[0]) if len(rest) == 1 else None
+    if origin is Annotated:
+        if any(isinstance(m, BeforeValidator) for m in args[1:]):
+            return None
+        return _shape(args[0])
+    if annotation is str:
+        return "str"
+    if annotation is bool:
+        return "bool"
+    if origin is dict and len(args) == 2 and _shape(args[1]) == "str":
+        return "dict"
+    if origin is dict and len(args) == 2 and _shape(args[1]) == "bool":
+        return "dict_bool"
+    if origin is list and args and _shape(args[0]) == "str":
+        return "list"
+    return None
+
 
 S = TypeVar("S", bound="Spec")
 
 
 def _quantity(value: Any) -> str:
     return quantities.check(value)
-
-
-def _quantity_or_zero(value: Any) -> str:
-    return quantities.check(value, positive=False)
 
 
 def _strict_count(value: Any) -> Any:
@@ -45,10 +183,18 @@ def _strict_count(value: Any) -> Any:
     return value
 
 
+def _after(fn: Callable[[str], Any]) -> AfterValidator:
+    return AfterValidator(lambda v: fn(v) or v)
+
+
 Quantity = Annotated[str, BeforeValidator(_quantity)]
 """A Kubernetes quantity greater than zero, as a string ("2", "500m", "8Gi")."""
-Count = Annotated[StrictInt, BeforeValidator(_strict_count), Field(ge=0)]
-"""A non-negative whole number."""
+Cpu = Annotated[str, BeforeValidator(quantities.check_cpu)]
+"""A CPU amount greater than zero: cores ("2", "0.5") or millicores ("500m")."""
+Memory = Annotated[str, BeforeValidator(quantities.check_memory)]
+"""A memory amount with a unit ("512Mi", "8Gi", "1G"), at least 1Mi."""
+Count = Annotated[StrictInt, BeforeValidator(_strict_count), Field(ge=0, le=INT32_MAX)]
+"""A non-negative whole number Kubernetes can store (32 bits)."""
 ClusterName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_CLUSTER_NAME_MAX))]
 """A DNS-1035 label of at most 53 characters (KubeRay's limit)."""
 Label = Annotated[str, AfterValidator(naming.check_dns1035)]
@@ -56,14 +202,61 @@ Label = Annotated[str, AfterValidator(naming.check_dns1035)]
 GROUP_NAME_MAX = naming.LABEL_MAX - len("worker-")
 GroupName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, GROUP_NAME_MAX))]
 """A worker group name: a DNS-1035 label of at most 56 characters (its pods carry the label value ``worker-<name>``)."""
-Host = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
-"""A DNS host name."""
+Host = Annotated[str, AfterValidator(naming.check_host)]
+"""An Ingress host: a DNS name, or a wildcard such as ``*.example.com``."""
+Subdomain = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
+"""A DNS-1123 subdomain (Secret, IngressClass, PriorityClass names)."""
 PinnedImage = Annotated[str, AfterValidator(images.check_pinned)]
 """An image reference with a version tag or digest; ``:latest`` and untagged are rejected."""
-LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$", max_length=63)]
+
+
+def _label_value(value: str) -> str:
+    err = naming.label_value_error(value)
+    if err:
+        raise ValueError(err)
+    return value
+
+
+def _duration(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?", value) or not value:
+        raise ValueError(f"'{value}' is not a Prometheus duration such as 30s, 1m or 1h30m")
+    return value
+
+
+LabelValue = Annotated[str, AfterValidator(_label_value)]
 """A Kubernetes label value."""
-Duration = Annotated[str, Field(pattern=r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")]
+Duration = Annotated[str, AfterValidator(_duration)]
 """A Prometheus duration such as ``30s`` or ``1m``."""
+
+
+def label_problems(labels: Mapping[str, str], where: str, reserved: Iterable[str] = ()) -> list[tuple[Path, str]]:
+    """Keys and values the API server refuses in ``labels`` (at ``where``), and keys raydask or an operator sets
+    itself (``reserved``: exact keys or ``prefix/`` domains)."""
+    out: list[tuple[Path, str]] = []
+    taken = tuple(reserved)
+    for key, value in labels.items():
+        if err := naming.qualified_name_error(key):
+            out.append(((where, key), err))
+        elif any(key == r or (r.endswith("/") and key.startswith(r)) for r in taken):
+            out.append(((where, key), f"'{key}' is set by raydask or the operator (it selects the pods): use another key"))
+        elif err := naming.label_value_error(value):
+            out.append(((where, key), err))
+    return out
+
+
+def annotation_problems(annotations: Mapping[str, str], where: str) -> list[tuple[Path, str]]:
+    """Annotation keys the API server refuses, and annotations over its 256 KiB total."""
+    out: list[tuple[Path, str]] = [((where, key), err) for key in annotations
+                                   if (err := naming.qualified_name_error(key))]
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+    if size > ANNOTATIONS_MAX_BYTES:
+        out.append((where, f"annotations total {size} bytes; the API server's limit is {ANNOTATIONS_MAX_BYTES}"))
+    return out
+
+
+TOLERATION_OPERATORS = ("Equal", "Exists")
 
 
 class Toleration(Spec):
@@ -80,22 +273,44 @@ class Toleration(Spec):
     toleration_seconds: Count | None = None
     """For ``NoExecute``: how long the pod stays bound; default forever."""
 
-    @model_validator(mode="after")
-    def _exists_has_no_value(self) -> Toleration:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.key and (err := naming.qualified_name_error(self.key)):
+            problems.append(("key", err))
+        if not self.key and self.operator != "Exists":
+            problems.append(("operator", "must be Exists when key is empty (an empty key with Exists tolerates every taint); "
+                                         "set the taint's key"))
         if self.operator == "Exists" and self.value:
-            raise rule("value", "must be empty when operator is Exists")
-        return self
+            problems.append(("value", "must be empty when operator is Exists"))
+        if self.operator == "Equal" and self.value and (err := naming.label_value_error(self.value)):
+            problems.append(("value", err))
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            problems.append(("tolerationSeconds", "only applies with effect: NoExecute (it is how long a pod stays on a node "
+                                                  "tainted NoExecute)"))
+        return problems
+
+    def tolerates(self, key: str, effect: str = "NoSchedule") -> bool:
+        """True when this toleration admits pods onto nodes tainted ``key`` (any value) with ``effect``."""
+        if self.effect is not None and self.effect != effect:
+            return False
+        if self.operator == "Exists":
+            return self.key in (None, "", key)
+        return self.key == key
 
     def build(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
+def _volume_name(value: str) -> str:
+    return naming.check_dns1123_label(value)
+
+
 class VolumeSpec(Spec):
     """An extra volume mounted into the main container."""
 
-    name: Label
-    """Volume name (DNS-1035 label); required."""
-    mount_path: str = Field(pattern=r"^/")
+    name: Annotated[str, AfterValidator(_volume_name)]
+    """Volume name (DNS-1123 label: lower-case letters, digits and '-'), unique in the pod; required."""
+    mount_path: str
     """Absolute mount path in the container; required."""
     read_only: bool = False
     """Mount read-only; default false."""
@@ -104,54 +319,66 @@ class VolumeSpec(Spec):
     Pod Security "restricted" admits (configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim,
     projected, secret)."""
 
-    @model_validator(mode="after")
-    def _one_allowed_source(self) -> VolumeSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if not self.mount_path.startswith("/"):
+            problems.append(("mountPath", f"'{self.mount_path}' must be an absolute path (start with '/')"))
+        elif ".." in self.mount_path.split("/"):
+            problems.append(("mountPath", f"'{self.mount_path}' must not contain '..'"))
+        elif ":" in self.mount_path:
+            problems.append(("mountPath", f"'{self.mount_path}' must not contain ':'"))
         if len(self.source) != 1:
-            raise rule("source", f"must have exactly one volume type, got {sorted(self.source) or 'none'}")
-        kind = next(iter(self.source))
-        if kind not in ALLOWED_VOLUME_TYPES:
-            allowed = sorted(ALLOWED_VOLUME_TYPES)
-            raise rule("source", f"volume type '{kind}' is not allowed by Pod Security 'restricted'; use one of {allowed}")
-        return self
+            problems.append(("source", f"must have exactly one volume type, got {sorted(self.source) or 'none'}"))
+        else:
+            kind = next(iter(self.source))
+            if kind not in ALLOWED_VOLUME_TYPES:
+                allowed = sorted(ALLOWED_VOLUME_TYPES)
+                problems.append(("source", f"volume type '{kind}' is not allowed by Pod Security 'restricted'; use one of {allowed}"))
+            elif not isinstance(self.source[kind], dict):
+                problems.append((("source", kind), "expected a mapping of the volume's settings (write {} for the defaults)"))
+        return problems
 
 
 class IngressSpec(Spec):
     """An Ingress in front of a dashboard or endpoint."""
 
     host: Host
-    """Host name served; required."""
-    path: str = Field(default="/", pattern=r"^/")
+    """Host name served (a DNS name, or a wildcard such as ``*.example.com``); required."""
+    path: str = "/"
     """URL path; default ``/``."""
     path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
     """Ingress pathType; default ``Prefix``."""
-    class_name: str | None = None
+    class_name: Subdomain | None = None
     """ingressClassName; default the cluster's default class."""
-    tls_secret: str | None = None
+    tls_secret: Subdomain | None = None
     """Secret holding the TLS certificate for ``host``; default none (plain HTTP)."""
     annotations: dict[str, str] = {}
     """Extra annotations (auth, cert-manager issuer…); default none."""
 
-    @model_validator(mode="after")
-    def _tls_name(self) -> IngressSpec:
-        if self.tls_secret is not None:
-            try:
-                naming.check_dns1123_subdomain(self.tls_secret)
-            except ValueError as exc:
-                raise rule("tlsSecret", str(exc)) from None
-        return self
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *annotation_problems(self.annotations, "annotations")]
+        if err := naming.ingress_path_error(self.path, self.path_type):
+            problems.append(("path", err))
+        return problems
+
+
+RESERVED_POD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+                       "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by")
+"""Labels raydask puts on every pod it declares: its selectors (NetworkPolicies, Services, monitors) depend on them."""
 
 
 class PodSettings(Spec):
     """Resources and scheduling shared by every pod group (Ray head, Ray workers, Dask scheduler and workers)."""
 
-    cpu: Quantity = "1"
+    cpu: Cpu = "1"
     """CPU request; default ``1``. Also the limit unless ``cpuLimit`` is set."""
-    cpu_limit: Quantity | None = None
+    cpu_limit: Cpu | None = None
     """CPU limit; default equal to ``cpu``."""
-    memory: Quantity = "2Gi"
+    memory: Memory = "2Gi"
     """Memory request and limit (equal, as Ray and Dask recommend); default ``2Gi``."""
     gpus: Count = 0
-    """Whole GPUs per pod (``nvidia.com/gpu`` limit); default 0."""
+    """Whole GPUs per pod (``nvidia.com/gpu`` limit); default 0. GPU nodes are tainted, so a group with GPUs needs a
+    toleration of ``gpuResource`` (``{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}``)."""
     gpu_resource: str = "nvidia.com/gpu"
     """Extended resource name for GPUs; default ``nvidia.com/gpu``."""
     image: PinnedImage | None = None
@@ -165,7 +392,7 @@ class PodSettings(Spec):
     tolerations: list[Toleration] = []
     """Tolerations; default none."""
     affinity: dict[str, Any] | None = None
-    """A Kubernetes ``affinity`` object, passed through; default none."""
+    """A Kubernetes ``affinity`` object, passed through (checked against the operator CRD's schema); default none."""
     labels: dict[str, str] = {}
     """Extra pod labels; default none."""
     annotations: dict[str, str] = {}
@@ -174,18 +401,85 @@ class PodSettings(Spec):
     """Extra volumes mounted into the main container; default none."""
     service_account: Label | None = None
     """Service account for the pods; default the cluster's (or the namespace default)."""
-    priority_class_name: str | None = None
+    priority_class_name: Subdomain | None = None
     """Pod priorityClassName; default none."""
 
-    @model_validator(mode="after")
-    def _limits(self) -> PodSettings:
+    RESERVED_ENV: typing.ClassVar[Mapping[str, str]] = {}
+    """Environment variables raydask or the operator set in these pods (or the operator refuses), with why: ``is set by
+    KubeRay``."""
+    RESERVED_VOLUMES: typing.ClassVar[Mapping[str, str]] = {}
+    """(volume name: mount path) raydask mounts into the main container."""
+    RESERVED_LABELS: typing.ClassVar[tuple[str, ...]] = RESERVED_POD_LABELS
+    DROPPED: typing.ClassVar[str] = schema.DROPPED
+    """What happens to passthrough keys the operator CRD's PodSpec does not have."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.cpu_limit is not None and quantities.cores(self.cpu_limit) < quantities.cores(self.cpu):
-            raise rule("cpuLimit", f"must be at least cpu ({self.cpu_limit} < {self.cpu})")
-        names = [v.name for v in self.volumes]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise rule("volumes", f"volume names must be unique, repeated: {dupes}")
-        return self
+            problems.append(("cpuLimit", f"must be at least cpu ({self.cpu_limit} < {self.cpu})"))
+        if err := naming.extended_resource_error(self.gpu_resource):
+            problems.append(("gpuResource", err))
+        elif self.gpus and not any(t.tolerates(self.gpu_resource) for t in self.tolerations):
+            problems.append(("tolerations", f"a group with GPUs needs a toleration of the GPU nodes' taint, or its pods stay "
+                                            f"Pending: add {{key: {self.gpu_resource}, operator: Exists, effect: NoSchedule}}"))
+        for key in self.env:
+            if err := naming.env_var_name_error(key):
+                problems.append((("env", key), err))
+            elif key in self.RESERVED_ENV:
+                problems.append((("env", key), f"'{key}' {self.RESERVED_ENV[key]}"))
+        for key, value in self.node_selector.items():
+            if err := naming.qualified_name_error(key) or naming.label_value_error(value):
+                problems.append((("nodeSelector", key), err))
+        problems += label_problems(self.labels, "labels", self.RESERVED_LABELS)
+        problems += annotation_problems(self.annotations, "annotations")
+        names: dict[str, int] = {}
+        paths: dict[str, int] = {}
+        taken_paths = {path: name for name, path in self.RESERVED_VOLUMES.items()}
+        for i, v in enumerate(self.volumes):
+            if v.name in names:
+                problems.append((f"volumes.{i}.name", f"'{v.name}' is already the name of volumes[{names[v.name]}]"))
+            elif v.name in self.RESERVED_VOLUMES:
+                problems.append((f"volumes.{i}.name", f"'{v.name}' is the name of a volume raydask mounts at "
+                                                      f"{self.RESERVED_VOLUMES[v.name]}: choose another"))
+            names.setdefault(v.name, i)
+            path = v.mount_path.rstrip("/") or "/"
+            if path in paths:
+                problems.append((f"volumes.{i}.mountPath", f"'{v.mount_path}' is already the mount path of volumes[{paths[path]}]"))
+            elif path in taken_paths:
+                problems.append((f"volumes.{i}.mountPath", f"raydask mounts its '{taken_paths[path]}' volume at '{path}': "
+                                                           "choose another path"))
+            paths.setdefault(path, i)
+        problems += self.embedded_problems()
+        return problems
+
+    def embedded_pod_spec(self) -> dict[str, Any] | None:
+        """The PodSpec schema the operator's CRD embeds this group's pods in (None when unknown)."""
+        return None
+
+    def embedded_problems(self) -> list[tuple[Path, str]]:
+        """Passthrough input (``affinity``, volume sources) the embedded PodSpec refuses or would drop."""
+        out: list[tuple[Path, str]] = []
+        if self.affinity:
+            out += [(("affinity", *path), message) for path, message in schema.affinity_issues(self.affinity)]
+        if not self.affinity and not self.volumes:
+            return out
+        spec = self.embedded_pod_spec()
+        if spec is None:
+            return out
+        props = spec.get("properties") or {}
+        if self.affinity and "affinity" in props:
+            found = [(("affinity", *path), message)
+                     for path, message in schema.issues(self.affinity, props["affinity"], dropped=self.DROPPED)]
+            # what the schema refuses hides the API server's rules on the same keys
+            out = found + [p for p in out if not any(p[0][:len(f[0])] == f[0] for f in found)]
+        volume = ((props.get("volumes") or {}).get("items") or {}).get("properties") or {}
+        for i, v in enumerate(self.volumes):
+            if len(v.source) == 1:
+                kind, settings = next(iter(v.source.items()))
+                if kind in volume and isinstance(settings, dict):
+                    out += [(("volumes", i, "source", kind, *path), message)
+                            for path, message in schema.issues(settings, volume[kind], dropped=self.DROPPED)]
+        return out
 
     def resources(self) -> dict[str, Any]:
         """The container ``resources`` block."""
@@ -236,8 +530,6 @@ def parse_spec(model: type[S], value: S | dict[str, Any], prefix: str) -> S:
 
 def known_keys(model: type[BaseModel]) -> dict[tuple[Any, ...], list[str]]:
     """Config keys accepted at each nesting level (list indices omitted), for did-you-mean hints."""
-    import typing
-
     out: dict[tuple[Any, ...], list[str]] = {}
 
     def walk(m: type[BaseModel], path: tuple[Any, ...], depth: int) -> None:
@@ -255,3 +547,6 @@ def known_keys(model: type[BaseModel]) -> dict[tuple[Any, ...], list[str]]:
 
     walk(model, (), 0)
     return out
+
+
+__all__ = ["IngressSpec", "MonitoringSpec", "PodSettings", "Spec", "Toleration", "VolumeSpec", "WaitSpec"]

@@ -5,13 +5,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from decimal import ROUND_CEILING
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
-from raydask.errors import rule
+from raydask.errors import Path
 from raydask.k8s import images, naming, quantities
-from raydask.spec.base import Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec, WaitSpec
+from raydask.spec.base import (
+    INT32_MAX,
+    Count,
+    GroupName,
+    IngressSpec,
+    Label,
+    Memory,
+    PinnedImage,
+    PodSettings,
+    Spec,
+    WaitSpec,
+    annotation_problems,
+    label_problems,
+)
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 from raydask.spec.security import NetworkPolicySpec
 
@@ -29,13 +42,29 @@ SCHEDULER_ROUTES_ENV = "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"
 SCHEDULER_API_ROUTE = "distributed.http.scheduler.api"
 """The scheduler HTTP API the operator's autoscaler and worker retirement call."""
 
-DaskVersion = Annotated[str, Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")]
+def _dask_version(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", value):
+        raise ValueError(f"'{value}' is not a Dask release such as '2026.8.0' (major.minor.patch)")
+    return value
+
+
+DaskVersion = Annotated[str, AfterValidator(_dask_version)]
 """A Dask release such as ``2026.8.0``."""
 DaskClusterName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.DASK_CLUSTER_NAME_MAX))]
 """A DNS-1035 label of at most 53 characters (``<name>-scheduler`` must fit 63)."""
-ResourceName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+def _resource_name(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", value):
+        raise ValueError(f"'{value}' is not a Dask resource name: letters, digits, '_', '.' and '-', starting with a letter or '_'")
+    return value
+
+
+ResourceName = Annotated[str, AfterValidator(_resource_name)]
 """A Dask abstract resource name such as ``GPU`` or ``MEMORY``."""
-Threads = Annotated[int, Field(ge=1)]
+Threads = Annotated[int, Field(ge=1, le=INT32_MAX)]
 """A whole number of threads, at least 1."""
 
 SCHEDULER_ARGS: dict[str, str] = {
@@ -70,7 +99,7 @@ class DaskChartSpec(ChartSourceSpec):
 class DaskOperatorResources(OperatorResources):
     """Dask operator container resources."""
 
-    memory: Quantity = "256Mi"
+    memory: Memory = "256Mi"
     """Memory request and limit; default ``256Mi``."""
 
 
@@ -92,31 +121,44 @@ class DaskOperatorSpec(OperatorSpec):
     """Create the chart's scheduler ServiceMonitor and worker PodMonitor when the stack has ``raydask:monitoring``; default
     true. They scrape every DaskCluster the operator runs, so DaskClusters create no monitors of their own."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> DaskOperatorSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.image and images.parse(self.image).tag is None:
-            raise rule("image", f"'{self.image}' has no tag: the chart renders '<name>:<tag>' (a digest may follow the tag)")
+            problems.append(("image", f"'{self.image}' has no tag: the chart renders '<name>:<tag>' (a digest may follow the tag)"))
         if "kopfArgs" in self.values:
-            raise rule("values.kopfArgs", "set by clusterWide (--all-namespaces or --namespace=<operator namespace>)")
+            problems.append(("values.kopfArgs", "set by clusterWide (--all-namespaces or --namespace=<operator namespace>)"))
         if "cluster" in (self.values.get("rbac") or {}):
-            raise rule("values.rbac.cluster", "set by clusterWide")
+            problems.append(("values.rbac.cluster", "set by clusterWide"))
         metrics = self.values.get("metrics") or {}
-        scheduler_monitor = (metrics.get("scheduler") or {}).get("serviceMonitor") or {}
-        if scheduler_monitor.get("metricRelabelings"):
-            raise rule("values.metrics.scheduler.serviceMonitor.metricRelabelings",
-                       "must stay empty: the chart's template cannot render it (toYaml is called with two arguments)")
-        worker_monitor = (metrics.get("worker") or {}).get("podMonitor") or {}
-        if "podTargetLabels" in worker_monitor:
-            raise rule("values.metrics.worker.podMonitor.podTargetLabels",
-                       "the chart ignores this key; its PodMonitor template reads targetLabels")
-        return self
+        scheduler_monitor = (metrics.get("scheduler") or {}).get("serviceMonitor") or {} if isinstance(metrics, dict) else {}
+        if isinstance(scheduler_monitor, dict) and scheduler_monitor.get("metricRelabelings"):
+            problems.append(("values.metrics.scheduler.serviceMonitor.metricRelabelings",
+                             "must stay empty: the chart's template cannot render it (toYaml is called with two arguments)"))
+        worker_monitor = (metrics.get("worker") or {}).get("podMonitor") or {} if isinstance(metrics, dict) else {}
+        if isinstance(worker_monitor, dict) and "podTargetLabels" in worker_monitor:
+            problems.append(("values.metrics.worker.podMonitor.podTargetLabels",
+                             "the chart ignores this key; its PodMonitor template reads targetLabels"))
+        return problems
+
+    RESERVED_VALUES: ClassVar[dict[str, str]] = {
+        "image": "use the image key", "resources": "use the resources key",
+        "podSecurityContext": "raydask sets it for Pod Security 'restricted'",
+        "securityContext": "raydask sets it for Pod Security 'restricted'",
+    }
+    CHART: ClassVar[str] = DASK_CHART
 
 
-def _reserved(args: list[str], reserved: dict[str, str], where: str) -> None:
-    for arg in args:
+def _reserved(args: list[str], reserved: dict[str, str], where: str) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    for i, arg in enumerate(args):
         option = arg.split("=", 1)[0]
         if option in reserved:
-            raise rule(where, f"'{option}' is set by raydask: {reserved[option]}")
+            out.append(((where, i), f"'{option}' is set by raydask: {reserved[option]}"))
+    return out
+
+
+DASK_ENV = {"DASK_WORKER_NAME": "is set by the Dask operator", "DASK_SCHEDULER_ADDRESS": "is set by the Dask operator"}
+"""Environment variables the Dask operator sets in scheduler and worker containers."""
 
 
 class DaskPodSettings(PodSettings):
@@ -125,6 +167,14 @@ class DaskPodSettings(PodSettings):
     extra_args: list[str] = []
     """Extra command-line options appended to ``dask scheduler`` / ``dask worker``; default none."""
 
+    RESERVED_ENV: ClassVar[dict[str, str]] = DASK_ENV
+    RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"dask-tmp": "/tmp"}
+    RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "dask.org/")
+    DROPPED: ClassVar[str] = "not in the Kubernetes 1.21 PodSpec the Dask CRDs embed: the API server would silently drop it"
+
+    def embedded_pod_spec(self) -> dict[str, Any] | None:
+        return embedded_pod_spec_schema()
+
 
 class DaskSchedulerSpec(DaskPodSettings):
     """The Dask scheduler pod and its Service."""
@@ -132,14 +182,13 @@ class DaskSchedulerSpec(DaskPodSettings):
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the ``<cluster>-scheduler`` Service the operator creates; default ``ClusterIP``."""
 
-    @model_validator(mode="after")
-    def _scheduler_rules(self) -> DaskSchedulerSpec:
-        _reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *_reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")]
         routes = self.env.get(SCHEDULER_ROUTES_ENV)
         if routes is not None and SCHEDULER_API_ROUTE not in routes:
-            raise rule(f"env.{SCHEDULER_ROUTES_ENV}",
-                       f"must include '{SCHEDULER_API_ROUTE}' (the operator scales and retires workers through it)")
-        return self
+            problems.append((("env", SCHEDULER_ROUTES_ENV),
+                             f"must include '{SCHEDULER_API_ROUTE}' (the operator scales and retires workers through it)"))
+        return problems
 
 
 class DaskWorkerSpec(DaskPodSettings):
@@ -149,19 +198,18 @@ class DaskWorkerSpec(DaskPodSettings):
     """Worker pods; default 1."""
     nthreads: Threads | None = None
     """Threads per worker (``--nthreads``); default the CPU limit rounded up."""
-    memory_limit: Quantity | None = None
+    memory_limit: Memory | None = None
     """Worker memory limit (``--memory-limit``); default the container memory limit, in bytes."""
     worker_resources: dict[ResourceName, Annotated[float, Field(gt=0)]] = {}
     """Dask abstract resources (``--resources``), e.g. ``{MEMORY: 64e9}``; ``GPU: <gpus>`` is added for GPU workers; default
     none."""
 
-    @model_validator(mode="after")
-    def _worker_rules(self) -> DaskWorkerSpec:
-        _reserved(self.extra_args, WORKER_ARGS, "extraArgs")
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *_reserved(self.extra_args, WORKER_ARGS, "extraArgs")]
         if self.memory_limit is not None and quantities.bytes_of(self.memory_limit) > quantities.bytes_of(self.memory):
-            raise rule("memoryLimit", f"must be ≤ memory ({self.memory_limit} > {self.memory}): the kernel would kill the pod "
-                                      "before Dask spills or pauses")
-        return self
+            problems.append(("memoryLimit", f"must be ≤ memory ({self.memory_limit} > {self.memory}): the kernel would kill the "
+                                            "pod before Dask spills or pauses"))
+        return problems
 
     @property
     def threads(self) -> int:
@@ -245,41 +293,45 @@ class DaskClusterSpec(Spec):
     annotations: dict[str, str] = {}
     """Annotations on the DaskCluster (the operator copies them to its objects); default none."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> DaskClusterSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
+            full = naming.DaskNames.worker_group(self.name, n)
             if n == DEFAULT_GROUP:
                 default = naming.DaskNames.default_worker_group(self.name)
-                raise rule(f"workerGroups.{i}.name", f"'{DEFAULT_GROUP}' is reserved for the cluster's own worker group "
-                                                     f"('{default}', configured by the worker key)")
-            if names.index(n) != i:
-                raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
-            full = naming.DaskNames.worker_group(self.name, n)
-            if len(full) > DASK_WORKER_GROUP_NAME_MAX:
-                raise rule(f"workerGroups.{i}.name", f"the DaskWorkerGroup name '{full}' is {len(full)} characters; the limit "
-                                                     f"is {DASK_WORKER_GROUP_NAME_MAX} (it is a label value on every worker pod)")
+                problems.append((f"workerGroups.{i}.name", f"'{DEFAULT_GROUP}' is reserved for the cluster's own worker group "
+                                                           f"('{default}', configured by the worker key)"))
+            elif names.index(n) != i:
+                problems.append((f"workerGroups.{i}.name", f"duplicate worker group name '{n}'"))
+            elif len(full) > DASK_WORKER_GROUP_NAME_MAX:
+                problems.append((f"workerGroups.{i}.name", f"the DaskWorkerGroup name '{full}' is {len(full)} characters; the "
+                                                           f"limit is {DASK_WORKER_GROUP_NAME_MAX} (it is a label value on every "
+                                                           "worker pod)"))
         a = self.autoscaling
         if a and a.enabled:
+            explicit = "replicas" in self.worker.model_fields_set
+            shown = f"{self.worker.replicas}" if explicit else f"{self.worker.replicas}, the default,"
             if a.minimum > a.maximum:
-                raise rule("autoscaling.maximum", f"must be ≥ minimum ({a.maximum} < {a.minimum})")
-            if self.worker.replicas < a.minimum:
-                raise rule("worker.replicas", f"must be ≥ autoscaling.minimum ({self.worker.replicas} < {a.minimum})")
-            if self.worker.replicas > a.maximum:
-                raise rule("worker.replicas", f"must be ≤ autoscaling.maximum ({self.worker.replicas} > {a.maximum})")
+                problems.append(("autoscaling.minimum", f"must be ≤ maximum ({a.minimum} > {a.maximum})"))
+            elif self.worker.replicas < a.minimum:
+                problems.append(("worker.replicas", f"must be ≥ autoscaling.minimum ({shown} < {a.minimum}): the cluster starts "
+                                                    f"with worker.replicas workers; set worker.replicas: {a.minimum}"))
+            elif self.worker.replicas > a.maximum:
+                problems.append(("worker.replicas", f"must be ≤ autoscaling.maximum ({shown} > {a.maximum})"))
         if not self.allow_image_version_mismatch:
             for where, img in self._images():
                 try:
                     images.check_version_tag(img, self.dask_version, "daskVersion")
                 except ValueError as exc:
-                    raise rule(where, f"{exc} (allowImageVersionMismatch: true)") from None
+                    problems.append((where, f"{exc} (allowImageVersionMismatch: true)"))
         ingress = self.dashboard.ingress
         if ingress and ingress.path != "/":
-            raise rule("dashboard.ingress.path", f"must be '/', got '{ingress.path}': the Dask dashboard links to absolute paths "
-                                                 "(/status, /statics); give it its own host")
-        for where, group in self.pod_groups():
-            _check_pod_spec_passthrough(group, where)
-        return self
+            problems.append(("dashboard.ingress.path", f"must be '/', got '{ingress.path}': the Dask dashboard links to absolute "
+                                                       "paths (/status, /statics); give it its own host"))
+        problems += label_problems(self.labels, "labels", DaskPodSettings.RESERVED_LABELS)
+        problems += annotation_problems(self.annotations, "annotations")
+        return problems
 
     def pod_groups(self) -> list[tuple[str, DaskPodSettings]]:
         """(config key, settings) of the scheduler, the default workers and each worker group."""
@@ -337,24 +389,6 @@ def pruned_paths(value: Any, schema: dict[str, Any], path: tuple[str | int, ...]
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
             yield from pruned_paths(item, schema["items"], (*path, i))
-
-
-def _check_pod_spec_passthrough(group: PodSettings, where: str) -> None:
-    """Reject passthrough input (affinity, volume sources) the embedded 1.21 PodSpec lacks."""
-    if not group.affinity and not group.volumes:
-        return
-    schema = embedded_pod_spec_schema()
-    if schema is None:
-        return
-    props = schema["properties"]
-    checks: list[tuple[str, Any, dict[str, Any]]] = []
-    if group.affinity:
-        checks.append((f"{where}.affinity", group.affinity, props["affinity"]))
-    checks += [(f"{where}.volumes.{i}.source", v.source, props["volumes"]["items"]) for i, v in enumerate(group.volumes)]
-    for key, value, node in checks:
-        for bad in pruned_paths(value, node):
-            raise rule(".".join([key, *map(str, bad)]), "not in the Kubernetes 1.21 PodSpec the Dask CRDs embed: "
-                                                        "the API server would silently drop it")
 
 
 __all__ = [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from raydask.errors import rule
+from raydask.errors import Path
 from raydask.spec.base import Count, Label, PinnedImage
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 
@@ -66,14 +66,30 @@ class KubeRayOperatorSpec(OperatorSpec):
     reconcile_concurrency: Count = 1
     """Concurrent reconciles; default 1."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> KubeRayOperatorSpec:
+    RESERVED_VALUES: ClassVar[dict[str, str]] = {
+        "image": "use kuberay.image (or kuberay.version)", "replicas": "use kuberay.replicas",
+        "leaderElectionEnabled": "use kuberay.leaderElection", "reconcileConcurrency": "use kuberay.reconcileConcurrency",
+        "resources": "use kuberay.resources", "featureGates": "use kuberay.featureGates",
+        "singleNamespaceInstall": "use kuberay.singleNamespaceInstall", "watchNamespace": "use kuberay.watchNamespaces",
+        "podSecurityContext": "it runs the operator as non-root for Pod Security 'restricted'",
+        "metrics.serviceMonitor.enabled": "use raydask:monitoring", "metrics.serviceMonitor.namespace": "the monitor lives with "
+        "the operator", "metrics.enabled": "the operator's metrics are always on",
+        **{f"labels.{key}": "the operator's NetworkPolicy selects it by this label" for key in (
+            "app.kubernetes.io/name", "app.kubernetes.io/instance")},
+    }
+    CHART: ClassVar[str] = KUBERAY_CHART
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.replicas > 1 and not self.leader_election:
-            raise rule("leaderElection", "must be true when replicas > 1")
+            problems.append(("leaderElection", "must be true when replicas > 1"))
         if self.single_namespace_install and not self.watch_namespaces and self.namespace is None:
-            raise rule("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)")
+            problems.append(("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)"))
+        if len(set(self.watch_namespaces)) != len(self.watch_namespaces):
+            problems.append(("watchNamespaces", "lists a namespace twice"))
         known = FEATURE_GATES.get(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:
-            raise rule("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: {sorted(known or {})}")
-        return self
+            problems.append(("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: "
+                                             f"{sorted(known or {})}"))
+        return problems

@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import difflib
+import functools
+import json
+import re
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator
 
-from raydask.errors import rule
-from raydask.spec.base import Label, Quantity, Spec
+from raydask.errors import Path
+from raydask.spec.base import Cpu, Label, Memory, Spec
 
-ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")]
+
+def _chart_version(value: str) -> str:
+    if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", value):
+        raise ValueError(f"'{value}' is not a pinned chart version such as '1.7.0' (major.minor.patch, no ranges)")
+    return value
+
+
+def _repo_url(value: str) -> str:
+    if not re.fullmatch(r"(https?|file)://[^\s]+", value):
+        raise ValueError(f"'{value}' is not a Helm repository URL: https://, http:// or file://")
+    return value
+
+
+ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 """A pinned chart version such as ``1.7.0`` (no ranges)."""
-RepoUrl = Annotated[str, Field(pattern=r"^(https?|file)://[^\s]+$")]
+RepoUrl = Annotated[str, AfterValidator(_repo_url)]
 """A Helm repository URL (``https://``, ``http://`` or ``file://``)."""
 
 
 class OperatorResources(Spec):
     """Operator container resources."""
 
-    cpu: Quantity = "100m"
+    cpu: Cpu = "100m"
     """CPU request; default ``100m``."""
-    cpu_limit: Quantity = "500m"
+    cpu_limit: Cpu = "500m"
     """CPU limit; default ``500m``."""
-    memory: Quantity = "512Mi"
+    memory: Memory = "512Mi"
     """Memory request and limit; default ``512Mi`` (about 500 Ray pods)."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        from raydask.k8s import quantities
+
+        if quantities.cores(self.cpu_limit) < quantities.cores(self.cpu):
+            return [*super().problems(), ("cpuLimit", f"must be at least cpu ({self.cpu_limit} < {self.cpu})")]
+        return super().problems()
 
 
 class CrdSpec(Spec):
@@ -61,8 +85,78 @@ class OperatorSpec(Spec):
     values: dict[str, Any] = {}
     """Escape hatch: any other chart value, deep-merged last; default none."""
 
-    @model_validator(mode="after")
-    def _pins(self) -> OperatorSpec:
-        if "image" in self.values:
-            raise rule("values.image", "set the image with the image key (values cannot override the pinned image)")
-        return self
+    RESERVED_VALUES: ClassVar[dict[str, str]] = {}
+    """Chart values raydask sets itself (dotted paths), with the key to use instead."""
+    CHART: ClassVar[str] = ""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        """Chart values that override what raydask sets, that the chart does not have, or of the wrong kind."""
+        problems = super().problems()
+        for path, hint in self.RESERVED_VALUES.items():
+            node: Any = self.values
+            parts = path.split(".")
+            for part in parts:
+                if not isinstance(node, dict) or part not in node:
+                    break
+                node = node[part]
+            else:
+                problems.append((("values", *parts), f"set by raydask: {hint}"))
+        defaults = chart_defaults(self.CHART, self.version) if self.CHART and self.chart.path is None else None
+        if defaults is None:
+            return problems
+        known, values = defaults
+        for key, value in self.values.items():
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append((("values", key), f"the {self.CHART} {self.version} chart has no value '{key}'{hint}: it "
+                                                  "would be ignored"))
+            elif key in values and not any(p[0][:2] == ("values", key) for p in problems):
+                problems += [(("values", key, *sub), message) for sub, message in _kind_problems(value, values[key])]
+        return problems
+
+
+def _kind_problems(value: Any, default: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    """``value`` against the chart's ``default``: a mapping, list, boolean, number or string where the default is one."""
+    if default is None or value is None:
+        return []
+    kinds = ((bool, "true or false"), (dict, "a mapping"), (list, "a list"), ((int, float), "a number"), (str, "a string"))
+    for typ, name in kinds:
+        if isinstance(default, typ):
+            if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, typ):
+                if typ is str and isinstance(value, int | float) and not isinstance(value, bool):
+                    return []  # Helm templates print numbers as text
+                return [(path, f"expected {name} (the chart's default is {json.dumps(default)}), got {json.dumps(value)}")]
+            break
+    if isinstance(default, dict) and isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            if key in default:
+                out += _kind_problems(item, default[key], (*path, str(key)))
+        return out
+    return []
+
+
+@functools.cache
+def chart_defaults(chart: str, version: str) -> tuple[frozenset[str], dict[str, Any]] | None:
+    """(top-level value keys, default values) of ``chart`` ``version`` in the chart cache: the keys of its values.yaml,
+    with those its comments document (``# watchNamespace:``); None when the cache does not hold it."""
+    import yaml
+
+    from raydask import charts
+
+    try:
+        found = charts.cached(chart, version)
+    except charts.ChartError:
+        return None
+    if found is None or not (found.path / "values.yaml").is_file():
+        return None
+    text = (found.path / "values.yaml").read_text(encoding="utf-8")
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    documented = set(re.findall(r"^#\s*([A-Za-z][A-Za-z0-9_]*):", text, re.MULTILINE))
+    return frozenset(values) | frozenset(documented), values

@@ -2,20 +2,83 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from decimal import ROUND_CEILING
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field
 
-from raydask.errors import rule
-from raydask.k8s import images, quantities
-from raydask.spec.base import ClusterName, Count, GroupName, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec, WaitSpec
+from raydask.errors import Path
+from raydask.k8s import images, naming, quantities
+from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME, RAY_WRITABLE
+from raydask.spec.base import (
+    ClusterName,
+    Count,
+    Cpu,
+    GroupName,
+    IngressSpec,
+    Label,
+    Memory,
+    PinnedImage,
+    PodSettings,
+    Spec,
+    WaitSpec,
+    annotation_problems,
+    label_problems,
+)
 from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
-RayVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+
+def _ray_version(value: str) -> str:
+    if not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        raise ValueError(f"'{value}' is not a Ray release such as '2.60.0' (major.minor.patch)")
+    return value
+
+
+RayVersion = Annotated[str, AfterValidator(_ray_version)]
 """A Ray release such as ``2.60.0``."""
 DEFAULT_RAY_VERSION = "2.60.0"
 AUTOSCALER_V2_SINCE = (2, 47, 0)
+KUBERAY_CHART = "kuberay-operator"
+KUBERAY_VERSION = "1.7.0"
+RAY_ENV: dict[str, str] = {
+    "HOME": "is set by raydask to /tmp, the writable home of Ray's read-only containers",
+    **{name: "is set by KubeRay" for name in ("RAY_CLUSTER_NAME", "RAY_CLOUD_INSTANCE_ID", "RAY_NODE_TYPE_NAME",
+                                              "KUBERAY_GEN_RAY_START_CMD", "FQ_RAY_IP", "RAY_IP", "RAY_USAGE_STATS_EXTRA_TAGS")},
+    "RAY_enable_autoscaler_v2": "is refused by KubeRay next to autoscaling: use autoscaling.version",
+    "RAY_REDIS_ADDRESS": "is refused by KubeRay: use gcsFaultTolerance.redisAddress",
+    "REDIS_USERNAME": "is refused by KubeRay",
+}
+"""Environment variables of Ray containers raydask or KubeRay set, or KubeRay refuses, with why."""
+RAY_START_PARAMS: dict[str, str] = {
+    "labels": "is refused by KubeRay: use the group's labels",
+    "redis-username": "is refused by KubeRay",
+    "metrics-export-port": "is set by raydask: the metrics Service and monitors use port 8080",
+    "dashboard-host": "is set by raydask to 0.0.0.0, so Services reach the dashboard",
+    "block": "is set by KubeRay (it adds --block itself)",
+    "address": "is set by KubeRay (the head's address)",
+    "port": "is set by KubeRay (the GCS port, 6379)",
+}
+"""``ray start`` parameters raydask or KubeRay set (or KubeRay refuses), with the reason."""
+
+
+@functools.cache
+def embedded_pod_spec_schema() -> dict[str, Any] | None:
+    """The PodSpec schema of the RayCluster CRD of the default KubeRay chart in the chart cache; None without it."""
+    from raydask import charts
+
+    try:
+        chart = charts.cached(KUBERAY_CHART, KUBERAY_VERSION)
+    except charts.ChartError:
+        return None
+    for doc in chart.crds() if chart else ():
+        if doc["metadata"]["name"] == "rayclusters.ray.io":
+            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+            head = root["properties"]["spec"]["properties"]["headGroupSpec"]["properties"]["template"]
+            result: dict[str, Any] = head["properties"]["spec"]
+            return result
+    return None
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -26,25 +89,64 @@ def version_tuple(version: str) -> tuple[int, ...]:
 class RayGroup(PodSettings):
     """Settings common to the head and worker groups."""
 
+    cpu: Cpu = "1"
+    """CPU request; default ``1``. Also the limit unless ``cpuLimit`` is set."""
+    memory: Memory = "2Gi"
+    """Memory request and limit (equal, as Ray and Dask recommend); default ``2Gi``."""
     ray_start_params: dict[str, str] = {}
     """Extra ``ray start`` parameters (values are strings); default none."""
     shm_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
     """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
 
-    @model_validator(mode="after")
-    def _start_params_match_resources(self) -> RayGroup:
+    RESERVED_ENV: ClassVar[dict[str, str]] = RAY_ENV
+    RESERVED_VOLUMES: ClassVar[dict[str, str]] = {**dict(RAY_WRITABLE), API_TOKEN_VOLUME: API_TOKEN_PATH}
+    RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "ray.io/")
+
+    def problems(self) -> list[tuple[Path, str]]:
         # The autoscaler and the raylet trust num-cpus / num-gpus over the container: a mismatch over- or under-packs pods.
+        problems = super().problems()
         cpus = int(quantities.cores(self.cpu_limit or self.cpu).to_integral_value(rounding=ROUND_CEILING))
+        for key, reason in RAY_START_PARAMS.items():
+            if key in self.ray_start_params:
+                problems.append((("rayStartParams", key), f"'{key}' {reason}"))
         for key, have, what in (("num-cpus", cpus, "the CPU limit rounded up"), ("num-gpus", self.gpus, "gpus")):
             value = self.ray_start_params.get(key)
             if value is None:
                 continue
             if not value.isdigit():
-                raise rule(f"rayStartParams.{key}", f"must be a whole number, got '{value}'")
-            if int(value) not in (0, have):
-                raise rule(f"rayStartParams.{key}", f"'{value}' disagrees with {what} ({have}); leave it out (raydask derives it) "
-                                                    "or set \"0\" to keep tasks off these pods")
-        return self
+                problems.append((("rayStartParams", key), f"must be a whole number, got '{value}'"))
+            elif int(value) not in (0, have):
+                problems.append((("rayStartParams", key), f"'{value}' disagrees with {what} ({have}); leave it out (raydask "
+                                                          "derives it) or set \"0\" to keep tasks off these pods"))
+        memory = self.ray_start_params.get("memory")
+        if memory is not None and not memory.isdigit():
+            problems.append((("rayStartParams", "memory"), f"must be a whole number of bytes, got '{memory}'"))
+        extra = self.ray_start_params.get("resources")
+        if extra is not None:
+            problems += _custom_resources(extra)
+        return problems
+
+    def embedded_pod_spec(self) -> dict[str, Any] | None:
+        return embedded_pod_spec_schema()
+
+
+def _custom_resources(text: str) -> list[tuple[Path, str]]:
+    """``rayStartParams.resources`` as Ray's autoscaler reads it: a JSON object of whole numbers inside an extra pair of
+    quotes (``'"{\\"TPU\\": 4}"'`` in YAML), which it unwraps by dropping the first and last character."""
+    import json
+
+    where: Path = ("rayStartParams", "resources")
+    form = "a JSON object of whole numbers inside quotes, as Ray's autoscaler reads it: write resources: '\"{\\\"TPU\\\": 4}\"'"
+    try:
+        value = json.loads(text[1:-1].replace("\\", ""))
+    except ValueError:
+        return [(where, f"'{text}' is not {form}")]
+    if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+        return [(where, f"'{text}' is not {form}")]
+    taken = sorted({"CPU", "GPU", "memory", "object_store_memory"} & set(value))
+    if taken:
+        return [(where, f"{taken} are Ray's own resources: set them with cpu, gpus and memory")]
+    return []
 
 
 class HeadSpec(RayGroup):
@@ -79,15 +181,28 @@ class WorkerGroupSpec(RayGroup):
     def max(self) -> int:
         return self.replicas if self.max_replicas is None else self.max_replicas
 
-    @model_validator(mode="after")
-    def _bounds(self) -> WorkerGroupSpec:
-        if self.min > self.max:
-            raise rule("maxReplicas", f"must be ≥ minReplicas ({self.max} < {self.min})")
-        if self.replicas < self.min:
-            raise rule("replicas", f"must be ≥ minReplicas ({self.replicas} < {self.min})")
-        if self.replicas > self.max:
-            raise rule("replicas", f"must be ≤ maxReplicas ({self.replicas} > {self.max})")
-        return self
+    def problems(self) -> list[tuple[Path, str]]:
+        explicit = self.replicas if "replicas" in self.model_fields_set else None
+        return [*super().problems(), *replica_problems(explicit, self.min_replicas, self.max_replicas)]
+
+
+def replica_problems(replicas: int | None, low: int | None, high: int | None, default: int = 1) -> list[tuple[Path, str]]:
+    """``minReplicas`` ≤ ``replicas`` ≤ ``maxReplicas`` (a bound not set is ``replicas``, ``default`` when not set
+    either), each problem on a key that was set."""
+    count = default if replicas is None else replicas
+    lo = count if low is None else low
+    hi = count if high is None else high
+    if lo > hi:
+        if low is not None and high is not None:
+            return [("minReplicas", f"must be ≤ maxReplicas ({low} > {high})")]
+        if low is not None:
+            return [("minReplicas", f"must be ≤ maxReplicas ({low} > {hi}: maxReplicas defaults to replicas, {count})")]
+        return [("maxReplicas", f"must be ≥ minReplicas ({high} < {lo}: minReplicas defaults to replicas, {count})")]
+    if replicas is not None and replicas < lo:
+        return [("replicas", f"must be ≥ minReplicas ({replicas} < {lo})")]
+    if replicas is not None and replicas > hi:
+        return [("replicas", f"must be ≤ maxReplicas ({replicas} > {hi})")]
+    return []
 
 
 class AutoscalingSpec(Spec):
@@ -101,9 +216,9 @@ class AutoscalingSpec(Spec):
     """Upscaling speed; default ``Default``."""
     version: Literal["v1", "v2"] | None = None
     """Autoscaler version; default ``v2`` for Ray ≥ 2.47, else ``v1``."""
-    cpu: Quantity = "500m"
+    cpu: Cpu = "500m"
     """Autoscaler container CPU request and limit; default ``500m``."""
-    memory: Quantity = "512Mi"
+    memory: Memory = "512Mi"
     """Autoscaler container memory request and limit; default ``512Mi``."""
 
 
@@ -136,6 +251,16 @@ class ExternalServiceSpec(Spec):
     load_balancer_source_ranges: list[str] = []
     """CIDRs allowed to reach a LoadBalancer; default unrestricted."""
 
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *annotation_problems(self.annotations, "annotations")]
+        problems += [(("loadBalancerSourceRanges", i), err) for i, cidr in enumerate(self.load_balancer_source_ranges)
+                     if (err := naming.cidr_error(cidr, strict=False))]
+        if len(set(self.ports)) != len(self.ports):
+            problems.append(("ports", "lists a port twice"))
+        if self.load_balancer_source_ranges and self.type != "LoadBalancer":
+            problems.append(("loadBalancerSourceRanges", f"only applies to type LoadBalancer (this Service is {self.type})"))
+        return problems
+
 
 class RayClusterConfig(Spec):
     """What every Ray cluster is made of: a RayCluster's settings, and the cluster a RayJob or RayService creates."""
@@ -164,28 +289,43 @@ class RayClusterConfig(Spec):
     auth: AuthSpec | None = None
     """Ray token authentication (``authOptions``); default the stack's ``raydask:rayAuth``, off without it."""
 
-    @model_validator(mode="after")
-    def _config_rules(self) -> RayClusterConfig:
-        problems = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)]
-        if problems:
-            raise rule(*problems[0])
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        problems += [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)]
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             if names.index(n) != i:
-                raise rule(f"workerGroups.{i}.name", f"duplicate worker group name '{n}'")
-        if self.autoscaling and self.autoscaling.enabled:
-            for i, g in enumerate(self.worker_groups):
-                if "replicas" in g.model_fields_set and g.replicas != g.min:
-                    raise rule(f"workerGroups.{i}.replicas", f"the Ray autoscaler owns the replica count of an autoscaled group "
-                                                             f"(it starts at minReplicas, {g.min}); remove replicas, or set "
-                                                             f"minReplicas: {g.replicas} to start with {g.replicas}")
+                problems.append((f"workerGroups.{i}.name", f"duplicate worker group name '{n}'"))
+        autoscaled = bool(self.autoscaling and self.autoscaling.enabled)
+        for i, g in enumerate(self.worker_groups):
+            if autoscaled and "replicas" in g.model_fields_set and g.replicas != g.min:
+                problems.append((f"workerGroups.{i}.replicas", f"the Ray autoscaler owns the replica count of an autoscaled "
+                                                               f"group (it starts at minReplicas, {g.min}); remove replicas, or "
+                                                               f"set minReplicas: {g.replicas} to start with {g.replicas}"))
+            if g.idle_timeout_seconds is not None and not autoscaled:
+                problems.append((f"workerGroups.{i}.idleTimeoutSeconds", "only the Ray autoscaler reads it, and this cluster "
+                                                                         "has none: turn on autoscaling, or remove it"))
+            elif g.idle_timeout_seconds is not None and self.autoscaler_version != "v2":
+                why = "autoscaling.version: v1" if self.autoscaling and self.autoscaling.version else f"rayVersion {self.ray_version}"
+                problems.append((f"workerGroups.{i}.idleTimeoutSeconds", f"only the v2 autoscaler reads a group's idle timeout; "
+                                                                         f"this cluster runs v1 ({why}): use "
+                                                                         "autoscaling.idleTimeoutSeconds"))
+            if not autoscaled and "replicas" not in g.model_fields_set and not g.min <= g.replicas <= g.max:
+                problems.append((f"workerGroups.{i}.replicas", f"required without autoscaling: the group runs replicas pods "
+                                                               f"(default {g.replicas}, outside minReplicas..maxReplicas, "
+                                                               f"{g.min}..{g.max}); set replicas, or turn on autoscaling"))
+        if self.autoscaling and self.autoscaling.enabled and self.autoscaling.version == "v2" and \
+                version_tuple(self.ray_version) < AUTOSCALER_V2_SINCE:
+            problems.append(("autoscaling.version", f"the v2 autoscaler needs Ray ≥ {'.'.join(map(str, AUTOSCALER_V2_SINCE))}; "
+                                                    f"rayVersion is {self.ray_version}"))
+        problems += label_problems(self.labels, "labels", (*RayGroup.RESERVED_LABELS,))
         if not self.allow_image_version_mismatch:
             for where, img in self._images():
                 try:
                     images.check_version_tag(img, self.ray_version, "rayVersion")
                 except ValueError as exc:
-                    raise rule(where, f"{exc} (allowImageVersionMismatch: true)") from None
-        return self
+                    problems.append((where, f"{exc} (allowImageVersionMismatch: true)"))
+        return problems
 
     def _images(self) -> list[tuple[str, str]]:
         found = [("image", self.image)] if self.image else []
@@ -228,12 +368,8 @@ class RayClusterSpec(RayClusterConfig):
     wait: WaitSpec = WaitSpec()
     """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> RayClusterSpec:
-        problems = gcs_problems(self)
-        if problems:
-            raise rule(*problems[0])
-        return self
+    def problems(self) -> list[tuple[Path, str]]:
+        return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations")]
 
 
 __all__ = [

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
-from raydask.errors import rule
+from raydask.errors import Path
 from raydask.k8s import naming, quantities
-from raydask.spec.base import ClusterName, Count, IngressSpec, Label, PinnedImage, PodSettings, Quantity, Spec
-from raydask.spec.ray import RayClusterConfig, RayClusterSpec
+from raydask.spec.base import (
+    ClusterName,
+    Count,
+    Cpu,
+    IngressSpec,
+    Label,
+    Memory,
+    PinnedImage,
+    PodSettings,
+    Spec,
+    annotation_problems,
+    label_problems,
+)
+from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -91,27 +103,28 @@ class RuntimeEnvSpec(Spec):
     py_modules: list[str] = []
     """Extra importable modules: remote archives or ``.whl`` wheels, or ``local:///dir``; default none."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> RuntimeEnvSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         for i, req in enumerate(self.pip):
             try:
                 Requirement(req)
             except InvalidRequirement:
-                raise rule(f"pip.{i}", f"'{req}' is not a pip requirement such as 'emoji==2.14.1'") from None
+                problems.append((f"pip.{i}", f"'{req}' is not a pip requirement such as 'emoji==2.14.1'"))
         for key in self.env_vars:
             if not ENV_VAR.match(key):
-                raise rule("envVars", f"'{key}' is not an environment variable name (letters, digits, '_', not starting with a digit)")
+                problems.append((("envVars", key), f"'{key}' is not an environment variable name (letters, digits, '_', not "
+                                                   "starting with a digit)"))
         if self.working_dir is not None:
             try:
                 check_package_uri(self.working_dir, WORKING_DIR_ARCHIVES)
             except ValueError as exc:
-                raise rule("workingDir", str(exc)) from None
+                problems.append(("workingDir", str(exc)))
         for i, uri in enumerate(self.py_modules):
             try:
                 check_package_uri(uri, PY_MODULE_ARCHIVES)
             except ValueError as exc:
-                raise rule(f"pyModules.{i}", str(exc)) from None
-        return self
+                problems.append((f"pyModules.{i}", str(exc)))
+        return problems
 
     def render(self) -> dict[str, Any]:
         """Ray's ``runtime_env`` dict (its own snake_case keys), only the parts that are set."""
@@ -144,11 +157,10 @@ class WorkloadClusterSpec(RayClusterConfig):
     (KubeRay names the cluster after the workload). ``auth.k8sTokenAuth`` is refused: KubeRay rejects it for RayJobs
     and RayServices."""
 
-    @model_validator(mode="after")
-    def _cluster_rules(self) -> WorkloadClusterSpec:
+    def problems(self) -> list[tuple[Path, str]]:
         if self.auth is not None and self.auth.k8s_token_auth:
-            raise rule("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED)
-        return self
+            return [*super().problems(), ("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED)]
+        return super().problems()
 
     def to_cluster(self, name: str, namespace: str | None = None) -> RayClusterSpec:
         """The equivalent RayClusterSpec, named after the workload (its pods are labelled with ``name``)."""
@@ -158,12 +170,16 @@ class WorkloadClusterSpec(RayClusterConfig):
 class SubmitterSpec(PodSettings):
     """The submitter pod of ``K8sJobMode``: a Kubernetes Job running ``ray job submit`` and following the logs."""
 
-    cpu: Quantity = "250m"
+    cpu: Cpu = "250m"
     """CPU request; default ``250m``. Also the limit unless ``cpuLimit`` is set."""
-    memory: Quantity = "512Mi"
+    memory: Memory = "512Mi"
     """Memory request and limit; default ``512Mi`` (the Ray CLI needs about 150Mi)."""
     image: PinnedImage | None = None
     """Container image; default the head image of the job's cluster, ``rayproject/ray:2.60.0`` with ``clusterSelector``."""
+
+    RESERVED_ENV: ClassVar[dict[str, str]] = {"HOME": RAY_ENV["HOME"], "RAY_DASHBOARD_ADDRESS": "is set by KubeRay",
+                                              "RAY_JOB_SUBMISSION_ID": "is set by KubeRay (use jobId)"}
+    RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"tmp": "/tmp"}
 
 
 class RayJobSpec(Spec):
@@ -209,31 +225,37 @@ class RayJobSpec(Spec):
         """Effective ``shutdownAfterJobFinishes``."""
         return self.cluster is not None if self.shutdown_after_job_finishes is None else self.shutdown_after_job_finishes
 
-    @model_validator(mode="after")
-    def _rules(self) -> RayJobSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.cluster is None and self.cluster_selector is None:
-            raise rule("cluster", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing RayCluster)")
+            problems.append(("cluster", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing "
+                                        "RayCluster)"))
         if self.cluster is not None and self.cluster_selector is not None:
-            raise rule("clusterSelector", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing "
-                                          "RayCluster)")
+            problems.append(("clusterSelector", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an "
+                                                "existing RayCluster)"))
         if self.cluster_selector is not None and self.shutdown_after_job_finishes:
-            raise rule("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never deleted")
+            problems.append(("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never "
+                                                         "deleted"))
         if self.ttl_seconds_after_finished is not None and not self.shutdown:
-            raise rule("ttlSecondsAfterFinished", "only applies with shutdownAfterJobFinishes: true")
+            problems.append(("ttlSecondsAfterFinished", "only applies with shutdownAfterJobFinishes: true"))
         if self.suspend and self.cluster_selector is not None:
-            raise rule("suspend", "a job on an existing cluster (clusterSelector) cannot be suspended")
-        if self.suspend and not self.shutdown:
-            raise rule("suspend", "requires shutdownAfterJobFinishes: true")
+            problems.append(("suspend", "a job on an existing cluster (clusterSelector) cannot be suspended"))
+        elif self.suspend and not self.shutdown:
+            problems.append(("suspend", "requires shutdownAfterJobFinishes: true"))
         if self.submission_mode == "SidecarMode":
-            raise rule("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod without "
-                                         "a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode or HTTPMode")
+            problems.append(("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod "
+                                               "without a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode "
+                                               "or HTTPMode"))
         if self.submission_mode == "InteractiveMode" and self.backoff_limit:
-            raise rule("backoffLimit", "must be 0 with InteractiveMode (KubeRay cannot retry interactive jobs)")
+            problems.append(("backoffLimit", "must be 0 with InteractiveMode (KubeRay cannot retry interactive jobs)"))
         if "submitter" in self.model_fields_set and self.submission_mode != "K8sJobMode":
-            raise rule("submitter", f"only applies to K8sJobMode ({self.submission_mode} runs no submitter pod)")
+            problems.append(("submitter", f"only applies to K8sJobMode ({self.submission_mode} runs no submitter pod)"))
         if self.job_id is not None and not JOB_ID.match(self.job_id):
-            raise rule("jobId", f"'{self.job_id}' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit")
-        return self
+            problems.append(("jobId", f"'{self.job_id}' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or "
+                                      "digit"))
+        problems += label_problems(self.labels, "labels", ("ray.io/",))
+        problems += annotation_problems(self.annotations, "annotations")
+        return problems
 
 
 class ServeAutoscalingSpec(Spec):
@@ -252,14 +274,17 @@ class ServeAutoscalingSpec(Spec):
     downscale_delay_seconds: NonNegativeFloat | None = None
     """Seconds of low load before scaling down; default Serve's (600)."""
 
-    @model_validator(mode="after")
-    def _bounds(self) -> ServeAutoscalingSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.max_replicas < self.min_replicas:
-            raise rule("maxReplicas", f"must be ≥ minReplicas ({self.max_replicas} < {self.min_replicas})")
-        if self.initial_replicas is not None and not self.min_replicas <= self.initial_replicas <= self.max_replicas:
-            raise rule("initialReplicas", f"must be between minReplicas and maxReplicas ({self.initial_replicas} not in "
-                                          f"{self.min_replicas}..{self.max_replicas})")
-        return self
+            blame = "maxReplicas" if "min_replicas" not in self.model_fields_set else "minReplicas"
+            message = (f"must be ≤ maxReplicas ({self.min_replicas} > {self.max_replicas})" if blame == "minReplicas"
+                       else f"must be ≥ minReplicas ({self.max_replicas} < {self.min_replicas}, the default)")
+            problems.append((blame, message))
+        elif self.initial_replicas is not None and not self.min_replicas <= self.initial_replicas <= self.max_replicas:
+            problems.append(("initialReplicas", f"must be between minReplicas and maxReplicas ({self.initial_replicas} not in "
+                                                f"{self.min_replicas}..{self.max_replicas})"))
+        return problems
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"min_replicas": self.min_replicas, "max_replicas": self.max_replicas}
@@ -279,7 +304,7 @@ class ActorOptionsSpec(Spec):
     """Logical CPUs per replica; default Serve's (1)."""
     num_gpus: NonNegativeFloat | None = None
     """GPUs per replica (fractions share a GPU); default 0."""
-    memory: Quantity | None = None
+    memory: Memory | None = None
     """Memory per replica for Ray's scheduler, e.g. ``1Gi``; default none reserved."""
 
     def render(self) -> dict[str, Any]:
@@ -309,12 +334,11 @@ class ServeDeploymentSpec(Spec):
     user_config: dict[str, Any] | None = None
     """Passed to the deployment's ``reconfigure`` method, updatable without restarts; default none."""
 
-    @model_validator(mode="after")
-    def _replicas(self) -> ServeDeploymentSpec:
+    def problems(self) -> list[tuple[Path, str]]:
         if self.num_replicas is not None and self.autoscaling_config is not None:
-            raise rule("numReplicas", "cannot be combined with autoscalingConfig (Serve sizes the deployment between its "
-                                      "minReplicas and maxReplicas)")
-        return self
+            return [*super().problems(), ("numReplicas", "cannot be combined with autoscalingConfig (Serve sizes the deployment "
+                                                         "between its minReplicas and maxReplicas)")]
+        return super().problems()
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -363,13 +387,10 @@ class ServeApplicationSpec(Spec):
     args: dict[str, Any] = {}
     """Arguments passed to the application builder; default none."""
 
-    @model_validator(mode="after")
-    def _unique(self) -> ServeApplicationSpec:
+    def problems(self) -> list[tuple[Path, str]]:
         names = [d.name for d in self.deployments]
-        for i, n in enumerate(names):
-            if names.index(n) != i:
-                raise rule(f"deployments.{i}.name", f"duplicate deployment name '{n}'")
-        return self
+        return [*super().problems(), *((f"deployments.{i}.name", f"duplicate deployment name '{n}'")
+                                       for i, n in enumerate(names) if names.index(n) != i)]
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "import_path": self.import_path, "route_prefix": self.route_prefix}
@@ -402,22 +423,24 @@ class RayServiceSpec(Spec):
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> RayServiceSpec:
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if not self.applications:
-            raise rule("applications", "needs at least one Serve application")
+            problems.append(("applications", "needs at least one Serve application"))
         names = [a.name for a in self.applications]
         routes = [a.route_prefix for a in self.applications]
         for i, app in enumerate(self.applications):
             if names.index(app.name) != i:
-                raise rule(f"applications.{i}.name", f"duplicate application name '{app.name}'")
+                problems.append((f"applications.{i}.name", f"duplicate application name '{app.name}'"))
             if routes.index(app.route_prefix) != i:
-                raise rule(f"applications.{i}.routePrefix", f"route prefix '{app.route_prefix}' is already served by "
-                                                            f"applications[{routes.index(app.route_prefix)}]")
+                problems.append((f"applications.{i}.routePrefix", f"route prefix '{app.route_prefix}' is already served by "
+                                                                  f"applications[{routes.index(app.route_prefix)}]"))
         if self.upgrade_strategy == "NewClusterWithIncrementalUpgrade":
-            raise rule("upgradeStrategy", "NewClusterWithIncrementalUpgrade is not supported yet (it needs Gateway API "
-                                          "resources raydask does not manage); use NewCluster or None")
-        return self
+            problems.append(("upgradeStrategy", "NewClusterWithIncrementalUpgrade is not supported yet (it needs Gateway API "
+                                                "resources raydask does not manage); use NewCluster or None"))
+        problems += label_problems(self.labels, "labels", ("ray.io/",))
+        problems += annotation_problems(self.annotations, "annotations")
+        return problems
 
 
 __all__ = [

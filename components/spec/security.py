@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictInt
 
-from raydask.errors import rule
+from raydask.errors import Path
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Spec
@@ -160,11 +160,11 @@ class AuthSpec(Spec):
     """Accept Kubernetes service-account tokens checked by the API server instead of a shared token
     (``enableK8sTokenAuth``; Ray ≥ 2.55, KubeRay ≥ 1.6.0); default false."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> AuthSpec:
+    def problems(self) -> list[tuple[Path, str]]:
         if self.secret_name is not None and self.k8s_token_auth:
-            raise rule("secretName", "cannot be combined with k8sTokenAuth (Kubernetes tokens replace the shared token Secret)")
-        return self
+            return [*super().problems(), ("secretName", "cannot be combined with k8sTokenAuth (Kubernetes tokens replace the "
+                                                        "shared token Secret)")]
+        return super().problems()
 
     def build(self) -> dict[str, Any] | None:
         """``authOptions``; None when disabled."""

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator
 
-from raydask.errors import rule
-from raydask.k8s.naming import DaskNames
+from raydask.errors import Path
+from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
 from raydask.spec.dask import DaskClusterSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
-from raydask.spec.security import AuthSpec, NetworkPolicySpec, stack_problems
+from raydask.spec.security import AuthSpec, NetworkPolicySpec, effective_network_policy, stack_problems
 
-KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[5-9]|3[0-7])$")]
+
+def _kubernetes_version(value: str) -> str:
+    if re.fullmatch(r"1\.(2[5-9]|3[0-7])", value):
+        return value
+    if re.fullmatch(r"1\.[2-3]", value):
+        raise ValueError(f"'{value}' is not a Kubernetes minor version: if you wrote {value}0 unquoted, YAML read the number "
+                         f"{value}; quote it (\"{value}0\")")
+    raise ValueError(f"'{value}' is not a Kubernetes minor version raydask validates against: 1.25 to 1.37, quoted "
+                     "(\"1.31\")")
+
+
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 """A Kubernetes minor version from 1.25 to 1.37."""
+KUBERAY_NETWORK_POLICY = "kuberay-operator-netpol"
+DASK_OPERATOR_NETWORK_POLICY = "dask-kubernetes-operator-netpol"
+Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec
 
 
 class StackSpec(Spec):
@@ -52,51 +67,110 @@ class StackSpec(Spec):
     dask_clusters: list[DaskClusterSpec] = []
     """Dask clusters; default none."""
 
-    @model_validator(mode="after")
-    def _unique(self) -> StackSpec:
-        # RayClusters, RayJobs and RayServices share the ``<name>-head-svc`` / ``<name>-metrics`` names and pod labels.
+    def problems(self) -> list[tuple[Path, str]]:
+        return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *stack_problems(self)]
+
+    def workloads(self) -> list[tuple[str, int, Workload]]:
+        """(config key, index, spec) of every Ray cluster, job, service and Dask cluster, in declaration order."""
+        kinds: list[tuple[str, Sequence[Workload]]] = [
+            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayServices", self.ray_services),
+            ("daskClusters", self.dask_clusters)]
+        return [(field, i, w) for field, items in kinds for i, w in enumerate(items)]
+
+    def _name_problems(self) -> list[tuple[Path, str]]:
+        """Names that collide: two workloads of one name in a namespace (they share Services, Ingresses, NetworkPolicies
+        and pod labels), and any object raydask or an operator derives from a name that another one also makes."""
+        problems: list[tuple[Path, str]] = []
         seen: dict[tuple[str, str], str] = {}
-        ray_named: list[tuple[str, Sequence[RayClusterSpec | RayJobSpec | RayServiceSpec]]] = [
-            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayServices", self.ray_services)]
-        for field, items in ray_named:
-            for i, c in enumerate(items):
-                key = (c.namespace or self.namespace, c.name)
-                if key in seen:
-                    msg = f"duplicate cluster name '{c.name}' in namespace '{key[0]}' (also {seen[key]})"
-                    raise rule(f"{field}.{i}.name", msg)
+        for field, i, w in self.workloads():
+            key = (w.namespace or self.namespace, w.name)
+            if key in seen:
+                problems.append((f"{field}.{i}.name", f"duplicate cluster name '{w.name}' in namespace '{key[0]}' (also "
+                                                      f"{seen[key]})"))
+            else:
                 seen[key] = f"{field}[{i}]"
-        return self
-
-    @model_validator(mode="after")
-    def _dask(self) -> StackSpec:
-        # A Dask and a Ray cluster of one name would share the ``<name>-dashboard`` Ingress.
-        taken = {(c.namespace or self.namespace, c.name): f"rayClusters[{i}]" for i, c in enumerate(self.ray_clusters)}
-        groups = {(c.namespace or self.namespace, DaskNames.default_worker_group(c.name)): f"daskClusters[{i}].worker"
-                  for i, c in enumerate(self.dask_clusters)}
-        op = self.dask_operator
-        op_ns = (op.namespace or self.namespace) if op else None
-        for i, c in enumerate(self.dask_clusters):
-            ns = c.namespace or self.namespace
-            if (ns, c.name) in taken:
-                raise rule(f"daskClusters.{i}.name", f"duplicate cluster name '{c.name}' in namespace '{ns}' (also {taken[(ns, c.name)]})")
-            taken[(ns, c.name)] = f"daskClusters[{i}]"
-            for j, g in enumerate(c.worker_groups):
-                group = (ns, DaskNames.worker_group(c.name, g.name))
-                if group in groups:
-                    raise rule(f"daskClusters.{i}.workerGroups.{j}.name",
-                               f"duplicate DaskWorkerGroup name '{group[1]}' in namespace '{ns}' (also {groups[group]})")
-                groups[group] = f"daskClusters[{i}].workerGroups[{j}]"
-            if op is not None and not op.cluster_wide and ns != op_ns:
-                raise rule(f"daskClusters.{i}.namespace", f"must be the Dask operator's namespace '{op_ns}', got '{ns}': "
-                                                          "daskOperator.clusterWide is false (it only watches its own namespace)")
-        return self
-
-    @model_validator(mode="after")
-    def _security(self) -> StackSpec:
-        problems = stack_problems(self)
         if problems:
-            raise rule(*problems[0])
-        return self
+            return problems
+        made: dict[tuple[str, str, str], str] = {}
+        for ns, kind, name, blame, owner in self.derived_objects():
+            other = made.setdefault((ns, kind, name), owner)
+            if other != owner and not (other.startswith(owner) or owner.startswith(other)):
+                problems.append((blame, f"makes the {kind} {ns}/{name}, which {other} makes too: choose another name"))
+        return list(dict.fromkeys(problems))
+
+    def derived_objects(self) -> list[tuple[str, str, str, Path, str]]:
+        """(namespace, kind, name, key to blame, owner) of the objects each operator and workload makes, or has its
+        operator make, by name."""
+        out: list[tuple[str, str, str, Path, str]] = []
+        stack_policy = effective_network_policy(self.network_policy, None)
+        if self.kuberay and stack_policy:
+            out.append((self.kuberay.namespace or self.namespace, "NetworkPolicy", KUBERAY_NETWORK_POLICY, "kuberay",
+                        "the KubeRay operator (raydask:kuberay)"))
+        if self.dask_operator and stack_policy:
+            out.append((self.dask_operator.namespace or self.namespace, "NetworkPolicy", DASK_OPERATOR_NETWORK_POLICY,
+                        "daskOperator", "the Dask operator (raydask:daskOperator)"))
+        for field, i, w in self.workloads():
+            ns = w.namespace or self.namespace
+            key, owner = f"{field}.{i}.name", f"{field}[{i}]"
+            objects: list[tuple[str, str, Path, str]] = []
+            policy = effective_network_policy(self.network_policy, getattr(w, "network_policy", None))
+            if isinstance(w, DaskClusterSpec):
+                netpol = DaskNames.network_policy(w.name)
+                objects += [("DaskCluster", w.name, key, owner), ("DaskAutoscaler", DaskNames.autoscaler(w.name), key, owner),
+                            ("Service", DaskNames.scheduler_service(w.name), key, owner),
+                            ("Ingress", DaskNames.ingress(w.name), key, owner),
+                            ("DaskWorkerGroup", DaskNames.default_worker_group(w.name), key, f"{owner}.worker"),
+                            *(("DaskWorkerGroup", DaskNames.worker_group(w.name, g.name), f"{field}.{i}.workerGroups.{j}.name",
+                               f"{owner}.workerGroups[{j}]") for j, g in enumerate(w.worker_groups))]
+                if policy:
+                    objects += [("NetworkPolicy", netpol, key, owner),
+                                ("NetworkPolicy", network_policy_group(netpol, "scheduler"), key, owner)]
+            else:
+                job_cluster = isinstance(w, RayJobSpec) and w.cluster is None
+                if isinstance(w, RayJobSpec | RayServiceSpec) and w.cluster is not None:
+                    policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
+                netpol = RayNames.network_policy(w.name, "netpol")
+                names = [("Service", RayNames.head_service(w.name)), ("Service", RayNames.metrics_service(w.name)),
+                         ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
+                if isinstance(w, RayClusterSpec):
+                    names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name)),
+                              ("Secret", RayNames.redis_password_secret(w.name))]
+                if isinstance(w, RayServiceSpec):
+                    names.append(("Service", RayNames.serve_service(w.name)))
+                if policy:
+                    names.append(("NetworkPolicy", netpol))
+                    if not job_cluster:
+                        names.append(("NetworkPolicy", network_policy_group(netpol, "head")))
+                objects += [(kind, name, key, owner) for kind, name in names]
+            out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
+        return out
+
+    def _namespace_problems(self) -> list[tuple[Path, str]]:
+        """Workloads in namespaces their operator does not watch: they would never be reconciled."""
+        problems: list[tuple[Path, str]] = []
+        if self.kuberay is not None:
+            op_ns = self.kuberay.namespace or self.namespace
+            watched = list(self.kuberay.watch_namespaces) or ([op_ns] if self.kuberay.single_namespace_install else [])
+            if watched:
+                why = (f"raydask:kuberay.watchNamespaces lists {', '.join(watched)}" if self.kuberay.watch_namespaces else
+                       f"with singleNamespaceInstall and no watchNamespaces it watches only its own namespace, {op_ns}")
+                for field, i, w in self.workloads():
+                    ns = w.namespace or self.namespace
+                    if not isinstance(w, DaskClusterSpec) and ns not in watched:
+                        given = f"'{ns}'" if w.namespace else f"'{ns}' (the stack's namespace)"
+                        problems.append((f"{field}.{i}.namespace", f"{given} is not watched by the KubeRay operator ({why}), so "
+                                                                   "nothing would reconcile it: add the namespace to "
+                                                                   "kuberay.watchNamespaces, or choose a watched one"))
+        op = self.dask_operator
+        if op is not None and not op.cluster_wide:
+            op_ns = op.namespace or self.namespace
+            for i, c in enumerate(self.dask_clusters):
+                ns = c.namespace or self.namespace
+                if ns != op_ns:
+                    problems.append((f"daskClusters.{i}.namespace", f"must be the Dask operator's namespace '{op_ns}', got '{ns}': "
+                                                                    "daskOperator.clusterWide is false (it only watches its own "
+                                                                    "namespace)"))
+        return problems
 
     def namespaces(self) -> list[str]:
         """Every namespace the stack puts objects in, in first-use order."""
