@@ -12,7 +12,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from raydask.testing import mockrun
 
@@ -48,8 +47,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    """The ``config:`` block of stacks/Pulumi.<stack>.yaml."""
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """The ``config:`` block of stacks/Pulumi.<stack>.yaml, as the Pulumi CLI reads it."""
+    from raydask.offline import stackfile
+
+    return stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
 
 
 @pytest.fixture

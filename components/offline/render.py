@@ -29,8 +29,15 @@ import yaml
 from raydask import charts
 from raydask.charts import YAML_LOADER
 from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, apply_patch, normalize, object_ref
+from raydask.offline import stackfile
+from raydask.spec.security import REDIS_PASSWORD_PLACEHOLDER
 
 INDEX = "index.yaml"
+PLACEHOLDER = REDIS_PASSWORD_PLACEHOLDER
+"""What an offline render puts where a Pulumi secret goes (it never decrypts them)."""
+CONFIG_ERROR = "invalid raydask configuration:\n"
+OPERATOR_KEYS = {"raydask:kuberay:KubeRayOperator": "raydask:kuberay", "raydask:dask:DaskOperator": "raydask:daskOperator"}
+"""The config key of each operator component (its ``values`` go to its Helm release)."""
 CRD_DIR = "_crds"
 CLUSTER_DIR = "_cluster"
 DEFAULT_KUBERNETES_VERSION = "1.31"
@@ -128,6 +135,11 @@ class Rendering:
         """Every manifest (CRDs first when included)."""
         return [o.manifest for o in [*(self.crds if include_crds else []), *self.objects]]
 
+    def placeholders(self) -> list[RenderedObject]:
+        """Objects holding a placeholder where ``pulumi up`` puts a Pulumi secret (an offline render never decrypts
+        them)."""
+        return [o for o in self.objects if PLACEHOLDER in json.dumps(o.manifest)]
+
     def find(self, ref: str) -> RenderedObject | None:
         """The object whose ``Kind namespace/name`` is ``ref``."""
         return next((o for o in [*self.objects, *self.crds] if o.ref == ref), None)
@@ -219,9 +231,13 @@ def load_yaml(text: str) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+class NoProjectError(RenderError):
+    """No ``Pulumi.yaml`` where the command looked (exit code 2)."""
+
+
 def project_root(explicit: str | Path | None = None) -> Path:
-    """The directory holding ``Pulumi.yaml``: ``explicit``, ``$RAYDASK_PROJECT_DIR``, the working directory or one
-    of its parents, else the checkout this package was imported from."""
+    """The directory holding ``Pulumi.yaml``: ``explicit``, ``$RAYDASK_PROJECT_DIR``, else the working directory or the
+    nearest of its parents holding one; :class:`NoProjectError` when none does."""
     if explicit:
         return Path(explicit).resolve()
     env = os.environ.get("RAYDASK_PROJECT_DIR")
@@ -231,7 +247,8 @@ def project_root(explicit: str | Path | None = None) -> Path:
     for candidate in (cwd, *cwd.parents):
         if (candidate / "Pulumi.yaml").is_file():
             return candidate
-    return Path(__file__).resolve().parent.parent
+    raise NoProjectError(f"no Pulumi.yaml in {cwd} or any directory above it: run raydask inside a Pulumi project, or name one "
+                         "with -C DIR (or $RAYDASK_PROJECT_DIR)")
 
 
 def stack_config_dir(root: Path) -> Path:
@@ -248,20 +265,23 @@ def stack_names(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in stack_config_dir(root).glob("Pulumi.*.yaml"))
 
 
-def stack_config(stack: str, root: Path) -> dict[str, Any]:
-    """The ``config:`` block of ``Pulumi.<stack>.yaml``; StackConfigError when the file is missing or malformed."""
+def stack_file(stack: str, root: Path) -> stackfile.StackFile:
+    """``Pulumi.<stack>.yaml`` read as the Pulumi CLI reads it; StackConfigError when it is missing or Pulumi would refuse
+    it."""
     path = stack_config_dir(root) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(stack_names(root)) or "none"
         raise StackConfigError(f"stack '{stack}': no stack file {path} (stacks: {known})")
     try:
-        doc = load_yaml(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise StackConfigError(f"stack '{stack}': {path} is not valid YAML: {exc}") from None
-    config = doc.get("config") if isinstance(doc, dict) else None
-    if config is not None and not isinstance(config, dict):
-        raise StackConfigError(f"stack '{stack}': {path}: 'config' must be a mapping")
-    return dict(config or {})
+        return stackfile.read(path, stackfile.project_name(root / "Pulumi.yaml"))
+    except stackfile.StackFileError as exc:
+        raise StackConfigError(f"stack '{stack}': invalid raydask configuration:\n{exc}") from None
+
+
+def stack_config(stack: str, root: Path) -> dict[str, Any]:
+    """The ``config:`` values of ``Pulumi.<stack>.yaml`` as ``pulumi config --json`` reports them
+    (:func:`raydask.offline.stackfile.load`); StackConfigError when the file is missing or Pulumi would refuse it."""
+    return stack_file(stack, root).values
 
 
 def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -272,8 +292,8 @@ def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     out: dict[str, Any] = {}
     secrets = []
     for key, value in config.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = OFFLINE_SECRET_CONFIG.get(key, f"raydask-offline-render-placeholder-{key.partition(':')[2]}")
+        if stackfile.is_secret(value):
+            value = OFFLINE_SECRET_CONFIG.get(key, f"{PLACEHOLDER}-{key.partition(':')[2]}")
             secrets.append(key)
         out[key] = value
     for key, placeholder in OFFLINE_SECRET_CONFIG.items():
@@ -299,24 +319,42 @@ def in_project(root: Path) -> Iterator[None]:
             os.environ["RAYDASK_PROJECT_DIR"] = old_env
 
 
-def run_program(stack: str, root: Path, config: dict[str, Any] | None = None) -> Any:
-    """Run ``raydask.program.main`` under the mock engine with the stack's config; returns the RunResult."""
+def run_program(stack: str, root: Path, config: dict[str, Any] | None = None, problems: list[str] | None = None) -> Any:
+    """Run ``raydask.program.main`` under the mock engine with the stack's config; returns the RunResult. ``problems``:
+    what reading the stack file found, reported with the program's own (StackConfigError)."""
     import pulumi
 
     from raydask.errors import ConfigError
     from raydask.program import main
     from raydask.testing import mockrun
 
-    values, secrets = _plain_config(stack_config(stack, root) if config is None else config)
+    found = list(problems or [])
+    if config is None:
+        file = stack_file(stack, root)
+        config, found = file.values, [*found, *file.problems]
+    values, secrets = _plain_config(config)
+
+    def refuse(lines: list[str]) -> StackConfigError:
+        from raydask.errors import one_line
+
+        return StackConfigError(f"stack '{stack}': invalid raydask configuration:\n" + "\n".join(
+            sorted(dict.fromkeys(one_line(line) for line in lines))))
+
     with in_project(root):
         try:
-            return mockrun.run(main, config=values, secret_keys=secrets, stack=stack, bulk_types=[CRD_TYPE])
+            result = mockrun.run(main, config=values, secret_keys=secrets, stack=stack, bulk_types=[CRD_TYPE])
         except ConfigError as exc:
-            raise StackConfigError(f"stack '{stack}': invalid raydask configuration:\n{exc}") from None
+            raise refuse([*found, *exc.problems]) from None
         except pulumi.RunError as exc:
-            if isinstance(exc.__context__, ConfigError) or str(exc).startswith("invalid raydask configuration"):
-                raise StackConfigError(f"stack '{stack}': {exc}") from None
+            text = str(exc)
+            if text.startswith(CONFIG_ERROR):
+                raise refuse([*found, *text.removeprefix(CONFIG_ERROR).split("\n")]) from None
+            if isinstance(exc.__context__, ConfigError):
+                raise refuse([*found, *exc.__context__.problems]) from None
             raise RenderError(f"stack '{stack}': {exc}") from None
+    if found:
+        raise refuse(found)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -421,12 +459,17 @@ def _label(ref: tuple[str, str] | None) -> str | None:
     return f"{ref[0].rsplit(':', 1)[-1]} {ref[1]}" if ref else None
 
 
-def render_stack(stack: str, root: str | Path | None = None, config: dict[str, Any] | None = None) -> Rendering:
-    """Run the program for ``stack`` and expand it into manifests (see the module docstring)."""
+def render_stack(stack: str, root: str | Path | None = None, config: dict[str, Any] | None = None,
+                 problems: list[str] | None = None) -> Rendering:
+    """Run the program for ``stack`` and expand it into manifests (see the module docstring). ``config``: the stack's
+    config values (default: read from its stack file), ``problems``: what reading them found (reported with the
+    program's own)."""
     project = project_root(root)
+    problems = list(problems or [])
     if config is None:
-        config = stack_config(stack, project)
-    result = run_program(stack, project, config)
+        file = stack_file(stack, project)
+        config, problems = file.values, file.problems
+    result = run_program(stack, project, config, problems)
     kubernetes_version = str(config.get("raydask:kubernetesVersion") or DEFAULT_KUBERNETES_VERSION)
 
     components = [(_label((r.type, r.name)) or "", _label(r.parent)) for r in result.resources if not r.custom]
@@ -450,7 +493,17 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
             continue
         inputs = unwrap_secrets(r.inputs)
         where = f"stack '{stack}': {r.type}::{r.name}" + (f" ({_label(r.parent)})" if r.parent else "")
-        path, docs = helm_template(inputs, kubernetes_version, api_versions, project, where)
+        try:
+            path, docs = helm_template(inputs, kubernetes_version, api_versions, project, where)
+        except RenderError as exc:
+            key = OPERATOR_KEYS.get(r.parent[0]) if r.parent else None
+            own = config.get(key) if key else None
+            if key and isinstance(own, dict) and own.get("values"):  # the chart refuses what the escape hatch passed it
+                reason = " ".join(str(exc).split(": ", 2)[-1].split())
+                raise StackConfigError(f"stack '{stack}': invalid raydask configuration:\n{key}.values: the "
+                                       f"{inputs.get('chart')} chart cannot render these values: {reason}") from None
+            raise
+
         release = ReleaseInfo(
             name=str(inputs.get("name") or r.name), namespace=str(inputs.get("namespace") or "default"),
             chart=str(inputs.get("chart")), version=str(inputs.get("version") or charts.chart_metadata(path).get("version")),
