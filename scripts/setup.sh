@@ -5,13 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+step() { echo "setup: $*" >&2; }
+[ -x .venv/bin/python ] || { step "creating the virtualenv .venv"; "$PY" -m venv .venv; }
+step "installing raydask with its test and validation tools into .venv (pinned by constraints.txt; a few minutes the first time)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+step "installing helm into .venv/bin"
 bash .ci/install-helm.sh .venv/bin
 # checkov pins many dependencies of its own: it gets a virtualenv of its own (tests/test_checkov.py runs it).
 CHECKOV_VERSION=3.3.30
 if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+    step "installing checkov $CHECKOV_VERSION into .venv-checkov (a few minutes the first time)"
     "$PY" -m venv .venv-checkov
     .venv-checkov/bin/python -m pip install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
 fi
@@ -29,6 +33,7 @@ if [ -d "$SHARED/upstream" ]; then
     done
 fi
 # The dask-kubernetes wheel ships the Dask operator chart with placeholder versions: cache it as the wheel's version.
+step "caching the Dask operator chart of the dask-kubernetes wheel"
 dask_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('dask-kubernetes'))")
 dask_chart=$(.venv/bin/python -c "import dask_kubernetes, pathlib; print(pathlib.Path(dask_kubernetes.__file__).parent / 'operator/deployment/helm/dask-kubernetes-operator')")
 .venv/bin/raydask charts add "$dask_chart" --version "$dask_version"

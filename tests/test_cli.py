@@ -23,7 +23,8 @@ SMALL = {
         "name": "small",
         "head": {"cpu": "1", "memory": "2Gi"},
         "workerGroups": [
-            {"name": "gpu", "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi", "gpus": 1},
+            {"name": "gpu", "minReplicas": 0, "maxReplicas": 3, "cpu": "2", "memory": "4Gi", "gpus": 1,
+             "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
             {"name": "cpu", "minReplicas": 1, "maxReplicas": 4, "cpu": "500m", "memory": "1Gi"},
         ],
         "autoscaling": {},
@@ -266,3 +267,66 @@ def test_console_entry_point_exit_codes(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "raydask.offline.cli", "plan", "nope", "-C", str(root)],
                              capture_output=True, text=True, env=env, check=False)
     assert missing.returncode == 2 and "stack 'nope'" in missing.stderr
+
+
+def test_help_version_and_usage() -> None:
+    short = invoke("render", "-h")
+    assert short.exit_code == 0 and "Usage: raydask render" in short.stdout and "<bool>" not in short.stdout
+    assert invoke("render", "--help").stdout == short.stdout
+    version = invoke("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("raydask ") and "KubeRay 1.7.0" in version.stdout
+    assert invoke("render", "dev", "--include-crds", "true").exit_code == 2  # a flag, as the help shows it
+
+
+def test_outside_a_project_is_an_explicit_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RAYDASK_PROJECT_DIR", raising=False)
+    for args in (("render", "dev"), ("validate",), ("plan", "dev"), ("diff", "dev", "--against", str(tmp_path))):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "no Pulumi.yaml in" in result.stderr and "-C DIR" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written anywhere
+
+
+def test_validate_every_stack_with_a_summary_and_one_finding_per_line(tmp_path: Path) -> None:
+    root = project(tmp_path, "small", SMALL)
+    broken = {**SMALL, "raydask:rayClusters": [{**SMALL["raydask:rayClusters"][0], "head": {"memory": "2048"}}]}
+    (root / "stacks" / "Pulumi.broken.yaml").write_text(yaml.safe_dump({"config": broken}))
+    result = invoke("validate", "--project", str(root))
+    assert result.exit_code == 2, result.output  # the worst: a stack with bad configuration
+    assert "summary: broken ✗ invalid configuration, small ✓ valid" in result.stdout
+    assert "raydask:rayClusters[0].head.memory: '2048' is 2048 bytes" in result.stderr
+    assert "raydask: rendering stack small" in result.stderr and "raydask: validating stack small" in result.stderr
+
+
+def test_validate_findings_are_single_lines(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = [Finding("RayCluster team/small", "spec.headGroupSpec", "a rule\nspanning lines " + "x" * 300, "ray-autoscaler")]
+    monkeypatch.setattr(cli, "validate_rendering", lambda rendering: fake)
+    result = invoke("validate", "small", "--project", str(project(tmp_path, "small", SMALL)))
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if "a rule" in line]
+    assert len(lines) == 1 and lines[0].endswith("(team/raycluster-small.yaml, from RayCluster small)")
+    assert next(line for line in result.stderr.splitlines() if "a rule" in line).startswith("stack small: RayCluster team/small: ")
+
+
+def test_diff_refuses_what_is_not_a_render_of_the_stack(dev_render: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = invoke("diff", "dev", "--against", str(empty), "--project", str(ROOT))
+    assert result.exit_code == 2 and "is not a raydask render directory (it has no index.yaml)" in result.stderr
+    result = invoke("diff", "production", "--against", str(dev_render), "--project", str(ROOT))
+    assert result.exit_code == 2 and "holds a render of stack 'dev', not of 'production'" in result.stderr
+
+
+def test_plan_fits_80_columns(tmp_path: Path) -> None:
+    result = invoke("plan", "production", "--project", str(ROOT))
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines() if not line.startswith(("Deployment", "Ray", "Dask"))) <= 80
+    assert "  worker cpu                  1–10        4–40       16Gi–160Gi    0" in result.stdout
+
+
+def test_render_notes_placeholder_secrets(tmp_path: Path) -> None:
+    result = invoke("render", "production", "--out", str(tmp_path / "out"), "--project", str(ROOT))
+    assert result.exit_code == 0, result.output
+    assert "note: stack production: Secret ml/train-redis-password holds the placeholder" in result.stderr
+    assert "pulumi up needs the real one" in result.stderr

@@ -136,7 +136,7 @@ def test_bad_stack_config_is_one_clean_error(run_program: Any, project_root: Pat
         run_program(main, config=cfg, stack="dev")
     assert str(exc.value) == (
         "invalid raydask configuration:\n"
-        "raydask:rayClusters[0].workerGroups[0].maxReplicas: Input should be a valid integer"
+        "raydask:rayClusters[0].workerGroups[0].maxReplicas: expected a whole number, got 'two'"
     )
 
 
@@ -150,3 +150,15 @@ def test_example_program_uses_the_python_api(run_program: Any, monkeypatch: pyte
                               "dashboard": "https://ray.research.example.com/"}
     rc = next(o for o in result.objects() if o["kind"] == "RayCluster")
     assert rc["metadata"]["namespace"] == "research" and rc["spec"]["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+
+
+def test_production_without_dask_clusters_validates() -> None:
+    """The Dask operator chart's monitors select the pods and Services of DaskClusters created later: with none yet they
+    match nothing, which is not a finding."""
+    from raydask.offline import render
+    from raydask.offline.cli import validate_rendering
+
+    config = {k: v for k, v in stack_config("production").items() if k != "raydask:daskClusters"}
+    rendering = render.render_stack("production", ROOT, config=config)
+    assert any(o.kind == "ServiceMonitor" and o.release for o in rendering.objects)
+    assert [str(f) for f in validate_rendering(rendering)] == []

@@ -20,28 +20,82 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from raydask.offline import render as rnd
 from raydask.offline.render import RenderError, Rendering, StackConfigError
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="raydask",
     help="Render, validate, diff and plan raydask stacks offline: the Pulumi program under mocks, Helm releases "
-    "expanded with `helm template`, checked against the real CRD schemas and consumers.",
+    "expanded with `helm template`, checked against the real CRD schemas and consumers. Exit codes: 0 all well, "
+    "1 findings or a render failure, 2 bad configuration or usage.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=CONTEXT,
 )
 
-StackArg = Annotated[str, typer.Argument(help="Stack name: renders stacks/Pulumi.<STACK>.yaml.", show_default=False)]
+StackArg = Annotated[str, typer.Argument(help="Stack name: renders stacks/Pulumi.<STACK>.yaml.", show_default=False,
+                                         metavar="STACK")]
 ProjectOpt = Annotated[
     Path | None,
     typer.Option("--project", "-C", help="Project directory (holding Pulumi.yaml); default $RAYDASK_PROJECT_DIR or the "
-                 "nearest directory with Pulumi.yaml.", file_okay=False),
+                 "nearest directory with Pulumi.yaml.", file_okay=False, metavar="DIR"),
 ]
+
+
+def version() -> str:
+    """raydask's version and the operator versions it installs by default."""
+    import importlib.metadata
+
+    from raydask.spec.dask import DASK_OPERATOR_VERSION, DASK_VERSION
+    from raydask.spec.kuberay import KUBERAY_VERSION
+    from raydask.spec.ray import DEFAULT_RAY_VERSION
+
+    try:
+        own = importlib.metadata.version("raydask")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        own = "unknown"
+    return (f"raydask {own} (defaults: KubeRay {KUBERAY_VERSION}, Ray {DEFAULT_RAY_VERSION}, Dask operator "
+            f"{DASK_OPERATOR_VERSION}, Dask {DASK_VERSION})")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(version())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version_callback,
+                                               is_eager=True, metavar="")] = False,
+) -> None:
+    """Render, validate, diff and plan raydask stacks offline."""
+
+
+@contextmanager
+def _progress(message: str) -> Iterator[None]:
+    """Say what a long step is doing, on stderr: a spinner on a terminal, one line otherwise (CI logs)."""
+    console = _err()
+    if console.is_terminal:
+        with console.status(escape(message)):
+            yield
+    else:
+        console.print(f"raydask: {escape(message)}", soft_wrap=True)
+        yield
+
+
+def _render(stack: str, project: Path | None) -> Rendering:
+    """Render ``stack``, saying so on stderr."""
+    root = rnd.project_root(project)
+    with _progress(f"rendering stack {stack} (the Pulumi program under the mock engine, Helm charts expanded)…"):
+        return rnd.render_stack(stack, root)
 
 
 class DiffFormat(StrEnum):
@@ -79,7 +133,7 @@ def _errors() -> Iterator[None]:
     """Turn render failures into a one-paragraph error and an exit code: 2 for bad configuration, 1 otherwise."""
     try:
         yield
-    except StackConfigError as exc:
+    except (StackConfigError, rnd.NoProjectError) as exc:
         _err().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (RenderError, FileNotFoundError) as exc:
@@ -146,16 +200,30 @@ def summary_tree(rendering: Rendering, out: Path | None, include_crds: bool) -> 
 )
 def render_cmd(
     stack: StackArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory; default out/<STACK> in the project.")] = None,
-    include_crds: Annotated[bool, typer.Option("--include-crds", help="Also write the CRDs (megabytes) to _crds/.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory; default out/<STACK> in the project.",
+                                             metavar="DIR")] = None,
+    include_crds: Annotated[bool, typer.Option("--include-crds", help="Also write the CRDs (megabytes) to _crds/.",
+                                               metavar="")] = False,
     project: ProjectOpt = None,
 ) -> None:
     """Render a stack to a directory and print a summary tree."""
     with _errors():
-        rendering = rnd.render_stack(stack, project)
+        rendering = _render(stack, project)
         target = out or rnd.project_root(project) / "out" / stack
         rnd.write(rendering, target, include_crds)
     _out().print(summary_tree(rendering, target, include_crds))
+    _placeholder_note(rendering)
+
+
+def _placeholder_note(rendering: Rendering) -> None:
+    """Say which rendered objects hold placeholders where ``pulumi up`` puts Pulumi secrets."""
+    held = rendering.placeholders()
+    if held:
+        refs = ", ".join(o.ref for o in held)
+        _err().print(f"note: stack {escape(rendering.stack)}: {escape(refs)} hold{'s' if len(held) == 1 else ''} the placeholder "
+                     f"'{rnd.PLACEHOLDER}' where pulumi up puts a Pulumi secret (raydask:redisPassword): an offline render "
+                     "never decrypts secrets, so pulumi up needs the real one (`pulumi config set --secret "
+                     "raydask:redisPassword <password>`)", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -163,16 +231,11 @@ def render_cmd(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def findings_table(stack: str, rendering: Rendering, findings: list[Any]) -> Table:
-    """One row per finding: object, file, who declared it, where in the object, the rule broken, which check."""
-    table = Table(title=f"stack {stack}: {len(findings)} finding(s)", show_lines=True, expand=False)
-    for column in ("object", "file / declared by", "path", "problem", "check"):
-        table.add_column(column, overflow="fold")
-    for f in findings:
-        obj = rendering.find(f.obj)
-        origin = f"{obj.path}\n{obj.origin}" if obj else "-"
-        table.add_row(escape(f.obj), escape(origin), escape(f.path or "-"), escape(f.message), escape(f.check))
-    return table
+def finding_line(rendering: Rendering, finding: Any) -> str:
+    """One finding on one line: object, path, rule and check, then where it comes from (file, who declared it)."""
+    obj = rendering.find(finding.obj)
+    where = f" ({obj.path}, from {obj.origin})" if obj else ""
+    return " ".join(f"{finding}{where}".split())
 
 
 def validate_rendering(rendering: Rendering) -> list[Any]:
@@ -184,33 +247,58 @@ def validate_rendering(rendering: Rendering) -> list[Any]:
 
 @app.command(
     "validate",
-    short_help="Render STACK(s) and validate every object against the real schemas and consumers.",
-    help="Render each STACK and validate every object, Helm output and CRDs included: CRD schemas (with pruning), "
-    "Kubernetes strict schemas for the stack's raydask:kubernetesVersion, the Ray autoscaler, the Dask operator's "
-    "expansion and cross-references. Prints a table of findings; exit 1 on any finding.",
+    short_help="Render and validate stacks against the real schemas and consumers.",
+    help="Render each STACK (default: every stack of the project) and validate every object, Helm output and CRDs "
+    "included: CRD schemas (with pruning), Kubernetes strict schemas for the stack's raydask:kubernetesVersion, the Ray "
+    "autoscaler, the Dask operator's expansion and cross-references. Prints one line per finding and a summary of "
+    "every stack; exit 2 when a stack's configuration is invalid, else 1 on any finding.",
 )
 def validate_cmd(
-    stacks: Annotated[list[str], typer.Argument(help="Stack name(s).", show_default=False)],
+    stacks: Annotated[list[str] | None, typer.Argument(help="Stack name(s); default every stacks/Pulumi.<STACK>.yaml.",
+                                                       show_default=False)] = None,
     project: ProjectOpt = None,
 ) -> None:
-    """Validate one or more stacks; exit 1 on any finding."""
-    failed = False
-    out = _out()
-    for stack in stacks:
-        with _errors():
-            rendering = rnd.render_stack(stack, project)
-            findings = validate_rendering(rendering)
+    """Validate stacks; every stack is checked whatever happens to the others."""
+    out, err = _out(), _err()
+    with _errors():
+        root = rnd.project_root(project)
+    names = list(stacks or rnd.stack_names(root))
+    if not names:
+        err.print(f"[bold red]error:[/] no stacks in {escape(str(rnd.stack_config_dir(root)))} (no Pulumi.<stack>.yaml)")
+        raise typer.Exit(2)
+    summary: list[tuple[str, str, int]] = []
+    for stack in names:
+        try:
+            rendering = _render(stack, root)
+            with _progress(f"validating stack {stack} ({len(rendering.objects) + len(rendering.crds)} objects)…"):
+                findings = validate_rendering(rendering)
+        except (StackConfigError, rnd.NoProjectError) as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            summary.append((stack, "invalid configuration", 2))
+            continue
+        except (RenderError, FileNotFoundError) as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            summary.append((stack, "render failed", 1))
+            continue
         if findings:
-            failed = True
-            out.print(findings_table(stack, rendering, findings))
+            out.print(f"[bold red]✗[/] stack {escape(stack)}: {len(findings)} finding(s)", soft_wrap=True)
             for f in findings:
-                _err().print(f"stack {escape(stack)}: {escape(str(f))}")
+                out.print(f"  {escape(finding_line(rendering, f))}", soft_wrap=True, highlight=False)
+                err.print(f"stack {escape(stack)}: {escape(' '.join(str(f).split()))}", soft_wrap=True)
+            summary.append((stack, f"{len(findings)} finding(s)", 1))
         else:
             helm = sum(len(r.objects) for r in rendering.releases)
             out.print(f"[green]✓[/] stack {escape(stack)}: {len(rendering.objects) + len(rendering.crds)} objects valid "
-                      f"({helm} from Helm, {len(rendering.crds)} CRDs; Kubernetes {escape(rendering.kubernetes_version)})")
-    if failed:
-        raise typer.Exit(1)
+                      f"({helm} from Helm, {len(rendering.crds)} CRDs; Kubernetes {escape(rendering.kubernetes_version)})",
+                      soft_wrap=True)
+            summary.append((stack, "valid", 0))
+        _placeholder_note(rendering)
+    if len(summary) > 1:
+        out.print("summary: " + ", ".join(f"{escape(name)} {'✓' if code == 0 else '✗'} {what}" for name, what, code in summary),
+                  soft_wrap=True)
+    code = max(c for _, _, c in summary)
+    if code:
+        raise typer.Exit(code)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,18 +318,22 @@ def diff_cmd(
     against: Annotated[Path, typer.Option("--against", help="A previous `raydask render` directory of this stack.",
                                           show_default=False, file_okay=False)],
     fmt: Annotated[DiffFormat, typer.Option("--format", help="text, or markdown for a pull-request comment.")] = DiffFormat.text,
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences (like git diff).")] = False,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences (like git diff).",
+                                            metavar="")] = False,
     max_chars: Annotated[int, typer.Option("--max-chars", help="Markdown: cut diffs beyond this many characters.")] = 60_000,
     project: ProjectOpt = None,
 ) -> None:
     """Diff a stack against a previous render."""
     from raydask.offline import diff
 
-    if not against.is_dir():
-        _err().print(f"[bold red]error:[/] stack {escape(stack)}: --against {escape(str(against))} is not a directory")
+    with _errors():
+        project = rnd.project_root(project)
+    problem = against_problem(stack, against)
+    if problem:
+        _err().print(f"[bold red]error:[/] stack {escape(stack)}: --against {escape(str(against))} {escape(problem)}", soft_wrap=True)
         raise typer.Exit(2)
     with _errors():
-        rendering = rnd.render_stack(stack, project)
+        rendering = _render(stack, project)
     result = diff.compare(diff.read_tree(against), rendering.files())
     heading = f"raydask diff: stack {stack} (against {against})"
     if fmt is DiffFormat.markdown:
@@ -250,6 +342,24 @@ def diff_cmd(
         _print_diff(diff.format_text(result, heading))
     if exit_code and not result.empty:
         raise typer.Exit(1)
+
+
+def against_problem(stack: str, against: Path) -> str | None:
+    """Why ``against`` is not a previous render of ``stack`` (None when it is)."""
+    if not against.is_dir():
+        return "is not a directory"
+    index = against / rnd.INDEX
+    if not index.is_file():
+        return f"is not a raydask render directory (it has no {rnd.INDEX}): run `raydask render {stack} --out DIR` first"
+    try:
+        data = rnd.load_yaml(index.read_text()) or {}
+    except Exception:  # a broken index is not a render
+        data = None
+    if not isinstance(data, dict) or "objects" not in data:
+        return f"has an {rnd.INDEX} that raydask render did not write"
+    if data.get("stack") != stack:
+        return f"holds a render of stack '{data.get('stack')}', not of '{stack}'"
+    return None
 
 
 def _print_diff(text: str) -> None:
@@ -267,25 +377,37 @@ def _print_diff(text: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def plan_table(stack: str, plan: Any) -> Table:
-    """Rows per group with pods and requests at minimum and maximum, then the stack totals."""
+def plan_text(stack: str, plan: Any) -> str:
+    """Each cluster on a line of its own, its groups below it with pods and requests as min–max ranges, then the stack
+    totals: fits 80 columns."""
     from raydask.offline.plan import fmt
 
-    table = Table(title=f"stack {stack}: capacity (requests)", show_footer=False)
-    for column, justify in (("cluster", "left"), ("group", "left"), ("pods min–max", "right"), ("CPU min", "right"),
-                            ("CPU max", "right"), ("memory min", "right"), ("memory max", "right"), ("GPU min", "right"),
-                            ("GPU max", "right")):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    def span(a: str, b: str) -> str:
+        return a if a == b else f"{a}–{b}"
 
     def cells(lo: int, hi: int, a: Any, b: Any) -> list[str]:
         fa, fb = fmt(a), fmt(b)
-        return [f"{lo}–{hi}", fa["cpu"], fb["cpu"], fa["memory"], fb["memory"], fa["gpu"], fb["gpu"]]
+        return [span(str(lo), str(hi)), span(fa["cpu"], fb["cpu"]), span(fa["memory"], fb["memory"]), span(fa["gpu"], fb["gpu"])]
 
+    rows: list[tuple[str | None, str, list[str]]] = []
     for g in plan.groups:
-        table.add_row(escape(g.owner), escape(g.group), *cells(g.min_pods, g.max_pods, g.at_min, g.at_max))
-    table.add_section()
-    table.add_row("[bold]total[/]", "", *cells(plan.min_pods, plan.max_pods, plan.at_min, plan.at_max), style="bold")
-    return table
+        rows.append((g.owner, f"  {g.group}", cells(g.min_pods, g.max_pods, g.at_min, g.at_max)))
+    rows.append((None, "total", cells(plan.min_pods, plan.max_pods, plan.at_min, plan.at_max)))
+    heads = ["pods", "CPU", "memory", "GPU"]
+    label = max(len(r[1]) for r in rows)
+    widths = [max(len(h), *(len(r[2][i]) for r in rows)) for i, h in enumerate(heads)]
+
+    def line(first: str, values: list[str]) -> str:
+        return "  ".join([first.ljust(label), *(v.rjust(w) for v, w in zip(values, widths, strict=True))]).rstrip()
+
+    out = [f"stack {stack}: capacity at minimum–maximum scale (requests)", line("", heads)]
+    owner = None
+    for who, group, values in rows:
+        if who is not None and who != owner:
+            out.append(who)
+            owner = who
+        out.append(line(group, values))
+    return "\n".join(out) + "\n"
 
 
 def plan_markdown(stack: str, plan: Any) -> str:
@@ -317,14 +439,14 @@ def plan_cmd(
     from raydask.offline.plan import plan_objects
 
     with _errors():
-        rendering = rnd.render_stack(stack, project)
+        rendering = _render(stack, project)
     plan = plan_objects(rendering.manifests(include_crds=False))
     if fmt is PlanFormat.json:
         typer.echo(json.dumps({"stack": stack, **plan.as_dict()}, indent=2))
     elif fmt is PlanFormat.markdown:
         typer.echo(plan_markdown(stack, plan), nl=False)
     else:
-        _out().print(plan_table(stack, plan))
+        typer.echo(plan_text(stack, plan), nl=False)
 
 
 charts_app = typer.Typer(
@@ -333,6 +455,8 @@ charts_app = typer.Typer(
     "($RAYDASK_CHART_CACHE, default ~/.cache/raydask/charts). Fill it in advance on machines without the public "
     "chart repositories.",
     no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=CONTEXT,
 )
 app.add_typer(charts_app)
 

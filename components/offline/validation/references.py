@@ -472,12 +472,33 @@ def _namespaces(obj: dict[str, Any], all_namespaces: set[str]) -> set[str]:
     return {_ns(obj)}
 
 
+OPERATOR_LABEL_DOMAINS = ("dask.org/", "ray.io/")
+"""Labels an operator puts on what it creates for each cluster."""
+CLUSTER_LABELS = frozenset({"dask.org/cluster-name", "ray.io/cluster", "dask.org/workergroup-name", "ray.io/group"})
+"""Operator labels that name one cluster: a monitor selecting by them is for that cluster, not for clusters to come."""
+
+
+def _for_later(monitor: dict[str, Any]) -> bool:
+    """A monitor of what an operator creates for each of its clusters (selecting by the operator's own labels, as the Dask
+    operator chart's do), or across every namespace: it also covers clusters created later, so matching nothing yet is
+    expected, not a broken reference."""
+    spec = _dict(monitor.get("spec"))
+    if _dict(spec.get("namespaceSelector")).get("any") is True:
+        return True
+    selector = _dict(spec.get("selector"))
+    keys = [*_dict(selector.get("matchLabels")), *(_dict(e).get("key") for e in _list(selector.get("matchExpressions")))]
+    return (bool(keys) and all(isinstance(k, str) and k.startswith(OPERATOR_LABEL_DOMAINS) for k in keys)
+            and not set(keys) & CLUSTER_LABELS)
+
+
 def _service_monitor_checks(obj: dict[str, Any], services: list[ServiceInfo], all_namespaces: set[str]) -> list[Finding]:
     ref = ref_of(obj)
     spec = _dict(obj.get("spec"))
     selector = spec.get("selector")
     namespaces = _namespaces(obj, all_namespaces)
     selected = [s for s in services if s.namespace in namespaces and selector_matches(_dict(selector), s.labels)]
+    if not selected and _for_later(obj):
+        return []
     if not selected:
         where = ", ".join(sorted(namespaces))
         return [Finding(ref, "spec.selector", f"selector {_fmt_selector(selector)} matches no Service in namespace(s) {where}", CHECK)]
@@ -499,6 +520,8 @@ def _pod_monitor_checks(obj: dict[str, Any], templates: list[PodTemplate], all_n
     selector = _dict(spec.get("selector"))
     namespaces = _namespaces(obj, all_namespaces)
     selected = [t for t in templates if t.namespace in namespaces and selector_matches(selector, t.labels, t.wildcard)]
+    if not selected and _for_later(obj):
+        return []
     if not selected:
         return [
             Finding(
