@@ -14,16 +14,16 @@ import copy
 import itertools
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from raydask.errors import ConfigError
-from raydask.offline import render
+from raydask.offline import render, stackfile
 from raydask.program import main
 from raydask.spec.security import OFFLINE_SECRET_CONFIG
 from raydask.testing import mockrun
@@ -92,7 +92,13 @@ def format_row(row: Row) -> str:
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    return copy.deepcopy(yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"])
+    """The stack's config as the Pulumi CLI reads it (:func:`raydask.offline.stackfile.load`)."""
+    return copy.deepcopy(stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
+
+
+def value(raw: str, top_level: bool) -> Any:
+    """A value as written in a stack file, read as the Pulumi CLI reads it."""
+    return stackfile.parse_value(raw, top_level)
 
 
 def apply(config: dict[str, Any], change: str) -> str:
@@ -107,12 +113,13 @@ def apply(config: dict[str, Any], change: str) -> str:
         if isinstance(node, dict) and part not in node:
             node[part] = [] if isinstance(following, int) else {}
         node = node[part]
+    top = len(parts) == 1
     if raw.strip() == DELETE:
         node.pop(parts[-1], None)
     elif isinstance(node, list) and parts[-1] == len(node):
-        node.append(yaml.safe_load(raw))
+        node.append(value(raw, top))
     else:
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = value(raw, top)
     return str(parts[0])
 
 
@@ -121,12 +128,58 @@ def in_project() -> contextlib.AbstractContextManager[None]:
     return render.in_project(ROOT)
 
 
+TEXT = "text: "
+ARROW = " → "
+
+
+def edit(text: str, change: str) -> str:
+    """Apply a ``text: OLD → NEW`` change (the first OLD replaced; ``\\n`` is a line break) or ``text: + LINE`` (LINE
+    appended) to a stack file's text."""
+    body = change.removeprefix(TEXT).replace("\\n", "\n").replace("\\t", "\t")
+    if body.startswith("+ "):
+        return text + body[2:] + "\n"
+    old, sep, new = body.partition(ARROW)
+    if not sep or old not in text:
+        raise ValueError(f"bad change {change!r}: expected 'text: OLD → NEW' with OLD in the stack file")
+    return text.replace(old, new, 1)
+
+
+def read_edited(stack: str, changes: list[str]) -> tuple[dict[str, Any], list[str]] | tuple[str, ...]:
+    """The stack file edited by ``changes``, read as the Pulumi CLI reads it: (config, what reading it found), or the
+    lines the Pulumi CLI refuses it with."""
+    text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    for change in changes:
+        text = edit(text, change)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stacks" / f"Pulumi.{stack}.yaml"
+        path.parent.mkdir()
+        path.write_text(text)
+        try:
+            file = stackfile.read(path, "raydask")
+        except stackfile.StackFileError as exc:
+            return tuple(str(exc).replace(str(path), f"stacks/Pulumi.{stack}.yaml").split("\n"))
+    return file.values, [p.replace(str(path), f"stacks/Pulumi.{stack}.yaml") for p in file.problems]
+
+
 def run(stack: str, patch: str) -> tuple[str, ...]:
-    """The messages the program stops with for ``stack`` changed by ``patch`` (``(accepted: no error)`` if it runs)."""
-    config = stack_config(stack)
-    touched = {apply(config, change) for change in patch.split(" ; ")}
-    secrets = [k for k in OFFLINE_SECRET_CONFIG if k not in touched]  # a patched secret is passed as plain config
+    """The messages the program stops with for ``stack`` changed by ``patch`` (``(accepted: no error)`` if it runs):
+    ``text:`` changes edit the stack file, which is read as the Pulumi CLI reads it, the others change its values."""
+    changes = patch.split(" ; ")
+    texts = [c for c in changes if c.startswith(TEXT)]
+    problems: list[str] = []
+    if texts:
+        read = read_edited(stack, texts)
+        if isinstance(read, tuple) and all(isinstance(line, str) for line in read):
+            return read  # type: ignore[return-value]
+        config, problems = read  # type: ignore[misc]
+    else:
+        config = stack_config(stack)
+    touched = {apply(config, change) for change in changes if not change.startswith(TEXT)}
+    secrets = [k for k in OFFLINE_SECRET_CONFIG if k not in touched and k not in config]  # a patched secret stays as patched
     config.update({k: OFFLINE_SECRET_CONFIG[k] for k in secrets})
+    secrets += [k for k, v in config.items() if stackfile.is_secret(v)]
+    config.update({k: OFFLINE_SECRET_CONFIG.get(k, "placeholder") for k, v in config.items() if stackfile.is_secret(v)})
+    found: list[str] = []
     with in_project():
         try:
             mockrun.run(main, config=config, secret_keys=secrets, stack=stack)
@@ -134,12 +187,13 @@ def run(stack: str, patch: str) -> tuple[str, ...]:
             text = str(exc)
             if not text.startswith(PREFIX):
                 raise
-            return tuple(text.removeprefix(PREFIX).split("\n"))
+            found = text.removeprefix(PREFIX).split("\n")
         except ConfigError as exc:
-            return tuple(exc.problems)
+            found = exc.problems
         finally:
             pulumi.runtime.settings.reset_options()
-    return (ACCEPTED,)
+    lines = sorted(dict.fromkeys([*problems, *found]))
+    return tuple(lines) if lines else (ACCEPTED,)
 
 
 ROWS = parse_rows()
@@ -155,7 +209,7 @@ def test_table_is_large_and_numbered() -> None:
 def test_bad_input(row: Row) -> None:
     got = run(row.stack, row.patch)
     assert got == row.messages
-    assert all(line.startswith("raydask:") for line in got)
+    assert all(re.match(r'^(raydask:|"|stacks/|[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+: |\(accepted)', line) for line in got), got
 
 
 def write() -> int:

@@ -53,7 +53,7 @@ from raydask.testing import mockrun
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
 ENGINE_EXAMPLES = int(os.environ.get("RAYDASK_ENGINE_EXAMPLES", 300))
-LINE = re.compile(r"^raydask:[A-Za-z][^:\s]*: \S")
+LINE = re.compile(r'^raydask:(?:[A-Za-z]|"(?:[^"\\]|\\.)*")(?:[^:\s"\[]|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*: \S')
 """A ConfigError line: the ``raydask:`` key path, then the message."""
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}
 
