@@ -12,9 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from raydask.k8s import images
-from raydask.k8s.security import BACKEND_AUTH_ANNOTATION, DASHBOARD_OPT_OUT_ANNOTATION, INGRESS_AUTH_ANNOTATIONS
-from raydask.offline import pss, scan
+from raydask.k8s import images, pss
+from raydask.k8s.security import (
+    BACKEND_AUTH_ANNOTATION,
+    DASHBOARD_OPT_OUT_ANNOTATION,
+    INGRESS_AUTH_ANNOTATIONS,
+    no_limits,
+)
+from raydask.offline import scan
 
 K8S: Final = "kubernetes:"
 RAY_CLUSTER: Final = "kubernetes:ray.io/v1:RayCluster"
@@ -91,13 +96,16 @@ def check_pod_security(resource_type: str, props: Mapping[str, Any]) -> list[str
 
 
 def check_resources(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Every container has CPU and memory requests and limits."""
+    """Every container has CPU and memory requests and limits, but the limits its pod's ``raydask.io/no-limits``
+    annotation removes on purpose."""
     out = []
     for t in templates(resource_type, props):
+        unlimited = no_limits(_map(_map(t.template.get("metadata")).get("annotations")))
         for path, c in _containers(t):
             resources = _map(c.get("resources"))
             missing = [f"{kind}.{r}" for kind in ("requests", "limits") for r in ("cpu", "memory")
-                       if _map(resources.get(kind)).get(r) in (None, "")]
+                       if _map(resources.get(kind)).get(r) in (None, "")
+                       and not (kind == "limits" and (c.get("name"), r) in unlimited)]
             if missing:
                 out.append(f"{_where(t, path + '.resources')}: container '{c.get('name', '?')}' has no {', '.join(missing)}")
     return out
@@ -345,7 +353,8 @@ STACK_RULES: Final = (
 RULES: Final = (
     Rule("pod-security-restricted", "Every pod (as KubeRay and the Dask operator create it) passes Pod Security Standards "
          "\"restricted\".", POD_MAKERS, check_pod_security),
-    Rule("container-resources", "Every container has CPU and memory requests and limits.", POD_MAKERS, check_resources),
+    Rule("container-resources", "Every container has CPU and memory requests and limits (but limits removed on purpose).",
+         POD_MAKERS, check_resources),
     Rule("pinned-images", "No ':latest' or untagged container images.", POD_MAKERS, check_images),
     Rule("ingress-tls", "Every Ingress serves HTTPS for all its hosts.", (INGRESS,), check_ingress_tls),
     Rule("dashboard-exposure", "Dashboards, the Ray client and the Dask scheduler are not exposed beyond ClusterIP without TLS "

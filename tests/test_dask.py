@@ -608,7 +608,8 @@ P = "DaskCluster(c)"
     ({"worker": {"cpu": "2", "cpuLimit": "1"}}, f"{P}.worker.cpuLimit: must be at least cpu (1 < 2)"),
     ({"worker": {"nthreads": 0}}, f"{P}.worker.nthreads: must be ≥ 1, got 0"),
     ({"worker": {"memory": "2Gi", "memoryLimit": "3Gi"}},
-     f"{P}.worker.memoryLimit: must be ≤ memory (3Gi > 2Gi): the kernel would kill the pod before Dask spills or pauses"),
+     f"{P}.worker.memoryLimit: must be ≤ the container's memory limit (3Gi > 2Gi): the kernel would kill the pod before "
+     "Dask spills or pauses"),
     ({"worker": {"extraArgs": ["--nthreads=4"]}}, f"{P}.worker.extraArgs[0]: '--nthreads' is set by raydask: use the nthreads key"),
     ({"worker": {"extraArgs": ["--nworkers", "2"]}},
      f"{P}.worker.extraArgs[0]: '--nworkers' is set by raydask: one worker process per pod: scale with replicas"),

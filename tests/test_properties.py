@@ -27,6 +27,7 @@ from raydask.builders.dask_security import dask_network_policies
 from raydask.builders.dask_security import problems as dask_problems
 from raydask.builders.dask_security import resolve as resolve_dask
 from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
+from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
 from raydask.builders.ray import build_ray_cluster
 from raydask.builders.ray_job import build_ray_job
 from raydask.builders.ray_security import (
@@ -43,8 +44,9 @@ from raydask.builders.ray_security import (
 from raydask.builders.ray_service import build_ray_service
 from raydask.errors import ConfigError
 from raydask.k8s import labels as lbl
+from raydask.k8s import pss
 from raydask.k8s.manifest import CRD_TYPE, normalize
-from raydask.offline import pss, scan
+from raydask.offline import scan
 from raydask.offline.render import unwrap_secrets
 from raydask.offline.validation import validate_objects
 from raydask.program import load_stack_spec, main
@@ -216,18 +218,25 @@ def build(values: Config) -> list[dict[str, Any]]:
         if needs_password(cluster):
             objects.append(redis_password_secret(cluster, ns, REDIS_PASSWORD_PLACEHOLDER))
         objects += ray_network_policies(cluster, ns, spec.monitoring, defaults.kuberay_namespace)
-        objects += build_ray_cluster(cluster, ns, spec.monitoring).objects()
+        built = build_ray_cluster(cluster, ns, spec.monitoring)
+        refuse([f"raydask:rayClusters[{i}].{p}: {m}" for p, m in built_problems(ray_groups(cluster, built.cluster["spec"]))])
+        objects += built.objects()
     for i, j in enumerate(spec.ray_jobs):  # raydask.resources.ray_job.RayJob
         if j.cluster is not None:
             j = j.model_copy(update={"cluster": resolve_workload(j.cluster, defaults)})
         refuse([f"raydask:rayJobs[{i}].{path}: {message}" for path, message in workload_problems(j.cluster)])
         objects += job_network_policies(j, j.namespace or spec.namespace, spec.monitoring, defaults)
-        objects += build_ray_job(j, j.namespace or spec.namespace, spec.monitoring).objects()
+        job = build_ray_job(j, j.namespace or spec.namespace, spec.monitoring)
+        refuse([f"raydask:rayJobs[{i}].{p}: {m}" for p, m in built_problems(ray_job_groups(j, job.job))])
+        objects += job.objects()
     for i, s in enumerate(spec.ray_services):  # raydask.resources.ray_service.RayService
         s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
         refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
         objects += service_network_policies(s, s.namespace or spec.namespace, spec.monitoring, defaults)
-        objects += build_ray_service(s, s.namespace or spec.namespace, spec.monitoring).objects()
+        service = build_ray_service(s, s.namespace or spec.namespace, spec.monitoring)
+        body = service.service["spec"]["rayClusterConfig"]
+        refuse([f"raydask:rayServices[{i}].{p}: {m}" for p, m in built_problems(ray_groups(s.cluster, body, ("cluster",)))])
+        objects += service.objects()
     if spec.dask_operator:  # raydask.resources.dask_cluster.DaskOperator
         ns = spec.dask_operator.namespace or spec.namespace
         objects += dask_operator_policies(spec.dask_operator, ns, effective_network_policy(spec.network_policy, None))
@@ -235,7 +244,10 @@ def build(values: Config) -> list[dict[str, Any]]:
         d = resolve_dask(d, defaults)
         refuse([f"raydask:daskClusters[{i}].{path}: {message}" for path, message in dask_problems(d, defaults)])
         objects += dask_network_policies(d, d.namespace or spec.namespace, spec.monitoring, defaults.dask_operator_namespace)
-        objects += build_dask_cluster(d, d.namespace or spec.namespace).objects()
+        dask = build_dask_cluster(d, d.namespace or spec.namespace)
+        refuse([f"raydask:daskClusters[{i}].{p}: {m}"
+                for p, m in built_problems(dask_groups(d, dask.cluster, dask.worker_groups))])
+        objects += dask.objects()
     return objects
 
 

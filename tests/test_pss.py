@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from stack_renders import STACKS, manifests
 
-from raydask.offline import pss, scan
+from raydask.k8s import pss
+from raydask.offline import scan
 from raydask.offline.validation import validate_objects
 
 Pod = dict[str, Any]

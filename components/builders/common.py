@@ -50,8 +50,9 @@ def extra_volumes(volumes: list[VolumeSpec]) -> tuple[list[Manifest], list[Manif
 
 
 def shm_size(settings: PodSettings, fraction: float) -> str:
-    """Size limit of the memory-backed /dev/shm: ``fraction`` of the pod memory, in Mi."""
-    return quantities.mebibytes(Decimal(quantities.bytes_of(settings.memory)) * Decimal(str(fraction)))
+    """Size limit of the memory-backed /dev/shm: ``fraction`` of the container's memory limit (else request), in Mi."""
+    memory = settings.limit("memory") or settings.request("memory")
+    return quantities.mebibytes(Decimal(quantities.bytes_of(memory)) * Decimal(str(fraction)))
 
 
 def scheduling(settings: PodSettings) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from raydask.builders.common import (
 )
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
+from raydask.builders.overrides import apply_overrides
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
 from raydask.k8s.naming import DaskNames, service_fqdn
@@ -35,6 +36,7 @@ from raydask.k8s.security import (
     DASK_GID,
     DASK_UID,
     container_security_context,
+    no_limits_annotation,
     pod_security_context,
 )
 from raydask.spec.base import MonitoringSpec
@@ -249,9 +251,10 @@ def _pod(spec: DaskClusterSpec, group: DaskPodSettings, component: str, containe
     else:  # schedulers and workers never call the API server
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
-    if group.annotations:
-        metadata["annotations"] = dict(group.annotations)
-    return metadata, pod
+    if annotations := {**group.annotations, **no_limits_annotation({container["name"]: group.removed_limits})}:
+        metadata["annotations"] = annotations
+    template = apply_overrides({"metadata": metadata, "spec": pod}, group, container["name"])
+    return template["metadata"], template["spec"]
 
 
 def _probe() -> Manifest:

@@ -17,6 +17,7 @@ from raydask.builders.common import (
     shm_size,
     wait_annotations,
 )
+from raydask.builders.overrides import apply_overrides
 from raydask.builders.ray_security import auth_options, gcs_fault_tolerance_options
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
@@ -35,6 +36,7 @@ from raydask.k8s.security import (
     api_token_mount,
     api_token_volume,
     container_security_context,
+    no_limits_annotation,
     pod_security_context,
 )
 from raydask.spec.base import MonitoringSpec
@@ -68,6 +70,9 @@ class RayClusterBuild:
     def objects(self) -> list[Manifest]:
         """All objects, the RayCluster first."""
         return [self.cluster, *self.services, *self.ingresses, *self.monitors]
+
+AUTOSCALER_CONTAINER = "autoscaler"
+"""KubeRay's name for the autoscaler sidecar it adds to the head pod."""
 
 
 def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tuple[str, int]]) -> Manifest:
@@ -124,9 +129,13 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
         if isinstance(group, HeadSpec) and _autoscaled(spec):
             pod_spec["volumes"].append(api_token_volume())
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
-    if group.annotations:
-        metadata["annotations"] = dict(group.annotations)
-    return {"metadata": metadata, "spec": pod_spec}
+    removed = {container["name"]: group.removed_limits}
+    if isinstance(group, HeadSpec) and _autoscaled(spec):
+        assert spec.autoscaling is not None
+        removed[AUTOSCALER_CONTAINER] = spec.autoscaling.removed_limits
+    if annotations := {**group.annotations, **no_limits_annotation(removed)}:
+        metadata["annotations"] = annotations
+    return apply_overrides({"metadata": metadata, "spec": pod_spec}, group, container["name"])
 
 
 def head_start_params(head: HeadSpec) -> dict[str, str]:
@@ -175,14 +184,13 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
     """``autoscalerOptions``: the only way the autoscaler sidecar gets a securityContext."""
     assert spec.autoscaling is not None
     a = spec.autoscaling
-    res = {"cpu": a.cpu, "memory": a.memory}
     options: Manifest = {
         "version": spec.autoscaler_version,
         "idleTimeoutSeconds": a.idle_timeout_seconds,
         "upscalingMode": a.upscaling_mode,
-        "imagePullPolicy": images.pull_policy(spec.image_for(spec.head)),
-        "resources": {"requests": dict(res), "limits": dict(res)},
-        "env": env_list({"HOME": RAY_HOME}),
+        "imagePullPolicy": a.image_pull_policy or images.pull_policy(spec.image_for(spec.head)),
+        "resources": a.resources(),
+        "env": env_list({**a.env, "HOME": RAY_HOME}),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
         "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}],  # KubeRay adds ray-logs at /tmp/ray
     }

@@ -10,12 +10,21 @@ from typing import Any
 import yaml
 
 from raydask.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
+from raydask.builders.overrides import apply_overrides
 from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
 from raydask.k8s.naming import RayNames, service_fqdn
 from raydask.k8s.ports import RayPorts
-from raydask.k8s.security import RAY_GID, RAY_HOME, RAY_HOME_VOLUME, RAY_UID, container_security_context, pod_security_context
+from raydask.k8s.security import (
+    RAY_GID,
+    RAY_HOME,
+    RAY_HOME_VOLUME,
+    RAY_UID,
+    container_security_context,
+    no_limits_annotation,
+    pod_security_context,
+)
 from raydask.spec.base import MonitoringSpec
 from raydask.spec.ray import DEFAULT_RAY_VERSION
 from raydask.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
@@ -96,9 +105,9 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     else:  # `ray job submit` talks to the job API only
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
-    if sub.annotations:
-        metadata["annotations"] = dict(sub.annotations)
-    return {"metadata": metadata, "spec": pod}
+    if annotations := {**sub.annotations, **no_limits_annotation({SUBMITTER_CONTAINER: sub.removed_limits})}:
+        metadata["annotations"] = annotations
+    return apply_overrides({"metadata": metadata, "spec": pod}, sub, SUBMITTER_CONTAINER)
 
 
 def derived_job_id(name: str, body: Manifest) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from raydask.builders import dask_security, ray_security
 from raydask.builders.dask import DaskEndpoints, build_dask_cluster
+from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
@@ -30,6 +31,7 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
                [redis_password_missing(ctx.key)] if needs_password and redis_password is None else [])
     built = build_ray_cluster(spec, ns, ctx.monitoring)
     assert built.endpoints is not None
+    ctx.refuse(built_problems(ray_groups(spec, built.cluster["spec"])))
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
@@ -45,6 +47,7 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     ns = ctx.namespace_for(spec.namespace)
     ctx.refuse(ray_security.workload_problems(spec.cluster))
     built = build_ray_job(spec, ns, ctx.monitoring)
+    ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
     return Plan(built.job, built.endpoints, before=tuple(policies), after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES))
@@ -58,6 +61,7 @@ def plan_ray_service(spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpo
     ctx.refuse([*ray_security.workload_problems(spec.cluster), *exposure])
     built = build_ray_service(spec, ns, ctx.monitoring)
     assert built.endpoints is not None
+    ctx.refuse(built_problems(ray_groups(spec.cluster, built.service["spec"]["rayClusterConfig"], ("cluster",))))
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
     return Plan(built.service, built.endpoints, before=tuple(policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
@@ -70,6 +74,7 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     ctx.refuse(dask_security.problems(spec, ctx.security))
     built = build_dask_cluster(spec, ns)
     assert built.endpoints is not None
+    ctx.refuse(built_problems(dask_groups(spec, built.cluster, built.worker_groups)))
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     return Plan(built.cluster, built.endpoints, before=tuple(policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))

@@ -139,6 +139,11 @@ def cores(quantity: str) -> Decimal:
     return parse(quantity)
 
 
+def whole_cores(quantity: str) -> int:
+    """``quantity`` of CPU rounded up to whole cores, as KubeRay and Ray count them (at least 1)."""
+    return max(1, int(cores(quantity).to_integral_value(rounding=ROUND_CEILING)))
+
+
 def bytes_of(quantity: str) -> int:
     """Memory quantity in bytes (rounded up)."""
     return int(parse(quantity).to_integral_value(rounding=ROUND_CEILING))

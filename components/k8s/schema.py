@@ -49,9 +49,10 @@ def _shown(value: Any) -> str:
 DROPPED = "the API server would silently drop it"
 
 
-def issues(value: Any, schema: dict[str, Any], path: Path = (), dropped: str = DROPPED) -> Iterator[tuple[Path, str]]:
+def issues(value: Any, schema: dict[str, Any], path: Path = (), dropped: str = DROPPED,
+           partial: bool = False) -> Iterator[tuple[Path, str]]:
     """Every problem of ``value`` under ``schema`` (an OpenAPI v3 structural schema as CRDs carry it); ``dropped`` says
-    what happens to unknown keys."""
+    what happens to unknown keys; a ``partial`` value (a patch) may leave required keys out."""
     if schema.get("x-kubernetes-preserve-unknown-fields") and "properties" not in schema and "type" not in schema:
         return
     if value is None:
@@ -84,14 +85,14 @@ def issues(value: Any, schema: dict[str, Any], path: Path = (), dropped: str = D
     if isinstance(value, dict):
         props = schema.get("properties")
         extra = schema.get("additionalProperties")
-        for key in schema.get("required", []):
+        for key in [] if partial else schema.get("required", []):
             if key not in value:
                 yield (*path, key), "required key is missing"
         for key, item in value.items():
             if props is not None and key in props:
-                yield from issues(item, props[key], (*path, key), dropped)
+                yield from issues(item, props[key], (*path, key), dropped, partial)
             elif isinstance(extra, dict):
-                yield from issues(item, extra, (*path, key), dropped)
+                yield from issues(item, extra, (*path, key), dropped, partial)
             elif extra is not True and not schema.get("x-kubernetes-preserve-unknown-fields"):
                 close = difflib.get_close_matches(str(key), list(props or {}), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -100,7 +101,7 @@ def issues(value: Any, schema: dict[str, Any], path: Path = (), dropped: str = D
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
-                yield from issues(item, items, (*path, i), dropped)
+                yield from issues(item, items, (*path, i), dropped, partial)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 RAY_UID: Final = 10001
@@ -49,6 +50,22 @@ BACKEND_AUTH_ANNOTATION: Final = "raydask.io/backend-authentication"
 """Set to ``ray-token`` on an Ingress / Service in front of a Ray head with token authentication (for policies)."""
 DASHBOARD_OPT_OUT_ANNOTATION: Final = "raydask.io/allow-unauthenticated-dashboard"
 """``"true"``: exposing this dashboard without authentication is accepted (``dashboard.allowUnauthenticated``)."""
+
+NO_LIMITS_ANNOTATION: Final = "raydask.io/no-limits"
+"""On a pod template: the ``<container>/<resource>`` limits the configuration removes on purpose (``limits: {cpu:
+null}``), comma-separated; the policy pack accepts those."""
+
+
+def no_limits_annotation(removed: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """The :data:`NO_LIMITS_ANNOTATION` for ``{container: [resource, ...]}`` (empty when nothing is removed)."""
+    pairs = [f"{container}/{resource}" for container, resources in removed.items() for resource in sorted(resources)]
+    return {NO_LIMITS_ANNOTATION: ",".join(pairs)} if pairs else {}
+
+
+def no_limits(annotations: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(container, resource) pairs a pod template's annotations say are unlimited on purpose."""
+    text = str(annotations.get(NO_LIMITS_ANNOTATION) or "")
+    return {(c, r) for c, _, r in (p.strip().partition("/") for p in text.split(",")) if c and r}
 
 
 def pod_security_context(uid: int, gid: int) -> dict[str, Any]:

@@ -12,18 +12,18 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from raydask.errors import Path, check
 from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.security import ALLOWED_VOLUME_TYPES
+from raydask.spec.config import SPEC_CONFIG
+from raydask.spec.overrides import PodOverrides
 
 INT32_MAX = 2**31 - 1
 ANNOTATIONS_MAX_BYTES = 256 * 1024
@@ -38,15 +38,7 @@ class Spec(BaseModel):
     fields take ``true`` or ``false`` only (not ``yes``, which YAML 1.2 reads as a string).
     """
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        use_attribute_docstrings=True,
-        coerce_numbers_to_str=True,
-    )
+    model_config = SPEC_CONFIG
 
     @model_validator(mode="after")
     def _rules(self) -> Spec:
@@ -187,14 +179,40 @@ def _after(fn: Callable[[str], Any]) -> AfterValidator:
     return AfterValidator(lambda v: fn(v) or v)
 
 
+def _real(value: Any) -> Any:
+    """A number as YAML writes one: not a boolean, not a quoted string, not infinite."""
+    from raydask.errors import describe
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = " (remove the quotes)" if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit() else ""
+        raise ValueError(f"expected a number, got {describe(value)}{hint}")
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """A whole number as YAML writes one: not a boolean or a quoted string; 2.0 is 2."""
+    from raydask.errors import describe
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = " (remove the quotes)" if isinstance(value, str) and value.strip().lstrip("+-").isdigit() else ""
+        raise ValueError(f"expected a whole number, got {describe(value)}{hint}")
+    return _strict_count(value)
+
+
 Quantity = Annotated[str, BeforeValidator(_quantity)]
 """A Kubernetes quantity greater than zero, as a string ("2", "500m", "8Gi")."""
 Cpu = Annotated[str, BeforeValidator(quantities.check_cpu)]
 """A CPU amount greater than zero: cores ("2", "0.5") or millicores ("500m")."""
 Memory = Annotated[str, BeforeValidator(quantities.check_memory)]
 """A memory amount with a unit ("512Mi", "8Gi", "1G"), at least 1Mi."""
-Count = Annotated[StrictInt, BeforeValidator(_strict_count), Field(ge=0, le=INT32_MAX)]
+Count = Annotated[StrictInt, BeforeValidator(_whole), Field(ge=0, le=INT32_MAX)]
 """A non-negative whole number Kubernetes can store (32 bits)."""
+Whole = Annotated[StrictInt, BeforeValidator(_whole)]
+"""A whole number (bounds added where it is used)."""
+Real = Annotated[float, BeforeValidator(_real)]
+"""A number (bounds added where it is used)."""
 ClusterName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_CLUSTER_NAME_MAX))]
 """A DNS-1035 label of at most 53 characters (KubeRay's limit)."""
 Label = Annotated[str, AfterValidator(naming.check_dns1035)]
@@ -367,15 +385,107 @@ RESERVED_POD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "
 """Labels raydask puts on every pod it declares: its selectors (NetworkPolicies, Services, monitors) depend on them."""
 
 
-class PodSettings(Spec):
-    """Resources and scheduling shared by every pod group (Ray head, Ray workers, Dask scheduler and workers)."""
+COMPUTE_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+"""Resources Kubernetes lets a container request below its limit (besides ``hugepages-*``, which it does not)."""
+
+
+def _resource_amount(value: Any) -> str:
+    return quantities.check(value)
+
+
+ResourceAmount = Annotated[str, BeforeValidator(_resource_amount)]
+"""A Kubernetes quantity greater than zero, for a ``requests`` / ``limits`` entry."""
+
+
+def resource_problems(requests: Mapping[str, str], limits: Mapping[str, str | None], gpu_resource: str | None,
+                      has_cpu_limit: bool) -> list[tuple[Path, str]]:
+    """What the API server (or raydask's shorthand) refuses in ``requests`` / ``limits`` entries, key by key."""
+    out: list[tuple[Path, str]] = []
+    for field, entries in (("requests", requests), ("limits", limits)):
+        for name, value in entries.items():
+            where: Path = (field, name)
+            if name == gpu_resource:
+                out.append((where, f"'{name}' is the GPU resource: set gpus (and gpuResource) instead"))
+            elif name == "cpu" and field == "limits" and has_cpu_limit:
+                out.append((where, "cpuLimit sets the same limit: keep one of them"))
+            elif value is None:
+                if field == "requests" or name not in ("cpu", "memory"):
+                    out.append((where, f"null removes a limit raydask sets (cpu, memory), not '{name}' in {field}"))
+            elif err := resource_amount_error(name, value):
+                out.append((where, err))
+    return out
+
+
+def resource_amount_error(name: str, value: str) -> str | None:
+    """Why ``value`` cannot be an amount of the resource ``name``, or None."""
+    try:
+        if name == "cpu":
+            quantities.check_cpu(value)
+        elif name in ("memory", "ephemeral-storage") or name.startswith("hugepages-"):
+            quantities.check_memory(value)
+        elif err := naming.extended_resource_error(name):
+            return f"'{name}' is not a resource: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource ({err})"
+        elif quantities.parse(value) != quantities.parse(value).to_integral_value():
+            return f"'{value}': an extended resource is counted in whole units"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def resource_order_problems(resources: Mapping[str, Mapping[str, str]], written_limits: Mapping[str, Any],
+                            written_requests: Mapping[str, Any]) -> list[tuple[Path, str]]:
+    """Requests above limits and unequal requests and limits of resources that cannot be overcommitted, which the API
+    server refuses; blamed on the ``limits`` entry when the user wrote the limit but not the request."""
+    out: list[tuple[Path, str]] = []
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for name, request in requests.items():
+        limit = limits.get(name)
+        overcommit = name in COMPUTE_RESOURCES
+        if limit is None:
+            if not overcommit:
+                out.append((("limits", name), f"'{name}' cannot be overcommitted: Kubernetes needs a limit equal to the "
+                                              f"request ({request})"))
+        elif quantities.parse(request) > quantities.parse(limit):
+            if name in written_limits and name not in written_requests:
+                out.append((("limits", name), f"'{limit}' is below the request '{request}' ({name}): a limit is at least "
+                                              "the request"))
+            else:
+                out.append((("requests", name), f"'{request}' is above the limit '{limit}': a request is at most the "
+                                                "limit"))
+        elif not overcommit and quantities.parse(request) != quantities.parse(limit):
+            out.append((("requests", name), f"'{name}' cannot be overcommitted: the request ({request}) must equal the "
+                                            f"limit ({limit})"))
+    return out
+
+
+def container_resources(cpu: str, cpu_limit: str | None, memory: str, gpus: int, gpu_resource: str,
+                        requests: Mapping[str, str], limits: Mapping[str, str | None]) -> dict[str, dict[str, str]]:
+    """A container ``resources`` block: the shorthand (``cpu``, the CPU limit, ``memory``, whole GPUs), then
+    ``requests`` and ``limits`` merged over it (a ``None`` limit removed)."""
+    req: dict[str, str] = {"cpu": cpu, "memory": memory}
+    lim: dict[str, str] = {"memory": memory} if cpu_limit is None else {"cpu": cpu_limit, "memory": memory}
+    if gpus:
+        req[gpu_resource] = lim[gpu_resource] = str(gpus)
+    req |= requests
+    for name, value in limits.items():
+        if value is None:
+            lim.pop(name, None)
+        else:
+            lim[name] = value
+    return {"requests": req, "limits": lim}
+
+
+class PodSettings(Spec, PodOverrides):
+    """Resources, scheduling and overrides shared by every pod group (Ray head, Ray workers, Dask scheduler and workers,
+    the RayJob submitter)."""
 
     cpu: Cpu = "1"
     """CPU request; default ``1``. Also the limit unless ``cpuLimit`` is set."""
     cpu_limit: Cpu | None = None
     """CPU limit; default equal to ``cpu``."""
     memory: Memory = "2Gi"
-    """Memory request and limit (equal, as Ray and Dask recommend); default ``2Gi``."""
+    """Memory request and limit (equal, as Ray and Dask recommend; ``requests``/``limits`` make them differ); default
+    ``2Gi``."""
     gpus: Count = 0
     """Whole GPUs per pod (``nvidia.com/gpu`` limit); default 0. GPU nodes are tainted, so a group with GPUs needs a
     toleration of ``gpuResource`` (``{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}``)."""
@@ -403,6 +513,14 @@ class PodSettings(Spec):
     """Service account for the pods; default the cluster's (or the namespace default)."""
     priority_class_name: Subdomain | None = None
     """Pod priorityClassName; default none."""
+    requests: dict[str, ResourceAmount] = {}
+    """Container requests that differ from or add to the shorthand: ``cpu``, ``memory``, ``ephemeral-storage``,
+    ``hugepages-<size>`` or an extended resource (``example.com/fpga: 1``), e.g. ``{memory: 4Gi}`` with ``memory: 8Gi``
+    for a 4Gi request under an 8Gi limit; default none (the requests are ``cpu``, ``memory`` and ``gpus``)."""
+    limits: dict[str, ResourceAmount | None] = {}
+    """Container limits that differ from or add to the shorthand; ``null`` removes one (``{cpu: null}``: no CPU limit,
+    which the policy pack then accepts for this container); default none (the limits are ``cpuLimit`` or ``cpu``,
+    ``memory`` and ``gpus``)."""
 
     RESERVED_ENV: typing.ClassVar[Mapping[str, str]] = {}
     """Environment variables raydask or the operator set in these pods (or the operator refuses), with why: ``is set by
@@ -415,13 +533,18 @@ class PodSettings(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
-        if self.cpu_limit is not None and quantities.cores(self.cpu_limit) < quantities.cores(self.cpu):
+        cpu_limit_low = self.cpu_limit is not None and quantities.cores(self.cpu_limit) < quantities.cores(self.cpu)
+        if cpu_limit_low:
             problems.append(("cpuLimit", f"must be at least cpu ({self.cpu_limit} < {self.cpu})"))
         if err := naming.extended_resource_error(self.gpu_resource):
             problems.append(("gpuResource", err))
         elif self.gpus and not any(t.tolerates(self.gpu_resource) for t in self.tolerations):
             problems.append(("tolerations", f"a group with GPUs needs a toleration of the GPU nodes' taint, or its pods stay "
                                             f"Pending: add {{key: {self.gpu_resource}, operator: Exists, effect: NoSchedule}}"))
+        if not naming.extended_resource_error(self.gpu_resource):
+            found = resource_problems(self.requests, self.limits, self.gpu_resource, self.cpu_limit is not None)
+            ordered = resource_order_problems(self.resources(), self.limits, self.requests)
+            problems += found or [p for p in ordered if not (cpu_limit_low and p[0] == ("requests", "cpu"))]  # said
         for key in self.env:
             if err := naming.env_var_name_error(key):
                 problems.append((("env", key), err))
@@ -450,6 +573,8 @@ class PodSettings(Spec):
                                                            "choose another path"))
             paths.setdefault(path, i)
         problems += self.embedded_problems()
+        problems += self.override_problems(self.env, self.RESERVED_ENV,
+                                           self.embedded_pod_spec() if self.overridden else None, self.DROPPED)
         return problems
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
@@ -482,13 +607,24 @@ class PodSettings(Spec):
         return out
 
     def resources(self) -> dict[str, Any]:
-        """The container ``resources`` block."""
-        limits: dict[str, str] = {"cpu": self.cpu_limit or self.cpu, "memory": self.memory}
-        requests: dict[str, str] = {"cpu": self.cpu, "memory": self.memory}
-        if self.gpus:
-            limits[self.gpu_resource] = str(self.gpus)
-            requests[self.gpu_resource] = str(self.gpus)
-        return {"requests": requests, "limits": limits}
+        """The container ``resources`` block: the shorthand, then ``requests`` and ``limits`` merged over it."""
+        return container_resources(self.cpu, self.cpu_limit or self.cpu, self.memory, self.gpus, self.gpu_resource,
+                                   self.requests, self.limits)
+
+    @property
+    def removed_limits(self) -> list[str]:
+        """Limits ``limits`` removes on purpose (``{cpu: null}``)."""
+        return [name for name, value in self.limits.items() if value is None]
+
+    def limit(self, resource: str) -> str | None:
+        """The container's limit of ``resource`` (``cpu``, ``memory``), None when it has none."""
+        value = self.resources()["limits"].get(resource)
+        return None if value is None else str(value)
+
+    def request(self, resource: str) -> str:
+        """The container's request of ``resource`` (``cpu``, ``memory``): the request, else the limit."""
+        res = self.resources()
+        return str(res["requests"].get(resource) or res["limits"][resource])
 
 
 class WaitSpec(Spec):
@@ -497,7 +633,7 @@ class WaitSpec(Spec):
     enabled: bool = True
     """Wait after creating or updating the cluster; default true. On timeout the update fails, naming the cluster, with
     the operator's warning events and the state it reached."""
-    timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = 600
+    timeout_seconds: Annotated[Whole, Field(ge=1, le=86400)] = 600
     """How long to wait; default 600."""
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from decimal import ROUND_CEILING
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
@@ -20,8 +19,10 @@ from raydask.spec.base import (
     Memory,
     PinnedImage,
     PodSettings,
+    Real,
     Spec,
     WaitSpec,
+    Whole,
     annotation_problems,
     label_problems,
 )
@@ -64,7 +65,7 @@ def _resource_name(value: str) -> str:
 
 ResourceName = Annotated[str, AfterValidator(_resource_name)]
 """A Dask abstract resource name such as ``GPU`` or ``MEMORY``."""
-Threads = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Threads = Annotated[Whole, Field(ge=1, le=INT32_MAX)]
 """A whole number of threads, at least 1."""
 
 SCHEDULER_ARGS: dict[str, str] = {
@@ -168,6 +169,7 @@ class DaskPodSettings(PodSettings):
     """Extra command-line options appended to ``dask scheduler`` / ``dask worker``; default none."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = DASK_ENV
+    ARGS_FIXED: ClassVar[str | None] = "raydask writes the dask command line: add options with extraArgs"
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"dask-tmp": "/tmp"}
     RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "dask.org/")
     DROPPED: ClassVar[str] = "not in the Kubernetes 1.21 PodSpec the Dask CRDs embed: the API server would silently drop it"
@@ -197,29 +199,35 @@ class DaskWorkerSpec(DaskPodSettings):
     replicas: Count = 1
     """Worker pods; default 1."""
     nthreads: Threads | None = None
-    """Threads per worker (``--nthreads``); default the CPU limit rounded up."""
+    """Threads per worker (``--nthreads``); default the CPU limit (else request) rounded up."""
     memory_limit: Memory | None = None
-    """Worker memory limit (``--memory-limit``); default the container memory limit, in bytes."""
-    worker_resources: dict[ResourceName, Annotated[float, Field(gt=0)]] = {}
+    """Worker memory limit (``--memory-limit``); default the container memory limit (else request), in bytes."""
+    worker_resources: dict[ResourceName, Annotated[Real, Field(gt=0)]] = {}
     """Dask abstract resources (``--resources``), e.g. ``{MEMORY: 64e9}``; ``GPU: <gpus>`` is added for GPU workers; default
     none."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *_reserved(self.extra_args, WORKER_ARGS, "extraArgs")]
-        if self.memory_limit is not None and quantities.bytes_of(self.memory_limit) > quantities.bytes_of(self.memory):
-            problems.append(("memoryLimit", f"must be ≤ memory ({self.memory_limit} > {self.memory}): the kernel would kill the "
-                                            "pod before Dask spills or pauses"))
+        try:
+            container = self.limit("memory")
+            above = container is not None and self.memory_limit is not None and \
+                quantities.bytes_of(self.memory_limit) > quantities.bytes_of(container)
+        except ValueError:
+            return problems  # reported as a requests/limits problem
+        if above:
+            problems.append(("memoryLimit", f"must be ≤ the container's memory limit ({self.memory_limit} > {container}): "
+                                            "the kernel would kill the pod before Dask spills or pauses"))
         return problems
 
     @property
     def threads(self) -> int:
-        """``--nthreads``: the override, else the CPU limit rounded up."""
-        return self.nthreads or max(1, int(quantities.cores(self.cpu_limit or self.cpu).to_integral_value(rounding=ROUND_CEILING)))
+        """``--nthreads``: the override, else the CPU limit (else request) rounded up."""
+        return self.nthreads or quantities.whole_cores(self.limit("cpu") or self.request("cpu"))
 
     @property
     def memory_limit_bytes(self) -> int:
         """``--memory-limit`` in bytes."""
-        return quantities.bytes_of(self.memory_limit or self.memory)
+        return quantities.bytes_of(self.memory_limit or self.limit("memory") or self.request("memory"))
 
     @property
     def dask_resources(self) -> dict[str, float]:

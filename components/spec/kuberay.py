@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from raydask.errors import Path
-from raydask.spec.base import Count, Label, PinnedImage
+from raydask.spec.base import Count, Label, PinnedImage, Whole
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 
 KUBERAY_CHART = "kuberay-operator"
@@ -53,7 +53,7 @@ class KubeRayOperatorSpec(OperatorSpec):
     """Namespaces the operator watches; default all namespaces (cluster-wide RBAC)."""
     single_namespace_install: bool = False
     """Namespaced RBAC only (Roles, no ClusterRoles); default false."""
-    replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    replicas: Annotated[Whole, Field(ge=1, le=5)] = 1
     """Operator replicas; default 1. More than one requires leader election."""
     leader_election: bool = True
     """Leader election; default true."""

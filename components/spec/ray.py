@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from decimal import ROUND_CEILING
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
@@ -22,10 +21,15 @@ from raydask.spec.base import (
     Memory,
     PinnedImage,
     PodSettings,
+    Real,
+    ResourceAmount,
     Spec,
     WaitSpec,
     annotation_problems,
+    container_resources,
     label_problems,
+    resource_order_problems,
+    resource_problems,
 )
 from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
 
@@ -63,6 +67,10 @@ RAY_START_PARAMS: dict[str, str] = {
 """``ray start`` parameters raydask or KubeRay set (or KubeRay refuses), with the reason."""
 
 
+NVIDIA_GPU = "nvidia.com/gpu"
+"""The GPU resource whose groups default to Ray's CUDA image (``-gpu``)."""
+
+
 @functools.cache
 def embedded_pod_spec_schema() -> dict[str, Any] | None:
     """The PodSpec schema of the RayCluster CRD of the default KubeRay chart in the chart cache; None without it."""
@@ -95,7 +103,7 @@ class RayGroup(PodSettings):
     """Memory request and limit (equal, as Ray and Dask recommend); default ``2Gi``."""
     ray_start_params: dict[str, str] = {}
     """Extra ``ray start`` parameters (values are strings); default none."""
-    shm_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
+    shm_fraction: Annotated[Real, Field(gt=0, le=1)] = 0.3
     """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = RAY_ENV
@@ -105,11 +113,14 @@ class RayGroup(PodSettings):
     def problems(self) -> list[tuple[Path, str]]:
         # The autoscaler and the raylet trust num-cpus / num-gpus over the container: a mismatch over- or under-packs pods.
         problems = super().problems()
-        cpus = int(quantities.cores(self.cpu_limit or self.cpu).to_integral_value(rounding=ROUND_CEILING))
+        if any(str(path[0] if isinstance(path, tuple) else path).split(".")[0] in ("requests", "limits")
+               for path, _ in problems):
+            return problems  # the CPU count below needs valid resources
+        cpus = quantities.whole_cores(self.limit("cpu") or self.request("cpu"))
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
-        for key, have, what in (("num-cpus", cpus, "the CPU limit rounded up"), ("num-gpus", self.gpus, "gpus")):
+        for key, have, what in (("num-cpus", cpus, "the CPU limit (else request) rounded up"), ("num-gpus", self.gpus, "gpus")):
             value = self.ray_start_params.get(key)
             if value is None:
                 continue
@@ -220,6 +231,34 @@ class AutoscalingSpec(Spec):
     """Autoscaler container CPU request and limit; default ``500m``."""
     memory: Memory = "512Mi"
     """Autoscaler container memory request and limit; default ``512Mi``."""
+    requests: dict[str, ResourceAmount] = {}
+    """Autoscaler container requests that differ from ``cpu`` / ``memory`` (``{cpu: 200m}``); default none."""
+    limits: dict[str, ResourceAmount | None] = {}
+    """Autoscaler container limits that differ from ``cpu`` / ``memory``; ``null`` removes one; default none."""
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
+    """Autoscaler image pull policy; default the head's."""
+    env: dict[str, str] = {}
+    """Extra environment variables of the autoscaler container (``AUTOSCALER_LOG_LEVEL``…); default none."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        for key in self.env:
+            if err := naming.env_var_name_error(key):
+                problems.append((("env", key), err))
+            elif key == "HOME":
+                problems.append((("env", key), "'HOME' is set by raydask (the autoscaler's writable home)"))
+        if found := resource_problems(self.requests, self.limits, None, False):
+            return problems + found
+        return problems + resource_order_problems(self.resources(), self.limits, self.requests)
+
+    @property
+    def removed_limits(self) -> list[str]:
+        """Limits ``limits`` removes on purpose."""
+        return [name for name, value in self.limits.items() if value is None]
+
+    def resources(self) -> dict[str, Any]:
+        """The autoscaler container's ``resources``."""
+        return container_resources(self.cpu, self.cpu, self.memory, 0, "", self.requests, self.limits)
 
 
 class DashboardSpec(Spec):
@@ -339,7 +378,8 @@ class RayClusterConfig(Spec):
             return group.image
         if self.image:
             return self.image
-        return f"rayproject/ray:{self.ray_version}{'-gpu' if group.gpus else ''}"
+        cuda = group.gpus and group.gpu_resource == NVIDIA_GPU  # TPUs and other accelerators run the CPU image
+        return f"rayproject/ray:{self.ray_version}{'-gpu' if cuda else ''}"
 
     @property
     def autoscaler_version(self) -> str:

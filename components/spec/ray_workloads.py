@@ -20,6 +20,7 @@ from raydask.spec.base import (
     Memory,
     PinnedImage,
     PodSettings,
+    Real,
     Spec,
     annotation_problems,
     label_problems,
@@ -34,7 +35,7 @@ Positive = Annotated[Count, Field(gt=0)]
 """A whole number greater than 0."""
 Seconds = Annotated[Count, Field(gt=0, le=2**31 - 1)]
 """A positive int32 number of seconds."""
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+NonNegativeFloat = Annotated[Real, Field(ge=0)]
 """A number ≥ 0."""
 
 SubmissionMode = Literal["K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMode"]
@@ -267,7 +268,7 @@ class ServeAutoscalingSpec(Spec):
     """Most replicas; default 1."""
     initial_replicas: Count | None = None
     """Replicas at first deploy; default ``minReplicas``."""
-    target_ongoing_requests: Annotated[float, Field(gt=0)] | None = None
+    target_ongoing_requests: Annotated[Real, Field(gt=0)] | None = None
     """Requests in flight per replica Serve scales towards; default Serve's (2)."""
     upscale_delay_seconds: NonNegativeFloat | None = None
     """Seconds of sustained load before scaling up; default Serve's (30)."""

@@ -83,6 +83,12 @@ def _redis_address(value: str) -> str:
     return value
 
 
+def _secret_key(value: str) -> str:
+    if not re.fullmatch(r"[-._a-zA-Z0-9]+", value) or len(value) > 253:
+        raise ValueError(f"'{value}' is not a Secret data key: letters, digits, '-', '_' and '.'")
+    return value
+
+
 Cidr = Annotated[str, AfterValidator(_cidr)]
 """An IPv4 or IPv6 network in CIDR notation (``10.0.0.0/8``)."""
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -183,7 +189,7 @@ class SecretKeySpec(Spec):
 
     name: SecretName
     """Secret name; required."""
-    key: str = Field(default=REDIS_PASSWORD_KEY, pattern=r"^[-._a-zA-Z0-9]+$")
+    key: Annotated[str, AfterValidator(_secret_key)] = REDIS_PASSWORD_KEY
     """Data key; default ``password``."""
 
 
