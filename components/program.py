@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from raydask.builders.workloads import on_stack_cluster
 from raydask.errors import ConfigError, quote_key
 from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
@@ -26,6 +27,7 @@ from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
 from raydask.resources.workload import WorkloadComponent
 from raydask.spec.base import parse_spec
+from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
 from raydask.spec.stack import StackSpec
 
@@ -178,19 +180,21 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         outputs["daskOperatorVersion"] = spec.dask_operator.version
 
     password = redis_password()
-    declared: dict[tuple[str, str], pulumi.Resource] = {}
+    declared: dict[tuple[str, str], tuple[pulumi.Resource, Any]] = {}
     for kind in WORKLOADS:
         out: dict[str, Any] = {}
         for i, item in enumerate(getattr(spec, kind.field)):
             ns = item.namespace or spec.namespace
-            selected = declared.get((ns, getattr(item, "cluster_selector", None) or ""))  # a job on a stack cluster waits
+            selected, cluster = declared.get((ns, getattr(item, "cluster_selector", None) or ""), (None, None))
+            if isinstance(item, RayJobSpec):  # a job on a stack cluster waits for it and submits with its image
+                item = on_stack_cluster(item, cluster)
             extra: dict[str, Any] = {"redis_password": password} if kind.component is RayCluster else {}
             component = kind.component(
                 item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                 key=f"{NAMESPACE}:{kind.key}[{i}]", opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]),
                 **extra)
             if kind.component is RayCluster:
-                declared[(ns, item.name)] = component
+                declared[(ns, item.name)] = (component, item)
             out[item.name] = endpoint_outputs(component, ns)
         outputs[kind.key] = out
     return outputs

@@ -160,3 +160,45 @@ def test_without_overrides_the_pods_are_unchanged() -> None:
 ])
 def test_refused(path: str, settings: dict[str, Any], message: str) -> None:
     assert refused(with_(path, settings)) == [message]
+
+
+def test_head_and_serve_service_settings() -> None:
+    tls = {"tlsSecret": "t", "className": "nginx", "annotations": {"nginx.ingress.kubernetes.io/auth-url": "https://a/x"}}
+    service = {"name": "train-ray", "labels": {"team": "ml"}, "annotations": {"example.com/lb": "internal"},
+               "extraPorts": [{"name": "proxy", "port": 9998, "targetPort": 9998}]}
+    values = {"namespace": "ml",
+              "rayClusters": [{"name": "train", "head": {"service": service, "extraPorts": [{"name": "profiler", "containerPort": 9999}]},
+                               "dashboard": {"ingress": {"host": "ray.example.com", **tls}}}],
+              "rayServices": [{"name": "fruit", "applications": [{"name": "a", "importPath": "m:app"}],
+                               "serveService": {"name": "fruit-api", "annotations": {"example.com/lb": "internal"}},
+                               "ingress": {"host": "fruit.example.com", **tls}}]}
+    objs = objects(values)
+    assert_valid(objs, "1.31")
+    head = find(objs, "RayCluster", "train")["spec"]["headGroupSpec"]
+    assert head["headService"] == {"metadata": {"name": "train-ray", "labels": {"team": "ml"},
+                                                "annotations": {"example.com/lb": "internal"}},
+                                   "spec": {"ports": [{"name": "proxy", "port": 9998, "protocol": "TCP", "targetPort": 9998}]}}
+    backends = {o["metadata"]["name"]: o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+                for o in objs if o["kind"] == "Ingress"}
+    assert backends == {"train-dashboard": "train-ray", "fruit-serve": "fruit-api"}
+    assert find(objs, "RayService", "fruit")["spec"]["serveService"] == {
+        "metadata": {"name": "fruit-api", "annotations": {"example.com/lb": "internal"}},
+        "spec": {"ports": [{"name": "serve", "port": 8000}]}}
+    plain = objects(with_("rayClusters.0.head", {"service": {"labels": {"team": "ml"}}}))
+    assert_valid(plain, "1.31")
+
+
+@pytest.mark.parametrize(("path", "settings", "message"), [
+    ("rayClusters.0.head", {"service": {"extraPorts": [{"name": "dashboard", "port": 9999}]}},
+     "raydask:rayClusters[0].head.service.extraPorts[0].name: 'dashboard' is a port KubeRay adds itself (port 8265): "
+     "choose another name"),
+    ("rayClusters.0.head", {"extraPorts": [{"name": "profiler", "containerPort": 9999}],
+                            "service": {"extraPorts": [{"name": "profiler", "port": 9999}]}},
+     "raydask:rayClusters[0].head.service.extraPorts[0].name: 'profiler' is a port of the head container (extraPorts), which "
+     "KubeRay adds to the head Service itself: leave it out"),
+    ("rayJobs.0.cluster.head", {"service": {"name": "mine"}},
+     "raydask:rayJobs[0].cluster.head.service.name: KubeRay names the head Service of a RayJob's or RayService's cluster "
+     "itself (<name>-head-svc)"),
+])
+def test_service_settings_refused(path: str, settings: dict[str, Any], message: str) -> None:
+    assert refused(with_(path, settings)) == [message]

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from stack_renders import ROOT
 
+from raydask.builders.companions import companion_objects
 from raydask.builders.dask import build_dask_cluster
 from raydask.builders.dask import operator_network_policies as dask_operator_policies
 from raydask.builders.dask_security import dask_network_policies
@@ -220,7 +221,7 @@ def build(values: Config) -> list[dict[str, Any]]:
         objects += ray_network_policies(cluster, ns, spec.monitoring, defaults.kuberay_namespace)
         built = build_ray_cluster(cluster, ns, spec.monitoring)
         refuse([f"raydask:rayClusters[{i}].{p}: {m}" for p, m in built_problems(ray_groups(cluster, built.cluster["spec"]))])
-        objects += built.objects()
+        objects += built.objects() + companion_objects(cluster, cluster.name, ns, "ray", cluster.labels)
     for i, j in enumerate(spec.ray_jobs):  # raydask.resources.ray_job.RayJob
         if j.cluster is not None:
             j = j.model_copy(update={"cluster": resolve_workload(j.cluster, defaults)})
@@ -228,7 +229,7 @@ def build(values: Config) -> list[dict[str, Any]]:
         objects += job_network_policies(j, j.namespace or spec.namespace, spec.monitoring, defaults)
         job = build_ray_job(j, j.namespace or spec.namespace, spec.monitoring)
         refuse([f"raydask:rayJobs[{i}].{p}: {m}" for p, m in built_problems(ray_job_groups(j, job.job))])
-        objects += job.objects()
+        objects += job.objects() + companion_objects(j, j.name, j.namespace or spec.namespace, "ray", j.labels)
     for i, s in enumerate(spec.ray_services):  # raydask.resources.ray_service.RayService
         s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
         refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
@@ -236,7 +237,7 @@ def build(values: Config) -> list[dict[str, Any]]:
         service = build_ray_service(s, s.namespace or spec.namespace, spec.monitoring)
         body = service.service["spec"]["rayClusterConfig"]
         refuse([f"raydask:rayServices[{i}].{p}: {m}" for p, m in built_problems(ray_groups(s.cluster, body, ("cluster",)))])
-        objects += service.objects()
+        objects += service.objects() + companion_objects(s, s.name, s.namespace or spec.namespace, "ray", s.labels)
     if spec.dask_operator:  # raydask.resources.dask_cluster.DaskOperator
         ns = spec.dask_operator.namespace or spec.namespace
         objects += dask_operator_policies(spec.dask_operator, ns, effective_network_policy(spec.network_policy, None))
@@ -247,7 +248,7 @@ def build(values: Config) -> list[dict[str, Any]]:
         dask = build_dask_cluster(d, d.namespace or spec.namespace)
         refuse([f"raydask:daskClusters[{i}].{p}: {m}"
                 for p, m in built_problems(dask_groups(d, dask.cluster, dask.worker_groups))])
-        objects += dask.objects()
+        objects += dask.objects() + companion_objects(d, d.name, d.namespace or spec.namespace, "dask", d.labels)
     return objects
 
 

@@ -126,7 +126,8 @@ JOB_RULES = [
     ("name", "etl_daily", "raydask:rayJobs[0].name: 'etl_daily' is not a DNS-1035 label: lower-case letters, digits and '-', "
                           "starting with a letter, ending with a letter or digit (no dots or underscores)"),
     ("entrypoint", "  ", "raydask:rayJobs[0].entrypoint: must be a command, got an empty string"),
-    ("entrypoint", ..., "raydask:rayJobs[0].entrypoint: required key is missing"),
+    ("entrypoint", ..., "raydask:rayJobs[0].entrypoint: is required with K8sJobMode (only InteractiveMode, where you submit "
+                        "the job yourself, has none): give the command the job runs"),
     ("activeDeadlineSeconds", 0, "raydask:rayJobs[0].activeDeadlineSeconds: must be > 0, got 0"),
     ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: must be ≥ 0, got -1"),
     ("backoffLimit", 1.5, "raydask:rayJobs[0].backoffLimit: must be a whole number, got 1.5"),
@@ -763,3 +764,32 @@ def test_readme_example_is_valid_config() -> None:
     spec = load_stack_spec({"namespace": "ml", **config})
     assert [j.name for j in spec.ray_jobs] == ["nightly-etl"] and [s.name for s in spec.ray_services] == ["fruit"]
     assert spec.ray_jobs[0].shutdown is True
+
+
+def test_entrypoint_reservations_and_interactive_mode_without_an_entrypoint() -> None:
+    from test_properties import assert_valid, build
+
+    job = {"name": "tpu", "entrypoint": "python -m train", "cluster": {}, "entrypointNumCpus": 0.5, "entrypointNumGpus": 1,
+           "entrypointResources": {"TPU": 4}}
+    interactive = {"name": "notebook", "submissionMode": "InteractiveMode", "cluster": {}}
+    objs = build({"namespace": "ml", "rayJobs": [job, interactive]})
+    assert_valid(objs, "1.31")  # the RayJob CRD's schema
+    specs = {o["metadata"]["name"]: o["spec"] for o in objs if o["kind"] == "RayJob"}
+    assert (specs["tpu"]["entrypointNumCpus"], specs["tpu"]["entrypointNumGpus"]) == (0.5, 1)
+    assert specs["tpu"]["entrypointResources"] == '{"TPU": 4}'
+    assert "entrypoint" not in specs["notebook"] and "jobId" not in specs["notebook"]
+    assert problems("rayJobs", {**job, "entrypointResources": {"GPU": 1}}) == [
+        "raydask:rayJobs[0].entrypointResources.GPU: 'GPU' is set with entrypointNumGpus"]
+
+
+def test_a_job_on_a_stack_cluster_submits_with_that_clusters_image() -> None:
+    from test_properties import engine
+
+    objs = engine({"namespace": "ml", "rayClusters": [{"name": "train", "image": "example.com/ray:2.60.0-custom"}],
+                   "rayJobs": [{"name": "nightly", "entrypoint": "python -m x", "clusterSelector": "train"},
+                               {"name": "pinned", "entrypoint": "python -m x", "clusterSelector": "train",
+                                "submitter": {"image": "rayproject/ray:2.60.0"}}]})
+    assert not isinstance(objs, ConfigError), objs
+    images = {o["metadata"]["name"]: o["spec"]["submitterPodTemplate"]["spec"]["containers"][0]["image"]
+              for o in objs if o["kind"] == "RayJob"}
+    assert images == {"nightly": "example.com/ray:2.60.0-custom", "pinned": "rayproject/ray:2.60.0"}

@@ -151,12 +151,24 @@ def worker_start_params(group: WorkerGroupSpec) -> dict[str, str]:
     return {"metrics-export-port": str(RayPorts.METRICS), **group.ray_start_params}
 
 
+def ray_group_fields(group: RayGroup) -> Manifest:
+    """The group's Ray ``resources`` and ``labels`` (KubeRay ≥ 1.5), when set."""
+    out: Manifest = {}
+    if group.ray_resources:
+        out["resources"] = dict(group.ray_resources)
+    if group.ray_labels:
+        out["labels"] = dict(group.ray_labels)
+    return out
+
+
 def head_group(spec: RayClusterSpec) -> Manifest:
     """``headGroupSpec``."""
     container = _container(spec, spec.head, "ray-head", RayPorts.head())
     return {
         "rayStartParams": head_start_params(spec.head),
+        **ray_group_fields(spec.head),
         "serviceType": spec.head.service_type,
+        **({"headService": spec.head.service.template()} if spec.head.service else {}),
         "template": pod_template(spec, spec.head, "head", container),
     }
 
@@ -173,10 +185,13 @@ def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
         "minReplicas": group.min,
         "maxReplicas": group.max,
         "rayStartParams": worker_start_params(group),
+        **ray_group_fields(group),
         "template": pod_template(spec, group, f"worker-{group.name}", container),
     }
     if group.idle_timeout_seconds is not None:
         out["idleTimeoutSeconds"] = group.idle_timeout_seconds
+    if group.num_of_hosts is not None:
+        out["numOfHosts"] = group.num_of_hosts
     return out
 
 
@@ -188,9 +203,11 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
         "version": spec.autoscaler_version,
         "idleTimeoutSeconds": a.idle_timeout_seconds,
         "upscalingMode": a.upscaling_mode,
-        "imagePullPolicy": a.image_pull_policy or images.pull_policy(spec.image_for(spec.head)),
+        **({"image": a.image} if a.image else {}),
+        "imagePullPolicy": a.image_pull_policy or images.pull_policy(a.image or spec.image_for(spec.head)),
         "resources": a.resources(),
         "env": env_list({**a.env, "HOME": RAY_HOME}),
+        **({"envFrom": [dict(e) for e in a.env_from]} if a.env_from else {}),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
         "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}],  # KubeRay adds ray-logs at /tmp/ray
     }
@@ -208,6 +225,8 @@ def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
         body["autoscalerOptions"] = autoscaler_options(spec)
     body["headGroupSpec"] = head_group(spec)
     body["workerGroupSpecs"] = [worker_group(spec, g) for g in spec.worker_groups]
+    if spec.suspend:
+        body["suspend"] = True
     for key, value in (("authOptions", auth_options(spec)), ("gcsFaultToleranceOptions", gcs_fault_tolerance_options(spec))):
         if value is not None:
             body[key] = value
@@ -248,7 +267,7 @@ def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
     off the live object, so the RayCluster itself carries ``skipAwait``.
     """
     annotations = wait_annotations(spec.wait, READY)
-    if not annotations:
+    if not annotations or spec.suspend:  # a suspended cluster is never ready
         return None
     return {"apiVersion": RAY_API, "kind": "RayCluster", "metadata": {"name": spec.name, "namespace": namespace,
                                                                      "annotations": annotations}}
@@ -283,7 +302,7 @@ def external_service(spec: RayClusterSpec, namespace: str) -> Manifest:
 
 def endpoints(spec: RayClusterSpec, namespace: str) -> RayEndpoints:
     """Client address and URLs of the cluster."""
-    head = RayNames.head_service(spec.name)
+    head = spec.head_service_name
     fqdn = service_fqdn(head, namespace)
     return RayEndpoints(
         head_service=head,
@@ -296,7 +315,7 @@ def endpoints(spec: RayClusterSpec, namespace: str) -> RayEndpoints:
 
 def build_ray_cluster(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayClusterBuild:
     """Every object of one Ray cluster."""
-    head = RayNames.head_service(spec.name)
+    head = spec.head_service_name
     services = [external_service(spec, namespace)] if spec.external_service else []
     ingresses = []
     if spec.dashboard.ingress:

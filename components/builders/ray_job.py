@@ -119,7 +119,14 @@ def derived_job_id(name: str, body: Manifest) -> str:
 
 def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
     """The ``spec`` of a RayJob."""
-    body: Manifest = {"entrypoint": spec.entrypoint}
+    body: Manifest = {} if spec.entrypoint is None else {"entrypoint": spec.entrypoint}
+    if spec.entrypoint_num_cpus is not None:
+        body["entrypointNumCpus"] = spec.entrypoint_num_cpus
+    if spec.entrypoint_num_gpus is not None:
+        body["entrypointNumGpus"] = spec.entrypoint_num_gpus
+    if spec.entrypoint_resources:
+        body["entrypointResources"] = json.dumps({k: int(v) if float(v).is_integer() else v
+                                                  for k, v in spec.entrypoint_resources.items()}, sort_keys=True)
     if spec.runtime_env is not None and spec.runtime_env.render():
         body["runtimeEnvYAML"] = runtime_env_yaml(spec.runtime_env)
     body["submissionMode"] = spec.submission_mode

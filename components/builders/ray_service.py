@@ -63,13 +63,15 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
         "upgradeStrategy": {"type": spec.upgrade_strategy},
         "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
     }
+    if spec.serve_service is not None:
+        body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, RayPorts.SERVE)])  # KubeRay keeps only it
     return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
                spec.annotations or None, spec=body)
 
 
 def endpoints(spec: RayServiceSpec, namespace: str) -> RayServiceEndpoints:
     """KubeRay's Services of a RayService (they follow the active cluster across upgrades) and the Ingress URL."""
-    serve = RayNames.serve_service(spec.name)
+    serve = spec.serve_service_name
     return RayServiceEndpoints(
         serve_service=serve,
         serve_url=f"http://{service_fqdn(serve, namespace)}:{RayPorts.SERVE}",
@@ -83,6 +85,6 @@ def build_ray_service(spec: RayServiceSpec, namespace: str, monitoring: Monitori
     ingresses = []
     if spec.ingress:
         ingresses.append(ingress(RayNames.ingress(spec.name, "serve"), namespace, lbl.standard(APP, spec.name, "serve"),
-                                 spec.ingress, RayNames.serve_service(spec.name), RayPorts.SERVE_NAME))
+                                 spec.ingress, spec.serve_service_name, RayPorts.SERVE_NAME))
     services, monitors = monitoring_objects(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring)
     return RayServiceBuild(ray_service(spec, namespace), services, ingresses, monitors, endpoints(spec, namespace))

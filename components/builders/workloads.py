@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from raydask.builders import dask_security, ray_security
+from raydask.builders.companions import companion_objects
 from raydask.builders.dask import DaskEndpoints, build_dask_cluster
 from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
@@ -35,8 +36,18 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
-    return Plan(built.cluster, built.endpoints, before=(*secret, *policies),
+    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
+
+
+def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobSpec:
+    """A job on ``cluster`` (the RayCluster its ``clusterSelector`` names, declared in the same stack) submits with that
+    cluster's head image unless the submitter sets one: the Ray version of ``ray job submit`` matches the cluster's."""
+    if cluster is None or job.cluster_selector != cluster.name or job.submitter.image or job.submission_mode != "K8sJobMode":
+        return job
+    submitter = job.submitter.model_copy(update={"image": cluster.image_for(cluster.head)})
+    return job.model_copy(update={"submitter": submitter})
 
 
 def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
@@ -49,7 +60,8 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     built = build_ray_job(spec, ns, ctx.monitoring)
     ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    return Plan(built.job, built.endpoints, before=tuple(policies), after=(*built.services, *built.monitors),
+    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES))
 
 
@@ -63,7 +75,8 @@ def plan_ray_service(spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpo
     assert built.endpoints is not None
     ctx.refuse(built_problems(ray_groups(spec.cluster, built.service["spec"]["rayClusterConfig"], ("cluster",))))
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    return Plan(built.service, built.endpoints, before=tuple(policies),
+    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    return Plan(built.service, built.endpoints, before=(*companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
 
 
@@ -76,5 +89,6 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     assert built.endpoints is not None
     ctx.refuse(built_problems(dask_groups(spec, built.cluster, built.worker_groups)))
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
-    return Plan(built.cluster, built.endpoints, before=tuple(policies),
+    companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
+    return Plan(built.cluster, built.endpoints, before=(*companions, *policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))

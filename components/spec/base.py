@@ -484,8 +484,8 @@ class PodSettings(Spec, PodOverrides):
     cpu_limit: Cpu | None = None
     """CPU limit; default equal to ``cpu``."""
     memory: Memory = "2Gi"
-    """Memory request and limit (equal, as Ray and Dask recommend; ``requests``/``limits`` make them differ); default
-    ``2Gi``."""
+    """Memory request and limit (equal, as Ray and Dask recommend: a pod above its request is the first the kernel
+    evicts under memory pressure; ``requests``/``limits`` make them differ); default ``2Gi``."""
     gpus: Count = 0
     """Whole GPUs per pod (``nvidia.com/gpu`` limit); default 0. GPU nodes are tainted, so a group with GPUs needs a
     toleration of ``gpuResource`` (``{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}``)."""
@@ -494,7 +494,8 @@ class PodSettings(Spec, PodOverrides):
     image: PinnedImage | None = None
     """Container image; default derived from the cluster's version."""
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
-    """Image pull policy; default ``Always`` for a tag (the registry may move it), ``IfNotPresent`` for a digest."""
+    """Image pull policy; default ``Always`` for a tag (the registry may move it; Kubernetes' own default for a version
+    tag is ``IfNotPresent``, which keeps running whatever a node pulled first), ``IfNotPresent`` for a digest."""
     env: dict[str, str] = {}
     """Extra environment variables; default none."""
     node_selector: dict[str, str] = {}

@@ -26,6 +26,7 @@ from raydask.spec.base import (
     annotation_problems,
     label_problems,
 )
+from raydask.spec.companions import Companions
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
 from raydask.spec.security import NetworkPolicySpec
 
@@ -263,7 +264,7 @@ class DaskDashboardSpec(Spec):
     / ``LoadBalancer``) with no authentication; default false."""
 
 
-class DaskClusterSpec(Spec):
+class DaskClusterSpec(Spec, Companions):
     """A Dask cluster (``kubernetes.dask.org/v1`` DaskCluster) with its worker groups, autoscaler and Ingress."""
 
     name: DaskClusterName
@@ -302,7 +303,7 @@ class DaskClusterSpec(Spec):
     """Annotations on the DaskCluster (the operator copies them to its objects); default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
-        problems = super().problems()
+        problems = [*super().problems(), *self.companion_problems(self.name)]
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             full = naming.DaskNames.worker_group(self.name, n)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
 from raydask.errors import Path
-from raydask.k8s import images, naming, quantities
+from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME, RAY_WRITABLE
 from raydask.spec.base import (
     ClusterName,
@@ -31,7 +33,8 @@ from raydask.spec.base import (
     resource_order_problems,
     resource_problems,
 )
-from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, auth_problems, gcs_problems
+from raydask.spec.companions import Companions
+from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, Port, auth_problems, gcs_problems
 
 
 def _ray_version(value: str) -> str:
@@ -100,11 +103,17 @@ class RayGroup(PodSettings):
     cpu: Cpu = "1"
     """CPU request; default ``1``. Also the limit unless ``cpuLimit`` is set."""
     memory: Memory = "2Gi"
-    """Memory request and limit (equal, as Ray and Dask recommend); default ``2Gi``."""
+    """Memory request and limit (equal, as Ray and Dask recommend; ``requests``/``limits`` make them differ); default ``2Gi``."""
     ray_start_params: dict[str, str] = {}
     """Extra ``ray start`` parameters (values are strings); default none."""
     shm_fraction: Annotated[Real, Field(gt=0, le=1)] = 0.3
     """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
+    ray_resources: dict[str, str] = {}
+    """Ray's logical resources of each pod, apart from the container's (the group's ``resources``, KubeRay ≥ 1.5):
+    ``{CPU: "8", GPU: "0", TPU: "4", memory: 16Gi, accelerator_x: "1"}``. They replace what KubeRay and Ray's autoscaler
+    derive from the container and ``rayStartParams``; default derived from the container."""
+    ray_labels: dict[str, str] = {}
+    """Ray node labels of each pod (the group's ``labels``, KubeRay ≥ 1.5) for label-based scheduling; default none."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = RAY_ENV
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {**dict(RAY_WRITABLE), API_TOKEN_VOLUME: API_TOKEN_PATH}
@@ -120,9 +129,10 @@ class RayGroup(PodSettings):
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
+        problems += self._ray_resource_problems()
         for key, have, what in (("num-cpus", cpus, "the CPU limit (else request) rounded up"), ("num-gpus", self.gpus, "gpus")):
             value = self.ray_start_params.get(key)
-            if value is None:
+            if value is None or self.ray_resources:
                 continue
             if not value.isdigit():
                 problems.append((("rayStartParams", key), f"must be a whole number, got '{value}'"))
@@ -133,9 +143,29 @@ class RayGroup(PodSettings):
         if memory is not None and not memory.isdigit():
             problems.append((("rayStartParams", "memory"), f"must be a whole number of bytes, got '{memory}'"))
         extra = self.ray_start_params.get("resources")
-        if extra is not None:
+        if extra is not None and not self.ray_resources:
             problems += _custom_resources(extra)
         return problems
+
+    def _ray_resource_problems(self) -> list[tuple[Path, str]]:
+        out: list[tuple[Path, str]] = []
+        if self.ray_resources:
+            for key in ("num-cpus", "num-gpus", "memory", "resources"):
+                if key in self.ray_start_params:
+                    out.append((("rayStartParams", key), f"'{key}' is replaced by rayResources (KubeRay and Ray's autoscaler "
+                                                         "use only that): declare every Ray resource there"))
+        for name, value in self.ray_resources.items():
+            try:
+                amount = quantities.parse(quantities.check(value, positive=False))
+            except ValueError as exc:
+                out.append((("rayResources", name), str(exc)))
+                continue
+            if name not in ("memory", "CPU", "GPU") and amount != amount.to_integral_value():
+                out.append((("rayResources", name), f"'{value}': Ray counts custom resources in whole units"))
+        for key, value in self.ray_labels.items():
+            if err := naming.qualified_name_error(key) or naming.label_value_error(value):
+                out.append((("rayLabels", key), err))
+        return out
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
         return embedded_pod_spec_schema()
@@ -160,6 +190,64 @@ def _custom_resources(text: str) -> list[tuple[Path, str]]:
     return []
 
 
+class ServicePortSpec(Spec):
+    """One more port of a Service KubeRay creates."""
+
+    name: Label
+    """Port name (a DNS label, unique in the Service); required."""
+    port: Port
+    """Service port; required."""
+    target_port: Port | Label | None = None
+    """Container port (number or name); default ``port``."""
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """Protocol; default ``TCP``."""
+
+
+class ServiceSettingsSpec(Spec):
+    """Settings of a Service KubeRay creates from its template (``headGroupSpec.headService``, ``serveService``): it
+    keeps its own selector, labels and ports and adds these."""
+
+    name: ClusterName | None = None
+    """Service name; default KubeRay's (``<cluster>-head-svc``, ``<service>-serve-svc``). raydask's Ingresses, monitors
+    and outputs follow it."""
+    labels: dict[str, str] = {}
+    """Extra labels; default none."""
+    annotations: dict[str, str] = {}
+    """Extra annotations (cloud load balancer settings…); default none."""
+    extra_ports: list[ServicePortSpec] = []
+    """More ports (head Service only: KubeRay keeps only ``serve`` on the Serve Service); default none."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *label_problems(self.labels, "labels", ("ray.io/",)),
+                    *annotation_problems(self.annotations, "annotations")]
+        taken = dict(RayPorts.head())
+        names: dict[str, int] = {}
+        for i, p in enumerate(self.extra_ports):
+            if p.name in taken:
+                problems.append((f"extraPorts.{i}.name", f"'{p.name}' is a port KubeRay adds itself (port {taken[p.name]}): "
+                                                         "choose another name"))
+            elif p.name in names:
+                problems.append((f"extraPorts.{i}.name", f"'{p.name}' is already the name of extraPorts[{names[p.name]}]"))
+            elif p.port in taken.values():
+                problems.append((f"extraPorts.{i}.port", f"{p.port} is a port KubeRay adds itself: choose another"))
+            names.setdefault(p.name, i)
+        return problems
+
+    def template(self, ports: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+        """The Service template KubeRay fills in; ``ports`` (name, port) first (KubeRay keeps its own anyway)."""
+        metadata: dict[str, Any] = {}
+        if self.name:
+            metadata["name"] = self.name
+        if self.labels:
+            metadata["labels"] = dict(self.labels)
+        if self.annotations:
+            metadata["annotations"] = dict(self.annotations)
+        listed: list[dict[str, Any]] = [{"name": name, "port": number} for name, number in ports]
+        listed += [{"name": p.name, "port": p.port, "protocol": p.protocol,
+                    **({"targetPort": p.target_port} if p.target_port is not None else {})} for p in self.extra_ports]
+        return {"metadata": metadata, "spec": {"ports": listed} if listed else {}}
+
+
 class HeadSpec(RayGroup):
     """The Ray head pod."""
 
@@ -167,6 +255,18 @@ class HeadSpec(RayGroup):
     """Run tasks on the head; default true. Set false on large clusters (emits ``num-cpus: "0"``)."""
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the head Service KubeRay creates; default ``ClusterIP``."""
+    service: ServiceSettingsSpec | None = None
+    """Name, labels, annotations and more ports of the head Service KubeRay creates (``headService``); default
+    KubeRay's. KubeRay adds every named port of the head container (``extraPorts`` too) to it by itself."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        container = {p.get("name") for p in self.extra_ports if isinstance(p, dict)}
+        for i, p in enumerate(self.service.extra_ports if self.service else []):
+            if p.name in container:
+                problems.append((f"service.extraPorts.{i}.name", f"'{p.name}' is a port of the head container (extraPorts), "
+                                                                 "which KubeRay adds to the head Service itself: leave it out"))
+        return problems
 
 
 class WorkerGroupSpec(RayGroup):
@@ -183,6 +283,9 @@ class WorkerGroupSpec(RayGroup):
     """Autoscaler upper bound; default ``replicas``."""
     idle_timeout_seconds: Count | None = None
     """Per-group idle timeout overriding the cluster's; default the cluster's."""
+    num_of_hosts: Annotated[Count, Field(ge=1)] | None = None
+    """Pods per replica (``numOfHosts``: a multi-host TPU slice is one replica of several pods; the autoscaler scales
+    whole replicas); default 1."""
 
     @property
     def min(self) -> int:
@@ -226,7 +329,8 @@ class AutoscalingSpec(Spec):
     upscaling_mode: Literal["Default", "Aggressive", "Conservative"] = "Default"
     """Upscaling speed; default ``Default``."""
     version: Literal["v1", "v2"] | None = None
-    """Autoscaler version; default ``v2`` for Ray ≥ 2.47, else ``v1``."""
+    """Autoscaler version; default ``v2`` for Ray ≥ 2.47, else ``v1`` (KubeRay's default is ``v1``; Ray recommends v2
+    from 2.47 on: it scales per pod and handles idle nodes and restarts better)."""
     cpu: Cpu = "500m"
     """Autoscaler container CPU request and limit; default ``500m``."""
     memory: Memory = "512Mi"
@@ -235,10 +339,14 @@ class AutoscalingSpec(Spec):
     """Autoscaler container requests that differ from ``cpu`` / ``memory`` (``{cpu: 200m}``); default none."""
     limits: dict[str, ResourceAmount | None] = {}
     """Autoscaler container limits that differ from ``cpu`` / ``memory``; ``null`` removes one; default none."""
+    image: PinnedImage | None = None
+    """Autoscaler image; default the head's (KubeRay's default too)."""
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
     """Autoscaler image pull policy; default the head's."""
     env: dict[str, str] = {}
     """Extra environment variables of the autoscaler container (``AUTOSCALER_LOG_LEVEL``…); default none."""
+    env_from: list[dict[str, Any]] = []
+    """Autoscaler ``envFrom`` (ConfigMaps and Secrets as environment); default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
@@ -247,6 +355,10 @@ class AutoscalingSpec(Spec):
                 problems.append((("env", key), err))
             elif key == "HOME":
                 problems.append((("env", key), "'HOME' is set by raydask (the autoscaler's writable home)"))
+        pod_spec = embedded_pod_spec_schema() if self.env_from else None
+        if pod_spec is not None:
+            container = pod_spec["properties"]["containers"]["items"]["properties"]
+            problems += [(("envFrom", *path), message) for path, message in schema.issues(self.env_from, container["envFrom"])]
         if found := resource_problems(self.requests, self.limits, None, False):
             return problems + found
         return problems + resource_order_problems(self.resources(), self.limits, self.requests)
@@ -388,7 +500,7 @@ class RayClusterConfig(Spec):
         return "v2" if version_tuple(self.ray_version) >= AUTOSCALER_V2_SINCE else "v1"
 
 
-class RayClusterSpec(RayClusterConfig):
+class RayClusterSpec(RayClusterConfig, Companions):
     """A Ray cluster (``ray.io/v1`` RayCluster) with its Services, Ingresses and monitors."""
 
     name: ClusterName
@@ -407,9 +519,18 @@ class RayClusterSpec(RayClusterConfig):
     """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
     wait: WaitSpec = WaitSpec()
     """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
+    suspend: bool = False
+    """Suspend the cluster: KubeRay deletes its pods and keeps the RayCluster until set false (``pulumi up`` then does
+    not wait for it); default false."""
 
     def problems(self) -> list[tuple[Path, str]]:
-        return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations")]
+        return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
+                *self.companion_problems(self.name)]
+
+    @property
+    def head_service_name(self) -> str:
+        """The head Service's name: ``head.service.name``, else KubeRay's ``<name>-head-svc``."""
+        return (self.head.service.name if self.head.service else None) or naming.RayNames.head_service(self.name)
 
 
 __all__ = [

@@ -25,7 +25,8 @@ from raydask.spec.base import (
     annotation_problems,
     label_problems,
 )
-from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec
+from raydask.spec.companions import Companions
+from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -145,6 +146,8 @@ EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
+    "config_maps",  # the RayJob / RayService declares them itself
+    "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
 })
 """RayClusterSpec fields a workload's cluster does not have."""
 
@@ -159,9 +162,13 @@ class WorkloadClusterSpec(RayClusterConfig):
     and RayServices."""
 
     def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.auth is not None and self.auth.k8s_token_auth:
-            return [*super().problems(), ("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED)]
-        return super().problems()
+            problems.append(("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
+        if self.head.service is not None and self.head.service.name:
+            problems.append(("head.service.name", "KubeRay names the head Service of a RayJob's or RayService's cluster "
+                                                  "itself (<name>-head-svc)"))
+        return problems
 
     def to_cluster(self, name: str, namespace: str | None = None) -> RayClusterSpec:
         """The equivalent RayClusterSpec, named after the workload (its pods are labelled with ``name``)."""
@@ -183,15 +190,21 @@ class SubmitterSpec(PodSettings):
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"tmp": "/tmp"}
 
 
-class RayJobSpec(Spec):
+class RayJobSpec(Spec, Companions):
     """A batch job (``ray.io/v1`` RayJob) on a new cluster it creates, or on an existing RayCluster."""
 
     name: JobName
     """Job name (DNS-1035, ≤ 47 characters); required."""
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
-    entrypoint: Annotated[str, AfterValidator(_command)]
-    """Shell command the job runs, e.g. ``python -m train``; required."""
+    entrypoint: Annotated[str, AfterValidator(_command)] | None = None
+    """Shell command the job runs, e.g. ``python -m train``; required but with ``InteractiveMode`` (you submit)."""
+    entrypoint_num_cpus: NonNegativeFloat | None = None
+    """CPUs Ray reserves for the entrypoint (``--entrypoint-num-cpus``); default none (0)."""
+    entrypoint_num_gpus: NonNegativeFloat | None = None
+    """GPUs Ray reserves for the entrypoint (``--entrypoint-num-gpus``); default none (0)."""
+    entrypoint_resources: dict[str, NonNegativeFloat] = {}
+    """Custom Ray resources reserved for the entrypoint (``--entrypoint-resources``, e.g. ``{TPU: 4}``); default none."""
     runtime_env: RuntimeEnvSpec | None = None
     """Runtime environment (pip packages, env vars, working_dir, py_modules), rendered as ``runtimeEnvYAML``; default none."""
     cluster: WorkloadClusterSpec | None = None
@@ -205,7 +218,8 @@ class RayJobSpec(Spec):
     submitter: SubmitterSpec = SubmitterSpec()
     """The submitter pod (``K8sJobMode`` only); default 250m CPU, 512Mi, the head image, restricted securityContext."""
     shutdown_after_job_finishes: bool | None = None
-    """Delete the job's cluster when the job finishes; default true with ``cluster``, not allowed with ``clusterSelector``."""
+    """Delete the job's cluster when the job finishes; default true with ``cluster`` (KubeRay's default is false, which
+    leaves a finished job's cluster holding its nodes until someone deletes it), not allowed with ``clusterSelector``."""
     ttl_seconds_after_finished: Count | None = None
     """Seconds the finished job's cluster is kept (needs ``shutdownAfterJobFinishes``); default 0 (deleted at once)."""
     active_deadline_seconds: Seconds | None = None
@@ -227,7 +241,7 @@ class RayJobSpec(Spec):
         return self.cluster is not None if self.shutdown_after_job_finishes is None else self.shutdown_after_job_finishes
 
     def problems(self) -> list[tuple[Path, str]]:
-        problems = super().problems()
+        problems = [*super().problems(), *self.companion_problems(self.name)]
         if self.cluster is None and self.cluster_selector is None:
             problems.append(("cluster", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing "
                                         "RayCluster)"))
@@ -247,6 +261,12 @@ class RayJobSpec(Spec):
             problems.append(("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod "
                                                "without a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode "
                                                "or HTTPMode"))
+        if self.entrypoint is None and self.submission_mode != "InteractiveMode":
+            problems.append(("entrypoint", f"is required with {self.submission_mode} (only InteractiveMode, where you submit "
+                                           "the job yourself, has none): give the command the job runs"))
+        for key in self.entrypoint_resources:
+            if key in ("CPU", "GPU"):
+                problems.append((("entrypointResources", key), f"'{key}' is set with entrypointNum{key.title()}s"))
         if self.submission_mode == "InteractiveMode" and self.backoff_limit:
             problems.append(("backoffLimit", "must be 0 with InteractiveMode (KubeRay cannot retry interactive jobs)"))
         if "submitter" in self.model_fields_set and self.submission_mode != "K8sJobMode":
@@ -404,7 +424,7 @@ class ServeApplicationSpec(Spec):
         return out
 
 
-class RayServiceSpec(Spec):
+class RayServiceSpec(Spec, Companions):
     """Ray Serve applications on KubeRay (``ray.io/v1`` RayService) with zero-downtime upgrades and a Serve Ingress."""
 
     name: ServiceName
@@ -419,13 +439,24 @@ class RayServiceSpec(Spec):
     """On a cluster change: ``NewCluster`` (blue/green, default) or ``None`` (apply in place, with downtime)."""
     ingress: IngressSpec | None = None
     """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
+    serve_service: ServiceSettingsSpec | None = None
+    """Name, labels and annotations of the Serve Service KubeRay creates (``serveService``); default KubeRay's
+    (``<name>-serve-svc``)."""
     labels: dict[str, str] = {}
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
 
+    @property
+    def serve_service_name(self) -> str:
+        """The Serve Service's name: ``serveService.name``, else KubeRay's ``<name>-serve-svc``."""
+        return (self.serve_service.name if self.serve_service else None) or naming.RayNames.serve_service(self.name)
+
     def problems(self) -> list[tuple[Path, str]]:
-        problems = super().problems()
+        problems = [*super().problems(), *self.companion_problems(self.name)]
+        if self.serve_service is not None and self.serve_service.extra_ports:
+            problems.append(("serveService.extraPorts", "KubeRay keeps only the 'serve' port on the Serve Service: expose "
+                                                        "more ports on the head Service (cluster.head.service.extraPorts)"))
         if not self.applications:
             problems.append(("applications", "needs at least one Serve application"))
         names = [a.name for a in self.applications]

@@ -130,18 +130,21 @@ class StackSpec(Spec):
                 if isinstance(w, RayJobSpec | RayServiceSpec) and w.cluster is not None:
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
-                names = [("Service", RayNames.head_service(w.name)), ("Service", RayNames.metrics_service(w.name)),
+                head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
+                names = [("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name)),
                               ("Secret", RayNames.redis_password_secret(w.name))]
                 if isinstance(w, RayServiceSpec):
-                    names.append(("Service", RayNames.serve_service(w.name)))
+                    names.append(("Service", w.serve_service_name))
                 if policy:
                     names.append(("NetworkPolicy", netpol))
                     if not job_cluster:
                         names.append(("NetworkPolicy", network_policy_group(netpol, "head")))
                 objects += [(kind, name, key, owner) for kind, name in names]
+            objects += [("ConfigMap", f"{w.name}-{cm.name}", f"{field}.{i}.configMaps.{j}.name", f"{owner}.configMaps[{j}]")
+                        for j, cm in enumerate(w.config_maps)]
             out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
         return out
 

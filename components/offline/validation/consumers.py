@@ -128,10 +128,15 @@ def _compare_group(name: str, group: dict[str, Any], node_type: dict[str, Any], 
     resources = _container_resources(group)
     cpath = _sub(gpath, "template.spec.containers[0].resources")
     ppath = join(gpath, "rayStartParams")
+    raw = group.get("resources")
+    declared: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    rpath = join(gpath, "resources")
 
     # CPU: rayStartParams num-cpus wins, else the Ray container's cpu limit, else its request -- rounded up.
     container_cpu, cpu_source = _container_amount(resources, lambda k: k == "cpu")
-    if "num-cpus" in params:
+    if "CPU" in declared:  # the group's Ray resources win (KubeRay >= 1.5 passes them to ray start)
+        expected_cpu, source, where = _round_up(declared["CPU"]), f"resources.CPU {declared['CPU']!r}", join(rpath, "CPU")
+    elif "num-cpus" in params:
         expected_cpu, source, where = _int(params["num-cpus"]), f"rayStartParams num-cpus {params['num-cpus']!r}", join(ppath, "num-cpus")
     else:
         expected_cpu, source, where = container_cpu, cpu_source, cpath
@@ -150,7 +155,9 @@ def _compare_group(name: str, group: dict[str, Any], node_type: dict[str, Any], 
 
     # GPU: num-gpus wins, else the first '*gpu' limit/request > 0.
     container_gpu, gpu_source = _container_amount(resources, lambda k: k.endswith("gpu"), positive=True)
-    if "num-gpus" in params:
+    if "GPU" in declared:
+        expected_gpu, source, where = _round_up(declared["GPU"]), f"resources.GPU {declared['GPU']!r}", join(rpath, "GPU")
+    elif "num-gpus" in params:
         expected_gpu, source, where = _int(params["num-gpus"]), f"rayStartParams num-gpus {params['num-gpus']!r}", join(ppath, "num-gpus")
     else:
         expected_gpu, source, where = container_gpu, gpu_source or "no GPU resources", cpath
@@ -166,7 +173,9 @@ def _compare_group(name: str, group: dict[str, Any], node_type: dict[str, Any], 
 
     # memory: rayStartParams memory (bytes) wins, else the memory limit, else the request.
     container_mem, mem_source = _container_amount(resources, lambda k: k == "memory")
-    if "memory" in params:
+    if "memory" in declared:
+        expected_mem, source, where = _round_up(declared["memory"]), f"resources.memory {declared['memory']!r}", join(rpath, "memory")
+    elif "memory" in params:
         expected_mem, source, where = _int(params["memory"]), f"rayStartParams memory {params['memory']!r}", join(ppath, "memory")
     else:
         expected_mem, source, where = container_mem, mem_source, cpath

@@ -567,6 +567,19 @@ def stored_object(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 # Pod templates and Services embedded in custom resources that an operator turns into built-in objects.
+def _as_kuberay_completes(service: dict[str, Any], template: Any) -> dict[str, Any]:
+    """A head Service template as KubeRay completes it: the head container's named ports appended to its own."""
+    out = copy.deepcopy(service)
+    containers = ((template or {}).get("spec") or {}).get("containers") or [] if isinstance(template, dict) else []
+    ports = (containers[0].get("ports") or []) if containers and isinstance(containers[0], dict) else []
+    spec = out.setdefault("spec", {})
+    if isinstance(spec, dict):
+        spec["ports"] = [*(spec.get("ports") or []),
+                         *({"name": p["name"], "port": p["containerPort"]} for p in ports if isinstance(p, dict) and p.get("name"))]
+    return out
+
+
+
 def _ray_cluster_parts(spec: Any, base: str) -> list[tuple[Any, str, str]]:
     if not isinstance(spec, dict):
         return []
@@ -575,7 +588,8 @@ def _ray_cluster_parts(spec: Any, base: str) -> list[tuple[Any, str, str]]:
     if isinstance(head, dict):
         parts.append((head.get("template"), "io.k8s.api.core.v1.PodTemplateSpec", join(join(base, "headGroupSpec"), "template")))
         if isinstance(head.get("headService"), dict):
-            parts.append((head["headService"], "io.k8s.api.core.v1.Service", join(join(base, "headGroupSpec"), "headService")))
+            parts.append((_as_kuberay_completes(head["headService"], head.get("template")), "io.k8s.api.core.v1.Service",
+                          join(join(base, "headGroupSpec"), "headService")))
     for i, group in enumerate(spec.get("workerGroupSpecs") or []):
         if isinstance(group, dict):
             parts.append(
