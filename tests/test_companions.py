@@ -41,9 +41,13 @@ def test_config_maps_are_built_beside_their_workload_and_validate() -> None:
 
 
 def test_the_component_registers_them_before_the_cluster(run_program: Any) -> None:
-    result = run_program(lambda: RayCluster("train", {"name": "train", "configMaps": [CODE]}, namespace="ml"))
+    accounts = [{"name": "reader", "rules": [{"resources": ["configmaps"], "verbs": ["get"]}]}]
+    result = run_program(lambda: RayCluster("train", {"name": "train", "configMaps": [CODE], "serviceAccounts": accounts},
+                                            namespace="ml"))
     types = [r.type for r in result.resources]
-    assert types.index("kubernetes:core/v1:ConfigMap") < types.index("kubernetes:ray.io/v1:RayCluster")
+    for kind in ("core/v1:ConfigMap", "core/v1:ServiceAccount", "rbac.authorization.k8s.io/v1:Role",
+                 "rbac.authorization.k8s.io/v1:RoleBinding"):
+        assert types.index(f"kubernetes:{kind}") < types.index("kubernetes:ray.io/v1:RayCluster"), kind
     cm = next(r for r in result.resources if r.type == "kubernetes:core/v1:ConfigMap")
     assert cm.name == "train-configmap-train-code"
 
@@ -65,3 +69,35 @@ def test_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as exc:
         load_stack_spec({"namespace": "ml", **change})
     assert message in exc.value.problems
+
+
+def test_service_accounts_with_rbac() -> None:
+    reader = {"name": "reader", "annotations": {"iam.gke.io/gcp-service-account": "train@p.iam.gserviceaccount.com"},
+              "rules": [{"resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+                        {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["get"], "resourceNames": ["nightly"]}]}
+    values = {"namespace": "ml", "rayClusters": [{"name": "train", "serviceAccounts": [reader, {"name": "plain"}],
+                                                  "serviceAccount": "train-reader"}]}
+    objs = build(values)
+    assert_valid(objs, "1.31")
+    made = {(o["kind"], o["metadata"]["name"]) for o in objs if o["kind"] in ("ServiceAccount", "Role", "RoleBinding")}
+    assert made == {("ServiceAccount", "train-reader"), ("Role", "train-reader"), ("RoleBinding", "train-reader"),
+                    ("ServiceAccount", "train-plain")}
+    role = next(o for o in objs if o["kind"] == "Role")
+    assert role["rules"][1] == {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["get"], "resourceNames": ["nightly"]}
+    binding = next(o for o in objs if o["kind"] == "RoleBinding")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "train-reader", "namespace": "ml"}]
+    head = next(o for o in objs if o["kind"] == "RayCluster")["spec"]["headGroupSpec"]["template"]["spec"]
+    assert head["serviceAccountName"] == "train-reader" and "automountServiceAccountToken" not in head
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"resources": ["pods"], "verbs": ["*"]},
+     "raydask:rayClusters[0].serviceAccounts[0].rules[0].verbs[0]: '*' is not a verb raydask grants: one of get, list, watch, "
+     "create, update, patch, delete, deletecollection (no '*': list what the pods need)"),
+    ({"resources": ["*"], "verbs": ["get"]},
+     "raydask:rayClusters[0].serviceAccounts[0].rules[0].resources[0]: '*' grants everything: list what the pods need"),
+])
+def test_rbac_refused(rule: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec({"namespace": "ml", "rayClusters": [{"name": "train", "serviceAccounts": [{"name": "x", "rules": [rule]}]}]})
+    assert exc.value.problems == [message]

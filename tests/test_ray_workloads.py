@@ -793,3 +793,29 @@ def test_a_job_on_a_stack_cluster_submits_with_that_clusters_image() -> None:
     images = {o["metadata"]["name"]: o["spec"]["submitterPodTemplate"]["spec"]["containers"][0]["image"]
               for o in objs if o["kind"] == "RayJob"}
     assert images == {"nightly": "example.com/ray:2.60.0-custom", "pinned": "rayproject/ray:2.60.0"}
+
+
+def test_serve_deployment_options_validate_with_ray_serve_schema() -> None:
+    from ray.serve.schema import ServeDeploySchema
+    from test_properties import build
+
+    deployments = [
+        {"name": "Spread", "maxReplicasPerNode": 1, "maxQueuedRequests": 100, "gracefulShutdownTimeoutSeconds": 60,
+         "gracefulShutdownWaitLoopSeconds": 1, "healthCheckPeriodSeconds": 5, "healthCheckTimeoutSeconds": 10,
+         "loggingConfig": {"log_level": "DEBUG", "encoding": "JSON"}},
+        {"name": "Packed", "placementGroupBundles": [{"CPU": 1}, {"CPU": 2, "GPU": 0}], "placementGroupStrategy": "STRICT_PACK"},
+    ]
+    app = {"name": "a", "importPath": "m:app", "deployments": deployments}
+    (svc,) = [o for o in build({"namespace": "ml", "rayServices": [{"name": "s", "applications": [app]}]}) if o["kind"] == "RayService"]
+    config = ServeDeploySchema.model_validate(yaml.safe_load(svc["spec"]["serveConfigV2"]))
+    spread, packed = config.applications[0].deployments
+    assert (spread.max_replicas_per_node, spread.max_queued_requests, spread.graceful_shutdown_timeout_s) == (1, 100, 60)
+    assert (spread.health_check_period_s, spread.health_check_timeout_s, spread.logging_config.log_level) == (5, 10, "DEBUG")
+    assert packed.placement_group_bundles == [{"CPU": 1}, {"CPU": 2, "GPU": 0}] and packed.placement_group_strategy == "STRICT_PACK"
+    bad = {**app, "deployments": [{"name": "x", "maxReplicasPerNode": 1, "placementGroupBundles": [{"CPU": 1}]},
+                                  {"name": "y", "placementGroupStrategy": "PACK"}]}
+    assert problems("rayServices", {"name": "s", "applications": [bad]}) == [
+        "raydask:rayServices[0].applications[0].deployments[0].maxReplicasPerNode: cannot be combined with "
+        "placementGroupBundles (Serve refuses both)",
+        "raydask:rayServices[0].applications[0].deployments[1].placementGroupStrategy: needs placementGroupBundles (the "
+        "bundles it places)"]

@@ -146,7 +146,7 @@ EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
-    "config_maps",  # the RayJob / RayService declares them itself
+    "config_maps", "service_accounts",  # the RayJob / RayService declares them itself
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
 })
 """RayClusterSpec fields a workload's cluster does not have."""
@@ -354,12 +354,43 @@ class ServeDeploymentSpec(Spec):
     """CPUs, GPUs and memory per replica; default the code's."""
     user_config: dict[str, Any] | None = None
     """Passed to the deployment's ``reconfigure`` method, updatable without restarts; default none."""
+    max_queued_requests: Annotated[int, Field(ge=-1)] | None = None
+    """Requests a caller may queue before Serve refuses more (-1: no limit); default Serve's (-1)."""
+    max_replicas_per_node: Positive | None = None
+    """At most this many replicas on one Ray node (spreads replicas); default no limit."""
+    placement_group_bundles: list[dict[str, NonNegativeFloat]] = []
+    """Resource bundles reserved together for each replica (the first is the replica's own); default none."""
+    placement_group_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] | None = None
+    """How a replica's bundles are placed; default Serve's (``PACK``). Needs ``placementGroupBundles``."""
+    graceful_shutdown_wait_loop_seconds: NonNegativeFloat | None = None
+    """Seconds between checks for in-flight requests while a replica drains; default Serve's (2)."""
+    graceful_shutdown_timeout_seconds: NonNegativeFloat | None = None
+    """Seconds a draining replica gets before it is killed; default Serve's (20)."""
+    health_check_period_seconds: Annotated[Real, Field(gt=0)] | None = None
+    """Seconds between health checks of a replica; default Serve's (10)."""
+    health_check_timeout_seconds: Annotated[Real, Field(gt=0)] | None = None
+    """Seconds a health check may take; default Serve's (30)."""
+    logging_config: dict[str, Any] | None = None
+    """Serve's ``logging_config`` of the deployment (``log_level``, ``encoding``…); default the application's."""
+
+    SERVE_OPTIONS: ClassVar[dict[str, str]] = {
+        "max_queued_requests": "max_queued_requests", "max_replicas_per_node": "max_replicas_per_node",
+        "graceful_shutdown_wait_loop_seconds": "graceful_shutdown_wait_loop_s",
+        "graceful_shutdown_timeout_seconds": "graceful_shutdown_timeout_s", "health_check_period_seconds": "health_check_period_s",
+        "health_check_timeout_seconds": "health_check_timeout_s", "placement_group_strategy": "placement_group_strategy",
+        "logging_config": "logging_config"}
+    """Options rendered under Serve's name when set, by field."""
 
     def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
         if self.num_replicas is not None and self.autoscaling_config is not None:
-            return [*super().problems(), ("numReplicas", "cannot be combined with autoscalingConfig (Serve sizes the deployment "
-                                                         "between its minReplicas and maxReplicas)")]
-        return super().problems()
+            problems.append(("numReplicas", "cannot be combined with autoscalingConfig (Serve sizes the deployment between its "
+                                            "minReplicas and maxReplicas)"))
+        if self.placement_group_strategy is not None and not self.placement_group_bundles:
+            problems.append(("placementGroupStrategy", "needs placementGroupBundles (the bundles it places)"))
+        if self.max_replicas_per_node is not None and self.placement_group_bundles:
+            problems.append(("maxReplicasPerNode", "cannot be combined with placementGroupBundles (Serve refuses both)"))
+        return problems
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -373,6 +404,12 @@ class ServeDeploymentSpec(Spec):
             out["ray_actor_options"] = self.ray_actor_options.render()
         if self.user_config is not None:
             out["user_config"] = self.user_config
+        if self.placement_group_bundles:
+            out["placement_group_bundles"] = [dict(b) for b in self.placement_group_bundles]
+        for field, option in self.SERVE_OPTIONS.items():
+            value = getattr(self, field)
+            if value is not None:
+                out[option] = value
         return out
 
 

@@ -145,6 +145,8 @@ class StackSpec(Spec):
                 objects += [(kind, name, key, owner) for kind, name in names]
             objects += [("ConfigMap", f"{w.name}-{cm.name}", f"{field}.{i}.configMaps.{j}.name", f"{owner}.configMaps[{j}]")
                         for j, cm in enumerate(w.config_maps)]
+            objects += [(kind, f"{w.name}-{sa.name}", f"{field}.{i}.serviceAccounts.{j}.name", f"{owner}.serviceAccounts[{j}]")
+                        for j, sa in enumerate(w.service_accounts) for kind in ("ServiceAccount", "Role", "RoleBinding")]
             out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
         return out
 
