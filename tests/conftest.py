@@ -46,13 +46,6 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    """The ``config:`` block of stacks/Pulumi.<stack>.yaml, as the Pulumi CLI reads it."""
-    from raydask.offline import stackfile
-
-    return stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
-
-
 @pytest.fixture
 def run_program() -> Iterator[Callable[..., mockrun.RunResult]]:
     """Run a program under mocks: ``run_program(fn, config={...}, stack="dev")``; each call gets a fresh loop."""

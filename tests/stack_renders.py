@@ -25,6 +25,13 @@ def program_run(stack: str) -> mockrun.RunResult:
     return render.run_program(stack, ROOT)
 
 
+def stack_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` block of stacks/Pulumi.<stack>.yaml, as the Pulumi CLI reads it."""
+    from raydask.offline import stackfile
+
+    return stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+
+
 def manifests(stack: str) -> list[dict[str, Any]]:
     """Every rendered object of ``stack`` but the CRDs."""
     return rendering(stack).manifests(include_crds=False)

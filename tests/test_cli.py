@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from stack_renders import ROOT
 from typer.testing import CliRunner, Result
 
 from raydask.offline import cli, plan, render

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from conftest import ROOT, stack_config
+from stack_renders import ROOT, stack_config
 from upstream import dask_wheel_chart
 
 from raydask import DaskCluster, DaskOperator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ROOT
+from stack_renders import ROOT
 
 from raydask.offline.docs import BEGIN, END, _models, reference
 from raydask.spec.stack import StackSpec

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from stack_renders import ROOT
 from typer.testing import CliRunner
 
 from raydask.offline import diff

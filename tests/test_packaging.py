@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from stack_renders import ROOT
 
 USER_PROGRAM = '''\
 """A user's Pulumi program with a components/ package of its own."""

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from conftest import stack_config
+from stack_renders import stack_config
 
 from raydask.builders.ray import build_ray_cluster, ray_cluster_spec
 from raydask.builders.ray_job import RERUN_ON_CHANGES, build_ray_job, derived_job_id, ray_job_spec
@@ -755,7 +755,7 @@ def test_production_stack_serves_fruit_with_tls_autoscaling_and_monitoring(produ
 
 
 def test_readme_example_is_valid_config() -> None:
-    from conftest import ROOT
+    from stack_renders import ROOT
 
     text = (ROOT / "docs" / "workloads.md").read_text()
     section = text[text.index("## Ray jobs and Ray Serve"):]

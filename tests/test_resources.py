@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from conftest import stack_config
 from pulumi.runtime import rpc
-from stack_renders import program_run
+from stack_renders import program_run, stack_config
 
 from raydask import charts as crds
 from raydask.program import main

@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import stack_config
+from stack_renders import stack_config
 
 from raydask.builders.network import Allow, Egress, network_policies, render
 from raydask.builders.ray import build_ray_cluster

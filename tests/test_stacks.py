@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import ROOT, stack_config
+from stack_renders import ROOT, stack_config
 
 from raydask.k8s import quantities
 from raydask.k8s.manifest import RELEASE_TYPE

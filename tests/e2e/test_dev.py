@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, ControlPlane, Pulumi, items, joined, kube_get, project_copy, start_operators, wait_until
+from live import ROOT, ControlPlane, Pulumi, items, joined, kube_get, project_copy, start_operators, wait_until
 from pulumi import automation as auto
 from run_pulumi import select_stack
 from stack_renders import program_run

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
+from live import (
     E2E_STACKS,
     ROOT,
     ControlPlane,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import E2E_STACKS, ROOT
+from live import E2E_STACKS, ROOT
 from test_stackfile import CASES, EXPECTED, read
 
 SHIPPED = {f"shipped {s}": (ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text() for s in ("dev", "production")}

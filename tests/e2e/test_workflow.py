@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import ROOT
+from live import ROOT
 
 
 def test_workflows_pass_actionlint(tools: dict[str, str]) -> None:
