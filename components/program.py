@@ -188,7 +188,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             selected, cluster = declared.get((ns, getattr(item, "cluster_selector", None) or ""), (None, None))
             if isinstance(item, RayJobSpec):  # a job on a stack cluster waits for it and submits with its image
                 item = on_stack_cluster(item, cluster)
-            extra: dict[str, Any] = {"redis_password": password} if kind.component is RayCluster else {}
+            extra: dict[str, Any] = {"redis_password": password} if kind.component in (RayCluster, RayService) else {}
             component = kind.component(
                 item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                 key=f"{NAMESPACE}:{kind.key}[{i}]", opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]),

@@ -6,9 +6,11 @@ Pod Security "restricted", and the errors for what the API server would refuse, 
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any
 
 import pytest
+from stack_renders import ROOT
 from test_properties import assert_valid, build
 
 from raydask.errors import ConfigError
@@ -202,3 +204,16 @@ def test_head_and_serve_service_settings() -> None:
 ])
 def test_service_settings_refused(path: str, settings: dict[str, Any], message: str) -> None:
     assert refused(with_(path, settings)) == [message]
+
+
+def test_an_ingress_without_a_host() -> None:
+    ingress = {"path": "/ray", "className": "nginx", "tlsSecret": "ray-tls",
+               "annotations": {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}}
+    objs = objects({"namespace": "ml", "rayClusters": [{"name": "train", "dashboard": {"ingress": ingress}}]})
+    assert_valid(objs, "1.31")
+    ing = find(objs, "Ingress", "train-dashboard")
+    assert "host" not in ing["spec"]["rules"][0] and ing["spec"]["tls"] == [{"secretName": "ray-tls"}]
+    sys.path.insert(0, str(ROOT / "policy"))
+    import raydask_policies as rp
+
+    assert rp.check_ingress_tls("kubernetes:networking.k8s.io/v1:Ingress", ing) == []

@@ -232,6 +232,9 @@ def build(values: Config) -> list[dict[str, Any]]:
         objects += job.objects() + companion_objects(j, j.name, j.namespace or spec.namespace, "ray", j.labels)
     for i, s in enumerate(spec.ray_services):  # raydask.resources.ray_service.RayService
         s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
+        if needs_password(s.cluster.to_cluster(s.name, s.namespace or spec.namespace)):
+            objects.append(redis_password_secret(s.cluster.to_cluster(s.name, s.namespace or spec.namespace),
+                                                 s.namespace or spec.namespace, REDIS_PASSWORD_PLACEHOLDER))
         refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
         objects += service_network_policies(s, s.namespace or spec.namespace, spec.monitoring, defaults)
         service = build_ray_service(s, s.namespace or spec.namespace, spec.monitoring)

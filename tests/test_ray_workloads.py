@@ -819,3 +819,30 @@ def test_serve_deployment_options_validate_with_ray_serve_schema() -> None:
         "placementGroupBundles (Serve refuses both)",
         "raydask:rayServices[0].applications[0].deployments[1].placementGroupStrategy: needs placementGroupBundles (the "
         "bundles it places)"]
+
+
+def test_a_rayservice_cluster_with_gcs_fault_tolerance(run_program: Any) -> None:
+    from test_properties import assert_valid, build
+
+    from raydask.resources.ray_service import RayService
+
+    ft = {"redisAddress": "redis.ml.svc.cluster.local:6379", "redisCidr": "10.0.0.0/24"}
+    service = {**SERVICE, "cluster": {**SERVICE["cluster"], "gcsFaultTolerance": ft}}
+    objs = build({"namespace": "ml", "networkPolicy": {}, "rayServices": [service]})
+    assert_valid(objs, "1.31")
+    svc = next(o for o in objs if o["kind"] == "RayService")
+    assert svc["spec"]["rayClusterConfig"]["gcsFaultToleranceOptions"]["redisAddress"] == "redis.ml.svc.cluster.local:6379"
+    secret = next(o for o in objs if o["kind"] == "Secret")
+    assert secret["metadata"]["name"] == "fruit-redis-password"
+    egress = [r for o in objs if o["kind"] == "NetworkPolicy" for r in o["spec"].get("egress", [])]
+    assert any(p.get("port") == 6379 for r in egress for p in r.get("ports", []))
+    # the component needs the password, and only ever puts it in the Secret
+    with pytest.raises(ConfigError) as exc:
+        run_program(lambda: RayService("fruit", service, namespace="ml"))
+    assert "redisPassword" in str(exc.value)
+    result = run_program(lambda: RayService("fruit", service, namespace="ml", redis_password="s3cret"))
+    types = [r.type for r in result.resources]
+    assert types.index("kubernetes:core/v1:Secret") < types.index("kubernetes:ray.io/v1:RayService")
+    assert problems("rayJobs", {**JOB, "cluster": {**JOB["cluster"], "gcsFaultTolerance": ft}}) == [
+        "raydask:rayJobs[0].cluster.gcsFaultTolerance: a RayJob's cluster lives for one job: fault tolerance is for "
+        "long-lived clusters (a RayCluster, a RayService)"]

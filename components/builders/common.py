@@ -76,7 +76,7 @@ def ingress(name: str, namespace: str, labels: dict[str, str], spec: IngressSpec
     if spec.class_name:
         body["ingressClassName"] = spec.class_name
     body["rules"] = [{
-        "host": spec.host,
+        **({"host": spec.host} if spec.host else {}),
         "http": {"paths": [{
             "path": spec.path,
             "pathType": spec.path_type,
@@ -84,13 +84,13 @@ def ingress(name: str, namespace: str, labels: dict[str, str], spec: IngressSpec
         }]},
     }]
     if spec.tls_secret:
-        body["tls"] = [{"hosts": [spec.host], "secretName": spec.tls_secret}]
+        body["tls"] = [{**({"hosts": [spec.host]} if spec.host else {}), "secretName": spec.tls_secret}]
     return obj("networking.k8s.io/v1", "Ingress", name, namespace, labels, spec.annotations or None, spec=body)
 
 
-def ingress_url(spec: IngressSpec) -> str:
-    """Public URL of an Ingress."""
-    return f"{'https' if spec.tls_secret else 'http'}://{spec.host}{spec.path}"
+def ingress_url(spec: IngressSpec) -> str | None:
+    """Public URL of an Ingress; None without a host (the controller's address is not known here)."""
+    return f"{'https' if spec.tls_secret else 'http'}://{spec.host}{spec.path}" if spec.host else None
 
 
 def service_monitor(name: str, namespace: str, labels: dict[str, str], monitoring: MonitoringSpec,

@@ -65,18 +65,23 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
                 replace_on_changes=tuple(RERUN_ON_CHANGES))
 
 
-def plan_ray_service(spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpoints]:
-    """A RayService with its NetworkPolicies, Serve Ingress and monitors."""
+def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = None) -> Plan[RayServiceEndpoints]:
+    """A RayService with its Redis password Secret (for its cluster's ``gcsFaultTolerance``), NetworkPolicies, Serve
+    Ingress and monitors."""
     spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
     ns = ctx.namespace_for(spec.namespace)
+    cluster = spec.cluster.to_cluster(spec.name, ns)
+    needs_password = ray_security.needs_password(cluster)
     exposure = ingress_problems(spec.ingress, "ingress", require_tls=ctx.security.require_tls) if spec.ingress else []
-    ctx.refuse([*ray_security.workload_problems(spec.cluster), *exposure])
+    ctx.refuse([*ray_security.workload_problems(spec.cluster), *exposure],
+               [redis_password_missing(ctx.key)] if needs_password and redis_password is None else [])
     built = build_ray_service(spec, ns, ctx.monitoring)
     assert built.endpoints is not None
     ctx.refuse(built_problems(ray_groups(spec.cluster, built.service["spec"]["rayClusterConfig"], ("cluster",))))
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
-    return Plan(built.service, built.endpoints, before=(*companions, *policies),
+    secret = [ray_security.redis_password_secret(cluster, ns, redis_password)] if needs_password else []
+    return Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
 
 

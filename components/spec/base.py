@@ -360,8 +360,9 @@ class VolumeSpec(Spec):
 class IngressSpec(Spec):
     """An Ingress in front of a dashboard or endpoint."""
 
-    host: Host
-    """Host name served (a DNS name, or a wildcard such as ``*.example.com``); required."""
+    host: Host | None = None
+    """Host name served (a DNS name, or a wildcard such as ``*.example.com``); default none: every host reaching the
+    Ingress controller (the URL output is then unknown)."""
     path: str = "/"
     """URL path; default ``/``."""
     path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"

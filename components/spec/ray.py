@@ -418,6 +418,9 @@ class RayClusterConfig(Spec):
 
     ray_version: RayVersion = DEFAULT_RAY_VERSION
     """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
+    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
+    """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``): the head keeps the cluster's state
+    there and a restarted head resumes; on a RayCluster or a RayService's cluster; default off."""
     image: PinnedImage | None = None
     """Image for all groups that do not set their own; default ``rayproject/ray:<rayVersion>`` (``-gpu`` for GPU groups)."""
     allow_image_version_mismatch: bool = False
@@ -515,8 +518,6 @@ class RayClusterSpec(RayClusterConfig, Companions):
     """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
     annotations: dict[str, str] = {}
     """Annotations on the RayCluster; default none."""
-    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
-    """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``); default off."""
     wait: WaitSpec = WaitSpec()
     """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
     suspend: bool = False

@@ -27,6 +27,7 @@ from raydask.spec.base import (
 )
 from raydask.spec.companions import Companions
 from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
+from raydask.spec.security import gcs_problems
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -144,7 +145,6 @@ class RuntimeEnvSpec(Spec):
 
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
-    "gcs_fault_tolerance",  # not wired for RayJob / RayService yet
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
     "config_maps", "service_accounts",  # the RayJob / RayService declares them itself
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
@@ -165,6 +165,7 @@ class WorkloadClusterSpec(RayClusterConfig):
         problems = super().problems()
         if self.auth is not None and self.auth.k8s_token_auth:
             problems.append(("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
+        problems += gcs_problems(self)
         if self.head.service is not None and self.head.service.name:
             problems.append(("head.service.name", "KubeRay names the head Service of a RayJob's or RayService's cluster "
                                                   "itself (<name>-head-svc)"))
@@ -242,6 +243,9 @@ class RayJobSpec(Spec, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
+        if self.cluster is not None and self.cluster.gcs_fault_tolerance is not None:
+            problems.append(("cluster.gcsFaultTolerance", "a RayJob's cluster lives for one job: fault tolerance is for "
+                                                           "long-lived clusters (a RayCluster, a RayService)"))
         if self.cluster is None and self.cluster_selector is None:
             problems.append(("cluster", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an existing "
                                         "RayCluster)"))

@@ -24,7 +24,7 @@ from raydask.spec.base import IngressSpec, Label, Spec
 
 if TYPE_CHECKING:
     from raydask.spec.dask import DaskClusterSpec
-    from raydask.spec.ray import RayClusterSpec
+    from raydask.spec.ray import RayClusterConfig, RayClusterSpec
     from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
     from raydask.spec.stack import StackSpec
 
@@ -276,14 +276,14 @@ def auth_problems(auth: AuthSpec | None, ray_version: str | None, kuberay_versio
     return out
 
 
-def gcs_problems(cluster: RayClusterSpec) -> list[Problem]:
+def gcs_problems(cluster: RayClusterConfig) -> list[Problem]:
     """Settings KubeRay rejects next to ``gcsFaultToleranceOptions``."""
     if cluster.gcs_fault_tolerance is None:
         return []
     out: list[Problem] = []
     for annotation, instead in (("ray.io/ft-enabled", "gcsFaultTolerance alone"),
                                 ("ray.io/external-storage-namespace", "gcsFaultTolerance.externalStorageNamespace")):
-        if annotation in cluster.annotations:
+        if annotation in getattr(cluster, "annotations", {}):
             out.append(("annotations", f"'{annotation}' cannot be combined with gcsFaultTolerance; use {instead}"))
     if "redis-password" in cluster.head.ray_start_params:
         out.append(("head.rayStartParams", "'redis-password' cannot be combined with gcsFaultTolerance; the password comes "
@@ -321,7 +321,7 @@ def ingress_problems(ingress: IngressSpec, path: str, *, require_tls: bool, dash
     out: list[Problem] = []
     if require_tls and not ingress.tls_secret:
         out.append((f"{path}.tlsSecret", f"required: raydask:requireTls is on, so every Ingress serves HTTPS (set tlsSecret "
-                                         f"to the Secret with the certificate for {ingress.host})"))
+                                         f"to the Secret with the certificate for {ingress.host or 'the served hosts'})"))
     if not dashboard or allow_unauthenticated:
         return out
     if not ingress.tls_secret and not require_tls:

@@ -138,6 +138,9 @@ class StackSpec(Spec):
                               ("Secret", RayNames.redis_password_secret(w.name))]
                 if isinstance(w, RayServiceSpec):
                     names.append(("Service", w.serve_service_name))
+                    ft = w.cluster.gcs_fault_tolerance
+                    if ft is not None and ft.password_secret is None:
+                        names.append(("Secret", RayNames.redis_password_secret(w.name)))
                 if policy:
                     names.append(("NetworkPolicy", netpol))
                     if not job_cluster:
