@@ -1,7 +1,7 @@
 """raydask: Ray (KubeRay) and Dask clusters on Kubernetes from typed configuration, as Pulumi components.
 
 The components (:class:`KubeRayOperator`, :class:`RayCluster`, :class:`RayJob`, :class:`RayService`,
-:class:`DaskOperator`, :class:`DaskCluster`) take their spec models or the same keys as plain dicts;
+:class:`DaskOperator`, :class:`DaskCluster`, :class:`DaskJob`) take their spec models or the same keys as plain dicts;
 :func:`build_stack` declares a whole stack from a :class:`StackSpec`. The offline tools live in
 :mod:`raydask.offline`, the mock-engine driver in :mod:`raydask.testing`.
 """
@@ -9,6 +9,7 @@ The components (:class:`KubeRayOperator`, :class:`RayCluster`, :class:`RayJob`, 
 from raydask.errors import ConfigError
 from raydask.program import build_stack, load_stack_spec
 from raydask.resources.dask_cluster import DaskCluster
+from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
 from raydask.resources.ray_job import RayJob
@@ -18,6 +19,7 @@ from raydask.spec import (
     AutoscalingSpec,
     DaskAutoscalingSpec,
     DaskClusterSpec,
+    DaskJobSpec,
     DaskOperatorSpec,
     DaskSchedulerSpec,
     DaskWorkerGroupSpec,
@@ -45,6 +47,8 @@ __all__ = [
     "DaskAutoscalingSpec",
     "DaskCluster",
     "DaskClusterSpec",
+    "DaskJob",
+    "DaskJobSpec",
     "DaskOperator",
     "DaskOperatorSpec",
     "DaskSchedulerSpec",

@@ -20,6 +20,7 @@ from raydask.builders.workloads import on_stack_cluster
 from raydask.errors import ConfigError, quote_key
 from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
+from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
 from raydask.resources.ray_job import RayJob
@@ -131,6 +132,7 @@ WORKLOADS: tuple[WorkloadKind, ...] = (
     WorkloadKind("ray_jobs", "rayJobs", RayJob, "kuberay"),
     WorkloadKind("ray_services", "rayServices", RayService, "kuberay"),
     WorkloadKind("dask_clusters", "daskClusters", DaskCluster, "daskOperator"),
+    WorkloadKind("dask_jobs", "daskJobs", DaskJob, "daskOperator"),
 )
 """Every workload kind, in declaration order (a RayJob on a stack's RayCluster waits for it)."""
 

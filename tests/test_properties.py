@@ -29,6 +29,7 @@ from raydask.builders.dask_security import problems as dask_problems
 from raydask.builders.dask_security import resolve as resolve_dask
 from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
 from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
+from raydask.builders.plan import Context
 from raydask.builders.ray import build_ray_cluster
 from raydask.builders.ray_job import build_ray_job
 from raydask.builders.ray_security import (
@@ -43,6 +44,7 @@ from raydask.builders.ray_security import (
     workload_problems,
 )
 from raydask.builders.ray_service import build_ray_service
+from raydask.builders.workloads import plan_dask_job
 from raydask.errors import ConfigError
 from raydask.k8s import labels as lbl
 from raydask.k8s import pss
@@ -252,6 +254,9 @@ def build(values: Config) -> list[dict[str, Any]]:
         refuse([f"raydask:daskClusters[{i}].{p}: {m}"
                 for p, m in built_problems(dask_groups(d, dask.cluster, dask.worker_groups))])
         objects += dask.objects() + companion_objects(d, d.name, d.namespace or spec.namespace, "dask", d.labels)
+    for i, job in enumerate(spec.dask_jobs):  # raydask.resources.dask_job.DaskJob
+        plan = plan_dask_job(job, Context(f"raydask:daskJobs[{i}]", spec.namespace, spec.monitoring, defaults))
+        objects += [*plan.before, plan.main]
     return objects
 
 

@@ -45,6 +45,7 @@ from raydask.spec.dask import (
     SCHEDULER_API_ROUTE,
     SCHEDULER_ROUTES_ENV,
     DaskClusterSpec,
+    DaskJobSpec,
     DaskOperatorSpec,
     DaskPodSettings,
     DaskWorkerGroupSpec,
@@ -353,3 +354,71 @@ def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuil
         ingresses.append(ingress(DaskNames.ingress(spec.name), namespace, lbl.standard(APP, spec.name, "dashboard", spec.labels),
                                  dashboard, DaskNames.scheduler_service(spec.name), DaskPorts.DASHBOARD_NAME))
     return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))
+
+
+RUNNER_CONTAINER = "job"
+"""The runner's container (the Dask operator's examples name it ``job``)."""
+
+
+@dataclass(frozen=True)
+class DaskJobEndpoints:
+    """Names and addresses of a Dask job (its cluster exists while the runner runs)."""
+
+    cluster_name: str
+    runner_pod: str
+    scheduler_address: str
+    dashboard_url: str
+
+
+@dataclass(frozen=True)
+class DaskJobBuild:
+    """Everything raydask declares for one Dask job."""
+
+    job: Manifest
+    endpoints: DaskJobEndpoints
+
+
+def runner_template(spec: DaskJobSpec) -> Manifest:
+    """``spec.job``: the runner pod (restricted, never restarted: the operator reads its phase)."""
+    r = spec.runner
+    image = spec.image_for(r)
+    volumes, mounts = extra_volumes(r.volumes)
+    container: Manifest = {
+        "name": RUNNER_CONTAINER,
+        "image": image,
+        "imagePullPolicy": images.pull_policy(image, r.image_pull_policy),
+        "command": list(spec.command),
+        **({"args": list(spec.args)} if spec.args else {}),
+        "resources": r.resources(),
+        "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}, *mounts],
+    }
+    if r.env:
+        container["env"] = env_list(dict(r.env))
+    pod: Manifest = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "securityContext": pod_security_context(DASK_UID, DASK_GID),
+        **scheduling(r),
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}, *volumes],
+    }
+    account = r.service_account or spec.service_account
+    if account:
+        pod["serviceAccountName"] = account
+    else:  # the runner talks to the scheduler only
+        pod["automountServiceAccountToken"] = False
+    metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "job-runner", {**spec.labels, **r.labels})}
+    if annotations := {**r.annotations, **no_limits_annotation({RUNNER_CONTAINER: r.removed_limits})}:
+        metadata["annotations"] = annotations
+    return apply_overrides({"metadata": metadata, "spec": pod}, r, RUNNER_CONTAINER)
+
+
+def build_dask_job(spec: DaskJobSpec, namespace: str) -> DaskJobBuild:
+    """The DaskJob: its runner and, as the operator copies them into the cluster it creates, the scheduler and workers."""
+    cluster = spec.to_cluster(namespace)
+    body = {"job": runner_template(spec),
+            "cluster": {"spec": {"scheduler": scheduler(cluster), "worker": worker(cluster, cluster.worker, group_component(None))}}}
+    job = obj(DASK_API, "DaskJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", spec.labels),
+              spec.annotations or None, spec=body)
+    at = endpoints(cluster, namespace)
+    return DaskJobBuild(job, DaskJobEndpoints(spec.name, f"{spec.name}-runner", at.scheduler_address, at.dashboard_url))

@@ -10,16 +10,16 @@ from typing import Any
 
 from raydask.builders import dask_security, ray_security
 from raydask.builders.companions import companion_objects
-from raydask.builders.dask import DaskEndpoints, build_dask_cluster
+from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job, runner_template
 from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
-from raydask.spec.dask import DaskClusterSpec
+from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
-from raydask.spec.security import ingress_problems, redis_password_missing
+from raydask.spec.security import effective_network_policy, ingress_problems, redis_password_missing
 
 
 def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
@@ -97,3 +97,19 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
     return Plan(built.cluster, built.endpoints, before=(*companions, *policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))
+
+
+def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
+    """A DaskJob with the NetworkPolicies of its cluster and runner; any change but its labels and annotations replaces
+    it (a DaskJob runs once)."""
+    spec = spec.model_copy(update={"network_policy": effective_network_policy(ctx.security.network_policy, spec.network_policy)})
+    ns = ctx.namespace_for(spec.namespace)
+    cluster = spec.to_cluster(ns)
+    built = build_dask_job(spec, ns)
+    body = built.job["spec"]
+    groups = [(("runner",), spec.runner, runner_template(spec)), (("scheduler",), spec.scheduler, body["cluster"]["spec"]["scheduler"]),
+              (("worker",), spec.worker, body["cluster"]["spec"]["worker"])]
+    ctx.refuse(built_problems(groups))
+    policies = dask_security.dask_network_policies(cluster, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
+    companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
+    return Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))

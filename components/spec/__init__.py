@@ -4,6 +4,8 @@ from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, Tolerati
 from raydask.spec.dask import (
     DaskAutoscalingSpec,
     DaskClusterSpec,
+    DaskJobRunnerSpec,
+    DaskJobSpec,
     DaskOperatorSpec,
     DaskSchedulerSpec,
     DaskWorkerGroupSpec,
@@ -18,6 +20,8 @@ __all__ = [
     "AutoscalingSpec",
     "DaskAutoscalingSpec",
     "DaskClusterSpec",
+    "DaskJobRunnerSpec",
+    "DaskJobSpec",
     "DaskOperatorSpec",
     "DaskSchedulerSpec",
     "DaskWorkerGroupSpec",

@@ -13,6 +13,7 @@ from raydask.k8s import images, naming, quantities
 from raydask.spec.base import (
     INT32_MAX,
     Count,
+    Cpu,
     GroupName,
     IngressSpec,
     Label,
@@ -409,3 +410,86 @@ __all__ = [
     "DaskWorkerGroupSpec",
     "DaskWorkerSpec",
 ]
+
+
+class DaskJobRunnerSpec(PodSettings):
+    """The job runner pod ``<job>-runner``: runs the job's ``command`` with ``DASK_SCHEDULER_ADDRESS`` set to the job's
+    scheduler; when it ends the operator deletes the job's cluster."""
+
+    cpu: Cpu = "500m"
+    """CPU request; default ``500m``. Also the limit unless ``cpuLimit`` is set."""
+    memory: Memory = "1Gi"
+    """Memory request and limit; default ``1Gi``."""
+    image: PinnedImage | None = None
+    """Runner image; default the job's image."""
+
+    RESERVED_ENV: ClassVar[dict[str, str]] = {"DASK_SCHEDULER_ADDRESS": "is set by the Dask operator (the job's scheduler)"}
+    RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"dask-tmp": "/tmp"}
+    RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "dask.org/")
+    DROPPED: ClassVar[str] = DaskPodSettings.DROPPED
+
+    def embedded_pod_spec(self) -> dict[str, Any] | None:
+        return embedded_pod_spec_schema()
+
+
+JOB_CLUSTER_FIELDS = ("dask_version", "image", "allow_image_version_mismatch", "scheduler", "worker", "network_policy",
+                      "service_account", "labels", "annotations")
+"""The DaskClusterSpec fields a DaskJob's cluster has (the operator copies only the scheduler and worker specs)."""
+
+
+class DaskJobSpec(Spec, Companions):
+    """A batch job on its own Dask cluster (``kubernetes.dask.org/v1`` DaskJob): the operator creates the DaskCluster
+    ``<name>`` and the runner pod ``<name>-runner``, and deletes the cluster when the runner ends."""
+
+    name: DaskClusterName
+    """Job name, also its cluster's (DNS-1035, ≤ 53 characters); required."""
+    namespace: Label | None = None
+    """Namespace; default the stack's ``raydask:namespace``."""
+    command: Annotated[list[str], Field(min_length=1)]
+    """What the runner runs, e.g. ``[python, -m, etl]``; required."""
+    args: list[str] = []
+    """Its arguments; default none."""
+    dask_version: DaskVersion = DASK_VERSION
+    """Dask version; default ``2026.8.0``. Images default to ``ghcr.io/dask/dask:<daskVersion>``."""
+    image: PinnedImage | None = None
+    """Image of the runner, the scheduler and the workers that do not set their own; default
+    ``ghcr.io/dask/dask:<daskVersion>``."""
+    allow_image_version_mismatch: bool = False
+    """Accept image tags that do not carry ``daskVersion``; default false."""
+    runner: DaskJobRunnerSpec = DaskJobRunnerSpec()
+    """The runner pod; default 500m CPU, 1Gi, the job's image, restricted securityContext, never restarted."""
+    scheduler: DaskSchedulerSpec = DaskSchedulerSpec()
+    """The job cluster's scheduler; default 1 CPU, 2Gi."""
+    worker: DaskWorkerSpec = DaskWorkerSpec()
+    """The job cluster's workers; default 1 worker of 1 CPU, 2Gi."""
+    network_policy: NetworkPolicySpec | None = None
+    """NetworkPolicies isolating the job's pods; default the stack's ``raydask:networkPolicy``, none without it."""
+    service_account: Label | None = None
+    """Service account for all the job's pods unless one sets its own; default the namespace default."""
+    labels: dict[str, str] = {}
+    """Labels on the DaskJob, its cluster and its pods; default none."""
+    annotations: dict[str, str] = {}
+    """Annotations on the DaskJob (the operator copies them to its cluster and runner); default none."""
+
+    def to_cluster(self, namespace: str | None = None) -> DaskClusterSpec:
+        """The cluster the operator creates for the job, as a DaskClusterSpec named after the job."""
+        fields = {f: getattr(self, f) for f in JOB_CLUSTER_FIELDS}
+        return DaskClusterSpec.model_construct(name=self.name, namespace=namespace or self.namespace, **fields)
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = [*super().problems(), *self.companion_problems(self.name)]
+        for key in ("command", "args"):
+            if key in self.runner.model_fields_set:
+                problems.append((f"runner.{key}", f"set the job's own {key}"))
+        if not self.allow_image_version_mismatch and self.runner.image:
+            try:
+                images.check_version_tag(self.runner.image, self.dask_version, "daskVersion")
+            except ValueError as exc:
+                problems.append(("runner.image", f"{exc} (allowImageVersionMismatch: true)"))
+        # the cluster's own rules (image tags, labels, annotations), on the keys the job shares with it
+        problems += DaskClusterSpec.problems(self.to_cluster())
+        return list(dict.fromkeys(problems))
+
+    def image_for(self, group: PodSettings) -> str:
+        """The image a pod of the job runs."""
+        return group.image or self.image or f"{images.DASK_IMAGE}:{self.dask_version}"

@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 from raydask.errors import Path
 from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
-from raydask.spec.dask import DaskClusterSpec, DaskOperatorSpec
+from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
@@ -32,7 +32,7 @@ KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 """A Kubernetes minor version from 1.25 to 1.37."""
 KUBERAY_NETWORK_POLICY = "kuberay-operator-netpol"
 DASK_OPERATOR_NETWORK_POLICY = "dask-kubernetes-operator-netpol"
-Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec
+Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec | DaskJobSpec
 
 
 class StackSpec(Spec):
@@ -66,6 +66,8 @@ class StackSpec(Spec):
     """Install the Dask operator; default not installed (installed elsewhere)."""
     dask_clusters: list[DaskClusterSpec] = []
     """Dask clusters; default none."""
+    dask_jobs: list[DaskJobSpec] = []
+    """Dask batch jobs (DaskJob), each on a cluster of its own; default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *stack_problems(self)]
@@ -74,7 +76,7 @@ class StackSpec(Spec):
         """(config key, index, spec) of every Ray cluster, job, service and Dask cluster, in declaration order."""
         kinds: list[tuple[str, Sequence[Workload]]] = [
             ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayServices", self.ray_services),
-            ("daskClusters", self.dask_clusters)]
+            ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
         return [(field, i, w) for field, items in kinds for i, w in enumerate(items)]
 
     def _name_problems(self) -> list[tuple[Path, str]]:
@@ -114,7 +116,16 @@ class StackSpec(Spec):
             key, owner = f"{field}.{i}.name", f"{field}[{i}]"
             objects: list[tuple[str, str, Path, str]] = []
             policy = effective_network_policy(self.network_policy, getattr(w, "network_policy", None))
-            if isinstance(w, DaskClusterSpec):
+            if isinstance(w, DaskJobSpec):
+                netpol = DaskNames.network_policy(w.name)
+                objects += [("DaskJob", w.name, key, owner), ("DaskCluster", w.name, key, owner),
+                            ("Service", DaskNames.scheduler_service(w.name), key, owner),
+                            ("DaskWorkerGroup", DaskNames.default_worker_group(w.name), key, owner),
+                            ("Pod", f"{w.name}-runner", key, owner)]
+                if policy:
+                    objects += [("NetworkPolicy", netpol, key, owner),
+                                ("NetworkPolicy", network_policy_group(netpol, "scheduler"), key, owner)]
+            elif isinstance(w, DaskClusterSpec):
                 netpol = DaskNames.network_policy(w.name)
                 objects += [("DaskCluster", w.name, key, owner), ("DaskAutoscaler", DaskNames.autoscaler(w.name), key, owner),
                             ("Service", DaskNames.scheduler_service(w.name), key, owner),
@@ -164,7 +175,7 @@ class StackSpec(Spec):
                        f"with singleNamespaceInstall and no watchNamespaces it watches only its own namespace, {op_ns}")
                 for field, i, w in self.workloads():
                     ns = w.namespace or self.namespace
-                    if not isinstance(w, DaskClusterSpec) and ns not in watched:
+                    if not isinstance(w, DaskClusterSpec | DaskJobSpec) and ns not in watched:
                         given = f"'{ns}'" if w.namespace else f"'{ns}' (the stack's namespace)"
                         problems.append((f"{field}.{i}.namespace", f"{given} is not watched by the KubeRay operator ({why}), so "
                                                                    "nothing would reconcile it: add the namespace to "
@@ -172,10 +183,10 @@ class StackSpec(Spec):
         op = self.dask_operator
         if op is not None and not op.cluster_wide:
             op_ns = op.namespace or self.namespace
-            for i, c in enumerate(self.dask_clusters):
+            for field, i, c in [(f, i, w) for f, i, w in self.workloads() if isinstance(w, DaskClusterSpec | DaskJobSpec)]:
                 ns = c.namespace or self.namespace
                 if ns != op_ns:
-                    problems.append((f"daskClusters.{i}.namespace", f"must be the Dask operator's namespace '{op_ns}', got '{ns}': "
+                    problems.append((f"{field}.{i}.namespace", f"must be the Dask operator's namespace '{op_ns}', got '{ns}': "
                                                                     "daskOperator.clusterWide is false (it only watches its own "
                                                                     "namespace)"))
         return problems
@@ -189,5 +200,6 @@ class StackSpec(Spec):
         found += [c.namespace or self.namespace for c in ray]
         if self.dask_operator:
             found.append(self.dask_operator.namespace or self.namespace)
-        found += [c.namespace or self.namespace for c in self.dask_clusters]
+        dask: list[DaskClusterSpec | DaskJobSpec] = [*self.dask_clusters, *self.dask_jobs]
+        found += [c.namespace or self.namespace for c in dask]
         return list(dict.fromkeys(found))

@@ -100,6 +100,7 @@ def test_preview_plans_every_component(deployed: Deployed) -> None:
     plan = created(events)
     for token, count in {"raydask:kuberay:KubeRayOperator": 1, "raydask:dask:DaskOperator": 1, "raydask:ray:RayCluster": 1,
                          "raydask:ray:RayJob": 1, "raydask:ray:RayService": 1, "raydask:dask:DaskCluster": 2,
+                         "raydask:dask:DaskJob": 1, "kubernetes:kubernetes.dask.org/v1:DaskJob": 1,
                          "kubernetes:helm.sh/v3:Release": 2, "kubernetes:ray.io/v1:RayCluster": 1,
                          "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup": 1, "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler": 1,
                          "kubernetes:networking.k8s.io/v1:Ingress": 3, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": 3,
@@ -145,6 +146,15 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
     assert default_worker["spec"]["containers"][0]["workingDir"] == "/tmp"
     wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskclusters/etl")
                .get("status", {}).get("phase") == "Running", 120, "DaskCluster etl Running", 1)
+    # the DaskJob: the operator made its cluster and the runner from raydask's template, and the runner runs
+    wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskjobs/nightly")
+               .get("status", {}).get("jobStatus") == "Running", 180, "DaskJob nightly Running", 1)
+    runner = kube_get(cp, f"/api/v1/namespaces/{NS}/pods/nightly-runner")
+    assert runner["spec"]["containers"][0]["name"] == "job" and runner["spec"]["restartPolicy"] == "Never"
+    assert "cpu" not in runner["spec"]["containers"][0]["resources"]["limits"]
+    env = {e["name"]: e.get("value") for e in runner["spec"]["containers"][0]["env"]}
+    assert env["DASK_SCHEDULER_ADDRESS"] == f"tcp://nightly-scheduler.{NS}.svc.cluster.local:8786"
+    assert kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskclusters/nightly")
     # every Ingress backend and every ServiceMonitor selector matches a live Service
     for ing in items(cp, f"/apis/networking.k8s.io/v1/namespaces/{NS}/ingresses"):
         backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
