@@ -26,7 +26,7 @@ from raydask.resources.ray_cluster import RayCluster
 from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
-from raydask.resources.workload import WorkloadComponent
+from raydask.resources.workload import RedisPasswordComponent, WorkloadComponent
 from raydask.spec.base import parse_spec
 from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
@@ -190,7 +190,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             selected, cluster = declared.get((ns, getattr(item, "cluster_selector", None) or ""), (None, None))
             if isinstance(item, RayJobSpec):  # a job on a stack cluster waits for it and submits with its image
                 item = on_stack_cluster(item, cluster)
-            extra: dict[str, Any] = {"redis_password": password} if kind.component in (RayCluster, RayService) else {}
+            extra: dict[str, Any] = {"redis_password": password} if issubclass(kind.component, RedisPasswordComponent) else {}
             component = kind.component(
                 item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                 key=f"{NAMESPACE}:{kind.key}[{i}]", opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]),

@@ -9,13 +9,11 @@ import pulumi
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints
 from raydask.builders.workloads import plan_ray_cluster
-from raydask.resources.workload import WorkloadComponent
-from raydask.spec.base import MonitoringSpec
+from raydask.resources.workload import RedisPasswordComponent
 from raydask.spec.ray import RayClusterSpec
-from raydask.spec.security import SecurityDefaults
 
 
-class RayCluster(WorkloadComponent[RayClusterSpec, RayEndpoints]):
+class RayCluster(RedisPasswordComponent[RayClusterSpec, RayEndpoints]):
     """A Ray cluster on KubeRay (``ray.io/v1``).
 
     ``redis_password`` is the Redis password for ``gcsFaultTolerance`` (a Pulumi secret; it only ever reaches a Secret,
@@ -32,21 +30,6 @@ class RayCluster(WorkloadComponent[RayClusterSpec, RayEndpoints]):
     dashboard_url: pulumi.Output[str]
     dashboard_ingress_url: pulumi.Output[str | None]
     serve_ingress_url: pulumi.Output[str | None]
-
-    def __init__(
-        self,
-        name: str,
-        spec: RayClusterSpec | dict[str, Any],
-        *,
-        namespace: str | None = None,
-        monitoring: MonitoringSpec | None = None,
-        security: SecurityDefaults | None = None,
-        redis_password: pulumi.Input[str] | None = None,
-        key: str | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        self._redis_password = None if redis_password is None else pulumi.Output.secret(redis_password)
-        super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security, key=key, opts=opts)
 
     def plan(self, spec: RayClusterSpec, ctx: Context) -> Plan[RayEndpoints]:
         return plan_ray_cluster(spec, ctx, self._redis_password)

@@ -9,13 +9,11 @@ import pulumi
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray_service import RayServiceEndpoints
 from raydask.builders.workloads import plan_ray_service
-from raydask.resources.workload import WorkloadComponent
-from raydask.spec.base import MonitoringSpec
+from raydask.resources.workload import RedisPasswordComponent
 from raydask.spec.ray_workloads import RayServiceSpec
-from raydask.spec.security import SecurityDefaults
 
 
-class RayService(WorkloadComponent[RayServiceSpec, RayServiceEndpoints]):
+class RayService(RedisPasswordComponent[RayServiceSpec, RayServiceEndpoints]):
     """A RayService (``ray.io/v1``) with its Serve Ingress, metrics Service, ServiceMonitor and NetworkPolicies.
 
     ``redis_password`` is the Redis password for its cluster's ``gcsFaultTolerance`` (a Pulumi secret, only ever in a
@@ -31,21 +29,6 @@ class RayService(WorkloadComponent[RayServiceSpec, RayServiceEndpoints]):
     serve_url: pulumi.Output[str]
     dashboard_url: pulumi.Output[str]
     serve_ingress_url: pulumi.Output[str | None]
-
-    def __init__(
-        self,
-        name: str,
-        spec: RayServiceSpec | dict[str, Any],
-        *,
-        namespace: str | None = None,
-        monitoring: MonitoringSpec | None = None,
-        security: SecurityDefaults | None = None,
-        redis_password: pulumi.Input[str] | None = None,
-        key: str | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        self._redis_password = None if redis_password is None else pulumi.Output.secret(redis_password)
-        super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security, key=key, opts=opts)
 
     def plan(self, spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpoints]:
         return plan_ray_service(spec, ctx, self._redis_password)

@@ -67,3 +67,23 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
     def once_registered(self, value: Any) -> pulumi.Output[Any]:
         """``value`` as an Output that resolves once the main resource is registered (depend on it to wait for that)."""
         return self.resource.urn.apply(lambda _: value)
+
+
+class RedisPasswordComponent(WorkloadComponent[S, E]):
+    """A workload whose Ray cluster may keep its state in an external Redis (``gcsFaultTolerance``): ``redis_password``
+    is that Redis's password, a Pulumi secret that only ever reaches the Secret raydask creates for it."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: S | dict[str, Any],
+        *,
+        namespace: str | None = None,
+        monitoring: MonitoringSpec | None = None,
+        security: SecurityDefaults | None = None,
+        redis_password: pulumi.Input[str] | None = None,
+        key: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        self._redis_password = None if redis_password is None else pulumi.Output.secret(redis_password)
+        super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security, key=key, opts=opts)
