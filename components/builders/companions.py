@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from raydask.builders.common import obj
+from raydask.builders.common import Manifest, obj
 from raydask.k8s import labels as lbl
 from raydask.spec.companions import Companions
-
-Manifest = dict[str, Any]
-
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
 

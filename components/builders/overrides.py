@@ -7,11 +7,10 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from raydask.builders.common import Manifest
 from raydask.errors import Path, key_path
 from raydask.k8s import pss
 from raydask.spec.overrides import CONTAINER_FIELDS, POD_FIELDS, PodOverrides
-
-Manifest = dict[str, Any]
 
 
 def merge(base: Any, patch: Any) -> Any:
@@ -148,3 +147,11 @@ def dask_groups(spec: Any, cluster: Manifest, worker_groups: list[Manifest]) -> 
     for i, (group, built) in enumerate(zip(spec.worker_groups, worker_groups, strict=False)):
         out.append((("workerGroups", i), group, built["spec"]["worker"]))
     return out
+
+
+def dask_job_groups(spec: Any, job: Manifest) -> list[tuple[Path, PodOverrides, Manifest]]:
+    """The runner, the scheduler and the workers of a DaskJob."""
+    body = job["spec"]
+    cluster = body["cluster"]["spec"]
+    return [(("runner",), spec.runner, body["job"]), (("scheduler",), spec.scheduler, cluster["scheduler"]),
+            (("worker",), spec.worker, cluster["worker"])]

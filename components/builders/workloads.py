@@ -10,8 +10,8 @@ from typing import Any
 
 from raydask.builders import dask_security, ray_security
 from raydask.builders.companions import companion_objects
-from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job, runner_template
-from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
+from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
+from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
@@ -106,10 +106,7 @@ def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
     ns = ctx.namespace_for(spec.namespace)
     cluster = spec.to_cluster(ns)
     built = build_dask_job(spec, ns)
-    body = built.job["spec"]
-    groups = [(("runner",), spec.runner, runner_template(spec)), (("scheduler",), spec.scheduler, body["cluster"]["spec"]["scheduler"]),
-              (("worker",), spec.worker, body["cluster"]["spec"]["worker"])]
-    ctx.refuse(built_problems(groups))
+    ctx.refuse(built_problems(dask_job_groups(spec, built.job)))
     policies = dask_security.dask_network_policies(cluster, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
     return Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))

@@ -15,7 +15,8 @@ INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def _kind(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value (``integer``, ``array``, ``object``…)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -26,7 +27,7 @@ def _kind(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "array"
     if isinstance(value, dict):
         return "object"
@@ -38,7 +39,7 @@ _NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integ
 
 
 def _shown(value: Any) -> str:
-    kind = _kind(value)
+    kind = json_type(value)
     if kind in ("object", "array", "null"):
         return _NAMES[kind]
     if kind == "string":
@@ -64,7 +65,7 @@ def issues(value: Any, schema: dict[str, Any], path: Path = (), dropped: str = D
             yield path, f"expected a number or a string, got {_shown(value)}"
         return
     typ = schema.get("type")
-    kind = _kind(value)
+    kind = json_type(value)
     if typ == "number" and kind == "integer":
         kind = "number"
     if typ and kind != typ:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, ref_of
 
 Issue = tuple[str, str]
@@ -47,25 +48,6 @@ def join(path: str, key: str | int) -> str:
     if not _PLAIN_KEY.match(key):
         return f"{path}[{json.dumps(key)}]"
     return f"{path}.{key}" if path else key
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def describe(value: Any) -> str:

@@ -26,8 +26,9 @@ from typing import Any
 import yaml
 
 from raydask.charts import YAML_LOADER as _Loader
+from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, builtin, ref_of, upstream
-from raydask.offline.validation.builtin import Issue, describe, is_int, join, json_type
+from raydask.offline.validation.builtin import Issue, describe, is_int, join
 
 CHECK = "crd"
 
