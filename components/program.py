@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 
 from raydask.builders.workloads import on_stack_cluster
-from raydask.errors import ConfigError, quote_key
+from raydask.errors import ConfigError, key_path, quote_key
 from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
@@ -28,6 +28,7 @@ from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
 from raydask.resources.workload import RedisPasswordComponent, WorkloadComponent
 from raydask.spec.base import parse_spec
+from raydask.spec.companions import referenced_config_keys
 from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
 from raydask.spec.stack import StackSpec
@@ -45,12 +46,22 @@ def _raw_config() -> dict[str, Any]:
     return {**rc.get_config_env(), **rc.CONFIG.get()}
 
 
+def _is_secret(full_key: str) -> bool:
+    from pulumi.runtime.config import is_config_secret
+
+    return is_config_secret(full_key)
+
+
 def config_values(raw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every ``raydask:*`` config value, JSON objects and lists decoded, keyed without the prefix."""
+    """Every ``raydask:*`` setting, JSON objects and lists decoded, keyed without the prefix: secrets (the program's own,
+    any value set with ``--secret`` and any key a workload's ``secrets`` read) are left out."""
+    raw = _raw_config() if raw is None else raw
+    settings = {f.alias or n for n, f in StackSpec.model_fields.items()}
+    referenced = referenced_config_keys({k.partition(":")[2]: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")}) - settings
     out: dict[str, Any] = {}
-    for full_key, value in (_raw_config() if raw is None else raw).items():
+    for full_key, value in raw.items():
         ns, _, key = full_key.partition(":")
-        if ns != NAMESPACE or not key or key in SECRET_CONFIG_KEYS:
+        if ns != NAMESPACE or not key or key in SECRET_CONFIG_KEYS or key in referenced or _is_secret(full_key):
             continue
         if isinstance(value, str):
             try:
@@ -93,9 +104,41 @@ def load_stack_spec(values: dict[str, Any] | None = None) -> StackSpec:
         spec = parse_spec(StackSpec, config_values(raw), f"{NAMESPACE}:")
     except ConfigError as exc:
         raise ConfigError(sorted(dict.fromkeys([*foreign, *exc.problems]))) from None
-    if foreign:
-        raise ConfigError(foreign)
+    bad = foreign + secret_config_problems(spec, raw)
+    if bad:
+        raise ConfigError(bad)
     return spec
+
+
+def secret_config_problems(spec: StackSpec, raw: dict[str, Any]) -> list[str]:
+    """ConfigError lines for the secret config: a key a workload's ``secrets`` read that is unset or not a secret, and a
+    secret nothing reads."""
+    out = []
+    read = set()
+    for field, i, w in spec.workloads():
+        unset = {ref for ref in {r for _, r in w.secret_references()} if f"{NAMESPACE}:{ref}" not in raw}
+        out += [f"{key_path(f'{NAMESPACE}:{field}[{i}]', path)}: {message}" for path, message in w.missing_secrets(
+            [r for _, r in w.secret_references() if r not in unset])]
+        for _, ref in w.secret_references():
+            read.add(ref)
+            full = f"{NAMESPACE}:{ref}"
+            if ref not in unset and not _is_secret(full):
+                out.append(f"{full}: must be a secret: run `pulumi config set --secret {full} <value>` (it is stored in "
+                           "plaintext in the stack config now)")
+    for full_key in raw:
+        ns, _, key = full_key.partition(":")
+        if ns == NAMESPACE and key not in SECRET_CONFIG_KEYS and key not in read and _is_secret(full_key):
+            out.append(f"{full_key}: a secret nothing reads: name it in a workload's secrets[].fromConfig, or remove it "
+                       f"(`pulumi config rm {full_key}`)")
+    return list(dict.fromkeys(out))
+
+
+def secret_config_values(spec: StackSpec) -> dict[str, pulumi.Output[str]]:
+    """The Pulumi secrets the workloads' ``secrets`` read, by config key (those that are set)."""
+    config = pulumi.Config(NAMESPACE)
+    refs = {ref for _, _, w in spec.workloads() for _, ref in w.secret_references()}
+    values = {ref: config.get_secret(ref) for ref in sorted(refs)}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def redis_password() -> pulumi.Output[str] | None:
@@ -147,17 +190,27 @@ def endpoint_outputs(component: WorkloadComponent[Any, Any], namespace: str) -> 
     return {"namespace": namespace, **{_camel(k): v for k, v in dataclasses.asdict(component.endpoints).items()}}
 
 
-def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None) -> dict[str, Any]:
+def pod_security_labels(level: str) -> dict[str, str]:
+    """A namespace's Pod Security labels: ``enforce`` at ``level``; below restricted, ``warn`` and ``audit`` stay
+    restricted so every pod using the exception is still reported."""
+    relaxed = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
+    return {"pod-security.kubernetes.io/enforce": level, **(relaxed if level != "restricted" else {})}
+
+
+def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None,
+                secret_values: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
-    config)."""
+    config). ``secret_values``: the values the workloads' ``secrets`` read, by config key; default the stack's
+    ``raydask:<key>`` secrets."""
     root = root or project_dir()
+    secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
     namespaces: dict[str, pulumi.Resource] = {}
     if spec.create_namespace:
         for ns in spec.namespaces():
             manifest = {"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": ns, "labels": {**lbl.standard("raydask", ns, "namespace"),
-                                                             "pod-security.kubernetes.io/enforce": "restricted"}}}
+                                                             **pod_security_labels(spec.pod_security(ns))}}}
             namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, pulumi.ResourceOptions.merge(
                 pulumi.ResourceOptions(protect=spec.protect), opts))
 
@@ -193,8 +246,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             extra: dict[str, Any] = {"redis_password": password} if issubclass(kind.component, RedisPasswordComponent) else {}
             component = kind.component(
                 item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
-                key=f"{NAMESPACE}:{kind.key}[{i}]", opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]),
-                **extra)
+                secret_values=secrets, key=f"{NAMESPACE}:{kind.key}[{i}]",
+                opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]), **extra)
             if kind.component is RayCluster:
                 declared[(ns, item.name)] = (component, item)
             out[item.name] = endpoint_outputs(component, ns)

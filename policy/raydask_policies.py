@@ -90,9 +90,11 @@ def _containers(t: scan.PodTemplate) -> Iterable[tuple[str, Mapping[str, Any]]]:
 
 
 def check_pod_security(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Every pod the resource makes passes Pod Security Standards "restricted"."""
-    return [f"{_where(t, v.path.removeprefix('template.'))}: {v.message} (Pod Security restricted: {v.control})"
-            for t in templates(resource_type, props) for v in pss.check_template(t.template)]
+    """Every pod the resource makes passes Pod Security Standards "restricted", or the level its
+    ``raydask.io/pod-security`` annotation declares (an explicit exception from the configuration's ``podSecurity``)."""
+    return [f"{_where(t, v.path.removeprefix('template.'))}: {v.message} (Pod Security {level}: {v.control})"
+            for t in templates(resource_type, props)
+            for level in [pss.declared_level(_map(t.template).get("metadata"))] for v in pss.check_template(t.template, level=level)]
 
 
 def check_resources(resource_type: str, props: Mapping[str, Any]) -> list[str]:

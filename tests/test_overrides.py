@@ -129,10 +129,12 @@ def test_without_overrides_the_pods_are_unchanged() -> None:
      "raydask:rayClusters[0].workerGroups[0].containerPatch.name: the container's name is raydask's (the operators look for it)"),
     ("rayClusters.0.head", {"containerPatch": {"securityContext": {"privileged": True}}},
      "raydask:rayClusters[0].head.containerPatch: the pod would break Pod Security \"restricted\" (Privileged Containers): "
-     "spec.containers[0].securityContext.privileged: container 'ray-head': must be false or unset"),
+     "spec.containers[0].securityContext.privileged: container 'ray-head': must be false or unset"
+     " (if the pods truly need it, make an explicit exception: podSecurity: {level: baseline or privileged, reason: ...})"),
     ("rayClusters.0.head", {"podPatch": {"spec": {"hostNetwork": True}}},
      "raydask:rayClusters[0].head.podPatch: the pod would break Pod Security \"restricted\" (Host Namespaces): "
-     "spec.hostNetwork: must be false or unset: host namespaces are not allowed"),
+     "spec.hostNetwork: must be false or unset: host namespaces are not allowed"
+     " (if the pods truly need it, make an explicit exception: podSecurity: {level: baseline or privileged, reason: ...})"),
     ("rayClusters.0.head", {"sidecars": [{"name": "ray-head", "image": "busybox:1.36.1"}]},
      "raydask:rayClusters[0].head.sidecars: two containers are named 'ray-head': rename the one you add"),
     ("rayClusters.0.head", {"sidecars": [{"name": "shipper"}]},
@@ -158,7 +160,8 @@ def test_without_overrides_the_pods_are_unchanged() -> None:
      "raydask:rayJobs[0].submitter.podPatch.metadata.name: a pod template's metadata takes labels and annotations only"),
     ("rayJobs.0.cluster.head", {"containerPatch": {"securityContext": {"runAsUser": 0}}},
      "raydask:rayJobs[0].cluster.head.containerPatch: the pod would break Pod Security \"restricted\" (Running as Non-root "
-     "user): spec.containers[0].securityContext.runAsUser: must not be 0 (root)"),
+     "user): spec.containers[0].securityContext.runAsUser: must not be 0 (root)"
+     " (if the pods truly need it, make an explicit exception: podSecurity: {level: baseline or privileged, reason: ...})"),
 ])
 def test_refused(path: str, settings: dict[str, Any], message: str) -> None:
     assert refused(with_(path, settings)) == [message]

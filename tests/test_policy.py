@@ -93,6 +93,10 @@ def mutate(obj: Obj, fn: Callable[[Obj], Any]) -> Obj:
     return obj
 
 
+PTRACE = {"name": "cpu", "minReplicas": 0, "maxReplicas": 4, "cpu": "2", "memory": "4Gi",
+          "containerPatch": {"securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}}
+
+
 def worker0(o: Obj) -> Obj:
     return o["spec"]["workerGroupSpecs"][0]
 
@@ -121,6 +125,14 @@ CASES: list[tuple[str, str, str, Callable[[], Obj], list[str]]] = [
       "'ray-job-submitter': must be false (Pod Security restricted: Privilege Escalation)",
       "spec.submissionMode (KubeRay's 'ray-job-submitter' container: securityContext.capabilities.drop): container "
       "'ray-job-submitter': must drop ALL capabilities (Pod Security restricted: Capabilities)"]),
+    ("exception-privileged", "pod-security-restricted", rp.RAY_CLUSTER,
+     lambda: ray_cluster(workerGroups=[{**PTRACE, "podSecurity": {"level": "privileged", "reason": "py-spy"}}]), []),
+    ("exception-baseline-exceeded", "pod-security-restricted", rp.RAY_CLUSTER,
+     lambda: mutate(ray_cluster(workerGroups=[{**PTRACE, "podSecurity": {"level": "privileged", "reason": "py-spy"}}]),
+                    lambda o: worker0(o)["template"]["metadata"]["annotations"].update({"raydask.io/pod-security": "baseline"})),
+     [f"{W0}.template.spec.containers[0].securityContext.capabilities.add: container '{name}': only NET_BIND_SERVICE "
+      "may be added, got SYS_PTRACE (SYS_PTRACE only privileged allows) (Pod Security baseline: Capabilities)"
+      for name in ("ray-worker", "wait-gcs-ready")]),  # KubeRay's init container copies the worker's securityContext
     ("resources-ok", "container-resources", rp.RAY_JOB, ray_job, []),
     ("resources-missing", "container-resources", rp.RAY_CLUSTER,
      lambda: mutate(ray_cluster(), lambda o: worker0(o)["template"]["spec"]["containers"][0]["resources"].pop("limits")),

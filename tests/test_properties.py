@@ -12,8 +12,10 @@ the same messages -- so the fast path cannot drift from the components. Both are
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -21,30 +23,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from stack_renders import ROOT
 
-from raydask.builders.companions import companion_objects
-from raydask.builders.dask import build_dask_cluster
 from raydask.builders.dask import operator_network_policies as dask_operator_policies
-from raydask.builders.dask_security import dask_network_policies
-from raydask.builders.dask_security import problems as dask_problems
-from raydask.builders.dask_security import resolve as resolve_dask
 from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
-from raydask.builders.overrides import built_problems, dask_groups, ray_groups, ray_job_groups
-from raydask.builders.plan import Context
-from raydask.builders.ray import build_ray_cluster
-from raydask.builders.ray_job import build_ray_job
-from raydask.builders.ray_security import (
-    job_network_policies,
-    needs_password,
-    problems,
-    ray_network_policies,
-    redis_password_secret,
-    resolve,
-    resolve_workload,
-    service_network_policies,
-    workload_problems,
+from raydask.builders.plan import Context, Plan
+from raydask.builders.workloads import (
+    on_stack_cluster,
+    plan_dask_cluster,
+    plan_dask_job,
+    plan_ray_cluster,
+    plan_ray_job,
+    plan_ray_service,
 )
-from raydask.builders.ray_service import build_ray_service
-from raydask.builders.workloads import plan_dask_job
 from raydask.errors import ConfigError
 from raydask.k8s import labels as lbl
 from raydask.k8s import pss
@@ -52,7 +41,8 @@ from raydask.k8s.manifest import CRD_TYPE, normalize
 from raydask.offline import scan
 from raydask.offline.render import unwrap_secrets
 from raydask.offline.validation import validate_objects
-from raydask.program import load_stack_spec, main
+from raydask.program import load_stack_spec, main, pod_security_labels
+from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
 from raydask.testing import mockrun
 
@@ -208,55 +198,24 @@ def build(values: Config) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     if spec.create_namespace:
         objects += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
-            **lbl.standard("raydask", ns, "namespace"), "pod-security.kubernetes.io/enforce": "restricted"}}} for ns in spec.namespaces()]
+            **lbl.standard("raydask", ns, "namespace"), **pod_security_labels(spec.pod_security(ns))}}} for ns in spec.namespaces()]
     if spec.kuberay:  # raydask.resources.operators.KubeRayOperator
         objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
                                              effective_network_policy(spec.network_policy, None), spec.monitoring)
-    for i, c in enumerate(spec.ray_clusters):  # raydask.resources.ray_cluster.RayCluster
-        cluster = resolve(c, defaults)
-        ns = cluster.namespace or spec.namespace
-        bad = [f"raydask:rayClusters[{i}].{path}: {message}" for path, message in problems(cluster, defaults)]
-        if bad:
-            raise ConfigError(bad)
-        if needs_password(cluster):
-            objects.append(redis_password_secret(cluster, ns, REDIS_PASSWORD_PLACEHOLDER))
-        objects += ray_network_policies(cluster, ns, spec.monitoring, defaults.kuberay_namespace)
-        built = build_ray_cluster(cluster, ns, spec.monitoring)
-        refuse([f"raydask:rayClusters[{i}].{p}: {m}" for p, m in built_problems(ray_groups(cluster, built.cluster["spec"]))])
-        objects += built.objects() + companion_objects(cluster, cluster.name, ns, "ray", cluster.labels)
-    for i, j in enumerate(spec.ray_jobs):  # raydask.resources.ray_job.RayJob
-        if j.cluster is not None:
-            j = j.model_copy(update={"cluster": resolve_workload(j.cluster, defaults)})
-        refuse([f"raydask:rayJobs[{i}].{path}: {message}" for path, message in workload_problems(j.cluster)])
-        objects += job_network_policies(j, j.namespace or spec.namespace, spec.monitoring, defaults)
-        job = build_ray_job(j, j.namespace or spec.namespace, spec.monitoring)
-        refuse([f"raydask:rayJobs[{i}].{p}: {m}" for p, m in built_problems(ray_job_groups(j, job.job))])
-        objects += job.objects() + companion_objects(j, j.name, j.namespace or spec.namespace, "ray", j.labels)
-    for i, s in enumerate(spec.ray_services):  # raydask.resources.ray_service.RayService
-        s = s.model_copy(update={"cluster": resolve_workload(s.cluster, defaults)})
-        if needs_password(s.cluster.to_cluster(s.name, s.namespace or spec.namespace)):
-            objects.append(redis_password_secret(s.cluster.to_cluster(s.name, s.namespace or spec.namespace),
-                                                 s.namespace or spec.namespace, REDIS_PASSWORD_PLACEHOLDER))
-        refuse([f"raydask:rayServices[{i}].{path}: {message}" for path, message in workload_problems(s.cluster)])
-        objects += service_network_policies(s, s.namespace or spec.namespace, spec.monitoring, defaults)
-        service = build_ray_service(s, s.namespace or spec.namespace, spec.monitoring)
-        body = service.service["spec"]["rayClusterConfig"]
-        refuse([f"raydask:rayServices[{i}].{p}: {m}" for p, m in built_problems(ray_groups(s.cluster, body, ("cluster",)))])
-        objects += service.objects() + companion_objects(s, s.name, s.namespace or spec.namespace, "ray", s.labels)
+    secrets = {ref: f"{REDIS_PASSWORD_PLACEHOLDER}-{ref}" for _, _, w in spec.workloads() for _, ref in w.secret_references()}
+    plans: dict[str, Callable[..., Plan[Any]]] = {
+        "rayClusters": functools.partial(plan_ray_cluster, redis_password=REDIS_PASSWORD_PLACEHOLDER),
+        "rayJobs": plan_ray_job, "rayServices": functools.partial(plan_ray_service, redis_password=REDIS_PASSWORD_PLACEHOLDER),
+        "daskClusters": plan_dask_cluster, "daskJobs": plan_dask_job}
+    clusters = {(c.namespace or spec.namespace, c.name): c for c in spec.ray_clusters}
     if spec.dask_operator:  # raydask.resources.dask_cluster.DaskOperator
         ns = spec.dask_operator.namespace or spec.namespace
         objects += dask_operator_policies(spec.dask_operator, ns, effective_network_policy(spec.network_policy, None))
-    for i, d in enumerate(spec.dask_clusters):  # raydask.resources.dask_cluster.DaskCluster
-        d = resolve_dask(d, defaults)
-        refuse([f"raydask:daskClusters[{i}].{path}: {message}" for path, message in dask_problems(d, defaults)])
-        objects += dask_network_policies(d, d.namespace or spec.namespace, spec.monitoring, defaults.dask_operator_namespace)
-        dask = build_dask_cluster(d, d.namespace or spec.namespace)
-        refuse([f"raydask:daskClusters[{i}].{p}: {m}"
-                for p, m in built_problems(dask_groups(d, dask.cluster, dask.worker_groups))])
-        objects += dask.objects() + companion_objects(d, d.name, d.namespace or spec.namespace, "dask", d.labels)
-    for i, job in enumerate(spec.dask_jobs):  # raydask.resources.dask_job.DaskJob
-        plan = plan_dask_job(job, Context(f"raydask:daskJobs[{i}]", spec.namespace, spec.monitoring, defaults))
-        objects += [*plan.before, plan.main]
+    for field, i, w in spec.workloads():  # raydask.program.build_stack: one plan per workload component
+        if isinstance(w, RayJobSpec):
+            w = on_stack_cluster(w, clusters.get((w.namespace or spec.namespace, w.cluster_selector or "")))
+        plan = plans[field](w, Context(f"raydask:{field}[{i}]", spec.namespace, spec.monitoring, defaults, secrets))
+        objects += plan.objects()
     return objects
 
 

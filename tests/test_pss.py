@@ -73,7 +73,8 @@ FAILS = [
     ("privileged", set_("containers.0.securityContext.privileged", True), f"{C0}.privileged", "Privileged Containers",
      "container 'app': must be false or unset"),
     ("capabilities-add", set_("containers.0.securityContext.capabilities.add", ["SYS_ADMIN", "NET_BIND_SERVICE"]),
-     f"{C0}.capabilities.add", "Capabilities", "container 'app': only NET_BIND_SERVICE may be added, got SYS_ADMIN"),
+     f"{C0}.capabilities.add", "Capabilities",
+     "container 'app': only NET_BIND_SERVICE may be added, got SYS_ADMIN (SYS_ADMIN only privileged allows)"),
     ("capabilities-drop", set_("containers.0.securityContext.capabilities.drop", ["NET_RAW"]), f"{C0}.capabilities.drop",
      "Capabilities", "container 'app': must drop ALL capabilities"),
     ("hostPath", set_("volumes", [{"name": "root", "hostPath": {"path": "/"}}]), "spec.volumes[0].hostPath", "HostPath Volumes",
@@ -140,7 +141,7 @@ def test_apparmor_annotation_is_checked_on_templates() -> None:
     template = {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}}, "spec": compliant()}
     (v,) = pss.check_template(template, "spec.template")
     assert str(v) == ("spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/app']: AppArmor profile "
-                      "'unconfined' is not allowed; use runtime/default or localhost/<profile> (restricted: AppArmor)")
+                      "'unconfined' is not allowed; use runtime/default or localhost/<profile> (baseline: AppArmor)")
 
 
 PASSES = [

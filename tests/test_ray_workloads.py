@@ -19,6 +19,7 @@ from raydask.builders.ray_service import build_ray_service, serve_config
 from raydask.errors import ConfigError
 from raydask.k8s import quantities
 from raydask.k8s.ports import RayPorts
+from raydask.offline.validation import upstream
 from raydask.program import build_stack, load_stack_spec, main
 from raydask.resources.ray_cluster import RayCluster
 from raydask.resources.ray_job import RayJob
@@ -226,9 +227,9 @@ SERVICE_RULES = [
     ("applications.0.runtimeEnv.workingDir", "https://github.com/ray-project/test_dag",
      "raydask:rayServices[0].applications[0].runtimeEnv.workingDir: 'https://github.com/ray-project/test_dag' must point to a "
      ".zip, .tar.gz, .tgz, .tar.xz archive"),
-    ("upgradeStrategy", "NewClusterWithIncrementalUpgrade", "raydask:rayServices[0].upgradeStrategy: NewClusterWithIncrementalUpgrade "
-                                                            "is not supported yet (it needs Gateway API resources raydask does not "
-                                                            "manage); use NewCluster or None"),
+    ("upgradeStrategy", "NewClusterWithIncrementalUpgrade", "raydask:rayServices[0].clusterUpgradeOptions: required with "
+                                                            "upgradeStrategy NewClusterWithIncrementalUpgrade: set gatewayClassName, "
+                                                            "intervalSeconds and stepSizePercent"),
     ("upgradeStrategy", "BlueGreen", "raydask:rayServices[0].upgradeStrategy: must be one of 'NewCluster', 'None' or "
                                      "'NewClusterWithIncrementalUpgrade', got 'BlueGreen'"),
     ("name", "s" * 48, f"raydask:rayServices[0].name: '{'s' * 48}' is 48 characters; the limit is 47"),
@@ -615,8 +616,11 @@ def test_child_options_parent_protect_and_job_replacement(run_program: Any) -> N
     job = children["etl"]
     assert job.replace_on_changes == RERUN_ON_CHANGES and job.delete_before_replace is True
     assert "spec.suspend" not in RERUN_ON_CHANGES and "spec.entrypoint" in RERUN_ON_CHANGES
-    built_keys = set(job_built().job["spec"]) | {"clusterSelector"}
-    assert {p.removeprefix("spec.") for p in RERUN_ON_CHANGES} == built_keys - {"suspend"}
+    # every key of the RayJob spec raydask writes, but suspend: the CRD's keys less those raydask never sets
+    crd = yaml.safe_load((upstream.kuberay_crd_dir("1.7.0") / "ray.io_rayjobs.yaml").read_text())
+    keys = set(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"])
+    assert {p.removeprefix("spec.") for p in RERUN_ON_CHANGES} == keys - {"suspend", "managedBy", "metadata"}
+    assert set(job_built().job["spec"]) - {"suspend"} <= {p.removeprefix("spec.") for p in RERUN_ON_CHANGES}
     assert not children["fruit"].replace_on_changes  # a RayService upgrades in place, without downtime
 
 

@@ -1,5 +1,6 @@
 """The overrides of a pod group (:mod:`raydask.spec.overrides`) applied to the pod template raydask built, and the rules
-the merged pod must still satisfy: Pod Security "restricted", one name per container and per port."""
+the merged pod must still satisfy: Pod Security "restricted" (or the level of the group's explicit ``podSecurity``
+exception, which must be needed), one name per container and per port."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from raydask.builders.common import Manifest
 from raydask.errors import Path, key_path
 from raydask.k8s import pss
+from raydask.k8s.security import POD_SECURITY_ANNOTATION, POD_SECURITY_REASON_ANNOTATION
 from raydask.spec.overrides import CONTAINER_FIELDS, POD_FIELDS, PodOverrides
 
 
@@ -75,6 +77,9 @@ def apply_overrides(template: Manifest, o: PodOverrides, container_name: str) ->
     if o.container_patch:
         i = next(i for i, c in enumerate(spec["containers"]) if c["name"] == container_name)
         spec["containers"][i] = merge(spec["containers"][i], o.container_patch)
+    if o.pod_security:
+        t.setdefault("metadata", {}).setdefault("annotations", {}).update(
+            {POD_SECURITY_ANNOTATION: o.pod_security.level, POD_SECURITY_REASON_ANNOTATION: o.pod_security.reason})
     return merge(t, o.pod_patch) if o.pod_patch else t
 
 
@@ -91,9 +96,18 @@ def _built_problems(groups: Iterable[tuple[Path, PodOverrides, Manifest]]) -> li
             continue
         key = where if isinstance(where, tuple) else tuple(str(where).split("."))
         blame = _blame(o)
-        for v in pss.check_template(template):
-            out.append(((*key, *blame), f"the pod would break Pod Security \"restricted\" ({v.control}): "
-                                         f"{v.path.removeprefix('template.')}: {v.message}"))
+        level = o.pod_security.level if o.pod_security else "restricted"
+        hint = (" (if the pods truly need it: podSecurity.level: privileged)" if level == "baseline" else
+                " (if the pods truly need it, make an explicit exception: podSecurity: {level: baseline or privileged, "
+                "reason: ...})")
+        for v in pss.check_template(template, level=level):
+            out.append(((*key, *blame), f"the pod would break Pod Security \"{level}\" ({v.control}): "
+                                         f"{v.path.removeprefix('template.')}: {v.message}{hint}"))
+        needed = pss.required_level(template)
+        if o.pod_security and pss.LEVELS.index(needed) < pss.LEVELS.index(level):
+            out.append(((*key, "podSecurity", "level"), f"'{level}' is more than the pods need: they meet \"{needed}\"; "
+                                                        + ("remove podSecurity" if needed == "restricted" else
+                                                           f"use level: {needed}")))
         spec = template.get("spec") or {}
         names: set[str] = set()
         for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from raydask.builders.common import Manifest
 from raydask.errors import ConfigError
@@ -25,6 +25,8 @@ class Context:
     """The stack's namespace, used when the spec sets none."""
     monitoring: MonitoringSpec | None = None
     security: SecurityDefaults = field(default_factory=SecurityDefaults)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the Pulumi secrets the spec's Secrets read, by config key (``wandbApiKey``), passed through untouched."""
 
     def namespace_for(self, own: str | None) -> str:
         """The object's own namespace, else the stack's; ConfigError naming ``<key>.namespace`` when neither is set."""

@@ -213,6 +213,10 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
     }
     if api_token_withheld(spec, spec.head):  # the autoscaler calls the API server; the Ray container need not
         options["volumeMounts"].append(api_token_mount())
+    if a.command is not None:
+        options["command"] = list(a.command)
+    if a.args is not None:
+        options["args"] = list(a.args)
     return options
 
 
@@ -227,9 +231,15 @@ def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
     body["workerGroupSpecs"] = [worker_group(spec, g) for g in spec.worker_groups]
     if spec.suspend:
         body["suspend"] = True
-    for key, value in (("authOptions", auth_options(spec)), ("gcsFaultToleranceOptions", gcs_fault_tolerance_options(spec))):
+    for key, value in (("authOptions", auth_options(spec)), ("gcsFaultToleranceOptions", gcs_fault_tolerance_options(spec)),
+                       ("tlsOptions", spec.tls.build() if spec.tls else None),
+                       ("historyServerOptions", spec.history_server.build() if spec.history_server else None)):
         if value is not None:
             body[key] = value
+    if spec.upgrade_strategy is not None:
+        body["upgradeStrategy"] = {"type": spec.upgrade_strategy}
+    if spec.managed_by is not None:
+        body["managedBy"] = spec.managed_by
     return body
 
 

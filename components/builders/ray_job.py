@@ -33,8 +33,10 @@ SUBMITTER_CONTAINER = "ray-job-submitter"
 """KubeRay's name for the submitter container (it runs the first container of the template)."""
 RERUN_ON_CHANGES = [
     f"spec.{key}" for key in (
-        "entrypoint", "runtimeEnvYAML", "jobId", "submissionMode", "rayClusterSpec", "clusterSelector",
-        "shutdownAfterJobFinishes", "ttlSecondsAfterFinished", "activeDeadlineSeconds", "backoffLimit", "submitterPodTemplate",
+        "entrypoint", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "runtimeEnvYAML", "jobId",
+        "submissionMode", "rayClusterSpec", "clusterSelector", "shutdownAfterJobFinishes", "ttlSecondsAfterFinished",
+        "activeDeadlineSeconds", "preRunningDeadlineSeconds", "backoffLimit", "deletionStrategy", "submitterConfig",
+        "submitterPodTemplate",
     )
 ]
 """A RayJob runs once: a change to anything but ``suspend`` replaces it, which runs the new job."""
@@ -137,12 +139,18 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
     body["shutdownAfterJobFinishes"] = spec.shutdown
     if spec.ttl_seconds_after_finished is not None:
         body["ttlSecondsAfterFinished"] = spec.ttl_seconds_after_finished
+    if spec.deletion_strategy is not None:
+        body["deletionStrategy"] = spec.deletion_strategy.render()
     if spec.active_deadline_seconds is not None:
         body["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    if spec.pre_running_deadline_seconds is not None:
+        body["preRunningDeadlineSeconds"] = spec.pre_running_deadline_seconds
     if spec.backoff_limit is not None:
         body["backoffLimit"] = spec.backoff_limit
     if spec.submission_mode == "K8sJobMode":
         body["submitterPodTemplate"] = submitter_template(spec, namespace)
+        if spec.submitter.backoff_limit is not None:
+            body["submitterConfig"] = {"backoffLimit": spec.submitter.backoff_limit}
     body["suspend"] = spec.suspend
     job_id = spec.job_id or (None if spec.submission_mode == "InteractiveMode" else derived_job_id(spec.name, body))
     if job_id:

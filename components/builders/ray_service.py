@@ -58,13 +58,24 @@ def serve_config_v2(spec: RayServiceSpec) -> str:
 
 def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
     """The RayService object."""
+    upgrade: Manifest = {"type": spec.upgrade_strategy}
+    if spec.cluster_upgrade_options is not None:
+        upgrade["clusterUpgradeOptions"] = spec.cluster_upgrade_options.render()
     body: Manifest = {
         "serveConfigV2": serve_config_v2(spec),
-        "upgradeStrategy": {"type": spec.upgrade_strategy},
+        "upgradeStrategy": upgrade,
         "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
     }
     if spec.serve_service is not None:
         body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, RayPorts.SERVE)])  # KubeRay keeps only it
+    if spec.ray_cluster_deletion_delay_seconds is not None:
+        body["rayClusterDeletionDelaySeconds"] = spec.ray_cluster_deletion_delay_seconds
+    if spec.exclude_head_pod_from_serve_svc:
+        body["excludeHeadPodFromServeSvc"] = True
+    if spec.suspend:
+        body["suspend"] = True
+    if spec.managed_by is not None:
+        body["managedBy"] = spec.managed_by
     return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
                spec.annotations or None, spec=body)
 

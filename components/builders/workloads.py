@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from raydask.builders import dask_security, ray_security
-from raydask.builders.companions import companion_objects
+from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
@@ -36,7 +36,7 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
-    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
 
@@ -60,7 +60,7 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     built = build_ray_job(spec, ns, ctx.monitoring)
     ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES))
 
@@ -79,7 +79,7 @@ def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = N
     assert built.endpoints is not None
     ctx.refuse(built_problems(ray_groups(spec.cluster, built.service["spec"]["rayClusterConfig"], ("cluster",))))
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    companions = companion_objects(spec, spec.name, ns, "ray", spec.labels)
+    companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     secret = [ray_security.redis_password_secret(cluster, ns, redis_password)] if needs_password else []
     return Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
@@ -94,7 +94,7 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     assert built.endpoints is not None
     ctx.refuse(built_problems(dask_groups(spec, built.cluster, built.worker_groups)))
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
-    companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
+    companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
     return Plan(built.cluster, built.endpoints, before=(*companions, *policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))
 
@@ -108,5 +108,5 @@ def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
     built = build_dask_job(spec, ns)
     ctx.refuse(built_problems(dask_job_groups(spec, built.job)))
     policies = dask_security.dask_network_policies(cluster, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
-    companions = companion_objects(spec, spec.name, ns, "dask", spec.labels)
+    companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
     return Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))

@@ -1,4 +1,4 @@
-"""Pod Security Standards "restricted" (baseline included), as a pure function over a pod spec or pod template.
+"""Pod Security Standards "restricted" and "baseline", as pure functions over a pod spec or pod template.
 
 :func:`check_pod_spec` returns one :class:`Violation` per broken rule with the field's path, the PSS control and a
 message saying what is allowed.  It implements the controls of the Kubernetes 1.31 policy
@@ -9,6 +9,9 @@ message saying what is allowed.  It implements the controls of the Kubernetes 1.
 * restricted: Volume Types, Privilege Escalation, Running as Non-root, Running as Non-root user, Seccomp,
   Capabilities (the last four do not apply to pods with ``spec.os.name: windows``, as in the API server).
 
+Each violation carries the level it breaks (``baseline`` ones break both). A template holds itself to the level its
+``raydask.io/pod-security`` annotation declares (an explicit exception made in the configuration), else restricted.
+
 Beyond the standard, ``runAsUser`` / ``runAsGroup`` must be numeric IDs when set (a string is rejected by the API
 server anyway and hides a root UID from review).
 """
@@ -16,15 +19,20 @@ server anyway and hides a root UID from review).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from raydask.k8s.security import ALLOWED_VOLUME_TYPES
+from raydask.k8s.security import ALLOWED_VOLUME_TYPES, POD_SECURITY_ANNOTATION
 
 CONTAINER_KINDS: Final = ("initContainers", "containers", "ephemeralContainers")
 """Container lists of a pod spec, in the order the kubelet starts them."""
 ALLOWED_CAPABILITY: Final = "NET_BIND_SERVICE"
 """The only capability "restricted" lets a container add."""
+BASELINE_CAPABILITIES: Final = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                                          "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
+"""The capabilities "baseline" lets a container add."""
+LEVELS: Final = ("restricted", "baseline", "privileged")
+"""Pod Security levels, strictest first."""
 SECCOMP_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
 APPARMOR_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
 SELINUX_TYPES: Final = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
@@ -35,6 +43,9 @@ SAFE_SYSCTLS: Final = frozenset({
     "net.ipv4.tcp_keepalive_probes",
 })
 APPARMOR_ANNOTATION: Final = "container.apparmor.security.beta.kubernetes.io/"
+BASELINE_CONTROLS: Final = frozenset({"HostProcess", "Host Namespaces", "Privileged Containers", "HostPath Volumes",
+                                      "Host Ports", "AppArmor", "SELinux", "/proc Mount Type", "Sysctls"})
+"""Controls of "baseline" (Capabilities and Seccomp are in both levels, with different rules)."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,12 @@ class Violation:
     path: str
     control: str
     message: str
+    level: str = "restricted"
+    """The strictest level the pod then still meets is the one below it: a "baseline" violation breaks baseline and
+    restricted, a "restricted" one only restricted."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message} (restricted: {self.control})"
+        return f"{self.path}: {self.message} ({self.level}: {self.control})"
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -174,8 +188,11 @@ def _container(c: Mapping[str, Any], cpath: str, windows: bool) -> list[Violatio
         out.append(Violation(f"{sc_path}.capabilities.drop", "Capabilities", f"container '{name}': must drop ALL capabilities"))
     added = [str(a) for a in _list(caps.get("add")) if a != ALLOWED_CAPABILITY]
     if added:
+        beyond = [a for a in added if a not in BASELINE_CAPABILITIES]
+        also = f" ({', '.join(beyond)} only privileged allows)" if beyond else ""
         out.append(Violation(f"{sc_path}.capabilities.add", "Capabilities", f"container '{name}': only {ALLOWED_CAPABILITY} may be "
-                                                                            f"added, got {', '.join(added)}"))
+                                                                            f"added, got {', '.join(added)}{also}",
+                             "baseline" if beyond else "restricted"))
     return out
 
 
@@ -198,20 +215,24 @@ def _seccomp(spec: Mapping[str, Any], path: str, pod_sc: Mapping[str, Any]) -> l
     pod_type = _map(pod_sc.get("seccompProfile")).get("type")
     if pod_type is not None and pod_type not in SECCOMP_TYPES:
         out.append(Violation(f"{path}.securityContext.seccompProfile.type", "Seccomp",
-                             f"must be RuntimeDefault or Localhost, got '{pod_type}'"))
+                             f"must be RuntimeDefault or Localhost, got '{pod_type}'", "baseline"))
     for cpath, c in containers(spec, path):
         ctype = _map(_map(c.get("securityContext")).get("seccompProfile")).get("type")
         where = f"{cpath}.securityContext.seccompProfile.type"
         if ctype is not None and ctype not in SECCOMP_TYPES:
-            out.append(Violation(where, "Seccomp", f"container '{c.get('name', '?')}': must be RuntimeDefault or Localhost, got '{ctype}'"))
+            out.append(Violation(where, "Seccomp", f"container '{c.get('name', '?')}': must be RuntimeDefault or Localhost, got "
+                                                   f"'{ctype}'", "baseline"))
         elif ctype is None and pod_type is None:
             out.append(Violation(where, "Seccomp", f"container '{c.get('name', '?')}': set RuntimeDefault or Localhost (here or "
                                                    "in the pod's securityContext)"))
     return out
 
 
-def check_pod_spec(spec: Any, path: str = "spec", metadata: Any = None) -> list[Violation]:
-    """Every "restricted" violation of a pod spec (``metadata`` for the AppArmor annotations); empty when compliant."""
+def check_pod_spec(spec: Any, path: str = "spec", metadata: Any = None, level: str = "restricted") -> list[Violation]:
+    """Every violation of ``level`` (``restricted``, ``baseline``; ``privileged`` has none) by a pod spec (``metadata``
+    for the AppArmor annotations); empty when compliant."""
+    if level == "privileged":
+        return []
     if not isinstance(spec, Mapping):
         return [Violation(path, "Pod spec", f"expected a pod spec (mapping), got {type(spec).__name__}")]
     windows = _is_windows(spec)
@@ -222,10 +243,29 @@ def check_pod_spec(spec: Any, path: str = "spec", metadata: Any = None) -> list[
         out += _container(c, cpath, windows)
     if not windows:
         out += _non_root(spec, path, pod_sc) + _seccomp(spec, path, pod_sc)
-    return sorted(out, key=lambda v: (v.path, v.control))
+    out = [replace(v, level="baseline") if v.control in BASELINE_CONTROLS else v for v in out]
+    return sorted((v for v in out if level == "restricted" or v.level == "baseline"), key=lambda v: (v.path, v.control))
 
 
-def check_template(template: Any, path: str = "template") -> list[Violation]:
-    """Violations of a pod template (``{metadata, spec}``)."""
+def declared_level(metadata: Any) -> str:
+    """The level a pod template's :data:`POD_SECURITY_ANNOTATION` declares (an explicit, reasoned exception), else
+    ``restricted``."""
+    value = _map(_map(metadata).get("annotations")).get(POD_SECURITY_ANNOTATION)
+    return value if value in LEVELS else "restricted"
+
+
+def required_level(template: Any) -> str:
+    """The strictest level a pod template (``{metadata, spec}``) meets."""
+    spec = _map(template).get("spec")
+    for level in LEVELS[:2]:
+        if not check_pod_spec(spec, "spec", _map(template).get("metadata"), level):
+            return level
+    return "privileged"
+
+
+def check_template(template: Any, path: str = "template", level: str | None = None) -> list[Violation]:
+    """Violations of a pod template (``{metadata, spec}``) against ``level``; default the level it declares
+    (:func:`declared_level`: restricted unless the configuration made an explicit exception)."""
     template = _map(template)
-    return check_pod_spec(template.get("spec"), f"{path}.spec", template.get("metadata"))
+    level = level or declared_level(template.get("metadata"))
+    return check_pod_spec(template.get("spec"), f"{path}.spec", template.get("metadata"), level)

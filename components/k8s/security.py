@@ -56,6 +56,20 @@ NO_LIMITS_ANNOTATION: Final = "raydask.io/no-limits"
 null}``), comma-separated; the policy pack accepts those."""
 
 
+POD_SECURITY_ANNOTATION: Final = "raydask.io/pod-security"
+"""On a pod template: ``baseline`` or ``privileged``, the Pod Security level the configuration lowered this pod to on
+purpose (``podSecurity``); raydask's checks and the policy pack hold the pod to that level instead of restricted."""
+POD_SECURITY_REASON_ANNOTATION: Final = "raydask.io/pod-security-reason"
+"""On a pod template with :data:`POD_SECURITY_ANNOTATION`: why (``podSecurity.reason``), for reviewers."""
+
+
+def reserved_annotation_error(key: str) -> str | None:
+    """Why an annotation key may not be set directly (raydask sets it from another key), else None."""
+    owners = {NO_LIMITS_ANNOTATION: "limits: {<resource>: null}", POD_SECURITY_ANNOTATION: "podSecurity",
+              POD_SECURITY_REASON_ANNOTATION: "podSecurity"}
+    return f"is set by raydask from {owners[key]}: use that key" if key in owners else None
+
+
 def no_limits_annotation(removed: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """The :data:`NO_LIMITS_ANNOTATION` for ``{container: [resource, ...]}`` (empty when nothing is removed)."""
     pairs = [f"{container}/{resource}" for container, resources in removed.items() for resource in sorted(resources)]

@@ -285,8 +285,10 @@ def stack_config(stack: str, root: Path) -> dict[str, Any]:
 
 
 def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Config for an offline run and its secret keys: encrypted (``secure:``) values and the program's secrets that are
-    not set are replaced by placeholders (``OFFLINE_SECRET_CONFIG``); real secrets never reach a render."""
+    """Config for an offline run and its secret keys: encrypted (``secure:``) values, and the program's secrets and those
+    the workloads' ``secrets`` read when they are not set, are replaced by placeholders (``OFFLINE_SECRET_CONFIG``,
+    ``<placeholder>-<key>``); real secrets never reach a render."""
+    from raydask.spec.companions import referenced_config_keys
     from raydask.spec.security import OFFLINE_SECRET_CONFIG
 
     out: dict[str, Any] = {}
@@ -296,7 +298,9 @@ def _plain_config(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             value = OFFLINE_SECRET_CONFIG.get(key, f"{PLACEHOLDER}-{key.partition(':')[2]}")
             secrets.append(key)
         out[key] = value
-    for key, placeholder in OFFLINE_SECRET_CONFIG.items():
+    referenced = referenced_config_keys({k.partition(":")[2]: v for k, v in config.items() if k.startswith("raydask:")})
+    unset = {**OFFLINE_SECRET_CONFIG, **{f"raydask:{k}": f"{PLACEHOLDER}-{k}" for k in sorted(referenced)}}
+    for key, placeholder in unset.items():
         if key not in out:
             out[key] = placeholder
             secrets.append(key)

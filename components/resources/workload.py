@@ -3,6 +3,7 @@ make one plan, register it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pulumi
@@ -21,8 +22,9 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
     registered; the subclass publishes its outputs in :meth:`publish`.
 
     ``namespace`` is the default when the spec sets none; ``monitoring`` the stack's Prometheus settings; ``security``
-    the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``, the operators' namespaces); ``key`` the config
-    key errors name (default ``<Type>(<name>)``).
+    the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``, the operators' namespaces); ``secret_values``
+    the values the spec's ``secrets`` read, by config key (Pulumi secrets: they only ever reach those Secrets); ``key``
+    the config key errors name (default ``<Type>(<name>)``).
     """
 
     TYPE: ClassVar[str]
@@ -42,11 +44,13 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
         namespace: str | None = None,
         monitoring: MonitoringSpec | None = None,
         security: SecurityDefaults | None = None,
+        secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
-        ctx = Context(key or f"{type(self).__name__}({name})", namespace, monitoring, security or SecurityDefaults())
+        secrets = {k: pulumi.Output.secret(v) for k, v in (secret_values or {}).items()}
+        ctx = Context(key or f"{type(self).__name__}({name})", namespace, monitoring, security or SecurityDefaults(), secrets)
         parsed = cast(S, parse_spec(self.SPEC, spec, ctx.key))
         plan = self.plan(parsed, ctx)
         registered = register_plan(self, opts, name, plan)
@@ -82,8 +86,10 @@ class RedisPasswordComponent(WorkloadComponent[S, E]):
         monitoring: MonitoringSpec | None = None,
         security: SecurityDefaults | None = None,
         redis_password: pulumi.Input[str] | None = None,
+        secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         self._redis_password = None if redis_password is None else pulumi.Output.secret(redis_password)
-        super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security, key=key, opts=opts)
+        super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security,
+                         secret_values=secret_values, key=key, opts=opts)

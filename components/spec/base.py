@@ -21,7 +21,7 @@ from pydantic import (
 
 from raydask.errors import Path, check
 from raydask.k8s import images, naming, quantities, schema
-from raydask.k8s.security import ALLOWED_VOLUME_TYPES
+from raydask.k8s.security import ALLOWED_VOLUME_TYPES, reserved_annotation_error
 from raydask.spec.config import SPEC_CONFIG
 from raydask.spec.overrides import PodOverrides
 
@@ -265,9 +265,10 @@ def label_problems(labels: Mapping[str, str], where: str, reserved: Iterable[str
 
 
 def annotation_problems(annotations: Mapping[str, str], where: str) -> list[tuple[Path, str]]:
-    """Annotation keys the API server refuses, and annotations over its 256 KiB total."""
+    """Annotation keys the API server refuses, those raydask sets from other keys, and annotations over the API
+    server's 256 KiB total."""
     out: list[tuple[Path, str]] = [((where, key), err) for key in annotations
-                                   if (err := naming.qualified_name_error(key))]
+                                   if (err := naming.qualified_name_error(key) or reserved_annotation_error(key))]
     size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
     if size > ANNOTATIONS_MAX_BYTES:
         out.append((where, f"annotations total {size} bytes; the API server's limit is {ANNOTATIONS_MAX_BYTES}"))

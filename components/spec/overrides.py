@@ -10,12 +10,13 @@ must still satisfy (Pod Security "restricted", unique container and port names) 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from raydask.errors import Path
 from raydask.k8s import images, naming, schema
+from raydask.k8s.security import reserved_annotation_error
 from raydask.spec.config import SPEC_CONFIG
 
 ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
@@ -32,6 +33,19 @@ FIXED_CONTAINER_KEYS = {"name": "the container's name is raydask's (the operator
 
 def _pull_secret(value: str) -> str:
     return naming.check_dns1123_subdomain(value)
+
+
+class PodSecuritySpec(BaseModel):
+    """An explicit exception from Pod Security "restricted" for one pod group (e.g. a profiler's ``SYS_PTRACE``)."""
+
+    model_config = SPEC_CONFIG
+
+    level: Literal["baseline", "privileged"]
+    """The level the group's pods are held to instead: ``baseline`` (e.g. root, privilege escalation, the capabilities
+    baseline allows) or ``privileged`` (anything, e.g. ``SYS_PTRACE``, host namespaces); required. The pod must need
+    it: an exception a pod does not need is refused."""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """Why the pods need it, for reviewers (on the pod template as ``raydask.io/pod-security-reason``); required."""
 
 
 class PodOverrides(BaseModel):
@@ -85,6 +99,10 @@ class PodOverrides(BaseModel):
     container_patch: dict[str, Any] = {}
     """The escape hatch for the main container, merged like ``podPatch`` (not its ``name``, ``image`` or
     ``resources``); default none."""
+    pod_security: PodSecuritySpec | None = None
+    """An explicit exception from Pod Security "restricted" for these pods, ``{level: baseline | privileged, reason:
+    ...}``; the namespace's ``pod-security.kubernetes.io/enforce`` label is lowered to match (warn and audit stay
+    restricted). Default none: the merged pod must pass restricted."""
 
     ARGS_FIXED: ClassVar[str | None] = None
     """Why ``args`` cannot be set on these pods (None: it can)."""
@@ -122,9 +140,27 @@ class PodOverrides(BaseModel):
         if set(metadata) - {"labels", "annotations"}:
             extra = sorted(set(metadata) - {"labels", "annotations"})
             out.append((("podPatch", "metadata", extra[0]), "a pod template's metadata takes labels and annotations only"))
+        if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
+            out += [(("podPatch", "metadata", "annotations", key), err) for key in metadata["annotations"]
+                    if (err := reserved_annotation_error(str(key)))]
         if pod_spec is not None:
             out += schema_problems(self, pod_spec, dropped)
         return out
+
+
+def pod_security_levels(model: BaseModel) -> set[str]:
+    """The ``podSecurity`` levels of every pod group in ``model`` (a workload spec), at any depth."""
+    out: set[str] = set()
+    stack: list[Any] = [model]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, PodOverrides) and value.pod_security is not None:
+            out.add(value.pod_security.level)
+        if isinstance(value, BaseModel):
+            stack.extend(getattr(value, name) for name in type(value).model_fields)
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+    return out
 
 
 def _container_list_problems(items: list[dict[str, Any]], key: str) -> list[tuple[Path, str]]:

@@ -34,7 +34,15 @@ from raydask.spec.base import (
     resource_problems,
 )
 from raydask.spec.companions import Companions
-from raydask.spec.security import AuthSpec, GcsFaultToleranceSpec, NetworkPolicySpec, Port, auth_problems, gcs_problems
+from raydask.spec.security import (
+    AuthSpec,
+    GcsFaultToleranceSpec,
+    NetworkPolicySpec,
+    Port,
+    SecretKeySpec,
+    auth_problems,
+    gcs_problems,
+)
 
 
 def _ray_version(value: str) -> str:
@@ -68,6 +76,15 @@ RAY_START_PARAMS: dict[str, str] = {
     "port": "is set by KubeRay (the GCS port, 6379)",
 }
 """``ray start`` parameters raydask or KubeRay set (or KubeRay refuses), with the reason."""
+TLS_ENV = ("RAY_USE_TLS", "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY", "RAY_TLS_CA_CERT")
+"""Environment variables KubeRay sets in every Ray container (and the autoscaler) of a cluster with ``tls``; it refuses
+the cluster when they are set by hand."""
+TLS_VOLUME = ("ray-tls", "/etc/ray/tls")
+"""(volume name, mount path) of the certificates KubeRay mounts into the Ray containers of a cluster with ``tls``."""
+COLLECTOR_ENV: dict[str, str] = {name: "is set by KubeRay" for name in (
+    "POD_IP", "RAY_CLUSTER_NAME", "RAY_CLUSTER_NAMESPACE", "RAY_ROLE", "EVENTS_PORT", "FQ_RAY_IP", "OWNER_KIND", "OWNER_NAME",
+    "RAY_AUTH_TOKEN", "RAY_AUTH_MODE")}
+"""Environment variables KubeRay sets in the history-server collector sidecar."""
 
 
 NVIDIA_GPU = "nvidia.com/gpu"
@@ -347,14 +364,27 @@ class AutoscalingSpec(Spec):
     """Extra environment variables of the autoscaler container (``AUTOSCALER_LOG_LEVEL``…); default none."""
     env_from: list[dict[str, Any]] = []
     """Autoscaler ``envFrom`` (ConfigMaps and Secrets as environment); default none."""
+    command: Annotated[list[str], Field(min_length=1)] | None = None
+    """Autoscaler container ``command`` (KubeRay ≥ 1.7.0); default KubeRay's, ``["/bin/bash", "-c", "--"]``."""
+    args: Annotated[list[str], Field(min_length=1)] | None = None
+    """Autoscaler container ``args`` (KubeRay ≥ 1.7.0); default KubeRay's, one shell script that runs ``ray
+    kuberay-autoscaler`` for this cluster. KubeRay keeps that command in the container's
+    ``$KUBERAY_GEN_AUTOSCALER_START_CMD``: ``args: ["ulimit -n 65536; $KUBERAY_GEN_AUTOSCALER_START_CMD"]`` runs it after a
+    command of your own."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
+        if self.args is not None and len(self.args) > 1 and self.command is None:
+            problems.append(("args", f"{len(self.args)} arguments under KubeRay's default command (/bin/bash -c --) run only the "
+                                     "first, as a shell script (the others become its $0, $1…): join them into one string, "
+                                     "or set command too"))
         for key in self.env:
             if err := naming.env_var_name_error(key):
                 problems.append((("env", key), err))
             elif key == "HOME":
                 problems.append((("env", key), "'HOME' is set by raydask (the autoscaler's writable home)"))
+            elif key == "KUBERAY_GEN_AUTOSCALER_START_CMD":
+                problems.append((("env", key), f"'{key}' is set by KubeRay (the autoscaler's own start command)"))
         pod_spec = embedded_pod_spec_schema() if self.env_from else None
         if pod_spec is not None:
             container = pod_spec["properties"]["containers"]["items"]["properties"]
@@ -371,6 +401,122 @@ class AutoscalingSpec(Spec):
     def resources(self) -> dict[str, Any]:
         """The autoscaler container's ``resources``."""
         return container_resources(self.cpu, self.cpu, self.memory, 0, "", self.requests, self.limits)
+
+
+class TlsSpec(Spec):
+    """Mutual TLS between the cluster's Ray processes, RayCluster ``tlsOptions`` (KubeRay ≥ 1.7.0).
+
+    KubeRay has cert-manager issue a certificate authority of the cluster's own (a self-signed Issuer
+    ``ray-selfsigned-issuer-<cluster>``, a CA Certificate ``ray-ca-certificate-<cluster>`` in Secret
+    ``<cluster>-ca-secret-<uid>``, an Issuer ``ray-ca-issuer-<cluster>``) and head and worker certificates (Secrets
+    ``ray-head-secret-<cluster>`` and ``ray-worker-secret-<cluster>``) whose IP SANs it keeps up to date as pods come and
+    go. It mounts them at ``/etc/ray/tls`` (volume ``ray-tls``) into the Ray containers, the autoscaler and the
+    ``wait-gcs-ready`` init container, sets ``RAY_USE_TLS=1``, ``RAY_TLS_SERVER_CERT``, ``RAY_TLS_SERVER_KEY`` and
+    ``RAY_TLS_CA_CERT`` there, and puts an init container ``wait-for-tls-ip-san`` (the Ray image, running ``openssl``)
+    first in every pod, which waits until the certificate names the pod's IP. It creates no pod before the certificates
+    are issued.
+
+    Needs: the operator's ``RayClusterMTLS`` feature gate (``raydask:kuberay.featureGates: {RayClusterMTLS: true}``;
+    without it KubeRay refuses the cluster); cert-manager installed in the cluster before the operator starts (the
+    operator looks for it at start-up; without it it refuses the cluster: restart the operator after installing
+    cert-manager); a Ray image with ``sh`` and ``openssl`` (``rayproject/ray`` has both). Every gRPC port then speaks
+    mutual TLS, the Ray client (10001, ``ray://``) too: a client outside the cluster's pods needs a certificate of the
+    cluster's CA. The dashboard, job API (8265), Serve (8000) and metrics (8080) stay plain HTTP, so RayJob submission,
+    Ingresses and monitoring work as before. ``RAY_USE_TLS`` and the other three variables, and a volume named
+    ``ray-tls`` or mounted at ``/etc/ray/tls``, are KubeRay's: setting them is refused.
+    """
+
+    enabled: bool = True
+    """Turn mutual TLS on; default true when the key is present (``false`` renders nothing: no ``tlsOptions``)."""
+
+    def build(self) -> dict[str, Any] | None:
+        """``tlsOptions``; None when off (KubeRay refuses even ``{enabled: false}`` without its feature gate)."""
+        return {"enabled": True} if self.enabled else None
+
+
+class CollectorSpec(Spec):
+    """The history-server collector sidecar KubeRay adds to every Ray pod (``historyServerOptions.collectorOptions``)."""
+
+    image: PinnedImage
+    """Collector image, e.g. ``quay.io/kuberay/collector:v1.7.0``; required (KubeRay has no default)."""
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
+    """Collector image pull policy; default KubeRay's, ``IfNotPresent``."""
+    requests: dict[str, ResourceAmount] = {}
+    """Collector container requests over KubeRay's; default KubeRay's, ``{cpu: 50m, memory: 64Mi}``."""
+    limits: dict[str, ResourceAmount | None] = {}
+    """Collector container limits over KubeRay's; ``null`` removes one; default KubeRay's, ``{cpu: 200m, memory:
+    256Mi}``."""
+    env: dict[str, str] = {}
+    """Collector settings as environment variables: where it uploads logs and events (``STORAGE_BACKEND: GCS``,
+    ``GCS_BUCKET: my-bucket``… as the collector's documentation lists); default none."""
+    secret_env: dict[str, SecretKeySpec] = {}
+    """Collector environment variables read from keys of existing Secrets (storage credentials:
+    ``{AWS_SECRET_ACCESS_KEY: {name: s3-credentials, key: secret-key}}``); default none."""
+
+    DEFAULT_REQUESTS: ClassVar[dict[str, str]] = {"cpu": "50m", "memory": "64Mi"}
+    DEFAULT_LIMITS: ClassVar[dict[str, str]] = {"cpu": "200m", "memory": "256Mi"}
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        for field, names in (("env", self.env), ("secretEnv", self.secret_env)):
+            for key in names:
+                if err := naming.env_var_name_error(key):
+                    problems.append(((field, key), err))
+                elif key in COLLECTOR_ENV:
+                    problems.append(((field, key), f"'{key}' {COLLECTOR_ENV[key]}"))
+                elif field == "secretEnv" and key in self.env:
+                    problems.append(((field, key), f"'{key}' is also in env: set it in one of them"))
+        if found := resource_problems(self.requests, self.limits, None, False):
+            return problems + found
+        resources = self.resources()
+        if resources is not None:
+            problems += resource_order_problems(resources, self.limits, self.requests)
+        return problems
+
+    def resources(self) -> dict[str, Any] | None:
+        """The collector's ``resources``: KubeRay's with ``requests`` and ``limits`` over them; None when neither is set
+        (KubeRay's apply)."""
+        if not self.requests and not self.limits:
+            return None
+        limits = {k: v for k, v in {**self.DEFAULT_LIMITS, **self.limits}.items() if v is not None}
+        return {"requests": {**self.DEFAULT_REQUESTS, **self.requests}, "limits": limits}
+
+    def build(self) -> dict[str, Any]:
+        """``collectorOptions``."""
+        out: dict[str, Any] = {"image": self.image}
+        if self.image_pull_policy:
+            out["imagePullPolicy"] = self.image_pull_policy
+        if (resources := self.resources()) is not None:
+            out["resources"] = resources
+        env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
+        env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+                for k, ref in sorted(self.secret_env.items())]
+        if env:
+            out["env"] = env
+        return out
+
+
+class HistoryServerSpec(Spec):
+    """The Ray history server's collector, RayCluster ``historyServerOptions`` (KubeRay ≥ 1.7.0, alpha).
+
+    KubeRay adds a ``collector`` sidecar to the head and every worker pod, which streams Ray's logs and events (it turns
+    on Ray's event export in the Ray container: ``RAY_enable_ray_event`` and the aggregator agent's settings) to object
+    storage (S3, GCS, Azure Blob, Aliyun OSS), where a history server you deploy yourself (KubeRay's
+    ``historyserver``, not part of raydask) shows the dashboard of clusters that are gone.
+
+    Needs: the operator's ``RayClusterHistoryServer`` feature gate (``raydask:kuberay.featureGates:
+    {RayClusterHistoryServer: true}``; without it KubeRay ignores the key and adds no collector); egress from the pods to
+    the storage (``networkPolicy.egress``); and a namespace whose Pod Security level admits the collector: KubeRay 1.7
+    gives the sidecar no ``securityContext``, which Pod Security "restricted" (enforced on the namespaces raydask
+    creates) rejects, so the cluster needs ``raydask:createNamespace: false`` and a namespace at level "baseline".
+    """
+
+    collector: CollectorSpec
+    """The collector sidecar; required."""
+
+    def build(self) -> dict[str, Any]:
+        """``historyServerOptions``."""
+        return {"collectorOptions": self.collector.build()}
 
 
 class DashboardSpec(Spec):
@@ -442,10 +588,27 @@ class RayClusterConfig(Spec):
     ``raydask:networkPolicy`` (keys set here win), none without it."""
     auth: AuthSpec | None = None
     """Ray token authentication (``authOptions``); default the stack's ``raydask:rayAuth``, off without it."""
+    tls: TlsSpec | None = None
+    """Mutual TLS between the cluster's Ray processes (``tlsOptions``, KubeRay ≥ 1.7.0); default off. KubeRay has
+    cert-manager issue a CA of the cluster's own and head and worker certificates (Secrets ``ray-head-secret-<cluster>``,
+    ``ray-worker-secret-<cluster>``), mounts them at ``/etc/ray/tls`` with ``RAY_USE_TLS=1`` in the Ray containers and
+    the autoscaler, and starts every pod with an init container (``wait-for-tls-ip-san``: the Ray image running
+    ``openssl``) that waits until the certificate names the pod's IP. Needs the operator's ``RayClusterMTLS`` feature gate
+    (``raydask:kuberay.featureGates``) and cert-manager, installed before the operator starts. The Ray client
+    (``ray://``, 10001) then needs a certificate of the cluster's CA; the dashboard, job API, Serve and metrics stay plain
+    HTTP."""
+    history_server: HistoryServerSpec | None = None
+    """The history-server collector sidecar KubeRay adds to every Ray pod, which streams Ray's logs and events to object
+    storage for a history server you deploy yourself (``historyServerOptions``, KubeRay ≥ 1.7.0, alpha); default none.
+    Needs the operator's ``RayClusterHistoryServer`` feature gate (without it KubeRay adds nothing), egress to the
+    storage (``networkPolicy.egress``) and a namespace at Pod Security "baseline": KubeRay gives the sidecar no
+    ``securityContext``, so it is refused in the namespaces raydask creates (use ``raydask:createNamespace: false``)."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
         problems += [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)]
+        if self.tls is not None and self.tls.enabled:
+            problems += self._tls_problems()
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             if names.index(n) != i:
@@ -480,6 +643,27 @@ class RayClusterConfig(Spec):
                 except ValueError as exc:
                     problems.append((where, f"{exc} (allowImageVersionMismatch: true)"))
         return problems
+
+    def _tls_problems(self) -> list[tuple[Path, str]]:
+        """What KubeRay refuses next to ``tls``: its TLS variables and certificate volume set by hand."""
+        out: list[tuple[Path, str]] = []
+        groups: list[tuple[tuple[str | int, ...], RayGroup]] = [(("head",), self.head)]
+        groups += [(("workerGroups", i), g) for i, g in enumerate(self.worker_groups)]
+        name, path = TLS_VOLUME
+        for where, group in groups:
+            out += [((*where, "env", key), f"'{key}' is set by KubeRay when tls is on (it refuses the cluster otherwise): "
+                                           "remove it")
+                    for key in group.env if key in TLS_ENV]
+            for j, v in enumerate(group.volumes):
+                if v.name == name or v.mount_path.rstrip("/") == path:
+                    out.append(((*where, "volumes", j), f"'{v.name}' at {v.mount_path}: KubeRay mounts the TLS certificates "
+                                                        f"as volume '{name}' at {path} when tls is on: choose another name "
+                                                        "and path"))
+        if self.autoscaling is not None:
+            out += [(("autoscaling", "env", key), f"'{key}' is set by KubeRay when tls is on (it refuses the cluster "
+                                                  "otherwise): remove it")
+                    for key in self.autoscaling.env if key in TLS_ENV]
+        return out
 
     def _images(self) -> list[tuple[str, str]]:
         found = [("image", self.image)] if self.image else []
@@ -523,6 +707,17 @@ class RayClusterSpec(RayClusterConfig, Companions):
     suspend: bool = False
     """Suspend the cluster: KubeRay deletes its pods and keeps the RayCluster until set false (``pulumi up`` then does
     not wait for it); default false."""
+    upgrade_strategy: Literal["Recreate", "None"] | None = None
+    """What KubeRay does with running pods when the cluster's spec changes (``upgradeStrategy.type``, KubeRay ≥ 1.6.0):
+    ``Recreate`` deletes every pod and creates them anew from the new spec (not for changes of replicas, minReplicas,
+    maxReplicas or tolerations, nor right after a KubeRay upgrade); ``None`` keeps them. Default KubeRay's, ``None``
+    (new pods only, e.g. when the autoscaler adds some). KubeRay refuses it on the clusters of RayJobs and RayServices."""
+    managed_by: Literal["ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"] | None = None
+    """The controller that runs the cluster (``managedBy``, KubeRay ≥ 1.3.0): ``kueue.x-k8s.io/multikueue`` leaves it
+    to Kueue's MultiKueue, which dispatches it to a worker cluster (the pods, and so what raydask's Services,
+    NetworkPolicies and monitors select, run there; give it a ``kueue.x-k8s.io/queue-name`` label); KubeRay here skips
+    it. Immutable: the API server refuses to change it once set (remove the cluster, ``pulumi up``, then add it back).
+    Default KubeRay's, ``ray.io/kuberay-operator``."""
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
@@ -536,12 +731,15 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
 __all__ = [
     "AutoscalingSpec",
+    "CollectorSpec",
     "DashboardSpec",
     "ExternalServiceSpec",
     "HeadSpec",
+    "HistoryServerSpec",
     "RayClusterConfig",
     "RayClusterSpec",
     "RayGroup",
     "ServeSpec",
+    "TlsSpec",
     "WorkerGroupSpec",
 ]

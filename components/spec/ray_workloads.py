@@ -22,12 +22,22 @@ from raydask.spec.base import (
     PodSettings,
     Real,
     Spec,
+    Subdomain,
     annotation_problems,
     label_problems,
 )
 from raydask.spec.companions import Companions
 from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
-from raydask.spec.security import gcs_problems
+from raydask.spec.security import (
+    KUBERAY_CLUSTER_DELETION_DELAY_SINCE,
+    KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE,
+    KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE,
+    KUBERAY_DELETION_STRATEGY_SINCE,
+    KUBERAY_PRE_RUNNING_DEADLINE_SINCE,
+    KUBERAY_SERVICE_MANAGED_BY_SINCE,
+    KUBERAY_SERVICE_SUSPEND_SINCE,
+    gcs_problems,
+)
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -44,6 +54,16 @@ SubmissionMode = Literal["K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMo
 """RayJob ``submissionMode`` values KubeRay accepts."""
 UpgradeType = Literal["NewCluster", "None", "NewClusterWithIncrementalUpgrade"]
 """RayService ``upgradeStrategy.type`` values KubeRay accepts."""
+DeletionPolicy = Literal["DeleteCluster", "DeleteWorkers", "DeleteSelf", "DeleteNone"]
+"""What KubeRay deletes when a RayJob's deletion rule or legacy policy fires."""
+DELETION_ORDER = ("DeleteWorkers", "DeleteCluster", "DeleteSelf")
+"""Policies in the order KubeRay expects them to fire for one condition (their ``ttlSeconds`` may not decrease)."""
+Percent = Annotated[Count, Field(ge=1, le=100)]
+"""A whole percentage from 1 to 100."""
+ManagedBy = Literal["ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"]
+"""``managedBy`` values KubeRay accepts."""
+Needs = tuple[str, str, tuple[int, ...], str | None]
+"""``(key path, what, first KubeRay release having it, feature gate it needs or None)`` of a set field."""
 
 REMOTE_SCHEMES = ("https", "http", "s3", "gs", "azure", "abfss", "file")
 """URI schemes Ray downloads runtime-env packages from."""
@@ -146,8 +166,10 @@ class RuntimeEnvSpec(Spec):
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
-    "config_maps", "service_accounts",  # the RayJob / RayService declares them itself
+    "config_maps", "service_accounts", "secrets",  # the RayJob / RayService declares them itself
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
+    "upgrade_strategy",  # KubeRay refuses it on the clusters of RayJobs and RayServices (the RayService has its own)
+    "managed_by",  # the RayJob / RayService has its own managedBy; KubeRay must run the cluster it creates
 })
 """RayClusterSpec fields a workload's cluster does not have."""
 
@@ -185,10 +207,136 @@ class SubmitterSpec(PodSettings):
     """Memory request and limit; default ``512Mi`` (the Ray CLI needs about 150Mi)."""
     image: PinnedImage | None = None
     """Container image; default the head image of the job's cluster, ``rayproject/ray:2.60.0`` with ``clusterSelector``."""
+    backoff_limit: Count | None = None
+    """Retries of the submitter Job when ``ray job submit`` fails (e.g. the head does not answer yet), rendered as
+    ``submitterConfig.backoffLimit``; default KubeRay's (2). Not the job's own retries (``backoffLimit`` of the job)."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = {"HOME": RAY_ENV["HOME"], "RAY_DASHBOARD_ADDRESS": "is set by KubeRay",
                                               "RAY_JOB_SUBMISSION_ID": "is set by KubeRay (use jobId)"}
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"tmp": "/tmp"}
+
+
+class DeletionConditionSpec(Spec):
+    """When a deletion rule fires: the job's final status, or its deployment failing, and how long after."""
+
+    job_status: Literal["SUCCEEDED", "FAILED"] | None = None
+    """The Ray job's final status the rule applies to; default none. Set exactly one of ``jobStatus`` and
+    ``jobDeploymentStatus``."""
+    job_deployment_status: Literal["Failed"] | None = None
+    """``Failed``: the RayJob failed as a whole, also when the Ray job never got a status (deadline exceeded, submission
+    failed, cluster not ready); KubeRay ≥ 1.6.0; default none."""
+    ttl_seconds: Count = 0
+    """Seconds after the job ends before the rule's policy runs; default 0 (at once)."""
+
+    @property
+    def status(self) -> str:
+        """The condition as a message names it: ``jobStatus SUCCEEDED`` / ``jobDeploymentStatus Failed``."""
+        return f"jobStatus {self.job_status}" if self.job_status else f"jobDeploymentStatus {self.job_deployment_status}"
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.job_status is not None and self.job_deployment_status is not None:
+            problems.append(("jobDeploymentStatus", "cannot be combined with jobStatus in one condition: write two rules"))
+        elif self.job_status is None and self.job_deployment_status is None:
+            problems.append(("jobStatus", "required: set jobStatus (SUCCEEDED or FAILED) or jobDeploymentStatus (Failed)"))
+        return problems
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.job_status is not None:
+            out["jobStatus"] = self.job_status
+        if self.job_deployment_status is not None:
+            out["jobDeploymentStatus"] = self.job_deployment_status
+        out["ttlSeconds"] = self.ttl_seconds
+        return out
+
+
+class DeletionRuleSpec(Spec):
+    """One deletion rule: a policy and the condition that fires it."""
+
+    condition: DeletionConditionSpec
+    """When the rule fires; required."""
+    policy: DeletionPolicy
+    """What KubeRay deletes: ``DeleteWorkers`` (the worker pods), ``DeleteCluster`` (the job's RayCluster),
+    ``DeleteSelf`` (the RayJob and all it owns) or ``DeleteNone``; required."""
+
+
+class DeletionPolicySpec(Spec):
+    """A legacy deletion policy (``onSuccess`` / ``onFailure``)."""
+
+    policy: DeletionPolicy
+    """``DeleteWorkers``, ``DeleteCluster``, ``DeleteSelf`` or ``DeleteNone``; required."""
+
+
+class DeletionStrategySpec(Spec):
+    """What KubeRay deletes when the job ends (``deletionStrategy``): ``deletionRules``, or the legacy ``onSuccess`` and
+    ``onFailure`` policies (both), never the two forms together."""
+
+    deletion_rules: list[DeletionRuleSpec] = []
+    """Rules, each a policy fired some ``ttlSeconds`` after a condition; default none. Per condition the delays may not
+    decrease from ``DeleteWorkers`` to ``DeleteCluster`` to ``DeleteSelf``, and a (condition, policy) pair appears once."""
+    on_success: DeletionPolicySpec | None = None
+    """Legacy: the policy when the job succeeds, ``ttlSecondsAfterFinished`` after it; default none. Needs
+    ``onFailure``."""
+    on_failure: DeletionPolicySpec | None = None
+    """Legacy: the policy when the job fails, ``ttlSecondsAfterFinished`` after it; default none. Needs ``onSuccess``."""
+
+    @property
+    def legacy(self) -> bool:
+        """The legacy form (``onSuccess`` / ``onFailure``) is used."""
+        return self.on_success is not None or self.on_failure is not None
+
+    def policies(self) -> list[tuple[str, str]]:
+        """``(key path, policy)`` of every policy, relative to the strategy."""
+        out: list[tuple[str, str]] = [(f"deletionRules.{i}.policy", r.policy) for i, r in enumerate(self.deletion_rules)]
+        out += [(f"{key}.policy", p.policy) for key, p in (("onSuccess", self.on_success), ("onFailure", self.on_failure))
+                if p is not None]
+        return out
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.deletion_rules and self.legacy:
+            return [*problems, ("deletionRules", "cannot be combined with onSuccess/onFailure (KubeRay takes one form): keep "
+                                                 "deletionRules alone, or onSuccess and onFailure alone")]
+        if not self.deletion_rules and not self.legacy:
+            return [*problems, ("deletionRules", "needs at least one rule (or the legacy onSuccess and onFailure): KubeRay "
+                                                 "refuses an empty deletionStrategy; remove the key to keep the default")]
+        if self.on_failure is not None and self.on_success is None:
+            problems.append(("onSuccess", "required with onFailure: KubeRay needs both legacy policies (or use deletionRules)"))
+        if self.on_success is not None and self.on_failure is None:
+            problems.append(("onFailure", "required with onSuccess: KubeRay needs both legacy policies (or use deletionRules)"))
+        seen: dict[tuple[str, str], int] = {}
+        delays: dict[str, dict[str, tuple[int, int]]] = {}
+        for i, r in enumerate(self.deletion_rules):
+            if (r.condition.job_status is None) == (r.condition.job_deployment_status is None):
+                continue  # the condition's own problem
+            key = (r.condition.status, r.policy)
+            if key in seen:
+                problems.append((f"deletionRules.{i}", f"repeats deletionRules[{seen[key]}] ({r.policy} on "
+                                                       f"{r.condition.status}): keep one rule per condition and policy"))
+                continue
+            seen[key] = i
+            delays.setdefault(r.condition.status, {})[r.policy] = (r.condition.ttl_seconds, i)
+        for status, by_policy in delays.items():
+            earlier: tuple[str, int] | None = None
+            for policy in DELETION_ORDER:
+                if policy not in by_policy:
+                    continue
+                ttl, i = by_policy[policy]
+                if earlier is not None and ttl < by_policy[earlier[0]][0]:
+                    problems.append((f"deletionRules.{i}.condition.ttlSeconds",
+                                     f"{policy} on {status} after {ttl}s comes before {earlier[0]} (deletionRules[{earlier[1]}], "
+                                     f"{by_policy[earlier[0]][0]}s): KubeRay requires ttlSeconds not to decrease from "
+                                     "DeleteWorkers to DeleteCluster to DeleteSelf"))
+                earlier = (policy, i)
+        return problems
+
+    def render(self) -> dict[str, Any]:
+        """``deletionStrategy`` as KubeRay reads it."""
+        if self.deletion_rules:
+            return {"deletionRules": [{"condition": r.condition.render(), "policy": r.policy} for r in self.deletion_rules]}
+        return {key: {"policy": p.policy} for key, p in (("onSuccess", self.on_success), ("onFailure", self.on_failure))
+                if p is not None}
 
 
 class RayJobSpec(Spec, Companions):
@@ -220,11 +368,28 @@ class RayJobSpec(Spec, Companions):
     """The submitter pod (``K8sJobMode`` only); default 250m CPU, 512Mi, the head image, restricted securityContext."""
     shutdown_after_job_finishes: bool | None = None
     """Delete the job's cluster when the job finishes; default true with ``cluster`` (KubeRay's default is false, which
-    leaves a finished job's cluster holding its nodes until someone deletes it), not allowed with ``clusterSelector``."""
+    leaves a finished job's cluster holding its nodes until someone deletes it), not allowed with ``clusterSelector``.
+    With ``deletionStrategy`` the default is false when KubeRay refuses true (``deletionRules``, or a ``DeleteNone``
+    legacy policy), true otherwise."""
     ttl_seconds_after_finished: Count | None = None
-    """Seconds the finished job's cluster is kept (needs ``shutdownAfterJobFinishes``); default 0 (deleted at once)."""
+    """Seconds the finished job's cluster is kept (needs ``shutdownAfterJobFinishes``; with the legacy ``onSuccess`` /
+    ``onFailure`` policies, the delay before they run); default 0 (deleted at once)."""
+    deletion_strategy: DeletionStrategySpec | None = None
+    """What KubeRay deletes when the job ends, instead of ``shutdownAfterJobFinishes`` alone: ``deletionRules`` (e.g.
+    the workers at once, the cluster after an hour, the RayJob after a day, per final status) or the legacy
+    ``onSuccess`` and ``onFailure`` policies; default none (``shutdownAfterJobFinishes`` decides). KubeRay ≥ 1.5.0, with
+    its feature gate ``RayJobDeletionPolicy`` on (the default from KubeRay 1.6; on 1.5 set
+    ``raydask:kuberay.featureGates: {RayJobDeletionPolicy: true}``; raydask refuses the key when the stack's
+    ``raydask:kuberay`` has the gate off, and cannot check an operator installed elsewhere). ``deletionRules`` exclude
+    ``shutdownAfterJobFinishes: true``, ``ttlSecondsAfterFinished`` and ``suspend`` (KubeRay suspends only jobs with
+    ``shutdownAfterJobFinishes``); ``DeleteWorkers`` is refused with ``cluster.autoscaling``; the key is refused with
+    ``clusterSelector`` (KubeRay deletes nothing of a job on an existing cluster). ``DeleteSelf`` deletes the RayJob
+    object itself: Pulumi notices only on a refresh, after which ``pulumi up`` creates it again and the job runs again."""
     active_deadline_seconds: Seconds | None = None
     """Seconds the job may run before KubeRay fails it; default no deadline."""
+    pre_running_deadline_seconds: Seconds | None = None
+    """Seconds the job may take to reach ``Running`` (cluster up, job submitted) before KubeRay fails it, e.g. when pods
+    stay pending; KubeRay ≥ 1.6.0; default no deadline."""
     backoff_limit: Count | None = None
     """Retries of a failed job, each on a new cluster; default 0."""
     suspend: bool = False
@@ -237,9 +402,36 @@ class RayJobSpec(Spec, Companions):
     """Annotations on the RayJob object; default none."""
 
     @property
+    def shutdown_refused(self) -> str | None:
+        """Why KubeRay refuses ``shutdownAfterJobFinishes: true`` with this ``deletionStrategy``, or None."""
+        strategy = self.deletion_strategy
+        if strategy is None:
+            return None
+        if strategy.deletion_rules and not strategy.legacy:
+            return "deletionStrategy.deletionRules"
+        if any(policy == "DeleteNone" for _, policy in strategy.policies()):
+            return "a DeleteNone policy in deletionStrategy"
+        return None
+
+    @property
     def shutdown(self) -> bool:
         """Effective ``shutdownAfterJobFinishes``."""
-        return self.cluster is not None if self.shutdown_after_job_finishes is None else self.shutdown_after_job_finishes
+        if self.shutdown_after_job_finishes is not None:
+            return self.shutdown_after_job_finishes
+        return self.cluster is not None and self.shutdown_refused is None
+
+    def kuberay_needs(self) -> list[Needs]:
+        """The set fields that need a KubeRay release or feature gate (checked against the stack's ``raydask:kuberay``)."""
+        out: list[Needs] = []
+        if self.deletion_strategy is not None:
+            gate = "RayJobDeletionPolicy"
+            out.append(("deletionStrategy", "deletionStrategy", KUBERAY_DELETION_STRATEGY_SINCE, gate))
+            out += [(f"deletionStrategy.deletionRules.{i}.condition.jobDeploymentStatus", "jobDeploymentStatus",
+                     KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE, None)
+                    for i, r in enumerate(self.deletion_strategy.deletion_rules) if r.condition.job_deployment_status]
+        if self.pre_running_deadline_seconds is not None:
+            out.append(("preRunningDeadlineSeconds", "preRunningDeadlineSeconds", KUBERAY_PRE_RUNNING_DEADLINE_SINCE, None))
+        return out
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
@@ -255,12 +447,26 @@ class RayJobSpec(Spec, Companions):
         if self.cluster_selector is not None and self.shutdown_after_job_finishes:
             problems.append(("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never "
                                                          "deleted"))
-        if self.ttl_seconds_after_finished is not None and not self.shutdown:
+        refused = self.shutdown_refused if self.cluster_selector is None else None
+        if refused and self.shutdown_after_job_finishes:
+            problems.append(("shutdownAfterJobFinishes", f"cannot be true with {refused} (KubeRay refuses both; the "
+                                                         "deletion strategy decides what is deleted): remove it"))
+        if self.ttl_seconds_after_finished is not None and refused == "deletionStrategy.deletionRules":
+            problems.append(("ttlSecondsAfterFinished", "does not apply with deletionStrategy.deletionRules: set the delay in "
+                                                        "each rule's condition.ttlSeconds"))
+        elif self.ttl_seconds_after_finished is not None and refused and self.shutdown_after_job_finishes is None:
+            problems.append(("ttlSecondsAfterFinished", f"needs shutdownAfterJobFinishes: true, which KubeRay refuses with "
+                                                        f"{refused}: remove it, or use deletionRules with their own delays"))
+        elif self.ttl_seconds_after_finished is not None and not self.shutdown:
             problems.append(("ttlSecondsAfterFinished", "only applies with shutdownAfterJobFinishes: true"))
         if self.suspend and self.cluster_selector is not None:
             problems.append(("suspend", "a job on an existing cluster (clusterSelector) cannot be suspended"))
+        elif self.suspend and refused and self.shutdown_after_job_finishes is None:
+            problems.append(("suspend", f"a job with {refused} cannot be suspended (KubeRay suspends only jobs with "
+                                        "shutdownAfterJobFinishes: true, which it refuses with that strategy)"))
         elif self.suspend and not self.shutdown:
             problems.append(("suspend", "requires shutdownAfterJobFinishes: true"))
+        problems += self._deletion_problems()
         if self.submission_mode == "SidecarMode":
             problems.append(("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod "
                                                "without a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode "
@@ -281,6 +487,20 @@ class RayJobSpec(Spec, Companions):
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
         return problems
+
+    def _deletion_problems(self) -> list[tuple[Path, str]]:
+        """``deletionStrategy`` against the job: KubeRay's rules on the selected cluster and the autoscaler."""
+        strategy = self.deletion_strategy
+        if strategy is None:
+            return []
+        if self.cluster_selector is not None:
+            return [("deletionStrategy", "does nothing with clusterSelector: KubeRay deletes nothing of a job on an existing "
+                                         "cluster, whatever the policy; remove it")]
+        if self.cluster is None or self.cluster.autoscaling is None:
+            return []
+        return [(f"deletionStrategy.{path}", "DeleteWorkers cannot be used with cluster.autoscaling (KubeRay refuses it "
+                                             "on an autoscaling cluster): use DeleteCluster, or turn autoscaling off")
+                for path, policy in strategy.policies() if policy == "DeleteWorkers"]
 
 
 class ServeAutoscalingSpec(Spec):
@@ -465,6 +685,35 @@ class ServeApplicationSpec(Spec):
         return out
 
 
+class ClusterUpgradeOptionsSpec(Spec):
+    """How ``NewClusterWithIncrementalUpgrade`` moves traffic to the new cluster (``upgradeStrategy.clusterUpgradeOptions``)."""
+
+    gateway_class_name: Subdomain
+    """The Gateway API GatewayClass of the Gateway KubeRay creates (``<name>-gateway``, HTTP on port 80), e.g. ``istio``
+    or ``eg``; required. The cluster needs the Gateway API CRDs and a controller for this class: raydask installs
+    neither."""
+    interval_seconds: Seconds
+    """Seconds between two traffic steps; required."""
+    step_size_percent: Percent
+    """Percentage of the traffic moved to the new cluster at each step, 1-100, at most ``maxSurgePercent``; required."""
+    max_surge_percent: Percent = 100
+    """Percentage of Serve capacity (Serve's ``target_capacity``) the new cluster gains, and the old one then gives up,
+    in each round; the traffic follows in steps of ``stepSizePercent``; default 100 (the new cluster scales to full
+    capacity at once)."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.step_size_percent > self.max_surge_percent:
+            problems.append(("stepSizePercent", f"must be ≤ maxSurgePercent ({self.step_size_percent} > "
+                                                f"{self.max_surge_percent}): KubeRay moves no more traffic than the new "
+                                                "cluster has scaled up for"))
+        return problems
+
+    def render(self) -> dict[str, Any]:
+        return {"gatewayClassName": self.gateway_class_name, "intervalSeconds": self.interval_seconds,
+                "stepSizePercent": self.step_size_percent, "maxSurgePercent": self.max_surge_percent}
+
+
 class RayServiceSpec(Spec, Companions):
     """Ray Serve applications on KubeRay (``ray.io/v1`` RayService) with zero-downtime upgrades and a Serve Ingress."""
 
@@ -477,7 +726,32 @@ class RayServiceSpec(Spec, Companions):
     cluster: WorkloadClusterSpec = WorkloadClusterSpec()
     """The cluster the applications run on (``rayClusterConfig``); default a 1 CPU, 2Gi head only."""
     upgrade_strategy: UpgradeType = "NewCluster"
-    """On a cluster change: ``NewCluster`` (blue/green, default) or ``None`` (apply in place, with downtime)."""
+    """On a cluster change: ``NewCluster`` (blue/green, default), ``NewClusterWithIncrementalUpgrade`` (the new
+    cluster takes the traffic step by step through a Gateway, see ``clusterUpgradeOptions``) or ``None`` (apply in
+    place, with downtime)."""
+    cluster_upgrade_options: ClusterUpgradeOptionsSpec | None = None
+    """Steps of ``NewClusterWithIncrementalUpgrade`` (required with it, refused otherwise); default none. Needs KubeRay
+    ≥ 1.5.0 with its feature gate ``RayServiceIncrementalUpgrade`` on (the chart's default from 1.7.0; set
+    ``raydask:kuberay.featureGates: {RayServiceIncrementalUpgrade: true}`` before; without the gate KubeRay upgrades in
+    place, with downtime, so raydask refuses it when the stack's ``raydask:kuberay`` has the gate off), Ray's autoscaler
+    on the cluster (``cluster.autoscaling``), the Gateway API CRDs and a Gateway controller for ``gatewayClassName``.
+    Clients that should follow the traffic split use the Gateway KubeRay creates, ``<name>-gateway`` (port 80);
+    ``<name>-serve-svc`` and raydask's ``ingress`` keep routing to the active cluster until the upgrade completes. With
+    NetworkPolicies, admit the Gateway's proxies to the Serve port with
+    ``cluster.networkPolicy.extraIngress: [{namespaces: [<gateway namespace>], ports: [8000]}]``."""
+    ray_cluster_deletion_delay_seconds: Count | None = None
+    """Seconds KubeRay keeps the old cluster after an upgrade switched traffic away from it; KubeRay ≥ 1.5.0; default
+    KubeRay's (60)."""
+    exclude_head_pod_from_serve_svc: bool = False
+    """Keep the head pod out of the Serve Service (``<name>-serve-svc``), so only workers take Serve traffic (e.g. a
+    head without Serve replicas, ``head.schedulable: false``); default false."""
+    suspend: bool = False
+    """Suspend the service: KubeRay deletes its clusters and Services and creates them again when set back to false;
+    KubeRay ≥ 1.7.0; default false."""
+    managed_by: ManagedBy | None = None
+    """``kueue.x-k8s.io/multikueue`` hands the RayService to Kueue's MultiKueue (this KubeRay operator leaves it alone)
+    or ``ray.io/kuberay-operator``; KubeRay ≥ 1.6.0; default none (KubeRay). The API server refuses a change once set:
+    replace the RayService to change it."""
     ingress: IngressSpec | None = None
     """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
     serve_service: ServiceSettingsSpec | None = None
@@ -487,6 +761,21 @@ class RayServiceSpec(Spec, Companions):
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
+
+    def kuberay_needs(self) -> list[Needs]:
+        """The set fields that need a KubeRay release or feature gate (checked against the stack's ``raydask:kuberay``)."""
+        out: list[Needs] = []
+        if self.upgrade_strategy == "NewClusterWithIncrementalUpgrade":
+            out.append(("upgradeStrategy", "upgradeStrategy.clusterUpgradeOptions", KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE,
+                        "RayServiceIncrementalUpgrade"))
+        if self.ray_cluster_deletion_delay_seconds is not None:
+            out.append(("rayClusterDeletionDelaySeconds", "rayClusterDeletionDelaySeconds",
+                        KUBERAY_CLUSTER_DELETION_DELAY_SINCE, None))
+        if self.suspend:
+            out.append(("suspend", "suspend", KUBERAY_SERVICE_SUSPEND_SINCE, None))
+        if self.managed_by is not None:
+            out.append(("managedBy", "managedBy", KUBERAY_SERVICE_MANAGED_BY_SINCE, None))
+        return out
 
     @property
     def serve_service_name(self) -> str:
@@ -508,9 +797,17 @@ class RayServiceSpec(Spec, Companions):
             if routes.index(app.route_prefix) != i:
                 problems.append((f"applications.{i}.routePrefix", f"route prefix '{app.route_prefix}' is already served by "
                                                                   f"applications[{routes.index(app.route_prefix)}]"))
-        if self.upgrade_strategy == "NewClusterWithIncrementalUpgrade":
-            problems.append(("upgradeStrategy", "NewClusterWithIncrementalUpgrade is not supported yet (it needs Gateway API "
-                                                "resources raydask does not manage); use NewCluster or None"))
+        incremental = self.upgrade_strategy == "NewClusterWithIncrementalUpgrade"
+        if incremental and self.cluster_upgrade_options is None:
+            problems.append(("clusterUpgradeOptions", "required with upgradeStrategy NewClusterWithIncrementalUpgrade: set "
+                                                      "gatewayClassName, intervalSeconds and stepSizePercent"))
+        if self.cluster_upgrade_options is not None and not incremental:
+            problems.append(("clusterUpgradeOptions", f"only applies to upgradeStrategy NewClusterWithIncrementalUpgrade "
+                                                      f"(upgradeStrategy is {self.upgrade_strategy}): remove it or change "
+                                                      "upgradeStrategy"))
+        if incremental and self.cluster.autoscaling is None:
+            problems.append(("cluster.autoscaling", "required with upgradeStrategy NewClusterWithIncrementalUpgrade (KubeRay "
+                                                    "scales the new cluster with Ray's autoscaler): set autoscaling: {}"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
         return problems
@@ -518,6 +815,11 @@ class RayServiceSpec(Spec, Companions):
 
 __all__ = [
     "ActorOptionsSpec",
+    "ClusterUpgradeOptionsSpec",
+    "DeletionConditionSpec",
+    "DeletionPolicySpec",
+    "DeletionRuleSpec",
+    "DeletionStrategySpec",
     "RayJobSpec",
     "RayServiceSpec",
     "RuntimeEnvSpec",

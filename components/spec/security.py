@@ -21,6 +21,7 @@ from raydask.errors import Path
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Spec
+from raydask.spec.kuberay import FEATURE_GATES
 
 if TYPE_CHECKING:
     from raydask.spec.dask import DaskClusterSpec
@@ -49,6 +50,36 @@ KUBERAY_K8S_TOKEN_AUTH_SINCE = (1, 6, 0)
 KUBERAY_AUTH_SECRET_NAME_SINCE = (1, 6, 0)
 KUBERAY_GCS_FT_SINCE = (1, 3, 0)
 """First KubeRay release whose CRD has ``gcsFaultToleranceOptions`` (older API servers prune it)."""
+KUBERAY_DELETION_STRATEGY_SINCE = (1, 5, 0)
+"""First KubeRay release whose RayJob CRD has ``deletionStrategy`` with ``deletionRules`` / ``onSuccess`` / ``onFailure``."""
+KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE = (1, 6, 0)
+"""First KubeRay release whose deletion conditions take ``jobDeploymentStatus``."""
+KUBERAY_PRE_RUNNING_DEADLINE_SINCE = (1, 6, 0)
+"""First KubeRay release whose RayJob CRD has ``preRunningDeadlineSeconds``."""
+KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE = (1, 5, 0)
+"""First KubeRay release with RayService incremental upgrades (``upgradeStrategy.clusterUpgradeOptions``)."""
+KUBERAY_CLUSTER_DELETION_DELAY_SINCE = (1, 5, 0)
+"""First KubeRay release whose RayService CRD has ``rayClusterDeletionDelaySeconds``."""
+KUBERAY_SERVICE_MANAGED_BY_SINCE = (1, 6, 0)
+"""First KubeRay release whose RayService CRD has ``managedBy``."""
+KUBERAY_SERVICE_SUSPEND_SINCE = (1, 7, 0)
+"""First KubeRay release whose RayService CRD has ``suspend``."""
+KUBERAY_GATES_ON_SINCE = {
+    "RayJobDeletionPolicy": ((1, 6, 0), "KubeRay refuses a RayJob with a deletionStrategy"),
+    "RayServiceIncrementalUpgrade": ((1, 7, 0), "KubeRay upgrades the RayService in place, with downtime"),
+}
+"""Per feature gate a workload field needs: the first KubeRay release whose operator turns it on by default (for
+versions raydask has no chart defaults of, ``raydask.spec.kuberay.FEATURE_GATES``) and what happens with it off."""
+KUBERAY_AUTOSCALER_COMMAND_SINCE = (1, 7, 0)
+"""First KubeRay release whose CRD has ``autoscalerOptions.command`` / ``args``."""
+KUBERAY_TLS_SINCE = (1, 7, 0)
+"""First KubeRay release whose CRD has ``tlsOptions`` (and its ``RayClusterMTLS`` feature gate)."""
+KUBERAY_HISTORY_SERVER_SINCE = (1, 7, 0)
+"""First KubeRay release whose CRD has ``historyServerOptions`` (and its ``RayClusterHistoryServer`` feature gate)."""
+KUBERAY_UPGRADE_STRATEGY_SINCE = (1, 6, 0)
+"""First KubeRay release whose RayCluster CRD has ``upgradeStrategy``."""
+KUBERAY_MANAGED_BY_SINCE = (1, 3, 0)
+"""First KubeRay release whose RayCluster CRD has ``managedBy``."""
 
 _REDIS_ADDRESS = re.compile(r"^(?:(?P<scheme>rediss?)://)?(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$")
 
@@ -383,6 +414,44 @@ def _auth_version_problems(own: AuthSpec | None, stack_auth: AuthSpec | None, ra
     return [(f"rayAuth{'.' + p if p else ''}", f"{m} ({label})") for p, m in auth_problems(stack_auth, ray_version, kuberay)]
 
 
+def _cluster_field_problems(cluster: RayClusterConfig, stack: StackSpec) -> list[Problem]:
+    """Rules of a cluster's KubeRay ≥ 1.6 / 1.7 keys that need the stack (its KubeRay version and feature gates,
+    ``createNamespace``), relative to the cluster; a RayCluster's or a RayJob's / RayService's ``cluster``."""
+    from raydask.spec.kuberay import FEATURE_GATES
+
+    out: list[Problem] = []
+    kuberay = stack.kuberay.version if stack.kuberay else None
+    a = cluster.autoscaling
+    fields: list[tuple[str, str, bool, tuple[int, ...]]] = [
+        ("autoscaling.command", "autoscalerOptions.command", bool(a and a.command is not None), KUBERAY_AUTOSCALER_COMMAND_SINCE),
+        ("autoscaling.args", "autoscalerOptions.args", bool(a and a.args is not None), KUBERAY_AUTOSCALER_COMMAND_SINCE),
+        ("tls", "tlsOptions", bool(cluster.tls and cluster.tls.enabled), KUBERAY_TLS_SINCE),
+        ("historyServer", "historyServerOptions", cluster.history_server is not None, KUBERAY_HISTORY_SERVER_SINCE),
+        ("upgradeStrategy", "upgradeStrategy", getattr(cluster, "upgrade_strategy", None) is not None,
+         KUBERAY_UPGRADE_STRATEGY_SINCE),
+        ("managedBy", "managedBy", getattr(cluster, "managed_by", None) is not None, KUBERAY_MANAGED_BY_SINCE),
+    ]
+    for key, crd_key, used, since in fields:
+        if used and kuberay and _release(kuberay) < since:
+            out.append((key, f"needs KubeRay ≥ {_dotted(since)}; raydask:kuberay.version is {kuberay} (its RayCluster CRD has "
+                             f"no {crd_key}: the API server drops it): set raydask:kuberay.version to {_dotted(since)} or "
+                             f"later, or remove {key}"))
+    if stack.kuberay and kuberay and _release(kuberay) >= KUBERAY_TLS_SINCE:
+        gates = {**FEATURE_GATES.get(kuberay, {}), **stack.kuberay.feature_gates}
+        for key, used, gate, effect in (
+                ("tls", bool(cluster.tls and cluster.tls.enabled), "RayClusterMTLS", "refuses the cluster"),
+                ("historyServer", cluster.history_server is not None, "RayClusterHistoryServer", "ignores it (no collector)")):
+            if used and not gates.get(gate, False):
+                out.append((key, f"needs the KubeRay feature gate {gate}, off in raydask:kuberay (without it KubeRay {effect}): "
+                                 f"set raydask:kuberay.featureGates: {{{gate}: true}}"))
+    if cluster.history_server is not None and stack.create_namespace:
+        out.append(("historyServer", "KubeRay gives the collector sidecar no securityContext, so Pod Security 'restricted', "
+                                     "which the namespaces raydask creates enforce, rejects every pod of the cluster: set "
+                                     "raydask:createNamespace: false and run the cluster in a namespace at Pod Security level "
+                                     "'baseline', or remove historyServer"))
+    return out
+
+
 def stack_problems(stack: StackSpec) -> list[Problem]:
     """Rules that need the stack: its defaults, its KubeRay version, ``requireTls``."""
     out: list[Problem] = []
@@ -393,6 +462,7 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         if c.gcs_fault_tolerance is not None and kuberay and _release(kuberay) < KUBERAY_GCS_FT_SINCE:
             out.append((f"{where}.gcsFaultTolerance", f"needs KubeRay ≥ {_dotted(KUBERAY_GCS_FT_SINCE)}; raydask:kuberay.version "
                                                       f"is {kuberay} (older operators drop gcsFaultToleranceOptions)"))
+        out += [(f"{where}.{p}", m) for p, m in _cluster_field_problems(c, stack)]
         authenticated = effective_auth(stack.ray_auth, c.auth) is not None
         out += [(f"{where}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
                                                                         authenticated=authenticated)]
@@ -409,6 +479,22 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
                                                     f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
             out += _auth_version_problems(w.cluster.auth, stack.ray_auth, w.cluster.ray_version, kuberay,
                                           f"{field}.{i}.cluster", f"{field}[{i}]")
+            out += [(f"{field}.{i}.cluster.{p}", m) for p, m in _cluster_field_problems(w.cluster, stack)]
+    if stack.kuberay is not None:
+        release = _release(stack.kuberay.version)
+        gates = {**FEATURE_GATES.get(stack.kuberay.version, {}), **stack.kuberay.feature_gates}
+        for field, workloads in workload_fields:
+            kind = "RayJob" if field == "rayJobs" else "RayService"
+            for i, w in enumerate(workloads):
+                for path, what, since, gate in w.kuberay_needs():
+                    if release < since:
+                        out.append((f"{field}.{i}.{path}", f"needs KubeRay ≥ {_dotted(since)}; raydask:kuberay.version is "
+                                                           f"{kuberay} (its {kind} CRD has no {what}): set "
+                                                           f"raydask:kuberay.version to {_dotted(since)} or later"))
+                    elif gate and not gates.get(gate, release >= KUBERAY_GATES_ON_SINCE[gate][0]):
+                        out.append((f"{field}.{i}.{path}", f"needs the KubeRay feature gate {gate}, off in raydask:kuberay "
+                                                           f"(without it {KUBERAY_GATES_ON_SINCE[gate][1]}): set "
+                                                           f"raydask:kuberay.featureGates: {{{gate}: true}}"))
     for i, s in enumerate(stack.ray_services):
         if s.ingress is not None:
             out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(s.ingress, "ingress", require_tls=stack.require_tls)]

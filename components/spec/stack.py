@@ -9,10 +9,12 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from raydask.errors import Path
+from raydask.k8s import pss
 from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.overrides import pod_security_levels
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import AuthSpec, NetworkPolicySpec, effective_network_policy, stack_problems
@@ -33,6 +35,16 @@ KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 KUBERAY_NETWORK_POLICY = "kuberay-operator-netpol"
 DASK_OPERATOR_NETWORK_POLICY = "dask-kubernetes-operator-netpol"
 Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec | DaskJobSpec
+
+
+COMPANION_KEYS = (".configMaps[", ".secrets[", ".serviceAccounts[")
+
+
+def _same_workload(a: str, b: str) -> bool:
+    """Whether owners ``a`` and ``b`` are one workload and its parts (``rayClusters[0]``, ``rayClusters[0].worker``): its
+    parts never clash with each other, but a declared object (``rayClusters[0].secrets[1]``) clashes like any other."""
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and not long[len(short):].startswith(COMPANION_KEYS)
 
 
 class StackSpec(Spec):
@@ -70,7 +82,15 @@ class StackSpec(Spec):
     """Dask batch jobs (DaskJob), each on a cluster of its own; default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
-        return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *stack_problems(self)]
+        return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
+                *stack_problems(self)]
+
+    def _secret_key_problems(self) -> list[tuple[Path, str]]:
+        """Secrets that would read a raydask setting (``raydask:namespace``) as their value."""
+        settings = {f.alias or n for n, f in type(self).model_fields.items()}
+        return [((field, i, *path), f"reads raydask:{ref}, which is a raydask setting, not a secret: choose another key "
+                                    f"(e.g. {ref}Secret)")
+                for field, i, w in self.workloads() for path, ref in w.secret_references() if ref in settings]
 
     def workloads(self) -> list[tuple[str, int, Workload]]:
         """(config key, index, spec) of every Ray cluster, job, service and Dask cluster, in declaration order."""
@@ -96,7 +116,7 @@ class StackSpec(Spec):
         made: dict[tuple[str, str, str], str] = {}
         for ns, kind, name, blame, owner in self.derived_objects():
             other = made.setdefault((ns, kind, name), owner)
-            if other != owner and not (other.startswith(owner) or owner.startswith(other)):
+            if other != owner and not _same_workload(other, owner):
                 problems.append((blame, f"makes the {kind} {ns}/{name}, which {other} makes too: choose another name"))
         return list(dict.fromkeys(problems))
 
@@ -145,8 +165,9 @@ class StackSpec(Spec):
                 names = [("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
-                    names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name)),
-                              ("Secret", RayNames.redis_password_secret(w.name))]
+                    names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
+                    if w.gcs_fault_tolerance is not None and w.gcs_fault_tolerance.password_secret is None:
+                        names.append(("Secret", RayNames.redis_password_secret(w.name)))
                 if isinstance(w, RayServiceSpec):
                     names.append(("Service", w.serve_service_name))
                     ft = w.cluster.gcs_fault_tolerance
@@ -159,6 +180,8 @@ class StackSpec(Spec):
                 objects += [(kind, name, key, owner) for kind, name in names]
             objects += [("ConfigMap", f"{w.name}-{cm.name}", f"{field}.{i}.configMaps.{j}.name", f"{owner}.configMaps[{j}]")
                         for j, cm in enumerate(w.config_maps)]
+            objects += [("Secret", f"{w.name}-{sec.name}", f"{field}.{i}.secrets.{j}.name", f"{owner}.secrets[{j}]")
+                        for j, sec in enumerate(w.secrets)]
             objects += [(kind, f"{w.name}-{sa.name}", f"{field}.{i}.serviceAccounts.{j}.name", f"{owner}.serviceAccounts[{j}]")
                         for j, sa in enumerate(w.service_accounts) for kind in ("ServiceAccount", "Role", "RoleBinding")]
             out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
@@ -190,6 +213,15 @@ class StackSpec(Spec):
                                                                     "daskOperator.clusterWide is false (it only watches its own "
                                                                     "namespace)"))
         return problems
+
+    def pod_security(self, namespace: str) -> str:
+        """The Pod Security level ``namespace`` enforces: restricted, unless a workload in it makes an explicit
+        ``podSecurity`` exception (then the most permissive level one asks for)."""
+        levels = {"restricted"}
+        for _, _, w in self.workloads():
+            if (w.namespace or self.namespace) == namespace:
+                levels |= pod_security_levels(w)
+        return max(levels, key=pss.LEVELS.index)
 
     def namespaces(self) -> list[str]:
         """Every namespace the stack puts objects in, in first-use order."""

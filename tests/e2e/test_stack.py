@@ -38,6 +38,7 @@ from run_pulumi import select_stack
 STACK = "e2e"
 NS, QUIET = "e2e", "e2e-quiet"
 PASSWORD = "e2e-redis-password"
+TOKEN = "e2e-tracking-token"
 RAYCLUSTER = f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/train"
 DASK_DEFAULT_GROUP = f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskworkergroups/etl-default"
 
@@ -79,6 +80,7 @@ def deployed(cluster: ControlPlane, pulumi: Pulumi, chart_mirror: str, ingress_c
     state = Deployed(stack, project, cluster)
     state.config({"raydask:kuberay.chart.repo": chart_mirror, "raydask:daskOperator.chart.repo": chart_mirror})
     stack.set_config("raydask:redisPassword", auto.ConfigValue(PASSWORD, secret=True))
+    stack.set_config("raydask:trackingToken", auto.ConfigValue(TOKEN, secret=True))
     yield state
     cluster.stop_kuberay()
     cluster.stop_dask()
@@ -104,7 +106,7 @@ def test_preview_plans_every_component(deployed: Deployed) -> None:
                          "kubernetes:helm.sh/v3:Release": 2, "kubernetes:ray.io/v1:RayCluster": 1,
                          "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup": 1, "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler": 1,
                          "kubernetes:networking.k8s.io/v1:Ingress": 3, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": 3,
-                         "kubernetes:core/v1:Secret": 1, "kubernetes:apps/v1:DeploymentPatch": 2,
+                         "kubernetes:core/v1:Secret": 2, "kubernetes:apps/v1:DeploymentPatch": 2,
                          "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": 7}.items():
         assert plan.get(token) == count, (token, plan)
     assert plan["kubernetes:networking.k8s.io/v1:NetworkPolicy"] >= 10
@@ -168,11 +170,13 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
     assert crd["metadata"]["labels"]["app.kubernetes.io/version"] == "1.5.0"
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["workerGroupSpecs"]
     assert schema["x-kubernetes-list-type"] == "map"
-    # the Redis password reached its Secret, and is a secret in the state
+    # the Redis password and the declared Secret's value reached their Secrets, and are secrets in the state
     assert secret_value(cp, NS, "train-redis-password", "password") == PASSWORD
+    assert secret_value(cp, NS, "train-tracking", "TRACKING_TOKEN") == TOKEN
     state = deployed.stack.export_stack().deployment
-    secret = next(r for r in state["resources"] if r["type"] == "kubernetes:core/v1:Secret")
-    assert PASSWORD not in json.dumps(state) and "4dabf18193072939515e22adb298388d" in json.dumps(secret["outputs"])
+    secrets = [r for r in state["resources"] if r["type"] == "kubernetes:core/v1:Secret"]
+    assert len(secrets) == 2 and PASSWORD not in json.dumps(state) and TOKEN not in json.dumps(state)
+    assert all("4dabf18193072939515e22adb298388d" in json.dumps(s["outputs"]) for s in secrets)
     # what sits in e2e-quiet was created and is left alone
     assert kube_get(cp, f"/apis/ray.io/v1/namespaces/{QUIET}/rayjobs/report")
     assert kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{QUIET}/daskautoscalers/adapt")
