@@ -222,3 +222,26 @@ def test_model_defaults() -> None:
     assert spec.tls is None and spec.history_server is None and spec.upgrade_strategy is None and spec.managed_by is None
     copied = copy.deepcopy(spec.model_dump(by_alias=True))
     assert {"tls", "historyServer", "upgradeStrategy", "managedBy"} <= set(copied)
+
+
+def test_worker_group_priority() -> None:
+    groups = [{"name": "spot", "minReplicas": 0, "maxReplicas": 8, "priority": 10},
+              {"name": "on-demand", "minReplicas": 0, "maxReplicas": 4}]
+    objects = build(stack({"workerGroups": groups}))
+    assert_valid(objects, "1.31")
+    rc = ray_cluster(objects)
+    assert [g.get("priority") for g in rc["spec"]["workerGroupSpecs"]] == [10, None]
+    config = consumers._autoscaling_config()._derive_autoscaling_config_from_ray_cr(rc)  # Ray's autoscaler reads it
+    assert config["available_node_types"]["spot"]["priority"] == 10
+    assert "priority" not in config["available_node_types"]["on-demand"]
+    assert refused(stack({"workerGroups": groups}, kuberay="1.5.0", gates={})) == [
+        f"{P}.workerGroups[0].priority: needs KubeRay ≥ 1.7.0; raydask:kuberay.version is 1.5.0 (its RayCluster CRD has no "
+        "workerGroupSpecs[].priority: the API server drops it): set raydask:kuberay.version to 1.7.0 or later, or remove "
+        "workerGroups[0].priority"]
+    assert refused(stack({"workerGroups": groups, "autoscaling": None})) == [
+        f"{P}.workerGroups[0].priority: only the Ray autoscaler reads it, and this cluster has none: turn on autoscaling, or "
+        "remove it"]
+    assert refused(stack({"workerGroups": groups, "rayVersion": "2.55.0",
+                          "image": "rayproject/ray:2.55.0-py311"})) == [
+        f"{P}.workerGroups[0].priority: only the v2 autoscaler of Ray ≥ 2.56.0 reads it; this cluster runs the v2 "
+        "autoscaler of Ray 2.55.0: remove it, or upgrade"]

@@ -394,3 +394,15 @@ def test_the_crd_rules_agree_with_ours() -> None:
     both = {**job, "spec": {**job["spec"], "deletionStrategy": {**LEGACY, "deletionRules": RULES}}}
     for version in ("1.5.0", "1.7.0"):
         assert crd_issues(one_legacy, version) and crd_issues(both, version), version
+
+
+def test_job_metadata_and_managed_by() -> None:
+    objects = build(stack(rayJobs=[{**JOB, "jobMetadata": {"team": "search", "run": "42"},
+                                    "managedBy": "kueue.x-k8s.io/multikueue"}]))
+    spec = kind(objects, "RayJob")["spec"]
+    assert spec["metadata"] == {"team": "search", "run": "42"} and spec["managedBy"] == "kueue.x-k8s.io/multikueue"
+    assert_valid_on(objects, "1.5.0", "1.7.0")
+    base = ray_job_spec(RayJobSpec.model_validate(JOB), "ml")["jobId"]
+    assert ray_job_spec(RayJobSpec.model_validate({**JOB, "jobMetadata": {"run": "43"}}), "ml")["jobId"] != base
+    assert problems(stack(rayJobs=[{**JOB, "managedBy": "kueue"}])) == [
+        "raydask:rayJobs[0].managedBy: must be one of 'ray.io/kuberay-operator' or 'kueue.x-k8s.io/multikueue', got 'kueue'"]

@@ -616,10 +616,10 @@ def test_child_options_parent_protect_and_job_replacement(run_program: Any) -> N
     job = children["etl"]
     assert job.replace_on_changes == RERUN_ON_CHANGES and job.delete_before_replace is True
     assert "spec.suspend" not in RERUN_ON_CHANGES and "spec.entrypoint" in RERUN_ON_CHANGES
-    # every key of the RayJob spec raydask writes, but suspend: the CRD's keys less those raydask never sets
+    # every key of the RayJob spec but suspend
     crd = yaml.safe_load((upstream.kuberay_crd_dir("1.7.0") / "ray.io_rayjobs.yaml").read_text())
     keys = set(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"])
-    assert {p.removeprefix("spec.") for p in RERUN_ON_CHANGES} == keys - {"suspend", "managedBy", "metadata"}
+    assert {p.removeprefix("spec.") for p in RERUN_ON_CHANGES} == keys - {"suspend"}
     assert set(job_built().job["spec"]) - {"suspend"} <= {p.removeprefix("spec.") for p in RERUN_ON_CHANGES}
     assert not children["fruit"].replace_on_changes  # a RayService upgrades in place, without downtime
 

@@ -192,6 +192,8 @@ def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
         out["idleTimeoutSeconds"] = group.idle_timeout_seconds
     if group.num_of_hosts is not None:
         out["numOfHosts"] = group.num_of_hosts
+    if group.priority is not None:
+        out["priority"] = group.priority
     return out
 
 

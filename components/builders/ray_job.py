@@ -36,7 +36,7 @@ RERUN_ON_CHANGES = [
         "entrypoint", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "runtimeEnvYAML", "jobId",
         "submissionMode", "rayClusterSpec", "clusterSelector", "shutdownAfterJobFinishes", "ttlSecondsAfterFinished",
         "activeDeadlineSeconds", "preRunningDeadlineSeconds", "backoffLimit", "deletionStrategy", "submitterConfig",
-        "submitterPodTemplate",
+        "submitterPodTemplate", "metadata", "managedBy",
     )
 ]
 """A RayJob runs once: a change to anything but ``suspend`` replaces it, which runs the new job."""
@@ -147,6 +147,10 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
         body["preRunningDeadlineSeconds"] = spec.pre_running_deadline_seconds
     if spec.backoff_limit is not None:
         body["backoffLimit"] = spec.backoff_limit
+    if spec.job_metadata:
+        body["metadata"] = dict(spec.job_metadata)
+    if spec.managed_by is not None:
+        body["managedBy"] = spec.managed_by
     if spec.submission_mode == "K8sJobMode":
         body["submitterPodTemplate"] = submitter_template(spec, namespace)
         if spec.submitter.backoff_limit is not None:

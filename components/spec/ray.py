@@ -55,6 +55,8 @@ RayVersion = Annotated[str, AfterValidator(_ray_version)]
 """A Ray release such as ``2.60.0``."""
 DEFAULT_RAY_VERSION = "2.60.0"
 AUTOSCALER_V2_SINCE = (2, 47, 0)
+GROUP_PRIORITY_RAY_SINCE = (2, 56, 0)
+"""First Ray release whose v2 autoscaler reads a worker group's ``priority``."""
 KUBERAY_CHART = "kuberay-operator"
 KUBERAY_VERSION = "1.7.0"
 RAY_ENV: dict[str, str] = {
@@ -300,6 +302,9 @@ class WorkerGroupSpec(RayGroup):
     """Autoscaler upper bound; default ``replicas``."""
     idle_timeout_seconds: Count | None = None
     """Per-group idle timeout overriding the cluster's; default the cluster's."""
+    priority: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | None = None
+    """Scale-up preference when several groups fit the same demand (higher first; the v2 autoscaler on Ray ≥ 2.56,
+    KubeRay ≥ 1.7); default KubeRay's 0."""
     num_of_hosts: Annotated[Count, Field(ge=1)] | None = None
     """Pods per replica (``numOfHosts``: a multi-host TPU slice is one replica of several pods; the autoscaler scales
     whole replicas); default 1."""
@@ -627,6 +632,15 @@ class RayClusterConfig(Spec):
                 problems.append((f"workerGroups.{i}.idleTimeoutSeconds", f"only the v2 autoscaler reads a group's idle timeout; "
                                                                          f"this cluster runs v1 ({why}): use "
                                                                          "autoscaling.idleTimeoutSeconds"))
+            if g.priority is not None and not autoscaled:
+                problems.append((f"workerGroups.{i}.priority", "only the Ray autoscaler reads it, and this cluster has none: "
+                                                               "turn on autoscaling, or remove it"))
+            elif g.priority is not None and (self.autoscaler_version != "v2" or
+                                             version_tuple(self.ray_version) < GROUP_PRIORITY_RAY_SINCE):
+                problems.append((f"workerGroups.{i}.priority", f"only the v2 autoscaler of Ray ≥ "
+                                                               f"{'.'.join(map(str, GROUP_PRIORITY_RAY_SINCE))} reads it; this "
+                                                               f"cluster runs the {self.autoscaler_version} autoscaler of Ray "
+                                                               f"{self.ray_version}: remove it, or upgrade"))
             if not autoscaled and "replicas" not in g.model_fields_set and not g.min <= g.replicas <= g.max:
                 problems.append((f"workerGroups.{i}.replicas", f"required without autoscaling: the group runs replicas pods "
                                                                f"(default {g.replicas}, outside minReplicas..maxReplicas, "

@@ -396,6 +396,12 @@ class RayJobSpec(Spec, Companions):
     """Create the job suspended (no cluster, no submission) until set false; default false."""
     job_id: str | None = None
     """Ray job submission id; default ``<name>-<hash of the job definition>`` (none in ``InteractiveMode``)."""
+    job_metadata: dict[str, str] = {}
+    """Metadata Ray stores with the submitted job (RayJob ``spec.metadata``, ``ray job submit --metadata-json``; shown
+    by ``ray job list``); default none."""
+    managed_by: ManagedBy | None = None
+    """``kueue.x-k8s.io/multikueue`` hands the RayJob to Kueue's MultiKueue (this KubeRay operator leaves it alone) or
+    ``ray.io/kuberay-operator``; default none (KubeRay). The API server refuses a change: a change replaces the RayJob."""
     labels: dict[str, str] = {}
     """Labels on the RayJob object (e.g. ``kueue.x-k8s.io/queue-name``); default none."""
     annotations: dict[str, str] = {}

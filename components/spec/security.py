@@ -78,6 +78,8 @@ KUBERAY_HISTORY_SERVER_SINCE = (1, 7, 0)
 """First KubeRay release whose CRD has ``historyServerOptions`` (and its ``RayClusterHistoryServer`` feature gate)."""
 KUBERAY_UPGRADE_STRATEGY_SINCE = (1, 6, 0)
 """First KubeRay release whose RayCluster CRD has ``upgradeStrategy``."""
+KUBERAY_GROUP_PRIORITY_SINCE = (1, 7, 0)
+"""First KubeRay release whose RayCluster CRD has ``workerGroupSpecs[].priority``."""
 KUBERAY_MANAGED_BY_SINCE = (1, 3, 0)
 """First KubeRay release whose RayCluster CRD has ``managedBy``."""
 
@@ -414,6 +416,11 @@ def _auth_version_problems(own: AuthSpec | None, stack_auth: AuthSpec | None, ra
     return [(f"rayAuth{'.' + p if p else ''}", f"{m} ({label})") for p, m in auth_problems(stack_auth, ray_version, kuberay)]
 
 
+def _indexed(key: str) -> str:
+    """``workerGroups.0.priority`` as messages name it: ``workerGroups[0].priority``."""
+    return re.sub(r"[.](\d+)", r"[\1]", key)
+
+
 def _cluster_field_problems(cluster: RayClusterConfig, stack: StackSpec) -> list[Problem]:
     """Rules of a cluster's KubeRay ≥ 1.6 / 1.7 keys that need the stack (its KubeRay version and feature gates,
     ``createNamespace``), relative to the cluster; a RayCluster's or a RayJob's / RayService's ``cluster``."""
@@ -431,11 +438,13 @@ def _cluster_field_problems(cluster: RayClusterConfig, stack: StackSpec) -> list
          KUBERAY_UPGRADE_STRATEGY_SINCE),
         ("managedBy", "managedBy", getattr(cluster, "managed_by", None) is not None, KUBERAY_MANAGED_BY_SINCE),
     ]
+    fields += [(f"workerGroups.{i}.priority", "workerGroupSpecs[].priority", g.priority is not None, KUBERAY_GROUP_PRIORITY_SINCE)
+               for i, g in enumerate(cluster.worker_groups)]
     for key, crd_key, used, since in fields:
         if used and kuberay and _release(kuberay) < since:
             out.append((key, f"needs KubeRay ≥ {_dotted(since)}; raydask:kuberay.version is {kuberay} (its RayCluster CRD has "
                              f"no {crd_key}: the API server drops it): set raydask:kuberay.version to {_dotted(since)} or "
-                             f"later, or remove {key}"))
+                             f"later, or remove {_indexed(key)}"))
     if stack.kuberay and kuberay and _release(kuberay) >= KUBERAY_TLS_SINCE:
         gates = {**FEATURE_GATES.get(kuberay, {}), **stack.kuberay.feature_gates}
         for key, used, gate, effect in (

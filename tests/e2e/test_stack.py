@@ -36,7 +36,7 @@ from pulumi import automation as auto
 from run_pulumi import select_stack
 
 STACK = "e2e"
-NS, QUIET = "e2e", "e2e-quiet"
+NS, QUIET, EXEMPT = "e2e", "e2e-quiet", "e2e-exempt"
 PASSWORD = "e2e-redis-password"
 TOKEN = "e2e-tracking-token"
 RAYCLUSTER = f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/train"
@@ -101,7 +101,7 @@ def test_preview_plans_every_component(deployed: Deployed) -> None:
     deployed.stack.preview(on_event=events.append, color="never")
     plan = created(events)
     for token, count in {"raydask:kuberay:KubeRayOperator": 1, "raydask:dask:DaskOperator": 1, "raydask:ray:RayCluster": 1,
-                         "raydask:ray:RayJob": 1, "raydask:ray:RayService": 1, "raydask:dask:DaskCluster": 2,
+                         "raydask:ray:RayJob": 1, "raydask:ray:RayService": 1, "raydask:dask:DaskCluster": 3,
                          "raydask:dask:DaskJob": 1, "kubernetes:kubernetes.dask.org/v1:DaskJob": 1,
                          "kubernetes:helm.sh/v3:Release": 2, "kubernetes:ray.io/v1:RayCluster": 1,
                          "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup": 1, "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler": 1,
@@ -114,7 +114,7 @@ def test_preview_plans_every_component(deployed: Deployed) -> None:
 
 def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
     cp = deployed.cluster
-    operators = start_operators(cp, [NS])
+    operators = start_operators(cp, [NS, EXEMPT])
     result = deployed.up()
     for thread in operators:
         joined(thread)
@@ -177,6 +177,23 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
     secrets = [r for r in state["resources"] if r["type"] == "kubernetes:core/v1:Secret"]
     assert len(secrets) == 2 and PASSWORD not in json.dumps(state) and TOKEN not in json.dumps(state)
     assert all("4dabf18193072939515e22adb298388d" in json.dumps(s["outputs"]) for s in secrets)
+    # Pod Security: e2e enforces restricted (the API server refuses a pod with SYS_PTRACE there); e2e-exempt, holding
+    # the one workload with an explicit exception, enforces privileged, and the Dask operator's pods with SYS_PTRACE run
+    labels = {ns: kube_get(cp, f"/api/v1/namespaces/{ns}")["metadata"]["labels"] for ns in (NS, EXEMPT)}
+    assert labels[NS]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {k: v for k, v in labels[EXEMPT].items() if k.startswith("pod-security")} == {
+        "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted"}
+    ptrace = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ptrace"}, "spec": {"containers": [
+        {"name": "c", "image": "busybox:1.36.1", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}]}}
+    status, body = cp.api("POST", f"/api/v1/namespaces/{NS}/pods?dryRun=All", ptrace)
+    assert status == 403 and 'violates PodSecurity "restricted' in body["message"] and "SYS_PTRACE" in body["message"], body
+    wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{EXEMPT}/daskclusters/profiled")
+               .get("status", {}).get("phase") == "Running", 120, "DaskCluster profiled Running", 1)
+    profiled = items(cp, f"/api/v1/namespaces/{EXEMPT}/pods?labelSelector=dask.org/component=worker")
+    assert profiled and all(p["status"]["phase"] == "Running" for p in profiled)
+    assert profiled[0]["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] == ["SYS_PTRACE"]
+    assert profiled[0]["metadata"]["annotations"]["raydask.io/pod-security"] == "privileged"
     # what sits in e2e-quiet was created and is left alone
     assert kube_get(cp, f"/apis/ray.io/v1/namespaces/{QUIET}/rayjobs/report")
     assert kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{QUIET}/daskautoscalers/adapt")
@@ -296,7 +313,7 @@ def test_destroy_refuses_protected_namespaces_then_keeps_only_the_crds(deployed:
     deployed.config({"raydask:protect": False})
     deployed.up()
     deployed.stack.destroy(color="never", on_output=print)
-    for ns in (NS, QUIET, "kuberay-system", "dask-operator"):
+    for ns in (NS, QUIET, EXEMPT, "kuberay-system", "dask-operator"):
         status, body = cp.api("GET", f"/api/v1/namespaces/{ns}")
         assert status == 404 or body["status"]["phase"] == "Terminating", ns
     crds = {c["metadata"]["name"] for c in items(cp, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")}
