@@ -26,7 +26,7 @@ from raydask.builders.common import (
 )
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
-from raydask.builders.overrides import apply_overrides
+from raydask.builders.overrides import apply_overrides, merge
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
 from raydask.k8s.naming import DaskNames, service_fqdn
@@ -275,6 +275,8 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
         "selector": lbl.dask_scheduler(spec.name),
         "ports": [{"name": n, "protocol": "TCP", "port": p, "targetPort": n} for n, p in DaskPorts.scheduler()],
     }
+    if s.service_patch:
+        service = merge(service, s.service_patch)
     return {"metadata": metadata, "spec": pod, "service": service}
 
 

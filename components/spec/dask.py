@@ -9,7 +9,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field
 
 from raydask.errors import Path
-from raydask.k8s import images, naming, quantities
+from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s.ports import DaskPorts
 from raydask.spec.base import (
     INT32_MAX,
     Count,
@@ -185,9 +186,31 @@ class DaskSchedulerSpec(DaskPodSettings):
 
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the ``<cluster>-scheduler`` Service the operator creates; default ``ClusterIP``."""
+    service_patch: dict[str, Any] = {}
+    """Merged into that Service's spec after raydask's, extra ports by name (e.g. ``{loadBalancerSourceRanges:
+    [10.0.0.0/8], externalTrafficPolicy: Local}``); not ``type`` (``serviceType``), ``selector`` or ``externalIPs``;
+    checked against the ServiceSpec the DaskCluster CRD embeds; default none."""
+
+    SERVICE_FIXED: ClassVar[dict[str, str]] = {
+        "type": "set it with serviceType (its exposure rules apply)",
+        "selector": "raydask selects the scheduler pod",
+        "externalIPs": "it exposes the scheduler outside the cluster past serviceType's exposure rules: use serviceType",
+    }
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *_reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")]
+        problems += [(("servicePatch", key), why) for key, why in self.SERVICE_FIXED.items() if key in self.service_patch]
+        ports = self.service_patch.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            name = port.get("name") if isinstance(port, dict) else None
+            if not isinstance(name, str) or not name:
+                problems.append((("servicePatch", "ports", i), "a port needs a name (ports merge by name)"))
+            elif name in dict(DaskPorts.scheduler()):
+                problems.append((("servicePatch", "ports", i, "name"), f"'{name}' is raydask's port: add ports of other names"))
+        service = embedded_service_schema() if self.service_patch else None
+        if service is not None:
+            problems += [(("servicePatch", *path), message) for path, message in
+                         schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
         routes = self.env.get(SCHEDULER_ROUTES_ENV)
         if routes is not None and SCHEDULER_API_ROUTE not in routes:
             problems.append((("env", SCHEDULER_ROUTES_ENV),
@@ -365,9 +388,9 @@ class DaskClusterSpec(Spec, Companions):
 
 
 @functools.cache
-def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema embedded in the DaskCluster CRD of the default operator chart in the chart cache; None when the
-    cache does not hold it."""
+def _embedded_schema(part: str, field: str) -> dict[str, Any] | None:
+    """``spec.<part>.<field>``'s schema in the DaskCluster CRD of the default operator chart in the chart cache; None
+    when the cache does not hold it."""
     from raydask import charts
 
     try:
@@ -377,9 +400,19 @@ def embedded_pod_spec_schema() -> dict[str, Any] | None:
     for doc in chart.crds() if chart else ():
         if doc["metadata"]["name"] == "daskclusters.kubernetes.dask.org":
             root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            schema: dict[str, Any] = root["properties"]["spec"]["properties"]["worker"]["properties"]["spec"]
+            schema: dict[str, Any] = root["properties"]["spec"]["properties"][part]["properties"][field]
             return schema
     return None
+
+
+def embedded_pod_spec_schema() -> dict[str, Any] | None:
+    """The PodSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
+    return _embedded_schema("worker", "spec")
+
+
+def embedded_service_schema() -> dict[str, Any] | None:
+    """The scheduler's ServiceSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
+    return _embedded_schema("scheduler", "service")
 
 
 def pruned_paths(value: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
