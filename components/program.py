@@ -113,24 +113,22 @@ def load_stack_spec(values: dict[str, Any] | None = None) -> StackSpec:
 def secret_config_problems(spec: StackSpec, raw: dict[str, Any]) -> list[str]:
     """ConfigError lines for the secret config: a key a workload's ``secrets`` read that is unset or not a secret, and a
     secret nothing reads."""
-    out = []
-    read = set()
+    given = {k.partition(":")[2] for k in raw if k.startswith(f"{NAMESPACE}:")}
+    out: list[str] = []
+    read: set[str] = set()
     for field, i, w in spec.workloads():
-        unset = {ref for ref in {r for _, r in w.secret_references()} if f"{NAMESPACE}:{ref}" not in raw}
-        out += [f"{key_path(f'{NAMESPACE}:{field}[{i}]', path)}: {message}" for path, message in w.missing_secrets(
-            [r for _, r in w.secret_references() if r not in unset])]
-        for _, ref in w.secret_references():
-            read.add(ref)
-            full = f"{NAMESPACE}:{ref}"
-            if ref not in unset and not _is_secret(full):
-                out.append(f"{full}: must be a secret: run `pulumi config set --secret {full} <value>` (it is stored in "
-                           "plaintext in the stack config now)")
-    for full_key in raw:
-        ns, _, key = full_key.partition(":")
-        if ns == NAMESPACE and key not in SECRET_CONFIG_KEYS and key not in read and _is_secret(full_key):
-            out.append(f"{full_key}: a secret nothing reads: name it in a workload's secrets[].fromConfig, or remove it "
-                       f"(`pulumi config rm {full_key}`)")
+        out += [f"{key_path(f'{NAMESPACE}:{field}[{i}]', path)}: {message}" for path, message in w.missing_secrets(given)]
+        read |= {ref for _, ref in w.secret_references()}
+    out += [_not_secret(f"{NAMESPACE}:{ref}", "<value>") for ref in sorted(read & given) if not _is_secret(f"{NAMESPACE}:{ref}")]
+    out += [f"{NAMESPACE}:{key}: a secret nothing reads: name it in a workload's secrets[].fromConfig, or remove it "
+            f"(`pulumi config rm {NAMESPACE}:{key}`)"
+            for key in sorted(given - read - SECRET_CONFIG_KEYS) if _is_secret(f"{NAMESPACE}:{key}")]
     return list(dict.fromkeys(out))
+
+
+def _not_secret(full_key: str, placeholder: str) -> str:
+    return (f"{full_key}: must be a secret: run `pulumi config set --secret {full_key} {placeholder}` (it is stored in "
+            "plaintext in the stack config now)")
 
 
 def secret_config_values(spec: StackSpec) -> dict[str, pulumi.Output[str]]:
@@ -148,8 +146,7 @@ def redis_password() -> pulumi.Output[str] | None:
     full = f"{NAMESPACE}:{REDIS_PASSWORD_CONFIG}"
     value = pulumi.Config(NAMESPACE).get_secret(REDIS_PASSWORD_CONFIG)
     if value is not None and not is_config_secret(full):
-        raise ConfigError([f"{full}: must be a secret: run `pulumi config set --secret {full} <password>` (it is stored in "
-                           "plaintext in the stack config now)"])
+        raise ConfigError([_not_secret(full, "<password>")])
     return value
 
 

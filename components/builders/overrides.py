@@ -103,8 +103,8 @@ def _built_problems(groups: Iterable[tuple[Path, PodOverrides, Manifest]]) -> li
         for v in pss.check_template(template, level=level):
             out.append(((*key, *blame), f"the pod would break Pod Security \"{level}\" ({v.control}): "
                                          f"{v.path.removeprefix('template.')}: {v.message}{hint}"))
-        needed = pss.required_level(template)
-        if o.pod_security and pss.LEVELS.index(needed) < pss.LEVELS.index(level):
+        needed = pss.required_level(template) if o.pod_security else level
+        if pss.LEVELS.index(needed) < pss.LEVELS.index(level):
             out.append(((*key, "podSecurity", "level"), f"'{level}' is more than the pods need: they meet \"{needed}\"; "
                                                         + ("remove podSecurity" if needed == "restricted" else
                                                            f"use level: {needed}")))
