@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from live import ROOT, ControlPlane, Pulumi, items, joined, kube_get, project_copy, start_operators, wait_until
+from live import ROOT, ControlPlane, Pulumi, items, joined, kube_get, project_copy, start_operators
 from pulumi import automation as auto
 from run_pulumi import select_stack
 from stack_renders import program_run
@@ -44,26 +44,26 @@ def test_dev_stack_preview_up_destroy(cluster: ControlPlane, pulumi: Pulumi, cha
     assert preview.change_summary.get(auto.OpType.CREATE, preview.change_summary.get("create")) >= len(expected)
 
     operators = start_operators(cluster, ["ray-dev"])
-    up = stack.up(color="never", on_output=print)
-    for thread in operators:
-        joined(thread)
-    assert up.summary.result == "succeeded"
-    assert up.outputs["rayClusters"].value["dev"]["headService"] == "dev-head-svc"
+    try:
+        up = stack.up(color="never", on_output=print)
+        for thread in operators:
+            joined(thread)
+        assert up.summary.result == "succeeded"
+        assert up.outputs["rayClusters"].value["dev"]["headService"] == "dev-head-svc"
 
-    # what the operators made of it
-    rc = kube_get(cluster, "/apis/ray.io/v1/namespaces/ray-dev/rayclusters/dev")
-    assert rc["status"]["state"] == "ready"
-    assert kube_get(cluster, "/api/v1/namespaces/ray-dev/services/dev-head-svc")["spec"]["ports"]
-    pods = items(cluster, "/api/v1/namespaces/ray-dev/pods?labelSelector=ray.io/cluster=dev")
-    assert pods and all(p["status"]["phase"] == "Running" for p in pods)
-    # the up returned once the operator set Pending or Running (dask-kubernetes #968); Running follows
-    wait_until(lambda: kube_get(cluster, "/apis/kubernetes.dask.org/v1/namespaces/ray-dev/daskclusters/dask")
-               .get("status", {}).get("phase") == "Running", 120, "DaskCluster dask Running", 1)
-    assert kube_get(cluster, "/apis/ray.io/v1/namespaces/" + QUIET + "/rayjobs/hello")["spec"]["entrypoint"]
-
-    stack.destroy(color="never")
+        # what the operators made of it
+        rc = kube_get(cluster, "/apis/ray.io/v1/namespaces/ray-dev/rayclusters/dev")
+        assert rc["status"]["state"] == "ready"
+        assert kube_get(cluster, "/api/v1/namespaces/ray-dev/services/dev-head-svc")["spec"]["ports"]
+        pods = items(cluster, "/api/v1/namespaces/ray-dev/pods?labelSelector=ray.io/cluster=dev")
+        assert pods and all(p["status"]["phase"] == "Running" for p in pods)
+        # the up returned once the operator set Pending or Running (dask-kubernetes #968); Running follows, nudged
+        cluster.wait_dask_cluster_running("ray-dev", "dask")
+        assert kube_get(cluster, "/apis/ray.io/v1/namespaces/" + QUIET + "/rayjobs/hello")["spec"]["entrypoint"]
+    finally:  # a failure above must not leave the dev stack's objects to the e2e stack's tests
+        stack.destroy(color="never")
+        cluster.stop_kuberay()
+        cluster.stop_dask()
     assert cluster.api("GET", "/api/v1/namespaces/ray-dev")[0] in (404, 200)
     crds = {c["metadata"]["name"] for c in items(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")}
     assert {"rayclusters.ray.io", "daskclusters.kubernetes.dask.org"} <= crds  # kept: deleting them deletes every cluster
-    cluster.stop_kuberay()
-    cluster.stop_dask()

@@ -146,8 +146,7 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
     default_worker = next(p for p in dask_pods if p["metadata"]["labels"].get("dask.org/workergroup-name") == "etl-default")
     assert default_worker["spec"]["containers"][0]["resources"]["limits"]["memory"] == "3Gi"
     assert default_worker["spec"]["containers"][0]["workingDir"] == "/tmp"
-    wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskclusters/etl")
-               .get("status", {}).get("phase") == "Running", 120, "DaskCluster etl Running", 1)
+    cp.wait_dask_cluster_running(NS, "etl")
     # the DaskJob: the operator made its cluster and the runner from raydask's template, and the runner runs
     wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskjobs/nightly")
                .get("status", {}).get("jobStatus") == "Running", 180, "DaskJob nightly Running", 1)
@@ -188,8 +187,7 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
         {"name": "c", "image": "busybox:1.36.1", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}]}}
     status, body = cp.api("POST", f"/api/v1/namespaces/{NS}/pods?dryRun=All", ptrace)
     assert status == 403 and 'violates PodSecurity "restricted' in body["message"] and "SYS_PTRACE" in body["message"], body
-    wait_until(lambda: kube_get(cp, f"/apis/kubernetes.dask.org/v1/namespaces/{EXEMPT}/daskclusters/profiled")
-               .get("status", {}).get("phase") == "Running", 120, "DaskCluster profiled Running", 1)
+    cp.wait_dask_cluster_running(EXEMPT, "profiled")
     profiled = items(cp, f"/api/v1/namespaces/{EXEMPT}/pods?labelSelector=dask.org/component=worker")
     assert profiled and all(p["status"]["phase"] == "Running" for p in profiled)
     assert profiled[0]["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] == ["SYS_PTRACE"]
