@@ -28,13 +28,12 @@ group_count: str = len(spec.worker_groups)  # a deliberate type error mypy must 
 '''
 
 
-def test_the_package_list_covers_every_source_package() -> None:
+def test_the_source_folder_is_the_import_name() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert config["package-dir"] == {"raydask": "components"}
-    found = sorted("raydask" + ("." + ".".join(p.parent.relative_to(ROOT / "components").parts) if p.parent != ROOT / "components" else "")
-                   for p in (ROOT / "components").rglob("__init__.py"))
-    assert sorted(config["packages"]) == found
-    assert (ROOT / "components" / "py.typed").is_file()
+    assert config["package-dir"] == {"": "components"}
+    assert config["packages"]["find"] == {"where": ["components"], "include": ["raydask*"]}
+    assert sorted(p.name for p in (ROOT / "components").iterdir() if p.suffix != ".egg-info") == ["raydask"]
+    assert (ROOT / "components" / "raydask" / "py.typed").is_file()
 
 
 @pytest.fixture(scope="module")

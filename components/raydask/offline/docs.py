@@ -85,8 +85,8 @@ def update_reference(path: Path) -> bool:
 
 
 def project_dir() -> Path:
-    """The checkout this module runs from (components/offline/docs.py), else the working directory."""
-    root = Path(__file__).resolve().parents[2]
+    """The checkout this module runs from (components/raydask/offline/docs.py), else the working directory."""
+    root = Path(__file__).resolve().parents[3]
     return root if (root / DOC).is_file() else Path.cwd()
 
 
