@@ -253,8 +253,7 @@ class NodeCluster(ControlPlane):
         return super()._up(timeout)
 
     def _check_tools(self) -> None:
-        for key in ("RAYDASK_KUBELET", "RAYDASK_KUBE_PROXY", "RAYDASK_COREDNS", "RAYDASK_KUBE_NETWORK_POLICIES",
-                    "RAYDASK_CRICTL"):
+        for key in ("RAYDASK_KUBELET", "RAYDASK_KUBE_PROXY", "RAYDASK_COREDNS", "RAYDASK_KUBE_NETWORK_POLICIES"):
             self.tool(key)
         for exe in ("containerd", "containerd-shim-runc-v2", "ctr", "runc", "nft", "iptables", "nsenter", "unshare", "ip"):
             if not shutil.which(exe):
@@ -402,6 +401,7 @@ class NodeCluster(ControlPlane):
                         check=check, timeout=timeout)
 
     def crictl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """crictl on the node's CRI socket (built only by ``e2e/toolchain.sh crictl``: for debugging)."""
         return self.run([self.tool("RAYDASK_CRICTL"), *args], env=self.env(CRI_CONFIG_FILE=str(self.dir / "crictl.yaml")),
                         check=check, timeout=timeout)
 
@@ -660,9 +660,10 @@ class NodeCluster(ControlPlane):
         st = self._state()
         for name in ("dask-operator", "kuberay", "kube-network-policies", "kube-proxy", "kubelet"):
             self._stop(name)
-        if self.pid("containerd") and self.pid("netns-holder"):
+        if self.pid("containerd") and self.pid("netns-holder") and os.access(self.tools.get("RAYDASK_CRICTL", ""), os.X_OK):
             with contextlib.suppress(Exception):   # every pod sandbox: containers killed, CNI DEL, netns removed
                 self.crictl("rmp", "--all", "--force", check=False, timeout=120)
+        # (without crictl, or for what it left: the sweep of the run's cgroup below stops shims and containers)
         for name in ("coredns", "containerd"):
             self._stop(name)
         self._kill_cgroup()
@@ -683,8 +684,9 @@ class NodeCluster(ControlPlane):
             self._save_state(netns=None)
         self.log(f"down; logs kept in {self.dir / 'logs'}")
 
-    def _kill_cgroup(self, timeout: float = 15) -> None:
-        """SIGTERM, then SIGKILL, every PID left in the run's cgroup (shims, containers): by PID, bounded."""
+    def _kill_cgroup(self, timeout: float = 3) -> None:
+        """SIGTERM, then SIGKILL, every PID left in the run's cgroup (shims, containers): by PID, bounded (the
+        graceful path, kubelet and containerd, is over by then: a container's PID 1 may ignore SIGTERM)."""
         pids = self.cgroup_pids()
         if not pids:
             return

@@ -3,7 +3,8 @@
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
 # plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test);
 # for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
-# crictl, and Debian's containerd, runc, CNI plugins and nftables (apt-get, idempotent).
+# tiny test images, and Debian's containerd, runc, CNI plugins and nftables (apt-get,
+# idempotent); crictl when asked for.
 #
 # Output goes to a cache OUTSIDE the repository, keyed by version:
 #   ${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}/<tool>-v<version>/<binary>
@@ -15,6 +16,7 @@
 set -euo pipefail
 
 DIR=${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 PULUMI_VERSION=3.274.1
 K8S_PROVIDER_VERSION=4.25.0
@@ -279,6 +281,18 @@ build_crictl() {
     "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
 }
 
+# ------------------------------------------------------- the node's test images
+# Tiny busybox and pause images (Debian's busybox-static, `apt-get download`), cached by the .deb's
+# content under $DIR/node-images by e2e/node.py (stdlib Python; seconds). The Ray and Dask images are
+# the images recipe's.
+node_images() {
+  local t0 out; t0=$(date +%s)
+  out=$(RAYDASK_TOOLS_DIR=$DIR python3 "$HERE/node.py" build-test-images) \
+    || { echo "toolchain: building the node's test images failed" >&2; exit 1; }
+  log "node test images: $out ($(( $(date +%s) - t0 ))s)"
+  SUMMARY+=("node-images|busybox-static|$(dirname "$out")|ready|$(( $(date +%s) - t0 ))")
+}
+
 # ------------------------------------------------------------ Debian packages
 # containerd, runc, the CNI plugins and nft for the real node, from the machine's configured
 # Debian mirror. Installed packages are skipped; `apt-get update` runs only if an install fails.
@@ -290,7 +304,7 @@ debs() {
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
     log "debian packages: installed (${NODE_DEBS[*]})"
-    SUMMARY+=("debian:${NODE_DEBS[*]}|-|dpkg|cached|0")
+    SUMMARY+=("node-debs|apt|${NODE_DEBS[*]}|cached|0")
     return
   fi
   log "debian packages: installing ${missing[*]}..."
@@ -304,7 +318,7 @@ debs() {
   fi
   secs=$(( $(date +%s) - t0 ))
   log "debian packages: installed ${missing[*]} in ${secs}s"
-  SUMMARY+=("debian:${missing[*]}|-|dpkg|built|$secs")
+  SUMMARY+=("node-debs|apt|${missing[*]}|installed|$secs")
 }
 
 # ---------------------------------------------------------------------- actionlint
@@ -313,7 +327,8 @@ build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com
 
 # ---------------------------------------------------------------------- main
 TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint
-       node-debs kubernetes-node coredns kube-network-policies crictl)
+       node-debs kubernetes-node coredns kube-network-policies node-images)
+OPTIONAL=(crictl)   # built only when named: the node uses it if it is there (debugging, a gentler teardown)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -336,9 +351,10 @@ for t in "${WANT[@]}"; do
     coredns)    step coredns "v$COREDNS_VERSION" "$DIR/coredns-v$COREDNS_VERSION" check_coredns build_coredns ;;
     kube-network-policies)
                 step kube-network-policies "v$KNP_VERSION" "$DIR/kube-network-policies-v$KNP_VERSION" check_knp build_knp ;;
+    node-images) node_images ;;
     crictl)     step crictl "v$CRICTL_VERSION" "$DIR/crictl-v$CRICTL_VERSION" check_crictl build_crictl ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
-    *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]})" >&2; exit 2 ;;
+    *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]} ${OPTIONAL[*]})" >&2; exit 2 ;;
   esac
 done
 
