@@ -407,10 +407,11 @@ class NodeCluster(ControlPlane):
 
     # -------------------------------------------------------------- images
     def images_json(self) -> Path:
-        """The images recipe's images.json if it exists, else this module's tiny test images (built if missing)."""
+        """The images recipe's images.json ($RAYDASK_IMAGES_JSON, else $RAYDASK_TOOLS_DIR/images/images.json) if it
+        exists, else this module's tiny test images (built if missing)."""
         if self._images_json:
             return self._images_json
-        recipe = self._tools_dir() / IMAGES_DIR / "images.json"
+        recipe = Path(self.tools.get("RAYDASK_IMAGES_JSON") or self._tools_dir() / IMAGES_DIR / "images.json")
         return recipe if recipe.exists() else self.test_images()
 
     def _pause_image(self) -> str:
@@ -426,31 +427,35 @@ class NodeCluster(ControlPlane):
 
     def import_images(self, images_json: Path | None = None) -> dict[str, str]:
         """Import every archive listed in images.json, and the tiny test images, into containerd's ``k8s.io``
-        namespace under the CRI's spelling of each reference; returns {reference: image digest}."""
+        namespace under the CRI's spelling of each reference; returns {reference: image digest}. An archive listed
+        under several references is imported once (and tagged with any name it does not carry itself)."""
         t0 = time.monotonic()
-        wanted: dict[str, Path] = {}
+        by_archive: dict[Path, set[str]] = {}
         for f in dict.fromkeys([images_json or self.images_json(), self.test_images()]):
-            refs, _ = read_images_json(f)
-            wanted.update({docker_reference(r): p for r, p in refs.items()})
-        for ref, archive in wanted.items():
+            for ref, archive in read_images_json(f)[0].items():
+                by_archive.setdefault(archive.resolve(), set()).add(docker_reference(ref))
+        for archive, refs in by_archive.items():
             before = set(self._image_names())
-            self.ctr("images", "import", str(archive))
+            # content only: the CRI unpacks an image for the snapshotter when a container first needs it
+            self.ctr("images", "import", "--no-unpack", str(archive))
             names = set(self._image_names())
-            if ref not in names:  # the archive named it otherwise (a bare tag, another spelling): tag it
-                new = sorted(n for n in names - before if not n.startswith("sha256:"))
-                if len(new) != 1:
-                    raise HarnessError(f"importing {archive} for {ref}: expected one new image, got {new}")
+            new = sorted(n for n in names - before if not n.startswith("sha256:"))
+            for ref in sorted(refs - names):  # the archive names itself otherwise (a bare tag, another spelling)
+                if not new:
+                    raise HarnessError(f"importing {archive} for {ref}: it added no named image")
                 self.ctr("images", "tag", "--force", new[0], ref)
+        wanted = set().union(*by_archive.values())
         ids = {}
         for line in self.ctr("images", "ls").stdout.splitlines()[1:]:
             parts = line.split()
             if parts and parts[0] in wanted:
                 ids[parts[0]] = parts[2]
-        missing = sorted(set(wanted) - set(ids))
+        missing = sorted(wanted - set(ids))
         if missing:
             raise HarnessError(f"images missing after import: {missing}")
         self.timings["images"] = time.monotonic() - t0
-        self.log(f"imported {len(ids)} images in {self.timings['images']:.1f}s: {', '.join(sorted(ids))}")
+        self.log(f"imported {len(by_archive)} archives ({len(ids)} references) in {self.timings['images']:.1f}s: "
+                 f"{', '.join(sorted(ids))}")
         return ids
 
     def _image_names(self) -> list[str]:
@@ -654,9 +659,11 @@ class NodeCluster(ControlPlane):
 
     # ---------------------------------------------------------------- down
     def down(self) -> None:
-        """Stop everything by PID (bounded waits, SIGTERM then SIGKILL): pods and containers first (through the CRI),
-        then the node's daemons, the operators, the control plane, the namespace holder; then remove the cgroups, the
-        namespace and /etc/netns/<name>. Safe to call again, and on a half-started node."""
+        """Stop everything by PID (bounded waits, SIGTERM then SIGKILL): the operators, kubelet and the node's
+        daemons, the pod sandboxes (``crictl rmp`` if crictl was built), containerd, whatever is left in the run's
+        cgroup (shims, containers), the control plane, anything else inside the namespace, the holder; then remove the
+        cgroups, the namespace, /etc/netns/<name> and the node's images and pod volumes (logs stay). Safe to call
+        again, and on a half-started node."""
         st = self._state()
         for name in ("dask-operator", "kuberay", "kube-network-policies", "kube-proxy", "kubelet"):
             self._stop(name)
@@ -671,6 +678,7 @@ class NodeCluster(ControlPlane):
             self._stop(name)
         self._kill_netns_leftovers()
         self._stop("netns-holder")
+        clear = not self.processes_in_netns() and not [p for p in self.cgroup_pids() if _pid_alive(p)]
         if self._executor:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -682,6 +690,9 @@ class NodeCluster(ControlPlane):
             with contextlib.suppress(OSError):
                 Path("/etc/netns").rmdir()   # only if empty (another run may have its own entry)
             self._save_state(netns=None)
+        if clear:   # the images and pod volumes (GBs once Ray runs): the node's mounts went with its last process
+            for d in ("containerd", "kubelet"):
+                shutil.rmtree(self.dir / d, ignore_errors=True)
         self.log(f"down; logs kept in {self.dir / 'logs'}")
 
     def _kill_cgroup(self, timeout: float = 3) -> None:

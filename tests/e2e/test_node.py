@@ -232,3 +232,4 @@ def test_down_stops_every_process_by_pid(node: NodeCluster) -> None:
     assert [h.name for h in CGROUP_FS.iterdir() if (h / root.lstrip("/")).exists()] == []
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(node.dir) not in mounts and netns not in mounts
+    assert not (node.dir / "containerd").exists() and (node.dir / "logs" / "kubelet.log").exists()
