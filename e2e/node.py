@@ -184,12 +184,15 @@ class NodeCluster(ControlPlane):
         return Path(self.tools.get("RAYDASK_TOOLS_DIR") or Path.home() / ".cache/raydask-tools")
 
     # ------------------------------------------------------------- hooks
-    def wrap(self, argv: list[str]) -> list[str]:
-        """``argv`` run inside the node: its network namespace and its mount namespace (resolv.conf -> cluster DNS)."""
+    def wrap(self, argv: list[str], cwd: str | os.PathLike | None = None) -> list[str]:
+        """``argv`` run inside the node: its network namespace and its mount namespace (resolv.conf -> cluster DNS),
+        in ``cwd`` (default: the state dir). (Not nsenter's --wd: it opens the directory before entering the mount
+        namespace, and getcwd() then fails inside.)"""
         holder = self.pid("netns-holder")
         if not holder:
             raise HarnessError("the node's namespace holder is not running")
-        return ["nsenter", f"--target={holder}", "--net", "--mount", f"--wd={self.dir}", "--", *argv]
+        return ["nsenter", f"--target={holder}", "--net", "--mount", "--",
+                "sh", "-c", 'cd "$0" && exec "$@"', str(cwd or self.dir), *argv]
 
     def urlopen(self, request: str | urllib.request.Request, timeout: float, context: Any = None) -> Any:
         """urlopen from a thread inside the namespace (the socket lives there; reading it later works anywhere)."""
@@ -216,17 +219,18 @@ class NodeCluster(ControlPlane):
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig), **extra}
 
     def run(self, argv: list[str], env: dict[str, str] | None = None, timeout: float = 60, check: bool = True,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+            input: str | None = None, cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess[str]:
         """Run a command inside the node (network + mount namespace), bounded by ``timeout``."""
-        r = subprocess.run(self.wrap(argv), env=env or self.env(), input=input, capture_output=True, text=True,
+        r = subprocess.run(self.wrap(argv, cwd), env=env or self.env(), input=input, capture_output=True, text=True,
                            timeout=timeout)
         if check and r.returncode:
             raise HarnessError(f"{shlex.join(argv)} exited {r.returncode}: {(r.stderr or r.stdout).strip()[-2000:]}")
         return r
 
-    def popen(self, argv: list[str], env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[bytes]:
-        """Start a command inside the node; the caller stops it (by its PID)."""
-        return subprocess.Popen(self.wrap(argv), env=env or self.env(), **kw)
+    def popen(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None,
+              **kw: Any) -> subprocess.Popen[bytes]:
+        """Start a command inside the node; the caller stops it (by its PID: the command's own, nsenter and sh exec)."""
+        return subprocess.Popen(self.wrap(argv, cwd), env=env or self.env(), **kw)
 
     def _start_node_process(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
         """A node daemon: moved into the run's pids cgroup (so its children are found at the end), then exec'd."""

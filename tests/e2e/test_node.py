@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,6 +218,39 @@ def test_image_pull_fails_at_once(node: NodeCluster) -> None:
     started = time.monotonic()
     wait_until(waiting_reason, 60, "the pull to fail", 0.5)
     assert time.monotonic() - started < 30
+
+
+PULUMI_PROGRAM = """
+import os, sys
+import pulumi, pulumi_kubernetes as k8s
+from pulumi import automation as auto
+
+def program():
+    cm = k8s.core.v1.ConfigMap("probe", metadata={"name": "probe", "namespace": "node-e2e"}, data={"from": "pulumi"})
+    pulumi.export("uid", cm.metadata.uid)
+
+opts = auto.LocalWorkspaceOptions(work_dir=sys.argv[1], pulumi_home=os.environ["PULUMI_HOME"], env_vars=dict(os.environ))
+stack = auto.create_or_select_stack(stack_name="node", project_name="node-probe", program=program, opts=opts)
+print(stack.up(on_output=lambda _: None).outputs["uid"].value)
+"""
+
+
+def test_pulumi_runs_inside(node: NodeCluster, tools: dict[str, str], workdir: Path) -> None:
+    """The Pulumi CLI, its kubernetes provider and an Automation API program, all inside the namespace (their gRPC on
+    its loopback, the provider talking to this node's API server)."""
+    base = workdir / "node-pulumi"
+    for d in ("home", "backend", "project"):
+        (base / d).mkdir(parents=True)
+    env = node.env(PULUMI_HOME=str(base / "home"), PULUMI_BACKEND_URL=(base / "backend").as_uri(),
+                   PULUMI_CONFIG_PASSPHRASE="node", PULUMI_SKIP_UPDATE_CHECK="true",
+                   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+                   PATH=f"{Path(tools['RAYDASK_PULUMI']).parent}{os.pathsep}{os.environ['PATH']}")
+    node.run([tools["RAYDASK_PULUMI"], "plugin", "install", "resource", "kubernetes",
+              f"v{tools['RAYDASK_PULUMI_KUBERNETES_VERSION']}", "--file", tools["RAYDASK_PULUMI_RESOURCE_KUBERNETES"]], env=env)
+    r = node.run([sys.executable, "-c", PULUMI_PROGRAM, str(base / "project")], env=env, timeout=300)
+    uid = r.stdout.strip().splitlines()[-1]
+    assert kube_get(node, f"/api/v1/namespaces/{NS}/configmaps/probe")["metadata"]["uid"] == uid
+    assert node.loopback_violations() == []
 
 
 def test_down_stops_every_process_by_pid(node: NodeCluster) -> None:
