@@ -1,0 +1,150 @@
+"""The live tier's image recipe (e2e/images): versions, locks, cache keys and images.json, without building anything."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from raydask.k8s.images import DASK_IMAGE
+from raydask.spec.dask import DASK_VERSION
+from raydask.spec.ray import DEFAULT_RAY_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = [*sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), *sorted((ROOT / "tests/e2e/stacks").glob("Pulumi.*.yaml"))]
+
+
+def _load_builder() -> Any:
+    spec = importlib.util.spec_from_file_location("raydask_e2e_images_build", ROOT / "e2e/images/build.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_builder()
+
+
+@pytest.fixture
+def recipe() -> dict[str, Any]:
+    return build.load()
+
+
+def _values(node: Any, key: str) -> list[str]:
+    if isinstance(node, dict):
+        return [str(v) for k, v in node.items() if k == key] + [x for v in node.values() for x in _values(v, key)]
+    if isinstance(node, list):
+        return [x for v in node for x in _values(v, key)]
+    return []
+
+
+def test_versions_are_raydasks_defaults_and_every_stacks(recipe: dict[str, Any]) -> None:
+    versions = recipe["versions"]
+    assert versions["ray"] == DEFAULT_RAY_VERSION
+    assert versions["dask"] == DASK_VERSION
+    for stack in STACKS:
+        config = yaml.safe_load(stack.read_text())
+        assert set(_values(config, "rayVersion")) <= {versions["ray"]}, stack.name
+        assert set(_values(config, "daskVersion")) <= {versions["dask"]}, stack.name
+
+
+def test_the_images_raydask_renders_by_default_are_built(recipe: dict[str, Any]) -> None:
+    refs = {ref for spec in recipe["images"].values() for ref in spec["refs"]}
+    assert f"rayproject/ray:{DEFAULT_RAY_VERSION}" in refs
+    assert f"{DASK_IMAGE}:{DASK_VERSION}" in refs
+    assert [n for n, s in recipe["images"].items() if s.get("sandbox")] == ["pause"]
+
+
+def test_locks_match_their_requirements_and_pin_every_wheel_by_hash(recipe: dict[str, Any]) -> None:
+    venvs = [step for spec in recipe["images"].values() for step in spec.get("steps", []) if "venv" in step]
+    assert len(venvs) == 2
+    for step in venvs:
+        lines = (build.HERE / step["lock"]).read_text().splitlines()
+        assert lines[0] == build.LOCK_HEADER + " ".join(step["requirements"])
+        pins = {}
+        for line in lines[1:]:
+            m = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+) --hash=sha256:[0-9a-f]{64}", line)
+            assert m, line
+            pins[m.group(1).lower()] = m.group(2)
+        for req in step["requirements"]:
+            name, _, version = req.partition("==")
+            assert re.sub(r"\[.*\]", "", name).lower() in pins, req
+            if version:
+                assert pins[re.sub(r"\[.*\]", "", name).lower()] == version, req
+
+
+def test_recipe_hash_is_stable_and_follows_each_input(recipe: dict[str, Any]) -> None:
+    first = {n: build.image_hash(recipe, n) for n in recipe["images"]}
+    assert first == {n: build.image_hash(build.load(), n) for n in recipe["images"]}
+    assert len(set(first.values())) == len(first)
+    changed = build.load()
+    changed["base"]["include"] = [*changed["base"]["include"], "curl"]
+    moved = {n for n in recipe["images"] if build.image_hash(changed, n) != first[n]}
+    assert moved == {n for n, s in recipe["images"].items() if s["from"] == "base"}
+    changed = build.load()
+    changed["images"]["dask"]["config"]["env"]["DASK_VERSION"] = "0"
+    assert {n for n in recipe["images"] if build.image_hash(changed, n) != first[n]} == {"dask"}
+
+
+@pytest.mark.parametrize(("ref", "name"), [
+    ("rayproject/ray:2.60.0", "docker.io/rayproject/ray:2.60.0"),
+    ("redis:7.0.15", "docker.io/library/redis:7.0.15"),
+    ("ghcr.io/dask/dask:2026.8.0", "ghcr.io/dask/dask:2026.8.0"),
+    ("registry.k8s.io/pause:3.10.1", "registry.k8s.io/pause:3.10.1"),
+    ("localhost:5000/x:1", "localhost:5000/x:1"),
+])
+def test_full_name_is_what_the_kubelet_asks_containerd_for(ref: str, name: str) -> None:
+    assert build.full_name(ref) == name
+
+
+def test_full_name_refuses_an_untagged_ref() -> None:
+    with pytest.raises(ValueError, match="no tag"):
+        build.full_name("rayproject/ray")
+
+
+def test_annotate_names_each_ref_for_ctr_import(tmp_path: Path) -> None:
+    manifest = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "a" * 64, "size": 1,
+                "annotations": {"org.opencontainers.image.ref.name": "ray"}}
+    (tmp_path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
+    build.annotate(tmp_path, "ray", ["docker.io/rayproject/ray:2.60.0", "docker.io/rayproject/ray:2.60.0-py311"])
+    entries = json.loads((tmp_path / "index.json").read_text())["manifests"]
+    assert [e["annotations"] for e in entries] == [
+        {"io.containerd.image.name": "docker.io/rayproject/ray:2.60.0", "org.opencontainers.image.ref.name": "2.60.0"},
+        {"io.containerd.image.name": "docker.io/rayproject/ray:2.60.0-py311", "org.opencontainers.image.ref.name": "2.60.0-py311"},
+    ]
+    assert {e["digest"] for e in entries} == {manifest["digest"]}
+    assert all(e["platform"] == {"architecture": "amd64", "os": "linux"} for e in entries)
+
+
+def test_images_json_names_every_cached_build(recipe: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "CACHE", tmp_path)
+    built = [n for n in recipe["images"] if n != "busybox"]
+    for name in built:
+        entry = tmp_path / f"{name}-{build.image_hash(recipe, name)}"
+        entry.mkdir()
+        (entry / "build.json").write_text(json.dumps({"hash": "h", "names": [], "size_bytes": 1, "seconds": 2, "built": "t"}))
+    doc = json.loads(build.write_index(recipe).read_text())
+    assert set(doc) == {"recipe", "images", "names", "pause", "builds"}
+    assert set(doc["builds"]) == set(built)
+    assert doc["images"][f"rayproject/ray:{DEFAULT_RAY_VERSION}"].endswith("/image.oci.tar")
+    assert doc["names"][f"rayproject/ray:{DEFAULT_RAY_VERSION}"] == f"docker.io/rayproject/ray:{DEFAULT_RAY_VERSION}"
+    assert doc["pause"] == f"registry.k8s.io/pause:{recipe['versions']['pause']}"
+    assert not any(ref.startswith("busybox") for ref in doc["images"])
+    assert doc["recipe"] == build.recipe_hash(recipe)
+
+
+def test_mirror_is_read_from_apt_sources_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text("Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+                       "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n")
+    monkeypatch.setattr(build, "SOURCES", (sources,))
+    assert build.mirror() == "http://mirror.invalid/debian"
+    recipe_text = (build.HERE / "images.toml").read_text() + (build.HERE / "build.py").read_text()
+    assert "deb.debian.org" not in recipe_text
