@@ -263,6 +263,7 @@ class Builder:
         for step in spec.get("steps", []):
             if "venv" in step:
                 info["pip_freeze"] = self.chroot(rootfs, f"{step['venv']}/bin/pip freeze --disable-pip-version-check").split()
+        info["rootfs_bytes"] = int(run(["du", "-sb", str(rootfs)]).stdout.split()[0])
         run(["umoci", "repack", "--image", f"{layout}:{tag}", str(bundle)])
         shutil.rmtree(bundle)
         self._configure(layout, tag, spec.get("config", {}))
@@ -277,7 +278,8 @@ class Builder:
         info.update(names=names, size_bytes=archive.stat().st_size, seconds=round(time.monotonic() - t0),
                     built=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         self._finish(tmp, dest, info)
-        log(f"{name}: built in {info['seconds']}s, {info['size_bytes'] / 2**20:.0f} MiB -> {dest / 'image.oci.tar'}")
+        log(f"{name}: built in {info['seconds']}s, {info['size_bytes'] / 2**20:.0f} MiB archive, "
+            f"{info['rootfs_bytes'] / 2**20:.0f} MiB unpacked -> {dest / 'image.oci.tar'}")
         return dest
 
     def _step(self, rootfs: Path, step: dict[str, Any]) -> None:
@@ -427,7 +429,7 @@ def write_index(recipe: dict[str, Any]) -> Path:
             names[ref] = full_name(ref)
         if spec.get("sandbox"):
             pause = full_name(spec["refs"][0])
-        builds[name] = {k: info[k] for k in ("hash", "names", "size_bytes", "seconds", "built")}
+        builds[name] = {k: info.get(k) for k in ("hash", "names", "size_bytes", "rootfs_bytes", "seconds", "built")}
     out = CACHE / "images.json"
     doc = {"recipe": recipe_hash(recipe), "images": images, "names": names, "pause": pause, "builds": builds}
     text = json.dumps(doc, indent=1) + "\n"
