@@ -23,6 +23,7 @@ if [[ $cmd == build || $cmd == check ]]; then
   if (( ${#missing[@]} )); then
     [[ $(id -u) == 0 ]] || { echo "images: missing ${missing[*]} (apt-get install debootstrap umoci runc)" >&2; exit 1; }
     echo "images: installing ${missing[*]} from Debian"
+    export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq debootstrap umoci runc util-linux >/dev/null
   fi
 fi
