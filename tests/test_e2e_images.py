@@ -148,3 +148,88 @@ def test_mirror_is_read_from_apt_sources_at_run_time(tmp_path: Path, monkeypatch
     assert build.mirror() == "http://mirror.invalid/debian"
     recipe_text = (build.HERE / "images.toml").read_text() + (build.HERE / "build.py").read_text()
     assert not re.search(r"\b(?:https?|ftp)://", recipe_text), "the recipe names no host: the mirror is read at run time"
+
+
+def _load_check() -> Any:
+    spec = importlib.util.spec_from_file_location("raydask_e2e_images_check", ROOT / "e2e/images/check.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+check = _load_check()
+
+
+def test_kuberay_start_line_is_kuberays() -> None:
+    """KubeRay's setMissingRayStartParams + generateRayStartCommand: limits -> num-cpus/memory, sorted flags, --block."""
+    container = {"resources": {"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"cpu": "1"}}}
+    head = check.kuberay_start({"dashboard-host": "0.0.0.0", "metrics-export-port": "8080"}, container, True, "10.0.0.1")
+    assert head.split() == ["ray", "start", "--head", "--block", "--dashboard-agent-listen-port=52365",
+                            "--dashboard-host=0.0.0.0", "--memory=2147483648", "--metrics-export-port=8080", "--num-cpus=2"]
+    worker = check.kuberay_start({"num-cpus": "0", "log-color": "true"}, {"resources": {"requests": {"cpu": "500m"}}}, False,
+                                 "10.0.0.1")
+    assert worker.split() == ["ray", "start", "--address=10.0.0.1:6379", "--block", "--dashboard-agent-listen-port=52365",
+                              "--log-color=true", "--metrics-export-port=8080", "--num-cpus=0"]
+
+
+class _Image:
+    """What Runtime.spec reads of an unpacked image."""
+
+    def __init__(self, rootfs: Path, config: dict[str, Any]):
+        self.rootfs, self.config = rootfs, config
+        self.spec = {"process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"]}},
+                     "mounts": [{"destination": "/dev/shm", "type": "tmpfs"}, {"destination": "/proc", "type": "proc"}],
+                     "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}]}}
+
+    home_of = check.Image.home_of
+
+
+def test_runc_spec_is_what_the_kubelet_gives_raydasks_ray_worker(tmp_path: Path) -> None:
+    from raydask.builders.ray import ray_cluster_spec
+    from raydask.spec.ray import RayClusterSpec
+
+    (tmp_path / "rootfs/etc").mkdir(parents=True)
+    (tmp_path / "rootfs/etc/passwd").write_text("ray:x:1000:100::/home/ray:/bin/bash\n")
+    image = _Image(tmp_path / "rootfs", {"User": "1000", "Env": ["PATH=/bin", "HOME=/home/ray"], "Cmd": ["/bin/bash"],
+                                         "WorkingDir": "/home/ray"})
+    cluster = ray_cluster_spec(RayClusterSpec.model_validate(
+        {"name": "c", "workerGroups": [{"name": "cpu", "minReplicas": 1, "maxReplicas": 1, "cpu": "1", "memory": "1Gi"}]}))
+    pod, container, env = check.kuberay_pod(cluster["workerGroupSpecs"][0], False, "10.0.0.1", "c-worker")
+    (tmp_path / "work").mkdir()
+    rt = check.Runtime(tmp_path / "work", state=tmp_path / "state")
+    spec = rt.spec(image, pod, container, "/var/run/netns/x", "10.0.0.2", "c-worker", env)
+    process = spec["process"]
+    assert process["user"] == {"uid": 10001, "gid": 100, "additionalGids": [100]}
+    assert process["args"][:3] == ["/bin/bash", "-c", "--"] and process["args"][3].startswith("ulimit -n 65536; ray start ")
+    assert "HOME=/tmp" in process["env"] and "RAY_ADDRESS=10.0.0.1:6379" in process["env"]
+    assert process["noNewPrivileges"] is True
+    assert all(caps == [] for caps in process["capabilities"].values())
+    assert spec["root"]["readonly"] is True
+    mounts = {m["destination"]: m for m in spec["mounts"]}
+    assert mounts["/dev/shm"]["type"] == "tmpfs" and f"size={307 * 2**20}" in mounts["/dev/shm"]["options"]
+    for path in ("/tmp", "/tmp/ray"):
+        assert mounts[path]["type"] == "bind"
+        host = Path(mounts[path]["source"])
+        assert host.stat().st_mode & 0o7777 == 0o2777 and host.stat().st_gid == 100
+    assert {"type": "network", "path": "/var/run/netns/x"} in spec["linux"]["namespaces"]
+    assert spec["linux"]["resources"] == {"memory": {"limit": 2**30}, "cpu": {"quota": 100000, "period": 100000}}
+
+
+def test_runc_spec_follows_kubernetes_command_args_and_home(tmp_path: Path) -> None:
+    (tmp_path / "rootfs").mkdir()
+    image = _Image(tmp_path / "rootfs", {"Entrypoint": ["tini", "--", "/usr/bin/prepare.sh"], "Env": ["X=1"]})
+    (tmp_path / "work").mkdir()
+    rt = check.Runtime(tmp_path / "work", state=tmp_path / "state")
+    sc = {"runAsUser": 10001, "runAsGroup": 10001, "capabilities": {"drop": ["ALL"], "add": ["SYS_PTRACE"]}}
+    c = {"args": ["dask", "worker", "--name", "$(DASK_WORKER_NAME)"], "securityContext": sc}
+    spec = rt.spec(image, {}, c, "/ns", "10.0.0.3", "w", {"DASK_WORKER_NAME": "w-0"})
+    assert spec["process"]["args"] == ["tini", "--", "/usr/bin/prepare.sh", "dask", "worker", "--name", "w-0"]
+    assert "HOME=/" in spec["process"]["env"]  # no passwd entry, no HOME: containerd's default
+    assert spec["process"]["capabilities"]["effective"] == ["CAP_SYS_PTRACE"]
+    assert spec["process"]["noNewPrivileges"] is False
+    spec = rt.spec(image, {}, {"command": ["sh"], "args": ["-c", "true"]}, "/ns", "10.0.0.3", "w")
+    assert spec["process"]["args"] == ["sh", "-c", "true"]
+    with pytest.raises(RuntimeError, match="runAsNonRoot"):
+        rt.spec(image, {"securityContext": {"runAsNonRoot": True}}, {}, "/ns", "10.0.0.3", "w")

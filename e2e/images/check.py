@@ -159,9 +159,9 @@ def quantity(value: str) -> float:
 class Runtime:
     """runc with its own state directory; every container it starts is stopped by PID in close()."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, state: Path | None = None):
         self.work = work
-        self.root = Path(tempfile.mkdtemp(prefix="rdimg-runc-", dir="/run"))
+        self.root = state or Path(tempfile.mkdtemp(prefix="rdimg-runc-", dir="/run"))
         self.running: dict[str, int] = {}
         self.hostfiles = work / "hostfiles"
         self.hostfiles.mkdir()
@@ -440,6 +440,9 @@ def check_ray(rt: Runtime, net: Network, work: Path, ref: str) -> None:
     record("ray head: KubeRay 1.5 exec probe (bash, wget, grep; raylet + GCS health)", ok, rt.log("ray-head")[-1500:] if not ok else "")
     code, body = http_get(head_ns, f"http://{head_ip}:52365/api/healthz")
     record("ray head: KubeRay 1.7 HTTP probe GET :52365/api/healthz", code == 200, f"{code} {body[:100]}")
+    p = rt.exec("ray-head", "bash", "-c", "ray kuberay-autoscaler --help >/dev/null && sh -c 'openssl version'")
+    record("ray head image: `ray kuberay-autoscaler` (the autoscaler sidecar) and sh + openssl (KubeRay's TLS init container)",
+           p.returncode == 0, (p.stdout + p.stderr).strip()[-200:])
     workers = []
     for i in range(2):
         ns, ip = net.pod()
