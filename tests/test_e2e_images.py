@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STACKS = [*sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), *sorted((ROOT / "tests/e2e/stacks").glob("Pulumi.*.yaml"))]
 
 
-def _load_builder() -> Any:
-    spec = importlib.util.spec_from_file_location("raydask_e2e_images_build", ROOT / "e2e/images/build.py")
+def _load(name: str) -> Any:
+    """e2e/images/<name>.py (a script, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"raydask_e2e_images_{name}", ROOT / f"e2e/images/{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -29,7 +30,8 @@ def _load_builder() -> Any:
     return module
 
 
-build = _load_builder()
+build = _load("build")
+check = _load("check")
 
 
 @pytest.fixture
@@ -148,18 +150,6 @@ def test_mirror_is_read_from_apt_sources_at_run_time(tmp_path: Path, monkeypatch
     assert build.mirror() == "http://mirror.invalid/debian"
     recipe_text = (build.HERE / "images.toml").read_text() + (build.HERE / "build.py").read_text()
     assert not re.search(r"\b(?:https?|ftp)://", recipe_text), "the recipe names no host: the mirror is read at run time"
-
-
-def _load_check() -> Any:
-    spec = importlib.util.spec_from_file_location("raydask_e2e_images_check", ROOT / "e2e/images/check.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load_check()
 
 
 def test_kuberay_start_line_is_kuberays() -> None:
