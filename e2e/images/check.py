@@ -668,6 +668,8 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("check: needs root (runc, network namespaces)")
+    if not (CACHE / "images.json").exists():
+        sys.exit(f"check: no {CACHE / 'images.json'}: run e2e/images.sh build first")
     index = json.loads((CACHE / "images.json").read_text())
     for name in args.images or list(CHECKS):
         repo, fn = CHECKS[name]
