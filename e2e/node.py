@@ -28,21 +28,20 @@ containers) is found and stopped by PID at the end, and the cgroups are removed.
 
 Python API:
     node = NodeCluster(state_dir)                 # tools from $RAYDASK_TOOLS_DIR/env.sh
+    node = NodeCluster(state_dir, cpus=32, memory_gib=64)   # a node that advertises more than the machine has
     node.up()                                      # ~1 min; images from $RAYDASK_TOOLS_DIR/images/images.json
     node.kubectl("get", "nodes"); node.api("GET", "/api/v1/nodes")   # inside the namespace
     node.run(["getent", "hosts", "kubernetes.default"]); node.wrap(argv); node.env()
     node.start_kuberay("1.5.0", ["ns"]); node.start_dask(["ns"])      # operators inside the namespace
     node.down()                                    # every process by PID, cgroups, namespace
 
-CLI: node.py {up|down|status|env|run|build-test-images} [--state-dir D]
+CLI: node.py {up|down|status|env|run} [--state-dir D] [--cpus N] [--memory-gib N]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import ctypes
-import hashlib
-import io
 import json
 import os
 import secrets
@@ -51,7 +50,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -60,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import SERVICE_CIDR, ControlPlane, HarnessError, _pid_alive, load_tools_env, wait_until
+from cluster import SERVICE_CIDR, ControlPlane, HarnessError, _pid_alive, wait_until
 
 DEFAULT_STATE = os.environ.get("RAYDASK_NODE_STATE", "/tmp/raydask-node")
 NODE_IP = "10.250.0.1"          # raydask0 inside the namespace
@@ -88,7 +86,8 @@ NETPOL_HOOK = [
 ]
 NODE_DAEMONS = ["containerd", "coredns", "kubelet", "kube-proxy", "kube-network-policies"]
 IMAGES_DIR = "images"           # under $RAYDASK_TOOLS_DIR: the images recipe's output (images.json + archives)
-TEST_IMAGES_DIR = "node-images"  # under $RAYDASK_TOOLS_DIR: this module's tiny images (busybox, pause)
+TEST_IMAGES = ("busybox", "pause")  # the recipe's images the node's own tests and sandboxes need (built if missing)
+REPO = Path(__file__).resolve().parent.parent
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -152,9 +151,20 @@ class NodeCluster(ControlPlane):
     def __init__(self, state_dir: str | os.PathLike = DEFAULT_STATE,
                  tools_env: str | os.PathLike | dict | None = None,
                  log: Callable[[str], None] | None = None, images: str | os.PathLike | None = None,
-                 node_name: str = NODE_NAME):
+                 node_name: str = NODE_NAME, cpus: int | None = None, memory_gib: int | None = None,
+                 unpack: bool = False):
         super().__init__(state_dir, tools_env, log or (lambda m: print(f"[node] {m}", file=sys.stderr, flush=True)))
         self.node_name = node_name
+        self.cpus = cpus
+        """CPUs the node advertises (capacity), when not the machine's: kubelet is shown a CPU topology of that many
+        (the pods' CPU limits are still enforced, on the machine's real cores)."""
+        self.unpack = unpack
+        """Unpack each image when importing it (slower up) rather than when a container first needs it: many pods
+        starting at once each try to unpack the same large image, and on this machine the CRI's attempts time out and
+        start over (Ray, Dask)."""
+        self.memory_gib = memory_gib
+        """Memory the node advertises, when not the machine's: kubelet is shown a /proc/meminfo saying so (the pods'
+        memory limits are still enforced; kubelet's memory eviction then never fires before the kernel's OOM killer)."""
         self._images_json = Path(images) if images else None
         self._executor: ThreadPoolExecutor | None = None
         self._executor_ns: str | None = None
@@ -314,6 +324,16 @@ class NodeCluster(ControlPlane):
                 for f in ("cpuset.cpus", "cpuset.mems"):
                     (d / f).write_text((hierarchy / f).read_text())
         (CGROUP_FS / "pids" / root / "system").mkdir(exist_ok=True)
+        if self.cpus:
+            # kubelet would create <root>/kubepods with a cpuset of every CPU it counts, which the advertised CPUs exceed
+            # (the kernel refuses it); made here with the real ones, kubelet finds it and leaves its cpuset alone (its
+            # periodic update of the node-allocatable limits then fails on the cpuset: a warning event, no more)
+            for hierarchy in sorted(p for p in CGROUP_FS.iterdir() if p.is_dir()):
+                d = hierarchy / root / "kubepods"
+                d.mkdir(exist_ok=True)
+                if hierarchy.name == "cpuset":
+                    for f in ("cpuset.cpus", "cpuset.mems"):
+                        (d / f).write_text((hierarchy / root / f).read_text())
 
     def _start_holder(self) -> None:
         """The process that holds the node's mount namespace (entered by every other process with nsenter)."""
@@ -335,12 +355,38 @@ class NodeCluster(ControlPlane):
             f = s / "sysctl" / key.replace("/", ".")
             f.write_text(value + "\n")
             lines.append(f"mount --bind {shlex.quote(str(f))} /proc/sys/{key}")
+        lines += self._capacity_mounts()
         ready = s / "run" / "holder.ready"
         lines += [f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]
         (s / "holder.sh").write_text("\n".join(lines) + "\n")
         self._start("netns-holder", ["nsenter", f"--net={self.netns_path}", "--", "unshare", "--mount",
                                      "--propagation", "slave", "--", "sh", str(s / "holder.sh")])
         wait_until(ready.exists, 30, "the node's mount namespace", 0.1, check=self._alive_check("netns-holder"))
+
+    def _capacity_mounts(self) -> list[str]:
+        """Holder lines showing kubelet (cAdvisor) the advertised capacity, when set: a CPU topology of ``cpus`` CPUs
+        over /sys/devices/system/cpu (and no NUMA nodes, so cAdvisor counts those), a /proc/meminfo whose MemTotal is
+        ``memory_gib``. Only the node's mount namespace sees them; containers mount their own /proc and /sys."""
+        lines = []
+        if self.cpus:
+            cpu = self.dir / "capacity" / "cpu"
+            for i in range(self.cpus):
+                (cpu / f"cpu{i}" / "topology").mkdir(parents=True, exist_ok=True)
+                (cpu / f"cpu{i}" / "topology" / "core_id").write_text(f"{i}\n")
+                (cpu / f"cpu{i}" / "topology" / "physical_package_id").write_text("0\n")
+            for f in ("online", "possible", "present"):
+                (cpu / f).write_text(f"0-{self.cpus - 1}\n")
+            (self.dir / "capacity" / "node").mkdir(exist_ok=True)
+            lines += [f"mount --bind {shlex.quote(str(cpu))} /sys/devices/system/cpu",
+                      f"mount --bind {shlex.quote(str(self.dir / 'capacity' / 'node'))} /sys/devices/system/node"]
+        if self.memory_gib:
+            meminfo = self.dir / "capacity" / "meminfo"
+            meminfo.parent.mkdir(parents=True, exist_ok=True)
+            real = Path("/proc/meminfo").read_text()
+            meminfo.write_text("\n".join(f"MemTotal:       {self.memory_gib * 1024 * 1024} kB" if line.startswith("MemTotal:")
+                                         else line for line in real.splitlines()) + "\n")
+            lines.append(f"mount --bind {shlex.quote(str(meminfo))} /proc/meminfo")
+        return lines
 
     def _start_nodes(self, timeout: float) -> None:
         t0 = time.monotonic()
@@ -411,26 +457,30 @@ class NodeCluster(ControlPlane):
 
     # -------------------------------------------------------------- images
     def images_json(self) -> Path:
-        """The images recipe's images.json ($RAYDASK_IMAGES_JSON, else $RAYDASK_TOOLS_DIR/images/images.json) if it
-        exists, else this module's tiny test images (built if missing)."""
-        if self._images_json:
-            return self._images_json
-        recipe = Path(self.tools.get("RAYDASK_IMAGES_JSON") or self._tools_dir() / IMAGES_DIR / "images.json")
-        return recipe if recipe.exists() else self.test_images()
+        """The images to import: the ``images`` given, else the images recipe's images.json ($RAYDASK_IMAGES_JSON, else
+        $RAYDASK_TOOLS_DIR/images/images.json), with busybox and pause built if missing."""
+        return self._images_json or self.test_images()
 
     def _pause_image(self) -> str:
-        """The sandbox image: the one images.json names, else ours."""
+        """The sandbox image: the one images.json names, else the recipe's pause."""
         pause = read_images_json(self.images_json())[1] or read_images_json(self.test_images())[1]
         if not pause:
             raise HarnessError(f"{self.test_images()} names no pause image")
         return docker_reference(pause)
 
     def test_images(self) -> Path:
-        """This module's tiny images (busybox, pause): always imported, for the node's own tests."""
-        return build_test_images(self._tools_dir() / TEST_IMAGES_DIR)
+        """The images recipe's images.json (e2e/images.sh), with the images the node always needs in it: busybox (the
+        node's own tests, test clients) and pause (the pod sandbox). Builds those two if missing (seconds, cached)."""
+        recipe = Path(self.tools.get("RAYDASK_IMAGES_JSON") or self._tools_dir() / IMAGES_DIR / "images.json")
+        built = json.loads(recipe.read_text()).get("builds", {}) if recipe.exists() else {}
+        if not all(name in built for name in TEST_IMAGES):
+            self.log(f"building the recipe's {', '.join(TEST_IMAGES)} images (e2e/images.sh)")
+            subprocess.run(["bash", str(REPO / "e2e" / "images.sh"), "build", *TEST_IMAGES], check=True, timeout=1800,
+                           env={**os.environ, "RAYDASK_TOOLS_DIR": str(self._tools_dir())})
+        return recipe
 
     def import_images(self, images_json: Path | None = None) -> dict[str, str]:
-        """Import every archive listed in images.json, and the tiny test images, into containerd's ``k8s.io``
+        """Import every archive listed in images.json, and the recipe's busybox and pause, into containerd's ``k8s.io``
         namespace under the CRI's spelling of each reference; returns {reference: image digest}. An archive listed
         under several references is imported once (and tagged with any name it does not carry itself)."""
         t0 = time.monotonic()
@@ -441,7 +491,7 @@ class NodeCluster(ControlPlane):
         for archive, refs in by_archive.items():
             before = set(self._image_names())
             # content only: the CRI unpacks an image for the snapshotter when a container first needs it
-            self.ctr("images", "import", "--no-unpack", str(archive))
+            self.ctr("images", "import", *([] if self.unpack else ["--no-unpack"]), str(archive))
             names = set(self._image_names())
             new = sorted(n for n in names - before if not n.startswith("sha256:"))
             for ref in sorted(refs - names):  # the archive names itself otherwise (a bare tag, another spelling)
@@ -542,6 +592,9 @@ class NodeCluster(ControlPlane):
             "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%",
                              "nodefs.inodesFree": "1%"},
             "nodeStatusReportFrequency": "10s", "nodeStatusUpdateFrequency": "5s",
+            # images are imported without unpacking: the first container of an image waits for the CRI to unpack it
+            # (the Ray and Dask images take minutes when several pods start at once), past the 2 min default
+            "runtimeRequestTimeout": "10m",
         }
         (self.dir / "kubelet.json").write_text(json.dumps(cfg, indent=1))
         self._start_node_process("kubelet", [
@@ -745,104 +798,6 @@ class NodeCluster(ControlPlane):
                 base.rmdir()
 
 
-# ------------------------------------------------------------------ test images
-def build_test_images(out: Path) -> Path:
-    """Two tiny OCI images from Debian's busybox-static (fetched with ``apt-get download`` from the machine's
-    mirror): ``raydask.local/e2e/busybox:<version>`` (sh, httpd, wget, nc, nslookup, ...) and
-    ``raydask.local/e2e/pause:<version>`` (sleeps until SIGTERM: the pod sandbox). Cached by the .deb's content;
-    returns the images.json describing them."""
-    out.mkdir(parents=True, exist_ok=True)
-    debs = sorted(out.glob("busybox-static_*.deb"))
-    if not debs:
-        subprocess.run(["apt-get", "download", "-q", "busybox-static"], cwd=out, check=True, capture_output=True,
-                       timeout=300)
-        debs = sorted(out.glob("busybox-static_*.deb"))
-    deb = debs[-1]
-    digest = hashlib.sha256(deb.read_bytes()).hexdigest()[:12]
-    version = deb.name.split("_")[1].split("%3a")[-1].split(":")[-1]
-    tag = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in version)
-    target = out / digest
-    index = target / "images.json"
-    if index.exists():
-        return index
-    tmp = out / f".tmp-{digest}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    fs = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True, timeout=120).stdout
-    with tarfile.open(fileobj=io.BytesIO(fs)) as t:
-        member = t.extractfile("./bin/busybox")
-        if member is None:
-            raise HarnessError(f"{deb} has no ./bin/busybox")
-        busybox = member.read()
-    (tmp / "busybox").write_bytes(busybox)
-    (tmp / "busybox").chmod(0o755)
-    applets = subprocess.run([str(tmp / "busybox"), "--list"], check=True, capture_output=True, text=True).stdout.split()
-    layer = _busybox_layer(busybox, applets)
-    pause_cmd = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
-    images = {f"raydask.local/e2e/busybox:{tag}": ("busybox.tar", {"Cmd": ["sh"]}),
-              f"raydask.local/e2e/pause:{tag}": ("pause.tar", {"Entrypoint": ["/bin/sh", "-c", pause_cmd]})}
-    for ref, (archive, config) in images.items():
-        _write_oci_archive(tmp / archive, ref, layer, {"Env": ["PATH=/bin"], "WorkingDir": "/", **config})
-    (tmp / "busybox").unlink()
-    (tmp / "images.json").write_text(json.dumps(
-        {"images": {ref: archive for ref, (archive, _) in images.items()},
-         "pause": f"raydask.local/e2e/pause:{tag}", "source": deb.name}, indent=1))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
-    return index
-
-
-def _busybox_layer(busybox: bytes, applets: list[str]) -> bytes:
-    """A deterministic uncompressed layer: /bin/busybox and its applets, /etc/passwd, /etc/group, /tmp, /www."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        def add(name: str, kind: bytes, mode: int, data: bytes = b"", link: str = "") -> None:
-            info = tarfile.TarInfo(name)
-            info.type, info.mode, info.mtime, info.linkname, info.size = kind, mode, 0, link, len(data)
-            t.addfile(info, io.BytesIO(data) if data else None)
-        for d in ("bin", "dev", "etc", "proc", "sys", "root", "www"):
-            add(d, tarfile.DIRTYPE, 0o755)
-        add("tmp", tarfile.DIRTYPE, 0o1777)
-        add("bin/busybox", tarfile.REGTYPE, 0o755, busybox)
-        for a in sorted(set(applets) - {"busybox"}):
-            add(f"bin/{a}", tarfile.SYMTYPE, 0o777, link="busybox")
-        add("etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
-        add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
-        add("www/index.html", tarfile.REGTYPE, 0o644, b"raydask e2e\n")
-    return buf.getvalue()
-
-
-def _write_oci_archive(path: Path, ref: str, layer: bytes, config: dict[str, Any]) -> None:
-    """An OCI image layout packed as a tar (what ``ctr images import`` reads), named ``ref`` in its index."""
-    def blob(data: bytes) -> tuple[str, bytes]:
-        return "sha256:" + hashlib.sha256(data).hexdigest(), data
-    layer_digest, _ = blob(layer)
-    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": config,
-                      "rootfs": {"type": "layers", "diff_ids": [layer_digest]}}, sort_keys=True).encode()
-    cfg_digest, _ = blob(cfg)
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg_digest,
-                                      "size": len(cfg)},
-                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest,
-                                       "size": len(layer)}]}, sort_keys=True).encode()
-    man_digest, _ = blob(manifest)
-    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man_digest,
-                                       "size": len(manifest), "platform": {"architecture": "amd64", "os": "linux"},
-                                       "annotations": {"io.containerd.image.name": docker_reference(ref),
-                                                       "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[-1]}}]},
-                       sort_keys=True).encode()
-    with tarfile.open(path, "w") as t:
-        def add(name: str, data: bytes) -> None:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            t.addfile(info, io.BytesIO(data))
-        add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-        add("index.json", index)
-        for data in (layer, cfg, manifest):
-            add("blobs/sha256/" + hashlib.sha256(data).hexdigest(), data)
-
-
 @contextlib.contextmanager
 def node_cluster(state_dir: str | os.PathLike, tools_env: Any = None, **kw: Any) -> Iterator[NodeCluster]:
     """A NodeCluster that is up inside the block and down (every process by PID, the namespace removed) after it."""
@@ -857,14 +812,16 @@ def node_cluster(state_dir: str | os.PathLike, tools_env: Any = None, **kw: Any)
 # ------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["up", "down", "status", "env", "run", "build-test-images"])
+    ap.add_argument("command", choices=["up", "down", "status", "env", "run"])
     ap.add_argument("args", nargs="*", help="for run: the command (after --)")
     ap.add_argument("--state-dir", default=DEFAULT_STATE)
     ap.add_argument("--tools-env", help="env.sh written by toolchain.sh (default: $RAYDASK_TOOLS_DIR/env.sh)")
-    ap.add_argument("--images", help="images.json to import (default: the images recipe's, else the test images)")
+    ap.add_argument("--images", help="images.json to import (default: the images recipe's)")
+    ap.add_argument("--cpus", type=int, help="CPUs the node advertises (default: the machine's)")
+    ap.add_argument("--memory-gib", type=int, help="memory the node advertises, GiB (default: the machine's)")
     ap.add_argument("--timeout", type=float, default=300)
     a = ap.parse_args(argv)
-    node = NodeCluster(a.state_dir, a.tools_env, images=a.images)
+    node = NodeCluster(a.state_dir, a.tools_env, images=a.images, cpus=a.cpus, memory_gib=a.memory_gib)
     try:
         if a.command == "up":
             node.up(a.timeout)
@@ -878,10 +835,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# run commands inside the node: {shlex.join(node.wrap(['bash']))}")
         elif a.command == "run":
             return subprocess.run(node.wrap(a.args), env=node.env()).returncode
-        elif a.command == "build-test-images":
-            tools = load_tools_env(a.tools_env)
-            print(build_test_images(Path(tools.get("RAYDASK_TOOLS_DIR") or Path.home() / ".cache/raydask-tools")
-                                    / TEST_IMAGES_DIR))
     except HarnessError as exc:
         print(f"node: error: {exc}", file=sys.stderr)
         return 1

@@ -3,9 +3,9 @@
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
 # plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test);
 # for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
-# tiny test images, and Debian's containerd, runc, CNI plugins and nftables (apt-get,
-# idempotent); crictl when asked for; and, with e2e/images.sh, the container images of the
-# real node's workloads (Debian packages and PyPI wheels).
+# and Debian's containerd, runc, CNI plugins and nftables (apt-get, idempotent); crictl when
+# asked for; and, with e2e/images.sh, the container images the real node runs (Debian packages,
+# PyPI wheels, the KubeRay binary above) and its tests' package index.
 #
 # Output goes to a cache OUTSIDE the repository, keyed by version:
 #   ${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}/<tool>-v<version>/<binary>
@@ -282,18 +282,6 @@ build_crictl() {
     "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
 }
 
-# ------------------------------------------------------- the node's test images
-# Tiny busybox and pause images (Debian's busybox-static, `apt-get download`), cached by the .deb's
-# content under $DIR/node-images by e2e/node.py (stdlib Python; seconds). The Ray and Dask images are
-# the images recipe's.
-node_images() {
-  local t0 out; t0=$(date +%s)
-  out=$(RAYDASK_TOOLS_DIR=$DIR python3 "$HERE/node.py" build-test-images) \
-    || { echo "toolchain: building the node's test images failed" >&2; exit 1; }
-  log "node test images: $out ($(( $(date +%s) - t0 ))s)"
-  SUMMARY+=("node-images|busybox-static|$(dirname "$out")|ready|$(( $(date +%s) - t0 ))")
-}
-
 # ------------------------------------------------------------ Debian packages
 # containerd, runc, the CNI plugins and nft for the real node, from the machine's configured
 # Debian mirror. Installed packages are skipped; `apt-get update` runs only if an install fails.
@@ -327,21 +315,25 @@ check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version;
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
 
 # -------------------------------------------------------------------- images
-# The real node's container images (Ray, Dask, Redis, busybox, pause): e2e/images.sh, cached by recipe hash
-# under $DIR/images/ (its own lock); images.json lists the OCI archives to import into containerd.
+# The real node's container images (Ray, Dask, Redis, busybox, pause, the KubeRay and Dask operators) and the test
+# package index: e2e/images.sh, cached by recipe hash under $DIR/images/ (its own lock); images.json lists the OCI
+# archives to import into containerd. `node-images` builds only busybox and pause (the node's own tests need no more).
+# The KubeRay operator image holds the binary built above (the `kuberay` step runs first).
 images() {
-  local t0 before after; t0=$(date +%s)
+  local t0 before after v; t0=$(date +%s)
   before=$(stat -c %Y "$DIR/images/images.json" 2>/dev/null || echo 0)
-  RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build
+  for v in "${KUBERAY_VERSIONS[@]}"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
+  RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build "$@"
   after=$(stat -c %Y "$DIR/images/images.json")
   local recipe; recipe=$(sed -n 's/^ "recipe": "\(.*\)",$/\1/p' "$DIR/images/images.json")
-  SUMMARY+=("images|$recipe|$DIR/images/images.json|$([[ $before == "$after" ]] && echo cached || echo built)|$(( $(date +%s) - t0 ))")
+  SUMMARY+=("images${1:+ ($*)}|$recipe|$DIR/images/images.json|$([[ $before == "$after" ]] && echo cached || echo built)|$(( $(date +%s) - t0 ))")
 }
 
 # ---------------------------------------------------------------------- main
 TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint
-       node-debs kubernetes-node coredns kube-network-policies node-images images)
-OPTIONAL=(crictl)   # built only when named: the node uses it if it is there (debugging, a gentler teardown)
+       node-debs kubernetes-node coredns kube-network-policies images)
+OPTIONAL=(crictl node-images)   # only when named: crictl (the node uses it if there: debugging, a gentler teardown);
+                                # node-images (busybox and pause only: part of `images`)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -364,7 +356,7 @@ for t in "${WANT[@]}"; do
     coredns)    step coredns "v$COREDNS_VERSION" "$DIR/coredns-v$COREDNS_VERSION" check_coredns build_coredns ;;
     kube-network-policies)
                 step kube-network-policies "v$KNP_VERSION" "$DIR/kube-network-policies-v$KNP_VERSION" check_knp build_knp ;;
-    node-images) node_images ;;
+    node-images) images busybox pause ;;
     crictl)     step crictl "v$CRICTL_VERSION" "$DIR/crictl-v$CRICTL_VERSION" check_crictl build_crictl ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
     images)     images ;;

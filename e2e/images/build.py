@@ -14,6 +14,7 @@ base's, the files it copies, its lock, and this file. Output, outside the reposi
         images.json                      {"images": {ref: archive}, "names": {ref: full name}, "pause": ref, ...}
         <image>-<hash>/image.oci.tar     OCI image layout, tar; index entries annotated with the full name
         <image>-<hash>/build.json        refs, size, build time, Debian packages and pip freeze
+        mirror-<hash>/simple/<project>/  the [mirror] wheels, a package index a test host serves (PEP 503 layout)
         base-<hash>/oci/                 the shared base (an OCI layout)
         wheels/  debs/                   download caches (PyPI wheels, Debian packages)
 
@@ -112,7 +113,29 @@ def load() -> dict[str, Any]:
             return {k: sub(x) for k, x in v.items()}
         return v
 
-    return {"versions": versions, "base": raw["base"], "images": {k: sub(v) for k, v in raw["images"].items()}}
+    return {"versions": versions, "base": raw["base"], "images": {k: sub(v) for k, v in raw["images"].items()},
+            "mirror": sub(raw.get("mirror", {}))}
+
+
+def tool_digest(key: str) -> str | None:
+    """sha256 of the binary ``key`` names (part of the image's hash); None when it is not built (building then stops)."""
+    try:
+        return hashlib.sha256(tool_path(key).read_bytes()).hexdigest()
+    except SystemExit:
+        return None
+
+
+def tool_path(key: str) -> Path:
+    """A binary e2e/toolchain.sh built, by its env.sh key (``RAYDASK_KUBERAY_1_5_0``); the environment wins."""
+    path = os.environ.get(key)
+    env_sh = CACHE.parent / "env.sh"
+    if not path and env_sh.exists():
+        for line in env_sh.read_text().splitlines():
+            if line.startswith(f"export {key}="):
+                path = line.split("=", 1)[1].strip().strip("'\"")
+    if not path or not os.access(path, os.X_OK):
+        sys.exit(f"images: {key} is not built ({path!r}): run e2e/toolchain.sh first (it builds the tools, then the images)")
+    return Path(path)
 
 
 def full_name(ref: str) -> str:
@@ -144,6 +167,8 @@ def image_hash(recipe: dict[str, Any], name: str) -> str:
             if key in step:
                 path = HERE / step[key]
                 files[step[key]] = path.read_text() if path.exists() else None
+        if "tool" in step:
+            files[step["tool"]] = tool_digest(step["tool"])
     inputs: dict[str, Any] = {"name": name, "spec": spec, "files": files, "builder": BUILDER}
     if spec["from"] == "base":
         inputs["base"] = base_hash(recipe)
@@ -153,8 +178,16 @@ def image_hash(recipe: dict[str, Any], name: str) -> str:
     return _sha(inputs)[:16]
 
 
+def mirror_hash(recipe: dict[str, Any]) -> str:
+    lock = HERE / recipe["mirror"]["lock"]
+    return _sha({"mirror": recipe["mirror"], "lock": lock.read_text() if lock.exists() else None})[:16]
+
+
 def recipe_hash(recipe: dict[str, Any]) -> str:
-    return _sha({n: image_hash(recipe, n) for n in sorted(recipe["images"])})[:16]
+    hashes = {n: image_hash(recipe, n) for n in sorted(recipe["images"])}
+    if recipe["mirror"]:
+        hashes["mirror"] = mirror_hash(recipe)
+    return _sha(hashes)[:16]
 
 
 def mirror() -> str:
@@ -291,10 +324,10 @@ class Builder:
         elif "run" in step:
             log(f"  run {step['run'][:100]}")
             self.chroot(rootfs, step["run"])
-        elif "copy" in step:
+        elif "copy" in step or "tool" in step:
             target = rootfs / step["to"].lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(HERE / step["copy"], target)
+            shutil.copy(HERE / step["copy"] if "copy" in step else tool_path(step["tool"]), target)
             os.chown(target, 0, 0)
             target.chmod(int(step.get("mode", "0644"), 8))
         elif "venv" in step:
@@ -311,12 +344,38 @@ class Builder:
         else:
             sys.exit(f"images: unknown step {step}")
 
-    def _download(self, lock: Path) -> None:
+    def _download(self, lock: Path, into: Path | None = None) -> None:
         """Fetch the lock's wheels into the shared wheel cache (pip skips the ones already there)."""
-        self.wheels.mkdir(parents=True, exist_ok=True)
+        into = into or self.wheels
+        into.mkdir(parents=True, exist_ok=True)
         log(f"  pip download -r {lock.name}")
         run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:",
-             "--require-hashes", "-r", str(lock), "-d", str(self.wheels)])
+             "--require-hashes", "-r", str(lock), "-d", str(into)])
+
+    def mirror(self) -> Path | None:
+        """The [mirror] wheels as a package index directory: ``simple/<normalised project>/<wheel>`` (what a plain HTTP
+        file server lists, and pip reads, as a PEP 503 project page)."""
+        spec = self.recipe["mirror"]
+        if not spec:
+            return None
+        dest = CACHE / f"mirror-{mirror_hash(self.recipe)}"
+        if (dest / "build.json").exists():
+            log(f"mirror: cached in {dest}")
+            return dest
+        lock = HERE / spec["lock"]
+        check_lock(lock, spec)
+        tmp = Path(tempfile.mkdtemp(dir=self.work, prefix="mirror."))
+        self._download(lock, tmp / "wheels")
+        for wheel in sorted((tmp / "wheels").glob("*.whl")):
+            project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+            (tmp / "simple" / project).mkdir(parents=True, exist_ok=True)
+            wheel.rename(tmp / "simple" / project / wheel.name)
+        shutil.rmtree(tmp / "wheels")
+        for d in [tmp, *tmp.rglob("*")]:
+            d.chmod(0o755 if d.is_dir() else 0o644)
+        self._finish(tmp, dest, {"what": "mirror", "projects": sorted(p.name for p in (tmp / "simple").iterdir())})
+        log(f"mirror: {dest}")
+        return dest
 
     def _pause(self, rootfs: Path) -> None:
         """/pause: a static Go binary from pause/main.go (stdlib only, so no module download)."""
@@ -394,24 +453,25 @@ def check_lock(lock: Path, step: dict[str, Any]) -> None:
 
 
 def lock(recipe: dict[str, Any], names: list[str]) -> None:
-    """Resolve each venv step's requirements with pip (wheels only, this machine: CPython 3.11, x86_64, glibc 2.36
-    like bookworm) and write the pins with the sha256 of the chosen wheel."""
-    for name in names:
-        for step in recipe["images"][name].get("steps", []):
-            if "venv" not in step:
-                continue
-            with tempfile.TemporaryDirectory() as tmp:
-                req, report = Path(tmp) / "req.in", Path(tmp) / "report.json"
-                req.write_text("\n".join(step["requirements"]) + "\n")
-                run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--dry-run", "--ignore-installed",
-                     "--only-binary=:all:", "--report", str(report), "-r", str(req)])
-                installs = json.loads(report.read_text())["install"]
-            lines = [LOCK_HEADER + " ".join(step["requirements"])]
-            for item in sorted(installs, key=lambda i: i["metadata"]["name"].lower()):
-                sha = item["download_info"]["archive_info"]["hashes"]["sha256"]
-                lines.append(f"{item['metadata']['name']}=={item['metadata']['version']} --hash=sha256:{sha}")
-            (HERE / step["lock"]).write_text("\n".join(lines) + "\n")
-            log(f"{name}: {step['lock']}: {len(installs)} wheels")
+    """Resolve each venv step's requirements (and the [mirror]'s) with pip (wheels only, this machine: CPython 3.11,
+    x86_64, glibc 2.36 like bookworm) and write the pins with the sha256 of the chosen wheel."""
+    steps = [(name, step) for name in names if name != "mirror"
+             for step in recipe["images"][name].get("steps", []) if "venv" in step]
+    if recipe["mirror"] and "mirror" in names:
+        steps.append(("mirror", recipe["mirror"]))
+    for name, step in steps:
+        with tempfile.TemporaryDirectory() as tmp:
+            req, report = Path(tmp) / "req.in", Path(tmp) / "report.json"
+            req.write_text("\n".join(step["requirements"]) + "\n")
+            run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--dry-run", "--ignore-installed",
+                 "--only-binary=:all:", "--report", str(report), "-r", str(req)])
+            installs = json.loads(report.read_text())["install"]
+        lines = [LOCK_HEADER + " ".join(step["requirements"])]
+        for item in sorted(installs, key=lambda i: i["metadata"]["name"].lower()):
+            sha = item["download_info"]["archive_info"]["hashes"]["sha256"]
+            lines.append(f"{item['metadata']['name']}=={item['metadata']['version']} --hash=sha256:{sha}")
+        (HERE / step["lock"]).write_text("\n".join(lines) + "\n")
+        log(f"{name}: {step['lock']}: {len(installs)} wheels")
 
 
 # ---------------------------------------------------------------------------------------------------- images.json
@@ -432,6 +492,8 @@ def write_index(recipe: dict[str, Any]) -> Path:
         builds[name] = {k: info.get(k) for k in ("hash", "names", "size_bytes", "rootfs_bytes", "seconds", "built")}
     out = CACHE / "images.json"
     doc = {"recipe": recipe_hash(recipe), "images": images, "names": names, "pause": pause, "builds": builds}
+    if recipe["mirror"] and (CACHE / f"mirror-{mirror_hash(recipe)}" / "build.json").exists():
+        doc["mirror"] = str(CACHE / f"mirror-{mirror_hash(recipe)}")
     text = json.dumps(doc, indent=1) + "\n"
     if not out.exists() or out.read_text() != text:  # unchanged: left alone (its mtime tells a rebuild)
         tmp = out.with_suffix(".tmp")
@@ -442,6 +504,7 @@ def write_index(recipe: dict[str, Any]) -> Path:
 
 def prune(recipe: dict[str, Any]) -> None:
     keep = {f"{n}-{image_hash(recipe, n)}" for n in recipe["images"]} | {f"base-{base_hash(recipe)}"}
+    keep |= {f"mirror-{mirror_hash(recipe)}"} if recipe["mirror"] else set()
     for entry in CACHE.iterdir():
         if (entry / "build.json").exists() and entry.name not in keep and time.time() - entry.stat().st_mtime > 3600:
             log(f"prune: {entry}")
@@ -454,7 +517,7 @@ def main() -> None:
     parser.add_argument("images", nargs="*")
     args = parser.parse_args()
     recipe = load()
-    names = args.images or sorted(recipe["images"])
+    names = [n for n in args.images if n != "mirror"] or ([] if args.images else sorted(recipe["images"]))
     if unknown := set(names) - set(recipe["images"]):
         sys.exit(f"images: unknown image(s) {sorted(unknown)} (known: {sorted(recipe['images'])})")
     if args.command == "hash":
@@ -463,7 +526,7 @@ def main() -> None:
         print("recipe", recipe_hash(recipe))
         return
     if args.command == "lock":
-        lock(recipe, names)
+        lock(recipe, args.images or [*names, "mirror"])
         return
     if os.geteuid() != 0:
         sys.exit("images: building needs root (debootstrap, chroot, mount namespaces)")
@@ -485,6 +548,8 @@ def main() -> None:
             builder = Builder(recipe, work)
             for name in names:
                 builder.image(name)
+            if not args.images or "mirror" in args.images:
+                builder.mirror()
             out = write_index(recipe)
             log(f"done in {round(time.monotonic() - t0)}s: {out}")
         finally:

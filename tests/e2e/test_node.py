@@ -1,7 +1,6 @@
 """The real node (e2e/node.py): a one-node Kubernetes inside a network namespace of the test run's own, with real
 containers (containerd + runc), the CNI bridge, kube-proxy, CoreDNS and an enforcing NetworkPolicy implementation
-(kube-network-policies). Pods here run the tiny busybox image e2e/node.py builds; the Ray and Dask images come from
-the images recipe.
+(kube-network-policies). Pods here run the images recipe's busybox (e2e/images.sh), which the node always imports.
 
 The tests run in file order on one node; the last one stops it and checks that nothing is left.
 """
@@ -44,7 +43,7 @@ def node(tools: dict[str, str], workdir: Path) -> Iterator[NodeCluster]:
 @pytest.fixture(scope="module")
 def busybox(node: NodeCluster) -> str:
     refs, _ = read_images_json(node.test_images())
-    return docker_reference(next(r for r in refs if "/busybox:" in r))
+    return docker_reference(next(r for r in refs if r.rsplit(":", 1)[0].rsplit("/", 1)[-1] == "busybox"))
 
 
 def pod(name: str, image: str, labels: dict[str, str], command: str, **container: Any) -> dict[str, Any]:
@@ -127,7 +126,7 @@ def test_pod_runs_and_is_ready_by_its_probe(node: NodeCluster, busybox: str) -> 
     create(node, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     wait_until(lambda: node.api("GET", f"/api/v1/namespaces/{NS}/serviceaccounts/default")[0] == 200, 60,
                "the namespace's default ServiceAccount", 1)
-    serve = f"httpd -p {ADMIN_PORT} -h /www && exec httpd -f -p {WEB_PORT} -h /www"
+    serve = f"mkdir -p /www && echo 'raydask e2e' > /www/index.html && httpd -p {ADMIN_PORT} -h /www && exec httpd -f -p {WEB_PORT} -h /www"
     probe = {"httpGet": {"path": "/index.html", "port": WEB_PORT}, "periodSeconds": 1, "failureThreshold": 2}
     create(node, f"/api/v1/namespaces/{NS}/pods", pod("web", busybox, {"app": "web"}, serve, readinessProbe=probe,
                                                        ports=[{"containerPort": WEB_PORT}, {"containerPort": ADMIN_PORT}]))
