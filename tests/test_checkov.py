@@ -56,6 +56,7 @@ def only_autoscaler_lacks(probe: str) -> Callable[[Failure], bool]:
 
 
 ALLOWED: dict[str, Callable[[Failure], bool]] = {
+    "CKV_K8S_15": lambda f: f.stack == "dev",
     "CKV_K8S_43": lambda f: True,
     "CKV_K8S_8": only_autoscaler_lacks("livenessProbe"),
     "CKV_K8S_9": only_autoscaler_lacks("readinessProbe"),

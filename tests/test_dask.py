@@ -35,6 +35,7 @@ RESTRICTED_CONTAINER = {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
     "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"},
 }
+
 FULL: dict[str, Any] = {
     "name": "etl",
     "scheduler": {"cpu": "500m", "memory": "1Gi", "serviceType": "LoadBalancer", "env": {"A": "1"}},
@@ -205,6 +206,7 @@ def test_operator_pods_are_restricted() -> None:
     assert values["podSecurityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                                             "seccompProfile": {"type": "RuntimeDefault"}}
     assert values["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
+    assert values["extraEnv"] == [{"name": "USER", "value": "dask"}]   # kopf calls getpass.getuser() when it starts
 
 
 def test_operator_namespaced_rbac_emits_kopf_namespace() -> None:
@@ -259,6 +261,7 @@ def test_helm_renders_the_operator_and_monitors(tmp_path: Path, cluster_wide: bo
     assert c["image"] == "ghcr.io/dask/dask-kubernetes-operator:2026.3.0"
     assert c["args"] == ["--liveness=http://0.0.0.0:8080/healthz", "--all-namespaces" if cluster_wide else "--namespace=ml"]
     assert c["securityContext"] == {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
+    assert {"name": "USER", "value": "dask"} in c["env"]
     assert deploy["spec"]["template"]["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert c["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
     (sm,) = [d for d in docs if d["kind"] == "ServiceMonitor"]
@@ -422,7 +425,8 @@ def test_default_cluster(run_program: Any) -> None:
     assert w["args"] == ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1", "--memory-limit", str(2 * 2**30),
                          "--dashboard-address", ":8787", "--worker-port", "8788", "--nanny-port", "8789"]
     assert [p["name"] for p in w["ports"]] == ["http-dashboard", "tcp-worker", "tcp-nanny"]
-    assert "env" not in w and w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}]
+    assert w["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "USER", "value": "dask"}] and w["workingDir"] == "/tmp"
+    assert w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}]
     assert worker["metadata"]["labels"]["app.kubernetes.io/component"] == "worker-default"
     validate(result.objects())
 
@@ -455,7 +459,7 @@ def test_full_cluster(run_program: Any) -> None:
     assert worker["replicas"] == 2
     assert w["args"][4:8] == ["--nthreads", "2", "--memory-limit", str(3 * 2**30)]
     assert w["resources"] == {"requests": {"cpu": "1", "memory": "3Gi"}, "limits": {"cpu": "1500m", "memory": "3Gi"}}
-    assert env_of(w) == {"B": "2"}
+    assert env_of(w) == {"B": "2", "HOME": "/tmp", "USER": "dask"}
     assert w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}, {"name": "data", "mountPath": "/data", "readOnly": True}]
     pod = worker["spec"]
     assert pod["volumes"] == [{"name": "dask-tmp", "emptyDir": {}}, {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]

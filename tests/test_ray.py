@@ -172,7 +172,8 @@ def test_pod_security_defaults_everywhere() -> None:
             writable = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
             assert {writable.get(p) for p in ("/tmp", "/tmp/ray", "/dev/shm")} <= empty_dirs
     options = rc["spec"]["autoscalerOptions"]
-    assert options["securityContext"]["readOnlyRootFilesystem"] is True and options["env"] == [{"name": "HOME", "value": "/tmp"}]
+    assert options["securityContext"]["readOnlyRootFilesystem"] is True
+    assert options["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "USER", "value": "ray"}]
     assert {"name": "tmp", "mountPath": "/tmp"} in options["volumeMounts"]
     # KubeRay mounts its own volume named ray-logs at /tmp/ray into the autoscaler: the head's, so both share the logs
     assert {"name": "ray-logs", "mountPath": "/tmp/ray"} in rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["volumeMounts"]
@@ -187,7 +188,9 @@ def test_scheduling_passthrough() -> None:
     pod = built(cfg)["spec"]["workerGroupSpecs"][1]["template"]["spec"]
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert pod["nodeSelector"] == {"pool": "gpu"} and pod["affinity"] == {"nodeAffinity": {}}
-    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "HOME", "value": "/tmp"}]
+    assert pod["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "HOME", "value": "/tmp"},
+                                           {"name": "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "value": "25"},
+                                           {"name": "USER", "value": "ray"}]
     assert pod["serviceAccountName"] == "ray-sa"
 
 

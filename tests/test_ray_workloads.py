@@ -402,14 +402,16 @@ def test_submitter_pod_is_restricted_with_requests_and_limits() -> None:
     sc = c["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
     assert sc["seccompProfile"] == {"type": "RuntimeDefault"} and sc["readOnlyRootFilesystem"] is True
-    assert c["env"] == [{"name": "HOME", "value": "/tmp"}] and c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert c["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "USER", "value": "ray"}] and c["workingDir"] == "/tmp"
+    assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
     assert tmpl["metadata"]["labels"]["app.kubernetes.io/component"] == "submitter"
     custom = job_built(with_(JOB, "submitter", {"cpu": "100m", "cpuLimit": "1", "memory": "256Mi", "serviceAccount": "jobs",
                                                 "nodeSelector": {"pool": "system"}, "env": {"RAY_LOG": "debug"}}))
     pod = custom.job["spec"]["submitterPodTemplate"]["spec"]
     assert pod["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
     assert pod["serviceAccountName"] == "jobs" and pod["nodeSelector"] == {"pool": "system"}
-    assert pod["containers"][0]["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "RAY_LOG", "value": "debug"}]  # sorted
+    assert pod["containers"][0]["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "RAY_LOG", "value": "debug"},
+                                           {"name": "USER", "value": "ray"}]  # sorted
     gpu_job = with_(with_(JOB, "cluster.head.gpus", 1), "cluster.head.tolerations", [{"key": "nvidia.com/gpu", "operator": "Exists"}])
     gpu_head = job_built(gpu_job).job["spec"]["submitterPodTemplate"]["spec"]
     assert gpu_head["containers"][0]["image"] == "rayproject/ray:2.60.0-gpu"  # the head's image, as KubeRay's default does

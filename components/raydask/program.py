@@ -27,7 +27,7 @@ from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
 from raydask.resources.workload import RedisPasswordComponent, WorkloadComponent
-from raydask.spec.base import parse_spec
+from raydask.spec.base import parse_spec, with_pull_policy
 from raydask.spec.companions import referenced_config_keys
 from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import REDIS_PASSWORD_CONFIG, SECRET_CONFIG_KEYS, SecurityDefaults, effective_network_policy
@@ -200,6 +200,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     config). ``secret_values``: the values the workloads' ``secrets`` read, by config key; default the stack's
     ``raydask:<key>`` secrets."""
     root = root or project_dir()
+    spec = with_pull_policy(spec, spec.image_pull_policy)
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
     namespaces: dict[str, pulumi.Resource] = {}

@@ -34,7 +34,9 @@ from raydask.k8s.ports import DaskPorts
 from raydask.k8s.security import (
     DASHBOARD_OPT_OUT_ANNOTATION,
     DASK_GID,
+    DASK_HOME,
     DASK_UID,
+    DASK_USER,
     container_security_context,
     no_limits_annotation,
     pod_security_context,
@@ -104,7 +106,7 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
     tag = f"{ref.tag}@{ref.digest}" if ref.digest else ref.tag
     on = monitors_enabled(spec, monitoring)
     values: dict[str, Any] = {
-        "image": {"name": ref.repository, "tag": tag, "pullPolicy": images.pull_policy(str(ref))},
+        "image": {"name": ref.repository, "tag": tag, "pullPolicy": images.pull_policy(str(ref), spec.image_pull_policy)},
         "rbac": {"create": True, "cluster": spec.cluster_wide},
         "kopfArgs": ["--all-namespaces"] if spec.cluster_wide else [f"--namespace={namespace}"],
         "podSecurityContext": pod_security_context(DASK_UID, DASK_GID),
@@ -124,7 +126,11 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
             },
         },
     }
-    return deep_merge(values, spec.values)
+    merged = deep_merge(values, spec.values)
+    env = list(merged.get("extraEnv") or [])
+    if not any(e.get("name") == "USER" for e in env if isinstance(e, dict)):  # kopf needs a user name (DASK_USER)
+        merged["extraEnv"] = [*env, {"name": "USER", "value": DASK_USER}]
+    return merged
 
 
 def operator_network_policies(spec: DaskOperatorSpec, namespace: str, policy: NetworkPolicySpec | None) -> list[Manifest]:
@@ -230,11 +236,16 @@ def _container(spec: DaskClusterSpec, group: DaskPodSettings, name: str, args: l
         "ports": _ports(ports),
         "resources": group.resources(),
         "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
+        "workingDir": DASK_HOME,
         "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}, *mounts],  # worker space, spilling: tempfile.gettempdir()
+        "env": env_list(home_env(env)),
     }
-    if env:
-        container["env"] = env_list(env)
     return container
+
+
+def home_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``HOME`` and ``USER`` for UID 10001, which has no passwd entry (``env`` wins)."""
+    return {"HOME": DASK_HOME, "USER": DASK_USER, **env}
 
 
 def _pod(spec: DaskClusterSpec, group: DaskPodSettings, component: str, container: Manifest) -> tuple[Manifest, Manifest]:
@@ -262,13 +273,25 @@ def _probe() -> Manifest:
     return {"httpGet": {"port": DaskPorts.DASHBOARD_NAME, "path": "/health"}}
 
 
+STARTUP_SECONDS = 300
+"""How long a scheduler or worker may take to answer ``/health`` the first time (its startup probe) before the kubelet
+restarts it. Found on the real node: with the liveness probe alone (first check after 15 s, three misses), a 500m
+scheduler starting among a dozen pods on a busy node took longer, was killed, started over and never came up."""
+
+
+def _startup_probe() -> Manifest:
+    """``/health`` every 5 s until it answers, for up to :data:`STARTUP_SECONDS`; liveness and readiness wait for it."""
+    return {**_probe(), "periodSeconds": 5, "failureThreshold": STARTUP_SECONDS // 5}
+
+
 def scheduler(spec: DaskClusterSpec) -> Manifest:
     """``spec.scheduler``: pod template (with the HTTP API route) and the scheduler Service."""
     s = spec.scheduler
     env = {SCHEDULER_ROUTES_ENV: scheduler_routes(), **s.env}
     container = _container(spec, s, SCHEDULER_CONTAINER, scheduler_args(spec), env, DaskPorts.scheduler())
-    container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
-    container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 15, "periodSeconds": 20}
+    container["startupProbe"] = _startup_probe()
+    container["readinessProbe"] = {**_probe(), "periodSeconds": 10}
+    container["livenessProbe"] = {**_probe(), "periodSeconds": 20}
     metadata, pod = _pod(spec, s, "scheduler", container)
     service = {
         "type": s.service_type,
@@ -283,9 +306,10 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
 def worker(spec: DaskClusterSpec, group: DaskWorkerSpec, component: str) -> Manifest:
     """``spec.worker`` of a DaskCluster or DaskWorkerGroup."""
     container = _container(spec, group, WORKER_CONTAINER, worker_args(group), dict(group.env), DaskPorts.worker())
-    container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
+    container["startupProbe"] = _startup_probe()
+    container["readinessProbe"] = {**_probe(), "periodSeconds": 10}
     # lenient: a task holding the GIL can stall the worker's event loop for a while; only a hung worker is restarted
-    container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 30, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 10}
+    container["livenessProbe"] = {**_probe(), "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 10}
     metadata, pod = _pod(spec, group, component, container)
     return {"replicas": group.replicas, "metadata": metadata, "spec": pod}
 
@@ -393,10 +417,10 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
         **({"args": list(spec.args)} if spec.args else {}),
         "resources": r.resources(),
         "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
+        "workingDir": DASK_HOME,
         "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}, *mounts],
+        "env": env_list(home_env(dict(r.env))),
     }
-    if r.env:
-        container["env"] = env_list(dict(r.env))
     pod: Manifest = {
         "restartPolicy": "Never",
         "containers": [container],

@@ -34,7 +34,7 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     image = spec.image or f"{IMAGE_REPOSITORY}:v{spec.version}"
     repo, _, tag = image.partition("@")[0].rpartition(":")
     values: dict[str, Any] = {
-        "image": {"repository": repo, "tag": tag, "pullPolicy": images.pull_policy(f"{repo}:{tag}")},
+        "image": {"repository": repo, "tag": tag, "pullPolicy": images.pull_policy(image, spec.image_pull_policy)},
         "replicas": spec.replicas,
         "leaderElectionEnabled": spec.leader_election,
         "reconcileConcurrency": spec.reconcile_concurrency,

@@ -27,11 +27,15 @@ from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import (
     BACKEND_AUTH_ANNOTATION,
     DASHBOARD_OPT_OUT_ANNOTATION,
+    DEFAULT_GRACE_PERIOD,
+    RAY_DRAIN_ENV,
+    RAY_DRAIN_MARGIN,
     RAY_GID,
     RAY_HOME,
     RAY_HOME_VOLUME,
     RAY_SHM_VOLUME,
     RAY_UID,
+    RAY_USER,
     RAY_WRITABLE,
     api_token_mount,
     api_token_volume,
@@ -85,9 +89,28 @@ def _container(spec: RayClusterSpec, group: RayGroup, name: str, ports: list[tup
         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
         "volumeMounts": [*writable_mounts(), *mounts],
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
-        "env": env_list({"HOME": RAY_HOME, **group.env}),
+        "workingDir": RAY_HOME,
+        "env": env_list({"HOME": RAY_HOME, "USER": RAY_USER, **group.env}),
     }
     return container
+
+
+def drain_timeout(pod_spec: Manifest) -> str:
+    """``RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S`` for a pod: :data:`RAY_DRAIN_MARGIN` under its grace period (0, no
+    drain, when the grace period is shorter), so Ray's SIGTERM drain and teardown end before the kubelet's SIGKILL."""
+    grace = pod_spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_PERIOD)
+    return str(max(int(grace) - RAY_DRAIN_MARGIN, 0))
+
+
+def with_drain_timeout(template: Manifest, container_name: str) -> Manifest:
+    """``template`` with the Ray container's drain timeout derived from the final pod's grace period, unless its env
+    sets one."""
+    main = next(c for c in template["spec"]["containers"] if c["name"] == container_name)
+    env = main.get("env", [])
+    if not any(e.get("name") == RAY_DRAIN_ENV for e in env):
+        at = next((i for i, e in enumerate(env) if "valueFrom" in e or e["name"] > RAY_DRAIN_ENV), len(env))
+        main["env"] = [*env[:at], {"name": RAY_DRAIN_ENV, "value": drain_timeout(template["spec"])}, *env[at:]]
+    return template
 
 
 def writable_volumes(group: RayGroup) -> list[Manifest]:
@@ -135,7 +158,8 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
         removed[AUTOSCALER_CONTAINER] = spec.autoscaling.removed_limits
     if annotations := {**group.annotations, **no_limits_annotation(removed)}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod_spec}, group, container["name"])
+    template = apply_overrides({"metadata": metadata, "spec": pod_spec}, group, container["name"])
+    return with_drain_timeout(template, container["name"])
 
 
 def head_start_params(head: HeadSpec) -> dict[str, str]:
@@ -206,9 +230,10 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
         "idleTimeoutSeconds": a.idle_timeout_seconds,
         "upscalingMode": a.upscaling_mode,
         **({"image": a.image} if a.image else {}),
-        "imagePullPolicy": a.image_pull_policy or images.pull_policy(a.image or spec.image_for(spec.head)),
+        "imagePullPolicy": a.image_pull_policy or (None if a.image else spec.head.image_pull_policy)
+                           or images.pull_policy(a.image or spec.image_for(spec.head)),
         "resources": a.resources(),
-        "env": env_list({**a.env, "HOME": RAY_HOME}),
+        "env": env_list({"USER": RAY_USER, **a.env, "HOME": RAY_HOME}),
         **({"envFrom": [dict(e) for e in a.env_from]} if a.env_from else {}),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
         "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}],  # KubeRay adds ray-logs at /tmp/ray

@@ -21,6 +21,7 @@ from raydask.k8s.security import (
     RAY_HOME,
     RAY_HOME_VOLUME,
     RAY_UID,
+    RAY_USER,
     container_security_context,
     no_limits_annotation,
     pod_security_context,
@@ -91,7 +92,8 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
         "imagePullPolicy": images.pull_policy(image, sub.image_pull_policy),
         "resources": sub.resources(),
         "securityContext": container_security_context(RAY_UID, RAY_GID, read_only_root=True),
-        "env": env_list({"HOME": RAY_HOME, **sub.env}),
+        "workingDir": RAY_HOME,
+        "env": env_list({"HOME": RAY_HOME, "USER": RAY_USER, **sub.env}),
         "volumeMounts": [{"name": RAY_HOME_VOLUME, "mountPath": RAY_HOME}, *mounts],
     }
     pod: Manifest = {

@@ -13,7 +13,20 @@ tasks, the dashboard and ``ray job submit``."""
 RAY_GID: Final = 100
 """The ``users`` group of the rayproject/ray images (their files are readable by it)."""
 RAY_HOME: Final = "/tmp"
-"""``HOME`` of Ray containers (an emptyDir): pip / Hugging Face / torch caches, ``~/ray_results``."""
+"""``HOME`` and working directory of Ray containers (an emptyDir): pip / Hugging Face / torch caches,
+``~/ray_results``, files a job writes by a relative path (the image's working directory, ``/home/ray``, is read-only)."""
+RAY_USER: Final = "ray"
+"""``USER`` of Ray containers: UID 10001 has no passwd entry in the image, so ``getpass.getuser()`` (torch's compile
+cache, Ray's own temp dir names) raises ``KeyError`` unless ``USER`` names someone; the image's user name."""
+RAY_DRAIN_ENV: Final = "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"
+"""How long ``ray start`` drains on SIGTERM (Ray ≥ 2.60; Ray's default 30 s, as long as Kubernetes' default grace
+period, so the kubelet killed nodes mid-drain): raydask sets it :data:`RAY_DRAIN_MARGIN` seconds under the pod's
+``terminationGracePeriodSeconds``."""
+RAY_DRAIN_MARGIN: Final = 5
+"""Seconds between the end of Ray's SIGTERM drain and the kubelet's SIGKILL: Ray's teardown after the drain (measured:
+0.6–2 s)."""
+DEFAULT_GRACE_PERIOD: Final = 30
+"""Kubernetes' default ``terminationGracePeriodSeconds``."""
 RAY_SHM_VOLUME: Final = "dshm"
 """emptyDir (in memory) at ``/dev/shm``: Ray's object store."""
 RAY_HOME_VOLUME: Final = "tmp"
@@ -27,6 +40,14 @@ DASK_UID: Final = 10001
 """Non-root user for the Dask images (they run as root unless told otherwise; any UID works, so one above 10000 that
 cannot collide with a host user)."""
 DASK_GID: Final = 10001
+DASK_HOME: Final = "/tmp"
+"""``HOME`` and working directory of Dask containers (the ``/tmp`` emptyDir): without it UID 10001 gets ``/``, read-only,
+and the image's ``EXTRA_PIP_PACKAGES`` fails (pip falls back to a user install under ``HOME``), as does anything
+writing a relative path."""
+DASK_USER: Final = "dask"
+"""``USER`` of Dask containers and of the Dask operator: UID 10001 has no passwd entry in their images, and
+``getpass.getuser()`` raises without one. The operator (kopf) calls it when it starts: as 10001 without ``USER`` it
+crashed at once (``KeyError: 'getpwuid(): uid not found: 10001'``), found on the real node."""
 KUBERAY_OPERATOR_UID: Final = 65532
 """The ``nonroot`` user of the distroless KubeRay operator image."""
 API_TOKEN_VOLUME: Final = "kube-api-access"

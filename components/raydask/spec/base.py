@@ -161,6 +161,9 @@ def _shape(annotation: Any) -> str | None:
 
 
 S = TypeVar("S", bound="Spec")
+M = TypeVar("M", bound=BaseModel)
+PullPolicy = Literal["IfNotPresent", "Always", "Never"]
+"""A container's ``imagePullPolicy``."""
 
 
 def _quantity(value: Any) -> str:
@@ -495,9 +498,10 @@ class PodSettings(Spec, PodOverrides):
     """Extended resource name for GPUs; default ``nvidia.com/gpu``."""
     image: PinnedImage | None = None
     """Container image; default derived from the cluster's version."""
-    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
-    """Image pull policy; default ``Always`` for a tag (the registry may move it; Kubernetes' own default for a version
-    tag is ``IfNotPresent``, which keeps running whatever a node pulled first), ``IfNotPresent`` for a digest."""
+    image_pull_policy: PullPolicy | None = None
+    """Image pull policy; default the stack's ``raydask:imagePullPolicy``, else ``Always`` for a tag (the registry may
+    move it; Kubernetes' own default for a version tag is ``IfNotPresent``, which keeps running whatever a node pulled
+    first), ``IfNotPresent`` for a digest."""
     env: dict[str, str] = {}
     """Extra environment variables; default none."""
     node_selector: dict[str, str] = {}
@@ -651,6 +655,28 @@ class MonitoringSpec(Spec):
     """Namespace Prometheus runs in (NetworkPolicies admit scrapes from it); default ``monitoring``."""
     interval: Duration = "30s"
     """Scrape interval; default ``30s``."""
+
+
+def with_pull_policy(model: M, policy: str | None) -> M:
+    """``model`` with every nested ``image_pull_policy`` left unset (its own included) set to ``policy``: the stack's
+    ``raydask:imagePullPolicy`` as the default of every image raydask renders. Unchanged when ``policy`` is None."""
+    if policy is None:
+        return model
+    updates: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            new: Any = with_pull_policy(value, policy)
+        elif isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):
+            new = [with_pull_policy(v, policy) if isinstance(v, BaseModel) else v for v in value]
+            new = value if all(a is b for a, b in zip(new, value, strict=True)) else new
+        elif name == "image_pull_policy" and value is None:
+            new = policy
+        else:
+            continue
+        if new is not value:
+            updates[name] = new
+    return model.model_copy(update=updates) if updates else model
 
 
 def parse_spec(model: type[S], value: S | dict[str, Any], prefix: str) -> S:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator
 
 from raydask.errors import Path
-from raydask.spec.base import Cpu, Label, Memory, Spec
+from raydask.spec.base import Cpu, Label, Memory, PullPolicy, Spec
 
 
 def _chart_version(value: str) -> str:
@@ -82,6 +82,9 @@ class OperatorSpec(Spec):
     """CRD management; default applied by raydask (server-side), kept on removal."""
     resources: OperatorResources = OperatorResources()
     """Operator container resources."""
+    image_pull_policy: PullPolicy | None = None
+    """Operator image pull policy; default the stack's ``raydask:imagePullPolicy``, else ``Always`` for a tag,
+    ``IfNotPresent`` for a digest."""
     values: dict[str, Any] = {}
     """Escape hatch: any other chart value, deep-merged last; default none."""
 

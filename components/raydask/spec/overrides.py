@@ -64,7 +64,7 @@ class PodOverrides(BaseModel):
     readiness_probe: dict[str, Any] | None = None
     """Main container ``readinessProbe``; default raydask's (Dask) or KubeRay's (Ray)."""
     startup_probe: dict[str, Any] | None = None
-    """Main container ``startupProbe``; default none."""
+    """Main container ``startupProbe``; default raydask's (Dask: ``/health``, up to 5 minutes) or none (Ray)."""
     env_from: list[dict[str, Any]] = []
     """Main container ``envFrom`` (ConfigMaps and Secrets as environment); default none."""
     env_value_from: dict[str, dict[str, Any]] = {}

@@ -23,6 +23,7 @@ from raydask.spec.base import (
     Memory,
     PinnedImage,
     PodSettings,
+    PullPolicy,
     Real,
     ResourceAmount,
     Spec,
@@ -363,8 +364,8 @@ class AutoscalingSpec(Spec):
     """Autoscaler container limits that differ from ``cpu`` / ``memory``; ``null`` removes one; default none."""
     image: PinnedImage | None = None
     """Autoscaler image; default the head's (KubeRay's default too)."""
-    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
-    """Autoscaler image pull policy; default the head's."""
+    image_pull_policy: PullPolicy | None = None
+    """Autoscaler image pull policy; default the head's (with the head's image)."""
     env: dict[str, str] = {}
     """Extra environment variables of the autoscaler container (``AUTOSCALER_LOG_LEVEL``…); default none."""
     env_from: list[dict[str, Any]] = []
@@ -444,8 +445,8 @@ class CollectorSpec(Spec):
 
     image: PinnedImage
     """Collector image, e.g. ``quay.io/kuberay/collector:v1.7.0``; required (KubeRay has no default)."""
-    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = None
-    """Collector image pull policy; default KubeRay's, ``IfNotPresent``."""
+    image_pull_policy: PullPolicy | None = None
+    """Collector image pull policy; default the stack's ``raydask:imagePullPolicy``, else KubeRay's, ``IfNotPresent``."""
     requests: dict[str, ResourceAmount] = {}
     """Collector container requests over KubeRay's; default KubeRay's, ``{cpu: 50m, memory: 64Mi}``."""
     limits: dict[str, ResourceAmount | None] = {}

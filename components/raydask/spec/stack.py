@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 from raydask.errors import Path
 from raydask.k8s import pss
 from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
-from raydask.spec.base import Label, MonitoringSpec, Spec
+from raydask.spec.base import Label, MonitoringSpec, PullPolicy, Spec
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
 from raydask.spec.overrides import pod_security_levels
@@ -58,6 +58,11 @@ class StackSpec(Spec):
     """Protect namespaces from deletion (``protect`` resource option); default false, true in production."""
     kubernetes_version: KubernetesVersion = "1.31"
     """Target Kubernetes minor version for schema validation; default ``1.31``."""
+    image_pull_policy: PullPolicy | None = None
+    """Pull policy of every image raydask renders (the operators', the Ray and Dask pods', the RayJob submitter's) whose
+    own ``imagePullPolicy`` is unset; default none: ``Always`` for a tag (the registry may move it), ``IfNotPresent``
+    for a digest. ``IfNotPresent`` for clusters whose images are loaded onto the nodes (``kind load``, ``minikube
+    image load``) or pulled once from a mirror."""
     kuberay: KubeRayOperatorSpec | None = None
     """Install the KubeRay operator; default not installed (installed elsewhere)."""
     monitoring: MonitoringSpec | None = None
