@@ -213,3 +213,26 @@ def test_dask_pods_get_minutes_to_start_before_a_probe_restarts_them(stack: str)
             assert "initialDelaySeconds" not in container["livenessProbe"], (where, container["livenessProbe"])
             checked += 1
     assert checked >= 2
+
+
+def test_the_daskjob_runner_waits_for_a_scheduler_that_starts_with_it() -> None:
+    """Found on the real node: the Dask operator starts the runner together with the job's scheduler; the scheduler,
+    one of a dozen pods starting, listened after more than 50 s, the runner's Client() gave up at Dask's default 30 s
+    and the DaskJob Failed. The runner waits as long as the scheduler's startup probe lets it start; a user's own
+    value wins."""
+    from raydask.builders.dask import RUNNER_CONNECT_ENV, STARTUP_SECONDS, build_dask_job
+    from raydask.spec.dask import DaskJobSpec
+
+    def runner_env(**runner: Any) -> dict[str, str]:
+        job = build_dask_job(DaskJobSpec(name="nightly", command=["python", "-m", "etl"], runner=runner), "ns").job
+        return env(job["spec"]["job"]["spec"]["containers"][0])
+
+    scheduler = build_dask_job(DaskJobSpec(name="nightly", command=["python"]), "ns").job["spec"]["cluster"]["spec"]["scheduler"]
+    assert restart_window(scheduler["spec"]["containers"][0]) == STARTUP_SECONDS
+    assert runner_env()[RUNNER_CONNECT_ENV] == f"{STARTUP_SECONDS}s"
+    assert runner_env(env={RUNNER_CONNECT_ENV: "20s"})[RUNNER_CONNECT_ENV] == "20s"
+    from dask.config import collect_env  # how the Dask image's processes read it
+    from dask.utils import parse_timedelta
+
+    read = collect_env({RUNNER_CONNECT_ENV: runner_env()[RUNNER_CONNECT_ENV]})
+    assert parse_timedelta(read["distributed"]["comm"]["timeouts"]["connect"]) == STARTUP_SECONDS

@@ -404,6 +404,13 @@ class DaskJobBuild:
     endpoints: DaskJobEndpoints
 
 
+RUNNER_CONNECT_ENV = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"
+"""How long the runner's ``Client()`` tries to reach the scheduler (``distributed.comm.timeouts.connect``, Dask's default
+30 s); raydask gives it the scheduler's startup window, :data:`STARTUP_SECONDS`. The Dask operator starts the runner
+together with the job's scheduler, not after it. Found on the real node: a scheduler starting among a dozen pods
+listened after more than 50 s, the runner gave up at 30 s and the DaskJob Failed. A user's own value wins."""
+
+
 def runner_template(spec: DaskJobSpec) -> Manifest:
     """``spec.job``: the runner pod (restricted, never restarted: the operator reads its phase)."""
     r = spec.runner
@@ -419,7 +426,7 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
         "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
         "workingDir": DASK_HOME,
         "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}, *mounts],
-        "env": env_list(home_env(dict(r.env))),
+        "env": env_list(home_env({RUNNER_CONNECT_ENV: f"{STARTUP_SECONDS}s", **r.env})),
     }
     pod: Manifest = {
         "restartPolicy": "Never",

@@ -447,7 +447,9 @@ __all__ = [
 
 class DaskJobRunnerSpec(PodSettings):
     """The job runner pod ``<job>-runner``: runs the job's ``command`` with ``DASK_SCHEDULER_ADDRESS`` set to the job's
-    scheduler; when it ends the operator deletes the job's cluster."""
+    scheduler; when it ends the operator deletes the job's cluster. The operator starts it with the scheduler, so a
+    ``Client()`` in it waits up to 5 minutes for the scheduler (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT: 300s``,
+    Dask's default 30 s; set it in ``env`` to change it)."""
 
     cpu: Cpu = "500m"
     """CPU request; default ``500m``. Also the limit unless ``cpuLimit`` is set."""
