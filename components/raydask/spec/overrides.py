@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from raydask.errors import Path
 from raydask.k8s import images, naming, schema
 from raydask.k8s.security import reserved_annotation_error
-from raydask.spec.config import SPEC_CONFIG
+from raydask.spec.config import ConfigModel
 
 ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 """The sources an ``env`` entry's ``valueFrom`` may name (exactly one)."""
@@ -35,10 +35,9 @@ def _pull_secret(value: str) -> str:
     return naming.check_dns1123_subdomain(value)
 
 
-class PodSecuritySpec(BaseModel):
+class PodSecuritySpec(ConfigModel):
     """An explicit exception from Pod Security "restricted" for one pod group (e.g. a profiler's ``SYS_PTRACE``)."""
 
-    model_config = SPEC_CONFIG
 
     level: Literal["baseline", "privileged"]
     """The level the group's pods are held to instead: ``baseline`` (e.g. root, privilege escalation, the capabilities
@@ -48,10 +47,9 @@ class PodSecuritySpec(BaseModel):
     """Why the pods need it, for reviewers (on the pod template as ``raydask.io/pod-security-reason``); required."""
 
 
-class PodOverrides(BaseModel):
+class PodOverrides(ConfigModel):
     """Fields mixed into every pod group's settings (see :class:`raydask.spec.base.PodSettings`)."""
 
-    model_config = SPEC_CONFIG
 
     command: list[str] | None = None
     """Main container ``command``; default the image's. On Ray pods KubeRay runs it, then ``ray start``."""

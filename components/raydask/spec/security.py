@@ -3,7 +3,7 @@
 The models are the config schema (``networkPolicy``, ``auth``, ``gcsFaultTolerance`` per cluster; ``raydask:networkPolicy``,
 ``raydask:rayAuth``, ``raydask:requireTls`` per stack). The ``*_problems`` functions are the rules that need more than one
 model (the stack's defaults, the operator version): each returns ``(key path, message)`` pairs, relative to the
-cluster or the stack, so model validators (:func:`raydask.errors.rule`) and components (ConfigError) report the
+cluster or the stack, so model validators (:func:`raydask.errors.check`) and components (ConfigError) report the
 same text.
 """
 
