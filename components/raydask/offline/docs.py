@@ -57,6 +57,8 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
 
 def reference(root: type[BaseModel] | None = None) -> str:
     """Markdown tables, one per model reachable from the stack spec."""
+    from raydask.spec.needs import requirement_text
+
     if root is None:
         from raydask.spec.stack import StackSpec
 
@@ -67,7 +69,10 @@ def reference(root: type[BaseModel] | None = None) -> str:
         out += [f"#### {model.__name__}", "", doc, "", "| key | type | description |", "|---|---|---|"]
         for name, field in model.model_fields.items():
             key = field.alias or name
-            desc = " ".join((field.description or "").split()).replace("|", "\\|")
+            desc = " ".join((field.description or "").split())
+            if needs := requirement_text(field):
+                desc += f" {needs}"
+            desc = desc.replace("|", "\\|")
             required = field.is_required() and field.default is PydanticUndefined
             out.append(f"| `{key}`{' (required)' if required else ''} | {_type_name(field.annotation)} | {desc} |")
         out.append("")
