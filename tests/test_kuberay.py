@@ -97,13 +97,8 @@ def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) ->
     doc = yaml.safe_load((new / "crds" / "ray.io_rayclusters.yaml").read_text())
     doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["newField"] = {"type": "string"}
     (new / "crds" / "ray.io_rayclusters.yaml").write_text(yaml.safe_dump(doc))
-    FEATURE_GATES = __import__("raydask.spec.kuberay", fromlist=["FEATURE_GATES"]).FEATURE_GATES
-    FEATURE_GATES["1.8.0"] = FEATURE_GATES["1.7.0"]
-    try:
-        old = run_operator(run_program, {})
-        bumped = run_operator(run_program, {"version": "1.8.0", "chart": {"path": str(new)}})
-    finally:
-        del FEATURE_GATES["1.8.0"]
+    old = run_operator(run_program, {})
+    bumped = run_operator(run_program, {"version": "1.8.0", "chart": {"path": str(new)}})
     old_crds = {r.name: r.inputs for r in old.of_type(CRD)}
     new_crds = {r.name: r.inputs for r in bumped.of_type(CRD)}
     assert old_crds.keys() == new_crds.keys()

@@ -14,7 +14,7 @@ from raydask.k8s import labels as lbl
 from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import KUBERAY_OPERATOR_UID
 from raydask.spec.base import MonitoringSpec
-from raydask.spec.kuberay import FEATURE_GATES, KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec, default_feature_gates
 from raydask.spec.security import NetworkPolicySpec
 
 CHART = KUBERAY_CHART
@@ -24,7 +24,7 @@ METRICS_PORT = 8080
 """The operator's ``/metrics`` (the chart's Service and ServiceMonitor)."""
 def feature_gates(spec: KubeRayOperatorSpec) -> list[dict[str, Any]]:
     """Full ``featureGates`` list: the version's defaults with the spec's overrides."""
-    defaults = FEATURE_GATES.get(spec.version, {})
+    defaults = default_feature_gates(spec.version)
     merged = {**defaults, **spec.feature_gates}
     return [{"name": k, "enabled": v} for k, v in merged.items()]
 

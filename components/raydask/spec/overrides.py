@@ -2,8 +2,9 @@
 lifecycle, probes, env from sources, extra ports, pull secrets, init and sidecar containers, scheduling and DNS
 settings) and one escape hatch (``podPatch`` / ``containerPatch``), merged after everything else.
 
-Each value is checked here against the schema of the object it lands in (the PodSpec the operator's CRD embeds, where
-the chart cache holds it): a key the API server would refuse or silently drop is an error naming it. What the merged pod
+Each value is checked here against the schema of the object it lands in (the PodSpec the CRD of the stack's operator
+version embeds, shipped with raydask: :mod:`raydask.facts`): a key the API server would refuse or silently drop is an
+error naming it. What the merged pod
 must still satisfy (Pod Security "restricted", unique container and port names) is checked on the built pod
 (:mod:`raydask.builders.overrides`).
 """
@@ -112,7 +113,7 @@ class PodOverrides(ConfigModel):
 
     def override_problems(self, env: dict[str, str], reserved_env: Any, pod_spec: dict[str, Any] | None,
                           dropped: str = schema.DROPPED) -> list[tuple[Path, str]]:
-        """Rules on the overrides alone; ``pod_spec`` is the embedded PodSpec schema (None: not in the chart cache),
+        """Rules on the overrides alone; ``pod_spec`` is the embedded PodSpec schema (None: not checked),
         ``dropped`` what the API server does with a key it lacks."""
         out: list[tuple[Path, str]] = []
         if self.args is not None and self.ARGS_FIXED:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.ports import RayPorts
@@ -34,7 +34,9 @@ from raydask.spec.base import (
     resource_problems,
 )
 from raydask.spec.companions import Companions
+from raydask.spec.kuberay import KUBERAY_CHART, KUBERAY_VERSION
 from raydask.spec.needs import Needs, release, unmet
+from raydask.spec.operators import operator_version
 from raydask.spec.security import (
     AUTH_NEEDS,
     AuthSpec,
@@ -59,8 +61,6 @@ AUTOSCALER_V2_NEEDS = Needs(ray="2.47.0", what="the v2 autoscaler", when=lambda 
 """What ``autoscaling.version: v2`` needs (raydask's default autoscaler on the Ray releases that have it)."""
 PRIORITY_NEEDS = Needs(kuberay="1.7.0", crd="workerGroupSpecs[].priority", ray="2.56.0", what="a worker group's priority")
 """What a worker group's ``priority`` needs (Ray's v2 autoscaler reads it from that release on)."""
-KUBERAY_CHART = "kuberay-operator"
-KUBERAY_VERSION = "1.7.0"
 RAY_ENV: dict[str, str] = {
     "HOME": "is set by raydask to /tmp, the writable home of Ray's read-only containers",
     **{name: "is set by KubeRay" for name in ("RAY_CLUSTER_NAME", "RAY_CLOUD_INSTANCE_ID", "RAY_NODE_TYPE_NAME",
@@ -95,22 +95,10 @@ NVIDIA_GPU = "nvidia.com/gpu"
 """The GPU resource whose groups default to Ray's CUDA image (``-gpu``)."""
 
 
-@functools.cache
-def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema of the RayCluster CRD of the default KubeRay chart in the chart cache; None without it."""
-    from raydask import charts
-
-    try:
-        chart = charts.cached(KUBERAY_CHART, KUBERAY_VERSION)
-    except charts.ChartError:
-        return None
-    for doc in chart.crds() if chart else ():
-        if doc["metadata"]["name"] == "rayclusters.ray.io":
-            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            head = root["properties"]["spec"]["properties"]["headGroupSpec"]["properties"]["template"]
-            result: dict[str, Any] = head["properties"]["spec"]
-            return result
-    return None
+def embedded_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema the RayCluster CRD embeds, of the KubeRay version the spec runs on (the stack's
+    ``raydask:kuberay.version``, else the default; shared: do not modify)."""
+    return facts.schema(KUBERAY_CHART, operator_version(KUBERAY_CHART, KUBERAY_VERSION), "podSpec")
 
 
 class RayGroup(PodSettings):
@@ -390,8 +378,8 @@ class AutoscalingSpec(Spec):
                 problems.append((("env", key), "'HOME' is set by raydask (the autoscaler's writable home)"))
             elif key == "KUBERAY_GEN_AUTOSCALER_START_CMD":
                 problems.append((("env", key), f"'{key}' is set by KubeRay (the autoscaler's own start command)"))
-        pod_spec = embedded_pod_spec_schema() if self.env_from else None
-        if pod_spec is not None:
+        if self.env_from:
+            pod_spec = embedded_pod_spec_schema()
             container = pod_spec["properties"]["containers"]["items"]["properties"]
             problems += [(("envFrom", *path), message) for path, message in schema.issues(self.env_from, container["envFrom"])]
         if found := resource_problems(self.requests, self.limits, None, False):

@@ -21,7 +21,7 @@ from raydask.errors import Path
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Spec
-from raydask.spec.kuberay import FEATURE_GATES
+from raydask.spec.kuberay import default_feature_gates
 from raydask.spec.needs import KubeRay, Needs, check, unmet
 
 if TYPE_CHECKING:
@@ -358,7 +358,7 @@ def kuberay_of(stack: StackSpec) -> KubeRay | None:
     """The KubeRay operator the stack installs (its version and feature gates), None when it installs none."""
     if stack.kuberay is None:
         return None
-    return KubeRay(stack.kuberay.version, {**FEATURE_GATES.get(stack.kuberay.version, {}), **stack.kuberay.feature_gates})
+    return KubeRay(stack.kuberay.version, {**default_feature_gates(stack.kuberay.version), **stack.kuberay.feature_gates})
 
 
 def stack_problems(stack: StackSpec) -> list[Problem]:
