@@ -6,11 +6,12 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from raydask.builders.common import Manifest, deep_merge
+from raydask.builders.common import Manifest
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
+from raydask.k8s.manifest import merge
 from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import KUBERAY_OPERATOR_UID
 from raydask.spec.base import MonitoringSpec
@@ -61,7 +62,7 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     watch = watched_namespaces(spec, namespace)
     if watch:
         values["watchNamespace"] = watch
-    return deep_merge(values, spec.values)
+    return merge(values, spec.values, keys=())  # Helm replaces lists
 
 
 def watched_namespaces(spec: KubeRayOperatorSpec, namespace: str) -> list[str]:

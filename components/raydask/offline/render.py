@@ -28,7 +28,7 @@ import yaml
 
 from raydask import charts
 from raydask.charts import YAML_LOADER
-from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, apply_patch, normalize, object_ref
+from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, merge, normalize, object_ref
 from raydask.offline import stackfile
 from raydask.spec.security import REDIS_PASSWORD_PLACEHOLDER
 
@@ -529,7 +529,7 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
         target = next((o for o in expanded if o.ref == ref), None)
         if target is None:
             raise RenderError(f"stack '{stack}': {r.type}::{r.name} patches {ref}, which nothing in the stack declares")
-        target.manifest = apply_patch(target.manifest, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
+        target.manifest = merge(target.manifest, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
         target.patched_by.append(f"{r.type}::{r.name}")
 
     seen: dict[str, RenderedObject] = {}

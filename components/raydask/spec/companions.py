@@ -16,12 +16,9 @@ from raydask.spec.config import ConfigModel
 
 CONFIG_MAP_MAX_BYTES = 1024 * 1024
 """The API server refuses a ConfigMap whose data is larger (1 MiB)."""
-_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-
-
 def _data_key(value: str) -> str:
-    if not _DATA_KEY.match(value) or len(value) > 253 or value in (".", ".."):
-        raise ValueError(f"'{value}' is not a ConfigMap key: letters, digits, '-', '_' and '.' (a file name, no '/')")
+    if err := naming.config_key_error(value, "ConfigMap key"):
+        raise ValueError(err)
     return value
 
 

@@ -68,8 +68,8 @@ def _redis_address(value: str) -> str:
 
 
 def _secret_key(value: str) -> str:
-    if not re.fullmatch(r"[-._a-zA-Z0-9]+", value) or len(value) > 253:
-        raise ValueError(f"'{value}' is not a Secret data key: letters, digits, '-', '_' and '.'")
+    if err := naming.config_key_error(value, "Secret data key"):
+        raise ValueError(err)
     return value
 
 
