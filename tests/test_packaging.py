@@ -78,3 +78,15 @@ def test_a_user_program_with_its_own_components_package(fresh_venv: Path, tmp_pa
                            "--ignore-missing-imports", "__main__.py"], cwd=program, capture_output=True, text=True)
     errors = [line for line in mypy.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and "__main__.py:12: error: Incompatible types in assignment" in errors[0], mypy.stdout
+
+
+def test_the_models_load_without_pulumi() -> None:
+    """``import raydask.spec`` (and ``import raydask``) load no Pulumi: the top-level names are imported on first use."""
+    code = ("import sys, raydask, raydask.spec, raydask.errors\n"
+            "from raydask import StackSpec, ConfigError\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'grpc'))\n"
+            "print(loaded)\n"
+            "from raydask import RayCluster\n"
+            "print('pulumi' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.splitlines()
+    assert out == ["[]", "True"]

@@ -59,8 +59,6 @@ class Plan(Generic[E]):
     """Server-side apply patches of ``main`` (after it)."""
     replace_on_changes: tuple[str, ...] = ()
     """Property paths of ``main`` whose change replaces it (a RayJob runs once)."""
-    ignore_changes: tuple[str, ...] = ()
-    """Property paths of ``main`` another controller owns after creation (autoscaled ``replicas``)."""
 
     def objects(self) -> list[Manifest]:
         """Every object, in registration order."""

@@ -150,7 +150,8 @@ class StackSpec(Spec):
 
     def derived_objects(self) -> list[tuple[str, str, str, Path, str]]:
         """(namespace, kind, name, key to blame, owner) of the objects each operator and workload makes, or has its
-        operator make, by name."""
+        operator make, by name -- those it may make too (an Ingress once a host is set), so that turning a key on never
+        collides. ``tests/test_derived_names.py`` holds it to the builders: every object they make is listed."""
         out: list[tuple[str, str, str, Path, str]] = []
         stack_policy = effective_network_policy(self.network_policy, None)
         if self.kuberay and stack_policy:
@@ -190,7 +191,8 @@ class StackSpec(Spec):
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
                 head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
-                names = [("Service", head), ("Service", RayNames.metrics_service(w.name)),
+                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayServiceSpec: "RayService"}[type(w)]
+                names = [(kind, w.name), ("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
