@@ -20,21 +20,11 @@ if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSIO
     .venv-checkov/bin/python -m pip install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
 fi
 # The chart cache (~/.cache/raydask/charts, or $RAYDASK_CHART_CACHE): the operator charts and CRDs raydask applies,
-# renders and validates against. Online, missing charts are fetched from the public repositories on first use.
+# renders and validates against. Online, missing charts are fetched from the public repositories on first use; where a
+# local copy is beside the checkout (CI's ../shared), it fills the cache (the Dask operator chart from the wheel).
 SHARED=${RAYDASK_SHARED_DIR:-../shared}
 if [ -d "$SHARED/upstream" ]; then
-    echo "setup: chart cache from $SHARED/upstream"
-    for chart in "$SHARED"/upstream/kuberay-*/charts/kuberay-operator "$SHARED"/upstream/kuberay-*/charts/ray-cluster; do
-        .venv/bin/raydask charts add "$chart"
-    done
-    for crds in "$SHARED"/upstream/prometheus-operator-*/crds; do
-        version=$(basename "$(dirname "$crds")"); version=${version#prometheus-operator-}
-        .venv/bin/raydask charts add-crds prometheus-operator "$version" "$crds"
-    done
+    step "filling the chart cache from $SHARED"
+    .venv/bin/raydask charts mirror "$SHARED"
 fi
-# The dask-kubernetes wheel ships the Dask operator chart with placeholder versions: cache it as the wheel's version.
-step "caching the Dask operator chart of the dask-kubernetes wheel"
-dask_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('dask-kubernetes'))")
-dask_chart=$(.venv/bin/python -c "import dask_kubernetes, pathlib; print(pathlib.Path(dask_kubernetes.__file__).parent / 'operator/deployment/helm/dask-kubernetes-operator')")
-.venv/bin/raydask charts add "$dask_chart" --version "$dask_version"
 echo "setup done: $(.venv/bin/python --version), $(.venv/bin/helm version --short), checkov $(.venv-checkov/bin/checkov --version)"

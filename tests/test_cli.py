@@ -123,12 +123,17 @@ def test_unknown_stack_exits_2(tmp_path: Path) -> None:
     assert "stack 'nope': no stack file" in result.stderr and "(stacks: dev)" in result.stderr
 
 
-def test_chart_version_without_local_copy_is_refused(tmp_path: Path) -> None:
+def test_a_chart_that_cannot_be_fetched_is_a_chart_problem(tmp_path: Path) -> None:
     config = {**SMALL, "raydask:kuberay": {"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/"}}}
-    result = invoke("render", "old", "--project", str(project(tmp_path, "old", config)))
-    assert result.exit_code == 2, result.output
-    assert "stack 'old': invalid raydask configuration:" in result.stderr
-    assert "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/index.yaml" in result.stderr
+    root = project(tmp_path, "old", config)
+    result = invoke("render", "old", "--project", str(root))
+    assert result.exit_code == 1, result.output
+    assert "invalid raydask configuration" not in result.stderr
+    assert "error: stack 'old': raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/index.yaml" in result.stderr
+    assert "`raydask charts mirror <dir>`" in result.stderr
+    result = invoke("validate", "old", "--project", str(root))
+    assert result.exit_code == 1 and "summary" not in result.stdout
+    assert "raydask:kuberay.chart: cannot fetch" in result.stderr
 
 
 def test_validate_reports_a_broken_object_precisely(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

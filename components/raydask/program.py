@@ -241,11 +241,20 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     return outputs
 
 
+CHART_ERROR = "operator chart not available:\n"
+"""How :func:`main` starts the message of a chart it cannot find or fetch (not a configuration error)."""
+
+
 def main() -> None:
-    """Entry point of the Pulumi program; bad config is reported as one clean error, no traceback."""
+    """Entry point of the Pulumi program; bad config, or a chart that cannot be found, is reported as one clean error,
+    no traceback."""
+    from raydask.charts import ChartError
+
     try:
         outputs = build_stack(load_stack_spec())
     except ConfigError as exc:
         raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
+    except ChartError as exc:
+        raise pulumi.RunError(f"{CHART_ERROR}{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)

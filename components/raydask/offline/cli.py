@@ -278,7 +278,7 @@ def validate_cmd(
             continue
         except (RenderError, FileNotFoundError) as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-            summary.append((stack, "render failed", 1))
+            summary.append((stack, "chart missing" if isinstance(exc, rnd.ChartMissingError) else "render failed", 1))
             continue
         if findings:
             out.print(f"[bold red]✗[/] stack {escape(stack)}: {len(findings)} finding(s)", soft_wrap=True)
@@ -483,6 +483,31 @@ def charts_add_cmd(
     with _chart_errors():
         chart = charts.add(directory, version=version)
     typer.echo(f"cached {chart.name} {chart.version} at {chart.path}")
+
+
+@charts_app.command(
+    "mirror",
+    help="Fill the cache from DIR, a local copy of the chart repositories, for machines without the public ones: every "
+    "chart directory (holding Chart.yaml) and packaged chart (.tgz) under DIR, and CRD sets laid out as "
+    "<name>-<version>/crds/ (the Prometheus operator's monitors); the Dask operator chart from the installed "
+    "dask-kubernetes wheel when DIR lacks it. Then lists what raydask supports that the cache still lacks.",
+)
+def charts_mirror_cmd(
+    directory: Annotated[Path, typer.Argument(help="The local copy (e.g. ../shared).", file_okay=False, exists=True,
+                                              show_default=False)],
+) -> None:
+    from raydask import charts
+    from raydask.offline.validation.upstream import mirror
+
+    with _chart_errors():
+        added, missing = mirror(directory)
+    for chart in added:
+        typer.echo(f"cached {chart.name} {chart.version} at {chart.path}")
+    if missing:
+        typer.echo(f"still not in {charts.cache_dir()} (fetched on first use where the network allows): "
+                   + ", ".join(f"{p.name} {p.version} (from {p.source})" for p in missing), err=True)
+    if not added:
+        raise typer.Exit(1)
 
 
 @charts_app.command("add-crds", help="Copy a directory of CRD files into the cache under NAME VERSION (for CRDs the "
