@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -335,3 +338,19 @@ def test_render_notes_placeholder_secrets(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "note: stack production: Secret ml/train-redis-password holds the placeholder" in result.stderr
     assert "pulumi up needs the real one" in result.stderr
+
+
+def test_usage_and_short_help_read_as_written() -> None:
+    """Arguments as STACK / [STACKS]... (not {STACK}, STACK <str>), no option typed <str>, no short help cut short."""
+    raydask = str(Path(sys.executable).parent / "raydask")
+
+    def help_of(*args: str) -> str:
+        return subprocess.run([raydask, *args, "--help"], check=True, capture_output=True, text=True).stdout
+
+    assert help_of("render").splitlines()[0] == "Usage: raydask render [OPTIONS] STACK"
+    assert help_of("validate").splitlines()[0] == "Usage: raydask validate [OPTIONS] [STACKS]..."
+    for args in (("render",), ("validate",), ("diff",), ("plan",), ("charts", "add"), ("charts", "pull"), ("charts", "mirror")):
+        text = help_of(*args)
+        assert "{" not in text.split("\n\n")[0] and not re.search(r" <(str|int|dir|path)>", text), (args, text)
+    for text in (help_of(), help_of("charts")):
+        assert "..." not in text.split("Commands:")[1], text  # every command's one-line help is whole

@@ -31,13 +31,10 @@ from raydask.spec.base import (
 from raydask.spec.companions import Companions
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl, operator_version
 from raydask.spec.security import NetworkPolicySpec
+from raydask.spec.versions import DASK_OPERATOR_VERSION, DASK_VERSION
 
 DASK_CHART = "dask-kubernetes-operator"
 DASK_CHART_REPO = "https://helm.dask.org"
-DASK_OPERATOR_VERSION = "2026.3.0"
-"""The dask-kubernetes release whose chart, operator image and CRDs are installed by default."""
-DASK_VERSION = "2026.8.0"
-"""The Dask release the scheduler and workers run by default (``ghcr.io/dask/dask:<version>``)."""
 DASK_WORKER_GROUP_NAME_MAX = naming.LABEL_MAX
 """``<cluster>-<group>`` names the DaskWorkerGroup and is the ``dask.org/workergroup-name`` label on worker pods."""
 DEFAULT_GROUP = "default"

@@ -10,10 +10,10 @@ from raydask import facts
 from raydask.errors import Path
 from raydask.spec.base import Count, Label, PinnedImage, Whole
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
+from raydask.spec.versions import KUBERAY_VERSION
 
 KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
-KUBERAY_VERSION = "1.7.0"
 
 
 def default_feature_gates(version: str) -> dict[str, bool]:

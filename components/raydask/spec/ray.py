@@ -34,7 +34,7 @@ from raydask.spec.base import (
     resource_problems,
 )
 from raydask.spec.companions import Companions
-from raydask.spec.kuberay import KUBERAY_CHART, KUBERAY_VERSION
+from raydask.spec.kuberay import KUBERAY_CHART
 from raydask.spec.needs import Needs, release, unmet
 from raydask.spec.operators import operator_version
 from raydask.spec.security import (
@@ -46,6 +46,7 @@ from raydask.spec.security import (
     SecretKeySpec,
     gcs_problems,
 )
+from raydask.spec.versions import DEFAULT_RAY_VERSION, KUBERAY_VERSION
 
 
 def _ray_version(value: str) -> str:
@@ -56,7 +57,6 @@ def _ray_version(value: str) -> str:
 
 RayVersion = Annotated[str, AfterValidator(_ray_version)]
 """A Ray release such as ``2.60.0``."""
-DEFAULT_RAY_VERSION = "2.60.0"
 AUTOSCALER_V2_NEEDS = Needs(ray="2.47.0", what="the v2 autoscaler", when=lambda v: v == "v2")
 """What ``autoscaling.version: v2`` needs (raydask's default autoscaler on the Ray releases that have it)."""
 PRIORITY_NEEDS = Needs(kuberay="1.7.0", crd="workerGroupSpecs[].priority", ray="2.56.0", what="a worker group's priority")
