@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import typing
 from pathlib import Path
@@ -90,7 +91,10 @@ def update_reference(path: Path) -> bool:
 
 
 def project_dir() -> Path:
-    """The checkout this module runs from (components/raydask/offline/docs.py), else the working directory."""
+    """``$RAYDASK_PROJECT_DIR``, else the checkout this module runs from (components/raydask/offline/docs.py), else the
+    working directory."""
+    if os.environ.get("RAYDASK_PROJECT_DIR"):
+        return Path(os.environ["RAYDASK_PROJECT_DIR"])
     root = Path(__file__).resolve().parents[3]
     return root if (root / DOC).is_file() else Path.cwd()
 
