@@ -354,3 +354,17 @@ def test_usage_and_short_help_read_as_written() -> None:
         assert "{" not in text.split("\n\n")[0] and not re.search(r" <(str|int|dir|path)>", text), (args, text)
     for text in (help_of(), help_of("charts")):
         assert "..." not in text.split("Commands:")[1], text  # every command's one-line help is whole
+
+
+def test_validate_gives_the_same_verdict_with_an_empty_chart_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A podPatch the embedded PodSpec lacks is refused whatever the chart cache holds (and no network): the schema
+    ships with raydask. The first `pulumi preview` on a new machine refuses what the second does."""
+    cluster = {**SMALL["raydask:rayClusters"][0], "head": {"podPatch": {"spec": {"shareProcessNamespaces": True}}}}
+    root = project(tmp_path, "bad", {**SMALL, "raydask:kuberay": {}, "raydask:rayClusters": [cluster]})
+    full = invoke("validate", "bad", "--project", str(root))
+    monkeypatch.setenv("RAYDASK_CHART_CACHE", str(tmp_path / "empty"))
+    empty = invoke("validate", "bad", "--project", str(root))
+    assert full.exit_code == empty.exit_code == 2, (full.output, empty.output)
+    assert full.stderr == empty.stderr
+    assert "raydask:rayClusters[0].head.podPatch.spec.shareProcessNamespaces: unknown key (did you mean " in empty.stderr
+    assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
