@@ -368,3 +368,14 @@ def test_validate_gives_the_same_verdict_with_an_empty_chart_cache(tmp_path: Pat
     assert full.stderr == empty.stderr
     assert "raydask:rayClusters[0].head.podPatch.spec.shareProcessNamespaces: unknown key (did you mean " in empty.stderr
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
+
+
+def test_validate_without_the_validators_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import raydask.offline.validation as validation
+
+    monkeypatch.setattr(validation, "missing_validators", lambda: ["ray[serve]", "dask-kubernetes"])
+    result = invoke("validate", "dev", "--project", str(ROOT))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: raydask validate runs the validators, which are not installed (ray[serve], dask-kubernetes): pip install "
+        "'raydask[validate]' (in a checkout: bash scripts/setup.sh --validate)"]

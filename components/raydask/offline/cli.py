@@ -273,8 +273,14 @@ def validate_cmd(
     """Validate stacks; every stack is checked whatever happens to the others."""
     from raydask.offline import render as rnd
     from raydask.offline.render import RenderError, StackConfigError
+    from raydask.offline.validation import missing_validators
 
     out, err = _out(), _err()
+    if missing := missing_validators():
+        err.print("[bold red]error:[/] " + escape(f"raydask validate runs the validators, which are not installed "
+                                                  f"({', '.join(missing)}): pip install 'raydask[validate]' (in a checkout: "
+                                                  "bash scripts/setup.sh --validate)"), soft_wrap=True)
+        raise typer.Exit(2)
     with _errors():
         root = rnd.project_root(project)
     names = list(stacks or rnd.stack_names(root))
