@@ -10,8 +10,9 @@ Names are imported on first use: ``import raydask.spec`` (the models alone) does
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from raydask._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from raydask.errors import ConfigError
@@ -104,15 +105,4 @@ __all__ = [
     "load_stack_spec",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'raydask' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

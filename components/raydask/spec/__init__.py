@@ -5,8 +5,9 @@ Each name is imported on first use, so ``import raydask.spec.versions`` (or ``ra
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from raydask._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, Toleration, VolumeSpec
@@ -54,19 +55,6 @@ _HOMES: dict[str, str] = {
 """Where each name lives."""
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'raydask.spec' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
 __all__ = [
     "AutoscalingSpec",
     "DaskAutoscalingSpec",
@@ -93,3 +81,5 @@ __all__ = [
     "WorkerGroupSpec",
     "WorkloadClusterSpec",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
