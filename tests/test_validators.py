@@ -435,8 +435,8 @@ def test_metadata_nulls_and_status() -> None:
     rc["spec"]["suspend"] = None
     rc["status"] = {"state": "ready"}
     assert sorted(messages(validate_objects([rc]), "crd")) == [
-        "metadata.labels[\"bad key!\"]: invalid label key: 'bad key!' is not a qualified name "
-        "(<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends, optional DNS prefix)",
+        "metadata.labels[\"bad key!\"]: invalid label key: 'bad key!' is not a valid key: letters, digits, '-', '_' and "
+        "'.', starting and ending with a letter or digit, optionally after a DNS prefix and '/' (example.com/my-key)",
         "metadata.uid: unknown metadata field 'uid' (a manifest may set only name, namespace, labels, annotations, generateName, "
         "ownerReferences, finalizers)",
         "spec.suspend: null value would be dropped by the API server (field is not nullable)",
@@ -511,9 +511,9 @@ def test_builtin_api_server_rules() -> None:
     assert sorted(messages(validate_objects([deployment]))) == [
         "spec.selector: selector does not match template labels",
         "spec.template.spec.containers[0].ports[0].containerPort: port 70000 is outside 1-65535",
-        "spec.template.spec.containers[0].ports[0].name: port name 'http_port' must be lower-case alphanumerics and '-' "
-        "(no '--', no leading/trailing '-')",
-        "spec.template.spec.containers[0].resources.limits.memory: 'lots' is not a valid quantity (e.g. '500m', '2', '4Gi')",
+        "spec.template.spec.containers[0].ports[0].name: port name 'http_port' must be lower-case letters, digits and '-' "
+        "(no '--', no '-' at either end)",
+        "spec.template.spec.containers[0].resources.limits.memory: 'lots' is not a Kubernetes quantity",
         "spec.template.spec.containers[0].resources.requests.cpu: request '2' must be less than or equal to the cpu limit '1'",
     ]
 
@@ -807,3 +807,17 @@ def test_upstream_material_comes_from_the_chart_cache(tmp_path: Path, monkeypatc
 
 # keep the helper types honest for mypy users of this module
 _: Callable[[list[dict[str, Any]], str], list[Finding]] = validate_objects
+
+
+def test_one_owner_for_name_and_quantity_rules() -> None:
+    """The validators and the config-time checks apply the same rule with the same words (raydask.k8s)."""
+    from raydask.k8s import naming, quantities
+
+    for name in ("dns1123_label_error", "dns1123_subdomain_error", "qualified_name_error", "port_name_error"):
+        assert getattr(builtin, name) is getattr(naming, name)
+    assert builtin.dns1035_label_error("Bad") == naming.dns1035_error("Bad")
+    assert builtin.label_value_error("a b") == naming.label_value_error("a b")
+    with pytest.raises(ValueError) as exc:
+        quantities.parse("4 GB")
+    assert builtin.quantity_error("4 GB") == str(exc.value)
+    assert builtin.parse_quantity("1.5Gi") == quantities.parse("1.5Gi")

@@ -9,15 +9,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
-RULE_MARK = "@"
-PATH_SEP = "\x1d"
-"""Separates the parts of a rule's key path when a part may contain dots (a label key such as ``ray.io/group``)."""
-RULES_SEP = "\x1e"
-"""Separates the rules of a :func:`rules` error."""
+RULES_ERROR = "raydask_rules"
+"""The pydantic error type of :func:`rules`: its context holds the problems as data, ``problems``: ``[(parts, message)]``."""
 
 Path = str | tuple[Any, ...]
-"""A key path relative to the model: dotted (``workerGroups.0.name``) or a tuple of parts."""
+"""A key path relative to the model: dotted (``workerGroups.0.name``, digits are list indices) or a tuple of parts
+(for keys that hold dots or digits, such as the label key ``ray.io/group``)."""
 
 
 class ConfigError(ValueError):
@@ -33,27 +32,20 @@ def one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-LITERAL = "\x1f"
-"""Marks a path part of digits that is a mapping key, not a list index."""
+def parts(path: Path) -> tuple[Any, ...]:
+    """``path`` as a tuple of keys and list indices: a tuple as it is, a dotted path split at its dots (digits become
+    indices)."""
+    if isinstance(path, tuple):
+        return path
+    return tuple(int(p) if p.isdigit() else p for p in path.split(".") if p)
 
 
-def _encode(field: Path, message: str) -> str:
-    if isinstance(field, tuple):
-        path = PATH_SEP.join(LITERAL + p if isinstance(p, str) and p.isdigit() else str(p) for p in field) + PATH_SEP
-    else:
-        path = field
-    return f"{RULE_MARK}{path}{RULE_MARK} {message}"
-
-
-def rule(field: Path, message: str) -> ValueError:
-    """A ValueError raised inside a model validator that pins ``message`` on the sub-key ``field``."""
-    return ValueError(_encode(field, message))
-
-
-def rules(problems: Iterable[tuple[Path, str]]) -> ValueError:
-    """One ValueError carrying several rules (each ``(sub-key, message)``): a validator reports every problem it finds,
-    not only the first."""
-    return ValueError(RULES_SEP.join(_encode(f, m) for f, m in problems))
+def rules(problems: Iterable[tuple[Path, str]]) -> PydanticCustomError:
+    """A pydantic error carrying several problems (each ``(sub-key, message)``) as data, for a validator that reports
+    every problem it finds, not only the first; :func:`from_validation_error` puts each on its key."""
+    found = [(parts(path), message) for path, message in problems]
+    summary = "; ".join(f"{key_path('', path) or '.'}: {message}" for path, message in found)
+    return PydanticCustomError(RULES_ERROR, "{summary}", {"summary": summary, "problems": found})
 
 
 def check(problems: Iterable[tuple[Path, str]]) -> None:
@@ -181,14 +173,8 @@ def _message(err: dict[str, Any]) -> list[tuple[list[Any], str]]:
     ctx = err.get("ctx") or {}
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if msg.startswith(RULE_MARK):
-        out = []
-        for one in msg.split(RULES_SEP):
-            field, _, text = one[1:].partition(RULE_MARK)
-            parts = field.split(PATH_SEP) if PATH_SEP in field else field.split(".")
-            sub = [int(p) if p.isdigit() else p.removeprefix(LITERAL) for p in parts if p]
-            out.append(([*loc, *sub], text.strip()))
-        return out
+    if typ == RULES_ERROR:
+        return [([*loc, *sub], text) for sub, text in ctx["problems"]]
     if typ == "extra_forbidden":
         msg = "unknown key"
         if ctx.get("suggestion"):

@@ -16,9 +16,9 @@ from typing import Any
 
 import pulumi
 
+from raydask.builders.namespaces import namespaces as namespace_objects
 from raydask.builders.workloads import on_stack_cluster
 from raydask.errors import ConfigError, key_path, quote_key
-from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
@@ -187,13 +187,6 @@ def endpoint_outputs(component: WorkloadComponent[Any, Any], namespace: str) -> 
     return {"namespace": namespace, **{_camel(k): v for k, v in dataclasses.asdict(component.endpoints).items()}}
 
 
-def pod_security_labels(level: str) -> dict[str, str]:
-    """A namespace's Pod Security labels: ``enforce`` at ``level``; below restricted, ``warn`` and ``audit`` stay
-    restricted so every pod using the exception is still reported."""
-    relaxed = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
-    return {"pod-security.kubernetes.io/enforce": level, **(relaxed if level != "restricted" else {})}
-
-
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None,
                 secret_values: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
@@ -202,14 +195,10 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     root = root or project_dir()
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
-    namespaces: dict[str, pulumi.Resource] = {}
-    if spec.create_namespace:
-        for ns in spec.namespaces():
-            manifest = {"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "labels": {**lbl.standard("raydask", ns, "namespace"),
-                                                             **pod_security_labels(spec.pod_security(ns))}}}
-            namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(protect=spec.protect), opts))
+    namespaces: dict[str, pulumi.Resource] = {
+        m["metadata"]["name"]: kubernetes_resource(f"namespace-{m['metadata']['name']}", m, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(protect=spec.protect), opts))
+        for m in namespace_objects(spec)}
 
     def after(names: Sequence[str], extra: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         depends = [namespaces[n] for n in names if n in namespaces] + list(extra)
@@ -252,11 +241,20 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     return outputs
 
 
+CHART_ERROR = "operator chart not available:\n"
+"""How :func:`main` starts the message of a chart it cannot find or fetch (not a configuration error)."""
+
+
 def main() -> None:
-    """Entry point of the Pulumi program; bad config is reported as one clean error, no traceback."""
+    """Entry point of the Pulumi program; bad config, or a chart that cannot be found, is reported as one clean error,
+    no traceback."""
+    from raydask.charts import ChartError
+
     try:
         outputs = build_stack(load_stack_spec())
     except ConfigError as exc:
         raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
+    except ChartError as exc:
+        raise pulumi.RunError(f"{CHART_ERROR}{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)

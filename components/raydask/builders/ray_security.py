@@ -41,7 +41,7 @@ def resolve(spec: RayClusterSpec, defaults: SecurityDefaults) -> RayClusterSpec:
 
 def problems(resolved: RayClusterSpec, defaults: SecurityDefaults) -> list[Problem]:
     """Rules on a resolved cluster the spec alone cannot check (an inherited ``auth``, exposure, ``requireTls``)."""
-    out = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(resolved.auth, resolved.ray_version, None)]
+    out = auth_problems(resolved.auth, ray=resolved.ray_version)
     return out + ray_exposure_problems(resolved, require_tls=defaults.require_tls, authenticated=resolved.auth is not None)
 
 
@@ -172,7 +172,7 @@ def workload_problems(cluster: WorkloadClusterSpec | None) -> list[Problem]:
     """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``), relative to the workload."""
     if cluster is None or cluster.auth is None:
         return []
-    out = [(f"cluster.auth.{p}".rstrip("."), m) for p, m in auth_problems(cluster.auth, cluster.ray_version, None)]
+    out = auth_problems(cluster.auth, ("cluster", "auth"), ray=cluster.ray_version)
     if cluster.auth.k8s_token_auth:
         out.append(("cluster.auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
     return out

@@ -130,8 +130,6 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
-    if plan.ignore_changes:
-        extra["ignore_changes"] = list(plan.ignore_changes)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
     register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])

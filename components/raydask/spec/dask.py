@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.ports import DaskPorts
@@ -29,15 +29,12 @@ from raydask.spec.base import (
     label_problems,
 )
 from raydask.spec.companions import Companions
-from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
+from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl, operator_version
 from raydask.spec.security import NetworkPolicySpec
+from raydask.spec.versions import DASK_OPERATOR_VERSION, DASK_VERSION
 
 DASK_CHART = "dask-kubernetes-operator"
 DASK_CHART_REPO = "https://helm.dask.org"
-DASK_OPERATOR_VERSION = "2026.3.0"
-"""The dask-kubernetes release whose chart, operator image and CRDs are installed by default."""
-DASK_VERSION = "2026.8.0"
-"""The Dask release the scheduler and workers run by default (``ghcr.io/dask/dask:<version>``)."""
 DASK_WORKER_GROUP_NAME_MAX = naming.LABEL_MAX
 """``<cluster>-<group>`` names the DaskWorkerGroup and is the ``dask.org/workergroup-name`` label on worker pods."""
 DEFAULT_GROUP = "default"
@@ -207,8 +204,8 @@ class DaskSchedulerSpec(DaskPodSettings):
                 problems.append((("servicePatch", "ports", i), "a port needs a name (ports merge by name)"))
             elif name in dict(DaskPorts.scheduler()):
                 problems.append((("servicePatch", "ports", i, "name"), f"'{name}' is raydask's port: add ports of other names"))
-        service = embedded_service_schema() if self.service_patch else None
-        if service is not None:
+        if self.service_patch:
+            service = embedded_service_schema()
             problems += [(("servicePatch", *path), message) for path, message in
                          schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
         routes = self.env.get(SCHEDULER_ROUTES_ENV)
@@ -384,35 +381,24 @@ class DaskClusterSpec(Spec, Companions):
         return bool(self.autoscaling and self.autoscaling.enabled)
 
 
-# The DaskCluster CRD embeds a Kubernetes 1.21 PodSpec: the API server prunes any newer field from passthrough input.
+def _embedded_schema(name: str) -> dict[str, Any]:
+    return facts.schema(DASK_CHART, operator_version(DASK_CHART, DASK_OPERATOR_VERSION), name)
 
 
-@functools.cache
-def _embedded_schema(part: str, field: str) -> dict[str, Any] | None:
-    """``spec.<part>.<field>``'s schema in the DaskCluster CRD of the default operator chart in the chart cache; None
-    when the cache does not hold it."""
-    from raydask import charts
-
-    try:
-        chart = charts.cached(DASK_CHART, DASK_OPERATOR_VERSION)
-    except charts.ChartError:
-        return None
-    for doc in chart.crds() if chart else ():
-        if doc["metadata"]["name"] == "daskclusters.kubernetes.dask.org":
-            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            schema: dict[str, Any] = root["properties"]["spec"]["properties"][part]["properties"][field]
-            return schema
-    return None
+def embedded_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema the DaskCluster CRD embeds (a Kubernetes 1.21 PodSpec: the API server prunes any newer field),
+    of the Dask operator version the spec runs on (shared: do not modify)."""
+    return _embedded_schema("podSpec")
 
 
-def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
-    return _embedded_schema("worker", "spec")
+def embedded_service_schema() -> dict[str, Any]:
+    """The scheduler's ServiceSpec schema the DaskCluster CRD embeds (shared: do not modify)."""
+    return _embedded_schema("serviceSpec")
 
 
-def embedded_service_schema() -> dict[str, Any] | None:
-    """The scheduler's ServiceSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
-    return _embedded_schema("scheduler", "service")
+def embedded_job_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema of a DaskJob's runner in the DaskJob CRD (shared: do not modify)."""
+    return _embedded_schema("jobPodSpec")
 
 
 def pruned_paths(value: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
@@ -462,7 +448,7 @@ class DaskJobRunnerSpec(PodSettings):
     DROPPED: ClassVar[str] = DaskPodSettings.DROPPED
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
-        return embedded_pod_spec_schema()
+        return embedded_job_pod_spec_schema()
 
 
 JOB_CLUSTER_FIELDS = ("dask_version", "image", "allow_image_version_mismatch", "scheduler", "worker", "network_policy",

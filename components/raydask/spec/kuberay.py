@@ -6,33 +6,20 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.spec.base import Count, Label, PinnedImage, Whole
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
+from raydask.spec.versions import KUBERAY_VERSION
 
 KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
-KUBERAY_VERSION = "1.7.0"
-FEATURE_GATES: dict[str, dict[str, bool]] = {
-    "1.5.0": {
-        "RayClusterStatusConditions": True,
-        "RayJobDeletionPolicy": False,
-        "RayMultiHostIndexing": False,
-        "RayServiceIncrementalUpgrade": False,
-    },
-    "1.7.0": {
-        "RayClusterStatusConditions": True,
-        "RayJobDeletionPolicy": True,
-        "RayMultiHostIndexing": True,
-        "RayServiceIncrementalUpgrade": True,
-        "RayCronJob": False,
-        "RayClusterMTLS": False,
-        "RayClusterNetworkPolicy": False,
-        "RayClusterHistoryServer": False,
-    },
-}
-"""The chart's default feature gates per version (Helm replaces lists, so we always send the full list)."""
 
+
+def default_feature_gates(version: str) -> dict[str, bool]:
+    """The feature gates the KubeRay chart of ``version`` turns on or off (:mod:`raydask.facts`); empty for a version
+    raydask does not ship. Helm replaces lists, so raydask sends the whole list."""
+    return facts.feature_gates(version) or {}
 
 class KubeRayChartSpec(ChartSourceSpec):
     """Where the KubeRay operator chart (``kuberay-operator``) comes from."""
@@ -87,7 +74,7 @@ class KubeRayOperatorSpec(OperatorSpec):
             problems.append(("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)"))
         if len(set(self.watch_namespaces)) != len(self.watch_namespaces):
             problems.append(("watchNamespaces", "lists a namespace twice"))
-        known = FEATURE_GATES.get(self.version)
+        known = facts.feature_gates(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:
             problems.append(("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: "

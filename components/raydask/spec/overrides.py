@@ -2,8 +2,9 @@
 lifecycle, probes, env from sources, extra ports, pull secrets, init and sidecar containers, scheduling and DNS
 settings) and one escape hatch (``podPatch`` / ``containerPatch``), merged after everything else.
 
-Each value is checked here against the schema of the object it lands in (the PodSpec the operator's CRD embeds, where
-the chart cache holds it): a key the API server would refuse or silently drop is an error naming it. What the merged pod
+Each value is checked here against the schema of the object it lands in (the PodSpec the CRD of the stack's operator
+version embeds, shipped with raydask: :mod:`raydask.facts`): a key the API server would refuse or silently drop is an
+error naming it. What the merged pod
 must still satisfy (Pod Security "restricted", unique container and port names) is checked on the built pod
 (:mod:`raydask.builders.overrides`).
 """
@@ -17,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from raydask.errors import Path
 from raydask.k8s import images, naming, schema
 from raydask.k8s.security import reserved_annotation_error
-from raydask.spec.config import SPEC_CONFIG
+from raydask.spec.config import ConfigModel
 
 ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 """The sources an ``env`` entry's ``valueFrom`` may name (exactly one)."""
@@ -35,10 +36,9 @@ def _pull_secret(value: str) -> str:
     return naming.check_dns1123_subdomain(value)
 
 
-class PodSecuritySpec(BaseModel):
+class PodSecuritySpec(ConfigModel):
     """An explicit exception from Pod Security "restricted" for one pod group (e.g. a profiler's ``SYS_PTRACE``)."""
 
-    model_config = SPEC_CONFIG
 
     level: Literal["baseline", "privileged"]
     """The level the group's pods are held to instead: ``baseline`` (e.g. root, privilege escalation, the capabilities
@@ -48,10 +48,9 @@ class PodSecuritySpec(BaseModel):
     """Why the pods need it, for reviewers (on the pod template as ``raydask.io/pod-security-reason``); required."""
 
 
-class PodOverrides(BaseModel):
+class PodOverrides(ConfigModel):
     """Fields mixed into every pod group's settings (see :class:`raydask.spec.base.PodSettings`)."""
 
-    model_config = SPEC_CONFIG
 
     command: list[str] | None = None
     """Main container ``command``; default the image's. On Ray pods KubeRay runs it, then ``ray start``."""
@@ -114,7 +113,7 @@ class PodOverrides(BaseModel):
 
     def override_problems(self, env: dict[str, str], reserved_env: Any, pod_spec: dict[str, Any] | None,
                           dropped: str = schema.DROPPED) -> list[tuple[Path, str]]:
-        """Rules on the overrides alone; ``pod_spec`` is the embedded PodSpec schema (None: not in the chart cache),
+        """Rules on the overrides alone; ``pod_spec`` is the embedded PodSpec schema (None: not checked),
         ``dropped`` what the API server does with a key it lacks."""
         out: list[tuple[Path, str]] = []
         if self.args is not None and self.ARGS_FIXED:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ModelWrapValidatorHandler, model_validator
 
 from raydask.errors import Path
 from raydask.k8s import pss
 from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
-from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
-from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.dask import DASK_CHART, DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
+from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.operators import OperatorSpec, operator_versions
 from raydask.spec.overrides import pod_security_levels
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
@@ -45,6 +46,24 @@ def _same_workload(a: str, b: str) -> bool:
     parts never clash with each other, but a declared object (``rayClusters[0].secrets[1]``) clashes like any other."""
     short, long = sorted((a, b), key=len)
     return long.startswith(short) and not long[len(short):].startswith(COMPANION_KEYS)
+
+
+def declared_operator_versions(data: Any) -> dict[str, str]:
+    """The chart version of each operator a stack's input (a mapping or a StackSpec) declares, by chart; what is not
+    declared (or not a version string) is left out."""
+    if isinstance(data, StackSpec):
+        given: dict[str, Any] = {"kuberay": data.kuberay, "daskOperator": data.dask_operator}
+    elif isinstance(data, dict):
+        given = {"kuberay": data.get("kuberay"), "daskOperator": data.get("daskOperator", data.get("dask_operator"))}
+    else:
+        return {}
+    out = {}
+    for key, chart in (("kuberay", KUBERAY_CHART), ("daskOperator", DASK_CHART)):
+        value = given[key]
+        version = value.version if isinstance(value, OperatorSpec) else value.get("version") if isinstance(value, dict) else None
+        if isinstance(version, str):
+            out[chart] = version
+    return out
 
 
 class StackSpec(Spec):
@@ -80,6 +99,15 @@ class StackSpec(Spec):
     """Dask clusters; default none."""
     dask_jobs: list[DaskJobSpec] = []
     """Dask batch jobs (DaskJob), each on a cluster of its own; default none."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _on_its_operators(cls, data: Any, handler: ModelWrapValidatorHandler[StackSpec]) -> StackSpec:
+        """Nested models are checked against the operator versions the stack installs (``kuberay.version``,
+        ``daskOperator.version``; the defaults when it installs none): the PodSpec a ``podPatch`` lands in is the one
+        that version's CRD embeds."""
+        with operator_versions(declared_operator_versions(data)):
+            return handler(data)
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
@@ -122,7 +150,8 @@ class StackSpec(Spec):
 
     def derived_objects(self) -> list[tuple[str, str, str, Path, str]]:
         """(namespace, kind, name, key to blame, owner) of the objects each operator and workload makes, or has its
-        operator make, by name."""
+        operator make, by name -- those it may make too (an Ingress once a host is set), so that turning a key on never
+        collides. ``tests/test_derived_names.py`` holds it to the builders: every object they make is listed."""
         out: list[tuple[str, str, str, Path, str]] = []
         stack_policy = effective_network_policy(self.network_policy, None)
         if self.kuberay and stack_policy:
@@ -162,7 +191,8 @@ class StackSpec(Spec):
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
                 head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
-                names = [("Service", head), ("Service", RayNames.metrics_service(w.name)),
+                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayServiceSpec: "RayService"}[type(w)]
+                names = [(kind, w.name), ("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]

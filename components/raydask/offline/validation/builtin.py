@@ -9,7 +9,8 @@ version (the newest schema set not newer than it, exactly as ``kubernetes_valida
 * the **API-server rules** those schemas cannot express (they carry no enums): enum values such as Ingress
   ``pathType`` or Service ``type``, port ranges and port names, label/name syntax, quantities, requests <= limits,
   duplicate keys of ``x-kubernetes-list-type: map`` lists, selector/template agreement, volume mounts of existing
-  volumes.  :func:`embedded_issues` runs only this layer on a sub-tree (pod templates embedded in custom resources).
+  volumes. The name and quantity rules are :mod:`raydask.k8s.naming`'s and :mod:`raydask.k8s.quantities`', the ones
+  config-time checks use.  :func:`embedded_issues` runs only this layer on a sub-tree (pod templates embedded in custom resources).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import importlib.resources
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from raydask.k8s import naming, quantities
 from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, ref_of
 
@@ -70,74 +72,22 @@ def is_int(value: Any) -> bool:
 # Kubernetes syntax rules (k8s.io/apimachinery/pkg/util/validation)
 # --------------------------------------------------------------------------------------------------------------
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
-_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
-_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
-_ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*\Z")
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
-QUANTITY_RE = re.compile(r"^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?\Z")
-
-
-def dns1123_label_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1123 label (Namespace, container, port names), or None."""
-    if len(value) > 63:
-        return f"{value!r} is longer than 63 characters"
-    if not _DNS1123_LABEL.match(value):
-        return f"{value!r} is not a valid RFC 1123 label (lower-case alphanumerics and '-', alphanumeric at both ends)"
-    return None
+dns1123_label_error = naming.dns1123_label_error
+dns1123_subdomain_error = naming.dns1123_subdomain_error
+qualified_name_error = naming.qualified_name_error
+port_name_error = naming.port_name_error
 
 
 def dns1035_label_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1035 label (Service names), or None."""
-    if len(value) > 63:
-        return f"{value!r} is longer than 63 characters"
-    if not _DNS1035_LABEL.match(value):
-        return f"{value!r} is not a valid RFC 1035 label (lower-case alphanumerics and '-', starting with a letter)"
-    return None
-
-
-def dns1123_subdomain_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1123 subdomain (most object names), or None."""
-    if len(value) > 253:
-        return f"{value!r} is longer than 253 characters"
-    if not _DNS1123_SUBDOMAIN.match(value):
-        return f"{value!r} is not a valid RFC 1123 subdomain (lower-case alphanumerics, '-' and '.')"
-    return None
-
-
-def qualified_name_error(value: str) -> str | None:
-    """Why ``value`` is not a qualified name (label and annotation keys: ``[prefix/]name``), or None."""
-    prefix, _, name = value.rpartition("/")
-    if "/" in value and not prefix:
-        return f"{value!r}: the prefix before '/' must not be empty"
-    if prefix and (err := dns1123_subdomain_error(prefix)):
-        return f"prefix of {value!r}: {err}"
-    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
-        return f"{value!r} is not a qualified name (<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends, optional DNS prefix)"
-    return None
+    """Why ``value`` is not an RFC 1035 label (Service names), or None (:func:`raydask.k8s.naming.dns1035_error`)."""
+    return naming.dns1035_error(value)
 
 
 def label_value_error(value: Any) -> str | None:
     """Why ``value`` is not a valid label value, or None."""
     if not isinstance(value, str):
         return f"expected string, got {describe(value)}"
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
-        return f"{value!r} is not a valid label value (<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends)"
-    return None
-
-
-def port_name_error(value: str) -> str | None:
-    """Why ``value`` is not an IANA service name (named container/target ports), or None."""
-    if len(value) > 15:
-        return f"port name {value!r} is longer than 15 characters"
-    if not _IANA_SVC_NAME.match(value) or "--" in value:
-        return f"port name {value!r} must be lower-case alphanumerics and '-' (no '--', no leading/trailing '-')"
-    if not re.search(r"[a-z]", value):
-        return f"port name {value!r} must contain at least one letter"
-    return None
+    return naming.label_value_error(value)
 
 
 def port_number_error(value: Any, allow_zero: bool = False) -> str | None:
@@ -157,48 +107,27 @@ def int_or_string_port_error(value: Any) -> str | None:
     return port_number_error(value)
 
 
-_SUFFIX = {
-    "Ki": Decimal(1024),
-    "Mi": Decimal(1024) ** 2,
-    "Gi": Decimal(1024) ** 3,
-    "Ti": Decimal(1024) ** 4,
-    "Pi": Decimal(1024) ** 5,
-    "Ei": Decimal(1024) ** 6,
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-}
-
-
 def parse_quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity (``"500m"``, ``"2Gi"``, ``4``) as a Decimal; None when it is not one."""
     if is_int(value) or isinstance(value, float):
         return Decimal(str(value))
-    if not isinstance(value, str) or not QUANTITY_RE.match(value):
+    if not isinstance(value, str):
         return None
-    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
-        if value.endswith(suffix):
-            return Decimal(value[: -len(suffix)]) * _SUFFIX[suffix]
-    if value[-1] in _SUFFIX and not value[-1].isdigit():
-        return Decimal(value[:-1]) * _SUFFIX[value[-1]]
     try:
-        return Decimal(value)
-    except InvalidOperation:  # pragma: no cover - excluded by the regex
+        return quantities.parse(value)
+    except ValueError:
         return None
 
 
 def quantity_error(value: Any) -> str | None:
-    """Why ``value`` is not a quantity, or None."""
+    """Why ``value`` is not a quantity, or None (:func:`raydask.k8s.quantities.parse` says why)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return f"expected a quantity (string or number), got {describe(value)}"
-    if parse_quantity(value) is None:
-        return f"{value!r} is not a valid quantity (e.g. '500m', '2', '4Gi')"
+    if isinstance(value, str):
+        try:
+            quantities.parse(value)
+        except ValueError as exc:
+            return str(exc)
     return None
 
 
@@ -699,8 +628,8 @@ def _probe_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
 @_rule("api.core.v1.EnvVar")
 def _env_var(v: dict[str, Any], path: str, out: list[Issue]) -> None:
     name = v.get("name")
-    if isinstance(name, str) and not _ENV_VAR_NAME.match(name):
-        out.append((join(path, "name"), f"{name!r} is not a valid environment variable name"))
+    if isinstance(name, str) and (err := naming.env_var_name_error(name)):
+        out.append((join(path, "name"), err))
     if v.get("value") and v.get("valueFrom"):
         out.append((path, "may not have both 'value' and 'valueFrom'"))
 
@@ -720,8 +649,8 @@ def _data_keys(v: dict[str, Any], path: str, out: list[Issue]) -> None:
             continue
         for key, value in values.items():
             p = join(join(path, field), str(key))
-            if not _CONFIG_KEY.match(str(key)) or len(str(key)) > 253:
-                out.append((p, f"{key!r} is not a valid key (alphanumerics, '-', '_' or '.')"))
+            if err := naming.config_key_error(str(key)):
+                out.append((p, err))
             base64_field = field == "binaryData" or (field == "data" and v.get("kind") == "Secret")
             if base64_field and isinstance(value, str):
                 try:
