@@ -35,6 +35,7 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
     resource: CustomObject
     """The main custom resource (RayCluster, RayJob, RayService, DaskCluster), with its live ``status``."""
     namespace: pulumi.Output[str]
+    """The namespace the workload is in."""
 
     def __init__(
         self,
