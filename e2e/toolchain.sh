@@ -267,13 +267,38 @@ build_java() {
      github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java)
 }
 
+# ------------------------------------------------------------ pulumi-languages
+# The CLI with the language plugins above beside it, as the Pulumi distribution bundles them (the CLI looks there
+# first and warns about plugins found on PATH instead): hard links into $DIR/pulumi-languages-<key>/bin. For the
+# language tests only: its pulumi-language-{nodejs,go,python,dotnet} generate SDKs and run no program.
+LANGUAGES_KEY=$(printf '%s ' "$PULUMI_VERSION" "$PULUMI_YAML_VERSION" "$PULUMI_JAVA_VERSION" "$CODEGEN_HASH" "$CODEGEN_DOTNET_HASH" \
+  | sha256sum | cut -c1-12)
+LANGUAGE_BINS=(pulumi pulumi-language-yaml pulumi-language-java pulumi-language-nodejs pulumi-language-go
+               pulumi-language-python pulumi-language-dotnet)
+check_languages() { local b; for b in "${LANGUAGE_BINS[@]}"; do [[ -x $1/bin/$b ]] || return 1; done; check_pulumi "$1/bin"; }
+build_languages() {
+  local b src
+  mkdir -p "$1/bin"
+  for b in "${LANGUAGE_BINS[@]}"; do
+    case $b in
+      pulumi) src=$DIR/pulumi-v$PULUMI_VERSION/pulumi ;;
+      pulumi-language-yaml) src=$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/$b ;;
+      pulumi-language-java) src=$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/$b ;;
+      pulumi-language-dotnet) src=$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH/$b ;;
+      *) src=$DIR/raydask-codegen-$CODEGEN_HASH/$b ;;
+    esac
+    [[ -x $src ]] || { echo "toolchain: $src missing: build pulumi, pulumi-language-yaml, pulumi-language-java, codegen and codegen-dotnet first" >&2; return 1; }
+    ln "$src" "$1/bin/$b" 2>/dev/null || cp "$src" "$1/bin/$b"
+  done
+}
+
 # ---------------------------------------------------------------------- actionlint
 check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
 
 # ---------------------------------------------------------------------- main
 TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-language-yaml codegen codegen-dotnet
-       pulumi-language-java actionlint)
+       pulumi-language-java pulumi-languages actionlint)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -296,6 +321,8 @@ for t in "${WANT[@]}"; do
     codegen-dotnet)
                 step codegen-dotnet "$CODEGEN_DOTNET_HASH" "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH" \
                   check_codegen_dotnet build_codegen_dotnet ;;
+    pulumi-languages)
+                step pulumi-languages "$LANGUAGES_KEY" "$DIR/pulumi-languages-$LANGUAGES_KEY" check_languages build_languages ;;
     pulumi-language-java)
                 step pulumi-language-java "v$PULUMI_JAVA_VERSION" "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION" check_java build_java ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
@@ -322,6 +349,7 @@ done
   emit RAYDASK_CODEGEN_DIR "$DIR/raydask-codegen-$CODEGEN_HASH"
   emit RAYDASK_CODEGEN_DOTNET_DIR "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH"
   emit RAYDASK_PULUMI_LANGUAGE_JAVA "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/pulumi-language-java"
+  emit RAYDASK_PULUMI_LANGUAGES "$DIR/pulumi-languages-$LANGUAGES_KEY"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done
   echo "export RAYDASK_KUBERAY_VERSIONS='${KUBERAY_VERSIONS[*]}'"

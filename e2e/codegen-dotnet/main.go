@@ -2,14 +2,22 @@
 // language plugin with the C# code generator of github.com/pulumi/pulumi/pkg/v3 v3.160.0, the last release that
 // carries it in that module (it moved to pulumi-dotnet's language host, whose module the Go proxy does not serve).
 // It lets `pulumi package gen-sdk --language dotnet` generate raydask's C# SDK. Built by e2e/toolchain.sh.
+//
+// That generator downloads the package's logo (default: Pulumi's, from GitHub) into the SDK; offline, this stand-in
+// answers any such download with a 1x1 PNG of its own and refuses every other request.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/pkg/v3/codegen/dotnet"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
@@ -19,6 +27,20 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
+
+// A 1x1 transparent PNG.
+const placeholderLogo = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+
+type offlineLogo struct{}
+
+func (offlineLogo) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, ".png") {
+		return nil, fmt.Errorf("codegen-dotnet is offline: refused %s", req.URL)
+	}
+	png, _ := base64.StdEncoding.DecodeString(placeholderLogo)
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(bytes.NewReader(png)), Request: req,
+		Header: http.Header{"Content-Type": {"image/png"}}}, nil
+}
 
 type codegenHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
@@ -65,6 +87,7 @@ func (h *codegenHost) GeneratePackage(
 }
 
 func main() {
+	http.DefaultClient.Transport = offlineLogo{}
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, &codegenHost{})

@@ -39,14 +39,17 @@ ANY = {"$ref": "pulumi.json#/Any"}
 STATUS = "status"
 
 LANGUAGE = {
-    "nodejs": {"packageName": "@raydask/sdk", "packageDescription": "raydask: Ray and Dask clusters on Kubernetes"},
-    "python": {"packageName": "raydask_sdk"},
-    "go": {"importBasePath": "raydask.local/sdk/go/raydask", "generateResourceContainerTypes": True},
-    "csharp": {"rootNamespace": "RayDask"},
-    "java": {"basePackage": "dev.raydask"},
+    "nodejs": {"packageName": "@raydask/sdk", "packageDescription": "raydask: Ray and Dask clusters on Kubernetes",
+               "respectSchemaVersion": True},
+    "python": {"packageName": "raydask_sdk", "respectSchemaVersion": True},
+    "go": {"importBasePath": "raydask.local/sdk/go/raydask", "generateResourceContainerTypes": True,
+           "respectSchemaVersion": True},
+    "csharp": {"rootNamespace": "RayDask", "respectSchemaVersion": True},
+    "java": {"basePackage": "dev"},
 }
-"""Names of the generated SDKs: ``raydask_sdk`` beside the native Python package ``raydask``; the Go module path is
-local (``pulumi package add`` points a ``replace`` at the generated SDK)."""
+"""Names of the generated SDKs (``raydask_sdk`` beside the native Python package ``raydask``; Java ``dev.raydask``),
+versioned as the schema. The Go module path is local: ``pulumi package add`` points a ``replace`` at the generated SDK
+(``supportPack`` has the generator write its ``go.mod``)."""
 
 
 def version() -> str:
@@ -258,6 +261,7 @@ def package_schema() -> dict[str, Any]:
         "keywords": ["kubernetes", "ray", "kuberay", "dask", "category/cloud", "kind/component"],
         "license": "Apache-2.0",
         "language": LANGUAGE,
+        "meta": {"supportPack": True},
         "config": {},
         "types": dict(sorted(builder.types.items())),
         "resources": resources,
