@@ -32,6 +32,12 @@ CONFIG_ERROR = "invalid raydask configuration:"
 """How a bad input starts, as the raydask program's own ``pulumi up`` reports one."""
 
 
+def refused(message: str) -> InputPropertiesError:
+    """The error the engine reports as ``<type> resource '<name>' has a problem: <message>``. (With no property errors
+    at all, pulumi 3.272's provider server fails to build the gRPC status; an empty list is the same to the engine.)"""
+    return InputPropertiesError(message, [])
+
+
 def _outputs_in(value: Any, path: str) -> list[str]:
     """Paths inside ``value`` that hold an Output (or an unknown value) rather than plain data."""
     if isinstance(value, pulumi.Output):
@@ -49,12 +55,12 @@ def plain_inputs(kind: Kind, inputs: Mapping[str, Any]) -> dict[str, Any]:
     fields = {f.alias or n: n for n, f in kind.args.model_fields.items()}
     unknown = sorted(set(inputs) - set(fields))
     if unknown:
-        raise InputPropertiesError(f"{kind.token} takes no input {', '.join(unknown)}: it takes {', '.join(sorted(fields))}")
+        raise refused(f"{kind.token} takes no input {', '.join(unknown)}: it takes {', '.join(sorted(fields))}")
     out: dict[str, Any] = {}
     for key, value in inputs.items():
         name = fields[key]
         if name not in kind.args.SECRET and (found := _outputs_in(value, key)):
-            raise InputPropertiesError(
+            raise refused(
                 f"{kind.token}: {', '.join(found)} must be plain values, not outputs of other resources: raydask plans "
                 "every object from them before anything is created (as in Python); write the value, and order the "
                 "resources with dependsOn")
@@ -115,11 +121,11 @@ class RaydaskProvider(Provider):
                   options: pulumi.ResourceOptions | None = None) -> ConstructResult:
         kind = BY_TOKEN.get(resource_type)
         if kind is None:
-            raise InputPropertiesError(f"raydask has no component {resource_type}: it has {', '.join(sorted(BY_TOKEN))}")
+            raise refused(f"raydask has no component {resource_type}: it has {', '.join(sorted(BY_TOKEN))}")
         try:
             component = build(kind, name, inputs, options)
         except ConfigError as exc:
-            raise InputPropertiesError(f"{CONFIG_ERROR}\n{exc}") from None
+            raise refused(f"{CONFIG_ERROR}\n{exc}") from None
         return ConstructResult(component.urn, state(kind, component))
 
 

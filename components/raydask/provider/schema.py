@@ -44,7 +44,7 @@ LANGUAGE = {
     "python": {"packageName": "raydask_sdk", "respectSchemaVersion": True},
     "go": {"importBasePath": "raydask.local/sdk/go/raydask", "generateResourceContainerTypes": True,
            "respectSchemaVersion": True},
-    "csharp": {"rootNamespace": "RayDask", "respectSchemaVersion": True},
+    "csharp": {"rootNamespace": "RayDask", "namespaces": {"raydask": "Sdk"}, "respectSchemaVersion": True},
     "java": {"basePackage": "dev"},
 }
 """Names of the generated SDKs (``raydask_sdk`` beside the native Python package ``raydask``; Java ``dev.raydask``),
@@ -226,9 +226,11 @@ def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
         props[to_camel(attr)] = prop
         if needed:
             required.append(to_camel(attr))
-    if kind.workload:
+    if kind.workload:  # the main custom resource's status, typed as CustomObject declares it
         live = attribute_docs(CustomObject)["status"]
-        props[STATUS] = {**ANY, "description": markdown(f"The live status of the main custom resource. {live}")}
+        hint = eval(CustomObject.__annotations__["status"], vars(sys.modules[CustomObject.__module__]))
+        props[STATUS] = {**_python_type(typing.get_args(hint)[0])[0],
+                         "description": markdown(f"The live status of the main custom resource. {live}")}
     return dict(sorted(props.items())), sorted(required)
 
 
