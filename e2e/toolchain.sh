@@ -256,7 +256,7 @@ build_codegen_dotnet() {
   copymod "$CODEGEN_DOTNET_SRC" "$w"
   (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-dotnet" .)
 }
-check_java() { outputs "^[[:space:]]+dep[[:space:]]+github.com/pulumi/pulumi-java/pkg[[:space:]]+v$PULUMI_JAVA_VERSION[[:space:]]" go version -m "$1/pulumi-language-java"; }
+check_java() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-java/pkg[[:space:]]+v$PULUMI_JAVA_VERSION[[:space:]]" go version -m "$1/pulumi-language-java"; }
 build_java() {
   local w=$WORK/java-wrapper
   mkdir -p "$w"
@@ -270,11 +270,11 @@ build_java() {
 # ------------------------------------------------------------ pulumi-languages
 # The CLI with the language plugins above beside it, as the Pulumi distribution bundles them (the CLI looks there
 # first and warns about plugins found on PATH instead): hard links into $DIR/pulumi-languages-<key>/bin. For the
-# language tests only: its pulumi-language-{nodejs,go,python,dotnet} generate SDKs and run no program.
-LANGUAGES_KEY=$(printf '%s ' "$PULUMI_VERSION" "$PULUMI_YAML_VERSION" "$PULUMI_JAVA_VERSION" "$CODEGEN_HASH" "$CODEGEN_DOTNET_HASH" \
-  | sha256sum | cut -c1-12)
-LANGUAGE_BINS=(pulumi pulumi-language-yaml pulumi-language-java pulumi-language-nodejs pulumi-language-go
-               pulumi-language-python pulumi-language-dotnet)
+# language tests only: its pulumi-language-{nodejs,go,python,dotnet} generate SDKs and run no program. (Java is not a
+# bundled plugin: the tests install it into their PULUMI_HOME.)
+LANGUAGES_KEY=$(printf '%s ' "$PULUMI_VERSION" "$PULUMI_YAML_VERSION" "$CODEGEN_HASH" "$CODEGEN_DOTNET_HASH" | sha256sum | cut -c1-12)
+LANGUAGE_BINS=(pulumi pulumi-language-yaml pulumi-language-nodejs pulumi-language-go pulumi-language-python
+               pulumi-language-dotnet)
 check_languages() { local b; for b in "${LANGUAGE_BINS[@]}"; do [[ -x $1/bin/$b ]] || return 1; done; check_pulumi "$1/bin"; }
 build_languages() {
   local b src
@@ -283,11 +283,10 @@ build_languages() {
     case $b in
       pulumi) src=$DIR/pulumi-v$PULUMI_VERSION/pulumi ;;
       pulumi-language-yaml) src=$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/$b ;;
-      pulumi-language-java) src=$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/$b ;;
       pulumi-language-dotnet) src=$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH/$b ;;
       *) src=$DIR/raydask-codegen-$CODEGEN_HASH/$b ;;
     esac
-    [[ -x $src ]] || { echo "toolchain: $src missing: build pulumi, pulumi-language-yaml, pulumi-language-java, codegen and codegen-dotnet first" >&2; return 1; }
+    [[ -x $src ]] || { echo "toolchain: $src missing: build pulumi, pulumi-language-yaml, codegen and codegen-dotnet first" >&2; return 1; }
     ln "$src" "$1/bin/$b" 2>/dev/null || cp "$src" "$1/bin/$b"
   done
 }
@@ -349,6 +348,7 @@ done
   emit RAYDASK_CODEGEN_DIR "$DIR/raydask-codegen-$CODEGEN_HASH"
   emit RAYDASK_CODEGEN_DOTNET_DIR "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH"
   emit RAYDASK_PULUMI_LANGUAGE_JAVA "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/pulumi-language-java"
+  echo "export RAYDASK_PULUMI_JAVA_VERSION='$PULUMI_JAVA_VERSION'"
   emit RAYDASK_PULUMI_LANGUAGES "$DIR/pulumi-languages-$LANGUAGES_KEY"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done

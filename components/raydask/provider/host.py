@@ -23,8 +23,7 @@ from raydask import program
 from raydask.errors import ConfigError
 from raydask.provider.args import SecuritySettings
 from raydask.provider.components import BY_TOKEN, Kind, Stack
-from raydask.provider.schema import STATUS, package_schema, version
-from raydask.resources.workload import WorkloadComponent
+from raydask.provider.schema import package_schema, version
 from raydask.spec.base import MonitoringSpec, parse_spec
 from raydask.spec.security import NetworkPolicySpec, SecurityDefaults
 
@@ -103,12 +102,8 @@ def build(kind: Kind, name: str, inputs: Mapping[str, Any], opts: pulumi.Resourc
 
 
 def state(kind: Kind, component: pulumi.ComponentResource) -> dict[str, Any]:
-    """The component's outputs by schema name (its Output attributes, and a workload's live ``status``)."""
-    props = package_schema()["resources"][kind.token]["properties"]
-    out = {key: getattr(component, to_snake(key)) for key in props if key != STATUS}
-    if isinstance(component, WorkloadComponent):
-        out[STATUS] = component.resource.status
-    return out
+    """The component's outputs by schema name (its Output attributes)."""
+    return {key: getattr(component, to_snake(key)) for key in package_schema()["resources"][kind.token]["properties"]}
 
 
 class RaydaskProvider(Provider):

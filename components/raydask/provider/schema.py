@@ -30,13 +30,11 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import models_json_schema
 
 from raydask.provider.components import KINDS, Kind
-from raydask.resources.registration import CustomObject
 
 PACKAGE = "raydask"
 TYPES = f"{PACKAGE}:index:"
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 ANY = {"$ref": "pulumi.json#/Any"}
-STATUS = "status"
 
 LANGUAGE = {
     "nodejs": {"packageName": "@raydask/sdk", "packageDescription": "raydask: Ray and Dask clusters on Kubernetes",
@@ -206,7 +204,7 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 
 def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
-    """A component's output properties: its ``pulumi.Output`` attributes, plus ``status`` for a workload."""
+    """A component's output properties: its ``pulumi.Output`` attributes (a workload's live ``status`` among them)."""
     hints: dict[str, Any] = {}
     for klass in reversed(kind.component.__mro__):
         if klass.__module__.startswith(f"{PACKAGE}."):
@@ -226,11 +224,6 @@ def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
         props[to_camel(attr)] = prop
         if needed:
             required.append(to_camel(attr))
-    if kind.workload:  # the main custom resource's status, typed as CustomObject declares it
-        live = attribute_docs(CustomObject)["status"]
-        hint = eval(CustomObject.__annotations__["status"], vars(sys.modules[CustomObject.__module__]))
-        props[STATUS] = {**_python_type(typing.get_args(hint)[0])[0],
-                         "description": markdown(f"The live status of the main custom resource. {live}")}
     return dict(sorted(props.items())), sorted(required)
 
 
