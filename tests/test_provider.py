@@ -94,10 +94,11 @@ def test_components_inputs_outputs_and_secrets() -> None:
     assert all("status" in r["properties"] for t, r in resources.items() if issubclass(BY_TOKEN[t].component, WorkloadComponent))
 
 
-def constructed(token: str, name: str, inputs: dict[str, Any], config: dict[str, Any] | None = None) -> mockrun.RunResult:
-    """A program that constructs ``token`` as the provider does, run under the mock engine."""
+def constructed(token: str, name: str, inputs: dict[str, Any] | Any, config: dict[str, Any] | None = None) -> mockrun.RunResult:
+    """A program that constructs ``token`` as the provider does (``inputs``, or a function making them in the run's
+    event loop), run under the mock engine."""
     def program() -> None:
-        component = host.build(BY_TOKEN[token], name, inputs, None)
+        component = host.build(BY_TOKEN[token], name, inputs() if callable(inputs) else inputs, None)
         for key, value in host.state(BY_TOKEN[token], component).items():
             pulumi.export(key, value)
 
@@ -206,3 +207,16 @@ def test_the_launcher_serves_the_schema_over_grpc() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_redis_password_input_reaches_only_its_secret() -> None:
+    """``redisPassword`` may be an Output (a secret from the program's config): it goes into the Secret raydask creates
+    for it, as the Python API's ``redis_password`` does."""
+    spec = {**RAY, "gcsFaultTolerance": {"redisAddress": "redis.ml.svc.cluster.local:6379"}}
+    result = constructed("raydask:ray:RayCluster", "train",
+                         lambda: {"spec": spec, "redisPassword": pulumi.Output.secret("s3cret")})
+    secrets = [r for r in result.resources if r.type == "kubernetes:core/v1:Secret"]
+    assert len(secrets) == 1
+    secret_value = secrets[0].inputs["stringData"]  # the wire's secret marker around {"password": ...}
+    assert secret_value["value"] == {"password": "s3cret"} and len(secret_value) == 2
+    assert "s3cret" not in json.dumps([r.inputs for r in result.resources if r.type != "kubernetes:core/v1:Secret"], default=str)
