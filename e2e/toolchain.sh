@@ -247,7 +247,8 @@ check_codegen() {
 build_codegen() {
   local l w=$WORK/codegen
   copymod "$CODEGEN_SRC" "$w"
-  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-nodejs" .)
+  # the CLI's build tags: Go's build cache then shares the pkg/v3 packages the CLI's build compiled
+  (cd "$w" && go build -mod=mod -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" -o "$1/pulumi-language-nodejs" .)
   for l in go python; do cp "$1/pulumi-language-nodejs" "$1/pulumi-language-$l"; done
 }
 check_codegen_dotnet() { outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen-dotnet$" go version -m "$1/pulumi-language-dotnet"; }
