@@ -65,8 +65,8 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
         main = (plan.main["kind"], plan.main["metadata"]["name"])
         waited = [r for r, m in zip(registered.patches, plan.patches, strict=True)
                   if isinstance(r, CustomObject) and (m["kind"], m["metadata"]["name"]) == main]
-        self.status = (waited[-1] if waited else self.resource).status
-        self.register_outputs({"namespace": self.namespace, **self.publish(parsed), "status": self.status})
+        self.status = (waited[-1] if waited else self.resource).status  # not a registered output: unknown in a preview
+        self.register_outputs({"namespace": self.namespace, **self.publish(parsed)})
 
     def plan(self, spec: S, ctx: Context) -> Plan[E]:
         """The one build call: every object this component declares."""
