@@ -20,7 +20,6 @@ from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
 from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
-from raydask.resources.workload import WorkloadComponent
 from raydask.spec.stack import StackSpec
 
 
@@ -76,11 +75,6 @@ class Kind:
     def token(self) -> str:
         token: str = getattr(self.component, "TYPE")  # noqa: B009  (every raydask component declares its type token)
         return token
-
-    @property
-    def workload(self) -> bool:
-        """A workload: its main custom resource's live ``status`` is an output too."""
-        return issubclass(self.component, WorkloadComponent)
 
 
 KINDS: tuple[Kind, ...] = (

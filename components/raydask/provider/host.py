@@ -38,7 +38,7 @@ def refused(message: str) -> InputPropertiesError:
 
 
 def _outputs_in(value: Any, path: str) -> list[str]:
-    """Paths inside ``value`` that hold an Output (or an unknown value) rather than plain data."""
+    """Paths inside ``value`` that hold an Output (a value from another resource) rather than plain data."""
     if isinstance(value, pulumi.Output):
         return [path]
     if isinstance(value, Mapping):
