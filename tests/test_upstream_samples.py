@@ -172,6 +172,8 @@ class Rendered:
     """Custom resources by (kind, name)."""
     refused: list[str]
     """What the program refused (one line each), when it did."""
+    manifests: tuple[dict[str, Any], ...] = ()
+    """Every object of the render (for validation)."""
 
 
 @functools.cache
@@ -183,7 +185,8 @@ def rendered(config: Path) -> Rendered:
     except render.StackConfigError as exc:
         return Rendered({}, [line.strip() for line in str(exc).splitlines()[1:] if line.strip()])
     kinds = (*RAY_KINDS, *DASK_KINDS)
-    return Rendered({(o.kind, o.name): o.manifest for o in result.objects if o.kind in kinds}, [])
+    return Rendered({(o.kind, o.name): o.manifest for o in result.objects if o.kind in kinds}, [],
+                    tuple(result.manifests(include_crds=False)))
 
 
 def _documents(text: str, kinds: Iterable[str]) -> list[dict[str, Any]]:
@@ -313,6 +316,23 @@ def test_every_dask_config_names_its_example() -> None:
     assert expected == sorted(c for c, s in DASK_EXAMPLES.items() if s == "expected")
     kinds = {d["kind"] for c in DASK_CONFIGS for d in dask_upstream(c)}
     assert kinds == set(DASK_KINDS), f"examples of every Dask kind, got {sorted(kinds)}"
+
+
+def test_every_rendered_sample_validates() -> None:
+    """What the configs render is what the API server, the operators' CRDs and their consumers (Ray's autoscaler,
+    Serve's schema, the Dask operator's builders) accept."""
+    from raydask.offline.validation import validate_objects
+
+    checked = 0
+    problems = []
+    for sample in [f"kuberay/{r}" for r in KUBERAY_CONFIGS] + [f"dask/{c}" for c in DASK_CONFIGS]:
+        result = rendered(CONFIGS / sample)
+        if result.refused:
+            continue
+        checked += 1
+        problems += [f"{sample}: {finding}" for finding in validate_objects(list(result.manifests))]
+    assert checked >= 40
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
