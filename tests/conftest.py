@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -44,16 +45,29 @@ def _loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+SESSION_CACHE: list[Path] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The session's own chart cache, seeded from the reference copies (nothing is fetched; the user's cache is
-    untouched), and no connection anywhere but loopback."""
+    """The session's own chart cache, copied from the chart cache the runtime reads (missing charts fetched into it where
+    the network allows; the run stops at once with one line when they cannot be), then no connection anywhere but
+    loopback."""
     from upstream import seed
 
     from raydask.charts import CACHE_ENV
 
     cache = Path(tempfile.mkdtemp(prefix="raydask-test-charts-"))
-    os.environ[CACHE_ENV] = str(seed(cache))
+    SESSION_CACHE.append(cache)
+    problem = seed(cache)
+    if problem:
+        pytest.exit(problem, returncode=4)
+    os.environ[CACHE_ENV] = str(cache)
     socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for cache in SESSION_CACHE:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture

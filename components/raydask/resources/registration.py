@@ -121,6 +121,8 @@ class Registered(Generic[E]):
     main: pulumi.CustomResource
     before: Sequence[pulumi.CustomResource]
     after: Sequence[pulumi.CustomResource]
+    patches: Sequence[pulumi.CustomResource] = ()
+    """The patches of ``main``, in the plan's order."""
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
@@ -130,9 +132,7 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
-    if plan.ignore_changes:
-        extra["ignore_changes"] = list(plan.ignore_changes)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
-    return Registered(main, before, after)
+    patches = register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
+    return Registered(main, before, after, patches)
