@@ -202,18 +202,19 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     root = root or project_dir()
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
+    # protect reaches every resource: each component carries it to its children (``child_options``)
+    base = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(protect=spec.protect), opts)
     namespaces: dict[str, pulumi.Resource] = {}
     if spec.create_namespace:
         for ns in spec.namespaces():
             manifest = {"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": ns, "labels": {**lbl.standard("raydask", ns, "namespace"),
                                                              **pod_security_labels(spec.pod_security(ns))}}}
-            namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(protect=spec.protect), opts))
+            namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, base)
 
     def after(names: Sequence[str], extra: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         depends = [namespaces[n] for n in names if n in namespaces] + list(extra)
-        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends))
+        return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=depends))
 
     outputs: dict[str, Any] = {"namespace": spec.namespace}
     operators: dict[str, list[pulumi.Resource]] = {"kuberay": [], "daskOperator": []}

@@ -13,7 +13,7 @@ from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
-from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
+from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, restart_fields
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
@@ -24,7 +24,8 @@ from raydask.spec.security import effective_network_policy, ingress_problems, re
 
 def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
     """A RayCluster with its Redis password Secret (``redis_password`` is passed through untouched: a Pulumi secret),
-    NetworkPolicies, Services, Ingresses and monitors."""
+    NetworkPolicies, Services, Ingresses and monitors; replaced when its Ray version or autoscaling changes
+    (:data:`~raydask.builders.ray.RESTART_FIELDS`)."""
     spec = ray_security.resolve(spec, ctx.security)
     ns = ctx.namespace_for(spec.namespace)
     needs_password = ray_security.needs_password(spec)
@@ -38,7 +39,8 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     ready = readiness_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
-                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
+                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
+                replace_on_changes=restart_fields(spec))
 
 
 def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobSpec:
