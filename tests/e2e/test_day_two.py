@@ -309,7 +309,7 @@ def test_a_protected_stack_refuses_destroy_a_replacement_and_an_operator_removal
         result, out = day2.run("up")
         flat = " ".join(out.split())
         assert isinstance(result, auto.errors.CommandError), out[-3000:]
-        assert "cannot be deleted because it is protected" in flat and "Release::kuberay" in flat, out[-3000:]
+        assert "cannot be deleted because it is protected" in flat and "raydask:kuberay:KubeRayOperator$" in flat, out[-3000:]
         assert kube_get(cp, "/apis/apps/v1/namespaces/d2-kuberay/deployments/kuberay-operator")
         assert len(day2.state()) == len(before)
     finally:
