@@ -127,6 +127,18 @@ def _pid_starttime(pid: int) -> str | None:
 
 
 class ControlPlane:
+    """etcd, the API server, controller-manager and scheduler on 127.0.0.1, kwok's fake nodes.
+
+    The class attributes and the small hooks below (``wrap``, ``urlopen``, ``_apiserver_flags``,
+    ``_start_nodes``) are what e2e/node.py's real node overrides to run the same control plane
+    inside a network namespace."""
+
+    PROCESSES: list[str] = PROCESSES            # every process it may start (stopped in reverse by down)
+    BIND_ADDRESS = "127.0.0.1"                  # the API server's --bind-address
+    ADVERTISE_ADDRESS = "127.0.0.1"             # its --advertise-address
+    SANS = ("DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+            "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1")
+
     def __init__(self, state_dir: str | os.PathLike = DEFAULT_STATE,
                  tools_env: str | os.PathLike | dict | None = None,
                  log: Callable[[str], None] | None = None):
@@ -252,8 +264,7 @@ class ControlPlane:
             o("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
               "-out", f"{name}.crt", "-days", "3650", "-extfile", f"{name}.ext")
 
-        sans = ",".join(["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-                         "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.96.0.1"])
+        sans = ",".join(self.SANS)
         leaf("serving", "/CN=kube-apiserver",
              f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
              f"extendedKeyUsage=serverAuth\nsubjectAltName={sans}\n")
@@ -288,7 +299,7 @@ class ControlPlane:
         req = urllib.request.Request(self.server + path, data=data, method=method,
                                      headers={"Content-Type": content_type, "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(req, context=self._ssl, timeout=timeout) as r:
+            with self.urlopen(req, timeout, self._ssl) as r:
                 status, raw = r.status, r.read()
         except urllib.error.HTTPError as e:
             status, raw = e.code, e.read()
@@ -299,7 +310,7 @@ class ControlPlane:
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60) -> str:
         """Run the built kubectl against this cluster (never logs/exec/port-forward: fake pod IPs)."""
-        r = subprocess.run([self.tool("RAYDASK_KUBECTL"), f"--kubeconfig={self.kubeconfig}", *args],
+        r = subprocess.run(self.wrap([self.tool("RAYDASK_KUBECTL"), f"--kubeconfig={self.kubeconfig}", *args]),
                            input=input, capture_output=True, text=True, timeout=timeout)
         if r.returncode:
             raise HarnessError(f"kubectl {shlex.join(args)} failed: {r.stderr.strip()}")
@@ -318,7 +329,7 @@ class ControlPlane:
         """Start a fresh control plane in the state dir (processes left there by an earlier run,
         e.g. a killed pytest, are stopped first). On failure everything started is stopped again
         (logs stay) and HarnessError is raised."""
-        if any(self.pid(n) for n in PROCESSES):
+        if any(self.pid(n) for n in self.PROCESSES):
             self.log(f"processes of an earlier run in {self.dir}: stopping them")
             self.down()
         try:
@@ -338,8 +349,7 @@ class ControlPlane:
         t0 = time.monotonic()
         tools = {k: self.tool(k) for k in ("RAYDASK_ETCD", "RAYDASK_KUBE_APISERVER",
                                            "RAYDASK_KUBE_CONTROLLER_MANAGER", "RAYDASK_KUBE_SCHEDULER",
-                                           "RAYDASK_KWOK", "RAYDASK_KUBECTL")}
-        stages = Path(self.tools.get("RAYDASK_KWOK_STAGES") or Path(self.tool("RAYDASK_KWOK")).parent / "stages")
+                                           "RAYDASK_KUBECTL")}
         if self.dir.exists() and any(self.dir.iterdir()):
             if not (self.dir / "state.json").exists():  # never wipe a directory that is not ours
                 raise HarnessError(f"{self.dir} is not empty and has no state.json: choose another --state-dir")
@@ -350,6 +360,7 @@ class ControlPlane:
         ports = {k: free_port() for k in ("etcd", "etcd_peer", "apiserver", "kcm", "scheduler")}
         self._save_state(ports=ports)
         self._write_kubeconfig(ports["apiserver"])
+        self._prepare()
         kc, pki = str(self.kubeconfig), self.pki
 
         etcd_url, peer_url = f"http://127.0.0.1:{ports['etcd']}", f"http://127.0.0.1:{ports['etcd_peer']}"
@@ -360,18 +371,19 @@ class ControlPlane:
             f"--initial-cluster=e2e={peer_url}", "--unsafe-no-fsync", "--log-level=warn"])
 
         def etcd_healthy() -> bool:
-            with urllib.request.urlopen(f"{etcd_url}/health", timeout=2) as r:
+            with self.urlopen(f"{etcd_url}/health", 2) as r:
                 return json.loads(r.read()).get("health") == "true"
         wait_until(etcd_healthy, timeout, "etcd /health", 0.2, check=self._alive_check("etcd"))
         self._start("kube-apiserver", [
             tools["RAYDASK_KUBE_APISERVER"], f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={ports['apiserver']}",
+            f"--bind-address={self.BIND_ADDRESS}", f"--advertise-address={self.ADVERTISE_ADDRESS}",
+            f"--secure-port={ports['apiserver']}",
             f"--tls-cert-file={pki / 'serving.crt'}", f"--tls-private-key-file={pki / 'serving.key'}",
             f"--client-ca-file={pki / 'ca.crt'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki / 'sa.pub'}", f"--service-account-signing-key-file={pki / 'sa.key'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--authorization-mode=Node,RBAC",
-            "--allow-privileged=true", "--endpoint-reconciler-type=none",
+            "--allow-privileged=true", *self._apiserver_flags(),
             # request-header CA: without it the controller-manager and scheduler log errors about
             # the extension-apiserver-authentication ConfigMap (no aggregated APIs are used)
             f"--requestheader-client-ca-file={pki / 'ca.crt'}", "--requestheader-allowed-names=front-proxy-client",
@@ -390,18 +402,7 @@ class ControlPlane:
             f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}"])
         self._start("kube-scheduler", [tools["RAYDASK_KUBE_SCHEDULER"], *common, f"--secure-port={ports['scheduler']}"])
-        # kwok: no --server-address/--node-port, so it serves nothing (no kubelet API, no metrics).
-        # HOME is isolated so ~/.kwok/kwok.yaml is never read.
-        (self.dir / "kwok-home").mkdir()
-        self._start("kwok", [
-            tools["RAYDASK_KWOK"], f"--kubeconfig={kc}", "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-ip=127.0.0.1",
-            f"--cidr={POD_CIDR}", "--node-lease-duration-seconds=40",
-            *[f"--config={p}" for p in sorted(stages.glob("*.yaml"))]],
-            env={"HOME": str(self.dir / "kwok-home")})
-
-        self._create_nodes()
-        wait_until(self._nodes_ready, timeout, "nodes Ready", 1, check=self._alive_check("kwok"))
+        self._start_nodes(timeout)
         wait_until(lambda: self.api("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
                    timeout, "ServiceAccount default/default", 1, check=self._alive_check("kube-controller-manager"))
         self._alive_check("kube-scheduler")()
@@ -410,6 +411,40 @@ class ControlPlane:
             raise HarnessError(f"non-loopback listeners: {bad}")
         self.log(f"cluster up in {time.monotonic() - t0:.1f}s; KUBECONFIG={self.kubeconfig}")
         return self.kubeconfig
+
+    # ------------------------------------------------------------- hooks
+    def wrap(self, argv: list[str]) -> list[str]:
+        """The command line that runs ``argv`` where this cluster lives (here: as it is)."""
+        return argv
+
+    def urlopen(self, request: str | urllib.request.Request, timeout: float,
+                context: ssl.SSLContext | None = None) -> Any:
+        """urllib's urlopen, from where this cluster's addresses are reachable (here: this process)."""
+        return urllib.request.urlopen(request, context=context, timeout=timeout)
+
+    def _prepare(self) -> None:
+        """Called once the state dir, PKI and kubeconfig exist, before the first process starts (here: nothing)."""
+
+    def _apiserver_flags(self) -> list[str]:
+        """Extra kube-apiserver flags: no endpoints for the ``kubernetes`` Service (nothing may dial it)."""
+        return ["--endpoint-reconciler-type=none"]
+
+    def _start_nodes(self, timeout: float) -> None:
+        """kwok and the fake nodes, Ready."""
+        kwok = self.tool("RAYDASK_KWOK")
+        stages = Path(self.tools.get("RAYDASK_KWOK_STAGES") or Path(kwok).parent / "stages")
+        # kwok: no --server-address/--node-port, so it serves nothing (no kubelet API, no metrics).
+        # HOME is isolated so ~/.kwok/kwok.yaml is never read.
+        (self.dir / "kwok-home").mkdir()
+        self._start("kwok", [
+            kwok, f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-ip=127.0.0.1",
+            f"--cidr={POD_CIDR}", "--node-lease-duration-seconds=40",
+            *[f"--config={p}" for p in sorted(stages.glob("*.yaml"))]],
+            env={"HOME": str(self.dir / "kwok-home")})
+
+        self._create_nodes()
+        wait_until(self._nodes_ready, timeout, "nodes Ready", 1, check=self._alive_check("kwok"))
 
     def _create_nodes(self) -> None:
         for name, labels, extra, taints in NODES:
@@ -456,7 +491,7 @@ class ControlPlane:
                                   "metrics": metrics, "probe": probe})
 
         def ready() -> bool:
-            with urllib.request.urlopen(f"http://127.0.0.1:{probe}/readyz", timeout=2) as r:
+            with self.urlopen(f"http://127.0.0.1:{probe}/readyz", 2) as r:
                 return r.status == 200
         wait_until(ready, timeout, "KubeRay operator /readyz", check=self._alive_check("kuberay"))
         self.log(f"KubeRay operator {version} ready (namespaces: {','.join(namespaces) or 'all'})")
@@ -488,7 +523,7 @@ class ControlPlane:
         self._save_state(dask={"namespaces": namespaces, "liveness": probe})
 
         def healthy() -> bool:
-            with urllib.request.urlopen(f"http://127.0.0.1:{probe}/healthz", timeout=2) as r:
+            with self.urlopen(f"http://127.0.0.1:{probe}/healthz", 2) as r:
                 return r.status == 200
         wait_until(healthy, timeout, "Dask operator /healthz", check=self._alive_check("dask-operator"))
         self.log(f"Dask operator running (namespaces: {','.join(namespaces) or 'all'})")
@@ -526,12 +561,12 @@ class ControlPlane:
 
     # ------------------------------------------------------------ down/status
     def down(self) -> None:
-        for name in ["dask-operator", "kuberay", *reversed(CONTROL_PLANE)]:
+        for name in reversed(self.PROCESSES):
             self._stop(name)
         self.log(f"down; logs kept in {self.dir / 'logs'}")
 
     def status(self) -> dict[str, Any]:
-        names = PROCESSES
+        names = self.PROCESSES
         out: dict[str, Any] = {"state_dir": str(self.dir), "kubeconfig": str(self.kubeconfig),
                                "processes": {n: self.pid(n) for n in names}}
         if self.pid("kube-apiserver"):
@@ -575,7 +610,7 @@ class ControlPlane:
         A snapshot: short-lived connections between two calls are not seen.
         Reads /proc/<pid>/fd socket inodes and /proc/net/{tcp,tcp6,udp,udp6}."""
         inodes: dict[str, str] = {}
-        for name in PROCESSES:
+        for name in self.PROCESSES:
             pid = self.pid(name)
             if not pid:
                 continue

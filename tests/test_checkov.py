@@ -3,7 +3,7 @@ each Ray / Dask pod expanded into a Deployment (a Job for run-to-completion pods
 
 No failed check is accepted outside the allowlist below, each entry scoped to the objects it is justified for; the
 checkov allowlist in docs/offline-tools.md carries the same ids with the reasons. checkov runs from its own virtualenv
-(``.venv-checkov``, made by ``scripts/setup.sh``); without it the test is skipped locally and fails in CI (``CI`` set).
+(``.venv-checkov``, made by ``scripts/setup.sh --checkov``); without it the test is skipped locally and fails in CI (``CI`` set).
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def run_checkov(directory: Path) -> dict[str, Any]:
 def failures(tmp_path_factory: pytest.TempPathFactory) -> list[Failure]:
     if not CHECKOV.exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{CHECKOV} is missing: run `bash scripts/setup.sh` (it creates .venv-checkov)")
-        pytest.skip(f"{CHECKOV} is missing: run `bash scripts/setup.sh`")
+            pytest.fail(f"{CHECKOV} is missing: run `bash scripts/setup.sh --checkov` (it creates .venv-checkov)")
+        pytest.skip(f"{CHECKOV} is missing: run `bash scripts/setup.sh --checkov`")
     directory = tmp_path_factory.mktemp("checkov")
     files = write_manifests(directory)
     result = run_checkov(directory)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -123,12 +126,17 @@ def test_unknown_stack_exits_2(tmp_path: Path) -> None:
     assert "stack 'nope': no stack file" in result.stderr and "(stacks: dev)" in result.stderr
 
 
-def test_chart_version_without_local_copy_is_refused(tmp_path: Path) -> None:
+def test_a_chart_that_cannot_be_fetched_is_a_chart_problem(tmp_path: Path) -> None:
     config = {**SMALL, "raydask:kuberay": {"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/"}}}
-    result = invoke("render", "old", "--project", str(project(tmp_path, "old", config)))
-    assert result.exit_code == 2, result.output
-    assert "stack 'old': invalid raydask configuration:" in result.stderr
-    assert "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/index.yaml" in result.stderr
+    root = project(tmp_path, "old", config)
+    result = invoke("render", "old", "--project", str(root))
+    assert result.exit_code == 1, result.output
+    assert "invalid raydask configuration" not in result.stderr
+    assert "error: stack 'old': raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/index.yaml" in result.stderr
+    assert "`raydask charts mirror <dir>`" in result.stderr
+    result = invoke("validate", "old", "--project", str(root))
+    assert result.exit_code == 1 and "summary" not in result.stdout
+    assert "raydask:kuberay.chart: cannot fetch" in result.stderr
 
 
 def test_validate_reports_a_broken_object_precisely(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -329,4 +337,59 @@ def test_render_notes_placeholder_secrets(tmp_path: Path) -> None:
     result = invoke("render", "production", "--out", str(tmp_path / "out"), "--project", str(ROOT))
     assert result.exit_code == 0, result.output
     assert "note: stack production: Secret ml/train-redis-password holds the placeholder" in result.stderr
-    assert "pulumi up needs the real one" in result.stderr
+    assert "where pulumi up puts the Pulumi secret raydask:redisPassword" in result.stderr
+    assert "pulumi up needs the real value (`pulumi config set --secret raydask:redisPassword <value>`)" in result.stderr
+
+
+def test_placeholder_note_names_each_workload_secret(tmp_path: Path) -> None:
+    config = stackfile_config("dev")
+    config["raydask:rayClusters"][0]["secrets"] = [{"name": "wandb", "fromConfig": {"WANDB_API_KEY": "wandbApiKey"}}]
+    rendering = render.render_stack("dev", ROOT, config=config)
+    assert rendering.placeholder_keys() == {"Secret ray-dev/dev-wandb": ["raydask:wandbApiKey"]}
+
+
+def stackfile_config(stack: str) -> dict[str, Any]:
+    from raydask.offline import stackfile
+
+    return stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+
+
+def test_usage_and_short_help_read_as_written() -> None:
+    """Arguments as STACK / [STACKS]... (not {STACK}, STACK <str>), no option typed <str>, no short help cut short."""
+    raydask = str(Path(sys.executable).parent / "raydask")
+
+    def help_of(*args: str) -> str:
+        return subprocess.run([raydask, *args, "--help"], check=True, capture_output=True, text=True).stdout
+
+    assert help_of("render").splitlines()[0] == "Usage: raydask render [OPTIONS] STACK"
+    assert help_of("validate").splitlines()[0] == "Usage: raydask validate [OPTIONS] [STACKS]..."
+    for args in (("render",), ("validate",), ("diff",), ("plan",), ("charts", "add"), ("charts", "pull"), ("charts", "mirror")):
+        text = help_of(*args)
+        assert "{" not in text.split("\n\n")[0] and not re.search(r" <(str|int|dir|path)>", text), (args, text)
+    for text in (help_of(), help_of("charts")):
+        assert "..." not in text.split("Commands:")[1], text  # every command's one-line help is whole
+
+
+def test_validate_gives_the_same_verdict_with_an_empty_chart_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A podPatch the embedded PodSpec lacks is refused whatever the chart cache holds (and no network): the schema
+    ships with raydask. The first `pulumi preview` on a new machine refuses what the second does."""
+    cluster = {**SMALL["raydask:rayClusters"][0], "head": {"podPatch": {"spec": {"shareProcessNamespaces": True}}}}
+    root = project(tmp_path, "bad", {**SMALL, "raydask:kuberay": {}, "raydask:rayClusters": [cluster]})
+    full = invoke("validate", "bad", "--project", str(root))
+    monkeypatch.setenv("RAYDASK_CHART_CACHE", str(tmp_path / "empty"))
+    empty = invoke("validate", "bad", "--project", str(root))
+    assert full.exit_code == empty.exit_code == 2, (full.output, empty.output)
+    assert full.stderr == empty.stderr
+    assert "raydask:rayClusters[0].head.podPatch.spec.shareProcessNamespaces: unknown key (did you mean " in empty.stderr
+    assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
+
+
+def test_validate_without_the_validators_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import raydask.offline.validation as validation
+
+    monkeypatch.setattr(validation, "missing_validators", lambda: ["ray[serve]", "dask-kubernetes"])
+    result = invoke("validate", "dev", "--project", str(ROOT))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: raydask validate runs the validators, which are not installed (ray[serve], dask-kubernetes): pip install "
+        "'raydask[validate]' (in a checkout: bash scripts/setup.sh --validate)"]

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from upstream import kuberay_chart
 
+from raydask import charts
 from raydask.builders.kuberay import helm_values
 from raydask.errors import ConfigError
 from raydask.k8s.manifest import CRD_TYPE as CRD
@@ -61,8 +62,6 @@ def test_values_watch_namespaces_monitoring_and_escape_hatch() -> None:
     ({"featureGates": {"RayTurbo": True}}, "raydask:kuberay.featureGates: unknown feature gate(s) ['RayTurbo'] for KubeRay 1.7.0; known: "),
     ({"replicas": 2, "leaderElection": False}, "raydask:kuberay.leaderElection: must be true when replicas > 1"),
     ({"version": "1.7"}, "raydask:kuberay.version: '1.7' is not a pinned chart version such as '1.7.0'"),
-    ({"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/charts"}},
-     "raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/charts/index.yaml: "),
     ({"version": "1.5.0", "chart": {"path": "no/such/chart"}}, f"raydask:kuberay.chart: '{ROOT}/no/such/chart' is not a chart directory"),
     ({"version": "1.6.0", "chart": {"path": str(kuberay_chart("1.7.0"))}}, "raydask:kuberay.chart: the chart at "),
     ({"crds": {"dir": "vendor/crds"}}, "raydask:kuberay.crds.dir: unknown key"),
@@ -98,13 +97,8 @@ def test_version_bump_updates_crds_in_place(run_program: Any, tmp_path: Path) ->
     doc = yaml.safe_load((new / "crds" / "ray.io_rayclusters.yaml").read_text())
     doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["newField"] = {"type": "string"}
     (new / "crds" / "ray.io_rayclusters.yaml").write_text(yaml.safe_dump(doc))
-    FEATURE_GATES = __import__("raydask.spec.kuberay", fromlist=["FEATURE_GATES"]).FEATURE_GATES
-    FEATURE_GATES["1.8.0"] = FEATURE_GATES["1.7.0"]
-    try:
-        old = run_operator(run_program, {})
-        bumped = run_operator(run_program, {"version": "1.8.0", "chart": {"path": str(new)}})
-    finally:
-        del FEATURE_GATES["1.8.0"]
+    old = run_operator(run_program, {})
+    bumped = run_operator(run_program, {"version": "1.8.0", "chart": {"path": str(new)}})
     old_crds = {r.name: r.inputs for r in old.of_type(CRD)}
     new_crds = {r.name: r.inputs for r in bumped.of_type(CRD)}
     assert old_crds.keys() == new_crds.keys()
@@ -153,3 +147,10 @@ def test_raycluster_crd_refuses_removing_a_worker_group_that_was_not_retired(run
         assert groups["maxItems"] == MAX_WORKER_GROUPS and groups["items"]["properties"]["groupName"]["maxLength"] == 63
     for name in ("rayjobs.ray.io", "rayservices.ray.io"):
         assert "oldSelf.workerGroupSpecs" not in json.dumps(crds[name])
+
+
+def test_a_chart_that_cannot_be_fetched_is_a_chart_problem(run_program: Any) -> None:
+    with pytest.raises(charts.ChartError) as exc:
+        run_operator(run_program, {"version": "1.6.0", "chart": {"repo": "http://127.0.0.1:9/charts"}})
+    assert str(exc.value).startswith("raydask:kuberay.chart: cannot fetch http://127.0.0.1:9/charts/index.yaml: ")
+    assert "`raydask charts mirror <dir>`" in str(exc.value)

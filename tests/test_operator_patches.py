@@ -13,7 +13,7 @@ from stack_renders import STACKS, program_run, rendering
 from raydask.builders.dask import token_patch as dask_patch
 from raydask.builders.kuberay import token_patch as kuberay_patch
 from raydask.builders.operators import ROLLED_OUT, chart_fullname
-from raydask.k8s.manifest import apply_patch
+from raydask.k8s.manifest import merge
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME
 from raydask.offline.validation import validate_objects
 from raydask.spec.dask import DaskOperatorSpec
@@ -39,14 +39,14 @@ def test_patches_target_the_chart_deployment_and_its_container() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
 
 
-def test_apply_patch_merges_like_server_side_apply() -> None:
+def test_merge_merges_like_server_side_apply() -> None:
     target = {"metadata": {"name": "d", "labels": {"a": "1"}}, "spec": {"template": {"spec": {
         "containers": [{"name": "c", "image": "i", "volumeMounts": [{"name": "x", "mountPath": "/x"}]}, {"name": "s"}],
         "volumes": [{"name": "x", "emptyDir": {}}], "args": ["--a"]}}}}
     patch = {"metadata": {"annotations": {"k": "v"}}, "spec": {"template": {"spec": {
         "automountServiceAccountToken": False, "containers": [{"name": "c", "volumeMounts": [{"name": "t", "mountPath": "/t"}]}],
         "volumes": [{"name": "t", "projected": {}}], "args": ["--b"]}}}}
-    merged = apply_patch(target, patch)
+    merged = merge(target, patch)
     pod = merged["spec"]["template"]["spec"]
     assert merged["metadata"] == {"name": "d", "labels": {"a": "1"}, "annotations": {"k": "v"}}
     assert pod["containers"] == [{"name": "c", "image": "i", "volumeMounts": [{"name": "x", "mountPath": "/x"},

@@ -25,6 +25,7 @@ from stack_renders import ROOT
 
 from raydask.builders.dask import operator_network_policies as dask_operator_policies
 from raydask.builders.kuberay import operator_network_policies as kuberay_operator_policies
+from raydask.builders.namespaces import namespaces
 from raydask.builders.plan import Context, Plan
 from raydask.builders.workloads import (
     on_stack_cluster,
@@ -35,15 +36,15 @@ from raydask.builders.workloads import (
     plan_ray_service,
 )
 from raydask.errors import ConfigError
-from raydask.k8s import labels as lbl
 from raydask.k8s import pss
 from raydask.k8s.manifest import CRD_TYPE, normalize, owned
 from raydask.offline import scan
 from raydask.offline.render import unwrap_secrets
 from raydask.offline.validation import validate_objects
-from raydask.program import load_stack_spec, main, pod_security_labels
+from raydask.program import load_stack_spec, main
 from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
+from raydask.spec.stack import StackSpec
 from raydask.testing import mockrun
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
@@ -193,12 +194,14 @@ stacks = mostly(stacks, stacks.map(lambda s: {**s, "rayClster": []}), 20)
 def build(values: Config) -> list[dict[str, Any]]:
     """The Kubernetes objects the program declares for ``values`` (operators aside): the components' own steps -- spec
     models, the security rules, the builder functions -- without the mock engine. ConfigError on bad input."""
-    spec = load_stack_spec(values)
+    return build_spec(load_stack_spec(values))
+
+
+def build_spec(spec: StackSpec) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program declares for a parsed stack (:func:`build`)."""
     defaults = SecurityDefaults.from_stack(spec)
     objects: list[dict[str, Any]] = []
-    if spec.create_namespace:
-        objects += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
-            **lbl.standard("raydask", ns, "namespace"), **pod_security_labels(spec.pod_security(ns))}}} for ns in spec.namespaces()]
+    objects += namespaces(spec)
     if spec.kuberay:  # raydask.resources.operators.KubeRayOperator
         objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
                                              effective_network_policy(spec.network_policy, None), spec.monitoring)

@@ -243,5 +243,8 @@ def test_worker_group_priority() -> None:
         "remove it"]
     assert refused(stack({"workerGroups": groups, "rayVersion": "2.55.0",
                           "image": "rayproject/ray:2.55.0-py311"})) == [
-        f"{P}.workerGroups[0].priority: only the v2 autoscaler of Ray ≥ 2.56.0 reads it; this cluster runs the v2 "
-        "autoscaler of Ray 2.55.0: remove it, or upgrade"]
+        f"{P}.workerGroups[0].priority: a worker group's priority needs Ray ≥ 2.56.0 and KubeRay ≥ 1.7.0; rayVersion is "
+        "2.55.0"]
+    assert refused(stack({"workerGroups": groups, "autoscaling": {"version": "v1"}})) == [
+        f"{P}.workerGroups[0].priority: only the v2 autoscaler reads it; this cluster runs v1 (autoscaling.version: v1): set "
+        "autoscaling.version: v2, or remove it"]

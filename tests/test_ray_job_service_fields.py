@@ -352,9 +352,12 @@ VERSION_REFUSALS: list[tuple[dict[str, Any], list[str]]] = [
     (stack("1.5.0", {"RayJobDeletionPolicy": True}, rayJobs=[{**JOB, "preRunningDeadlineSeconds": 60, "deletionStrategy": {
         "deletionRules": [rule("FAILED", "DeleteCluster"), rule("Failed", "DeleteSelf", 60, key="jobDeploymentStatus")]}}]),
      [f"{J}.deletionStrategy.deletionRules[1].condition.jobDeploymentStatus: needs KubeRay ≥ 1.6.0; raydask:kuberay.version "
-      "is 1.5.0 (its RayJob CRD has no jobDeploymentStatus): set raydask:kuberay.version to 1.6.0 or later",
+      "is 1.5.0 (its RayJob CRD has no deletionStrategy.deletionRules[].condition.jobDeploymentStatus: the API server drops "
+      "it): set raydask:kuberay.version to 1.6.0 or later, or remove deletionStrategy.deletionRules[1].condition."
+      "jobDeploymentStatus",
       f"{J}.preRunningDeadlineSeconds: needs KubeRay ≥ 1.6.0; raydask:kuberay.version is 1.5.0 (its RayJob CRD has no "
-      "preRunningDeadlineSeconds): set raydask:kuberay.version to 1.6.0 or later"]),
+      "preRunningDeadlineSeconds: the API server drops it): set raydask:kuberay.version to 1.6.0 or later, or remove "
+      "preRunningDeadlineSeconds"]),
     (stack("1.5.0", rayJobs=[{**JOB, "deletionStrategy": LEGACY}]),
      [f"{J}.deletionStrategy: needs the KubeRay feature gate RayJobDeletionPolicy, off in raydask:kuberay (without it KubeRay "
       "refuses a RayJob with a deletionStrategy): set raydask:kuberay.featureGates: {RayJobDeletionPolicy: true}"]),
@@ -363,12 +366,12 @@ VERSION_REFUSALS: list[tuple[dict[str, Any], list[str]]] = [
       "refuses a RayJob with a deletionStrategy): set raydask:kuberay.featureGates: {RayJobDeletionPolicy: true}"]),
     (stack("1.4.2", rayJobs=[{**JOB, "deletionStrategy": LEGACY}]),
      [f"{J}.deletionStrategy: needs KubeRay ≥ 1.5.0; raydask:kuberay.version is 1.4.2 (its RayJob CRD has no "
-      "deletionStrategy): set raydask:kuberay.version to 1.5.0 or later"]),
+      "deletionStrategy: the API server drops it): set raydask:kuberay.version to 1.5.0 or later, or remove deletionStrategy"]),
     (stack("1.5.0", rayServices=[{**INCREMENTAL, "suspend": True, "managedBy": "ray.io/kuberay-operator"}]),
-     [f"{S}.managedBy: needs KubeRay ≥ 1.6.0; raydask:kuberay.version is 1.5.0 (its RayService CRD has no managedBy): set "
-      "raydask:kuberay.version to 1.6.0 or later",
-      f"{S}.suspend: needs KubeRay ≥ 1.7.0; raydask:kuberay.version is 1.5.0 (its RayService CRD has no suspend): set "
-      "raydask:kuberay.version to 1.7.0 or later",
+     [f"{S}.managedBy: needs KubeRay ≥ 1.6.0; raydask:kuberay.version is 1.5.0 (its RayService CRD has no managedBy: the "
+      "API server drops it): set raydask:kuberay.version to 1.6.0 or later, or remove managedBy",
+      f"{S}.suspend: needs KubeRay ≥ 1.7.0; raydask:kuberay.version is 1.5.0 (its RayService CRD has no suspend: the API "
+      "server drops it): set raydask:kuberay.version to 1.7.0 or later, or remove suspend",
       f"{S}.upgradeStrategy: needs the KubeRay feature gate RayServiceIncrementalUpgrade, off in raydask:kuberay (without it "
       "KubeRay upgrades the RayService in place, with downtime): set raydask:kuberay.featureGates: "
       "{RayServiceIncrementalUpgrade: true}"]),
@@ -378,7 +381,8 @@ VERSION_REFUSALS: list[tuple[dict[str, Any], list[str]]] = [
       "{RayServiceIncrementalUpgrade: true}"]),
     (stack("1.4.2", rayServices=[{**SERVICE, "rayClusterDeletionDelaySeconds": 10}]),
      [f"{S}.rayClusterDeletionDelaySeconds: needs KubeRay ≥ 1.5.0; raydask:kuberay.version is 1.4.2 (its RayService CRD has "
-      "no rayClusterDeletionDelaySeconds): set raydask:kuberay.version to 1.5.0 or later"]),
+      "no rayClusterDeletionDelaySeconds: the API server drops it): set raydask:kuberay.version to 1.5.0 or later, or "
+      "remove rayClusterDeletionDelaySeconds"]),
 ]
 
 

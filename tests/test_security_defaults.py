@@ -149,11 +149,12 @@ def test_auth_version_rules_name_ray_and_kuberay() -> None:
     assert cluster_errors(with_("auth", {"k8sTokenAuth": True}, {**CLUSTER, "rayVersion": "2.54.0"})) == [
         f"{P}.auth.k8sTokenAuth: Kubernetes token authentication needs Ray ≥ 2.55.0 and KubeRay ≥ 1.6.0; rayVersion is 2.54.0"]
     assert cluster_errors(with_("auth", {}), kuberay={"version": "1.5.0"}) == [
-        f"{P}.auth: Ray token authentication needs Ray ≥ 2.52.0 and KubeRay ≥ 1.5.1; raydask:kuberay.version is 1.5.0 (older "
-        "operators drop the setting and run the cluster without it)"]
+        f"{P}.auth: needs KubeRay ≥ 1.5.1; raydask:kuberay.version is 1.5.0 (its RayCluster CRD has no authOptions: the API "
+        "server drops it): set raydask:kuberay.version to 1.5.1 or later, or remove auth"]
     assert cluster_errors(with_("auth", {"secretName": "ray-token"}), kuberay={"version": "1.5.1"}) == [
-        f"{P}.auth.secretName: authOptions.secretName needs KubeRay ≥ 1.6.0; raydask:kuberay.version is 1.5.1 (older operators "
-        "drop the setting and run the cluster without it)"]
+        f"{P}.auth.secretName: needs KubeRay ≥ 1.6.0; raydask:kuberay.version is 1.5.1 (its RayCluster CRD has no "
+        "authOptions.secretName: the API server drops it): set raydask:kuberay.version to 1.6.0 or later, or remove "
+        "auth.secretName"]
     # The stack-wide default is checked against every cluster's Ray version.
     assert cluster_errors(old_ray, rayAuth={}) == [
         "raydask:rayAuth: Ray token authentication needs Ray ≥ 2.52.0 and KubeRay ≥ 1.5.1; rayVersion is 2.51.0 (rayClusters[0])"]
@@ -165,8 +166,9 @@ def test_auth_version_rules_name_ray_and_kuberay() -> None:
 def test_fault_tolerance_needs_a_kuberay_that_knows_it() -> None:
     ft = with_("gcsFaultTolerance", {"redisAddress": "redis:6379"})
     assert cluster_errors(ft, kuberay={"version": "1.2.2"}) == [
-        f"{P}.gcsFaultTolerance: needs KubeRay ≥ 1.3.0; raydask:kuberay.version is 1.2.2 (older operators drop "
-        "gcsFaultToleranceOptions)"]
+        f"{P}.gcsFaultTolerance: needs KubeRay ≥ 1.3.0; raydask:kuberay.version is 1.2.2 (its RayCluster CRD has no "
+        "gcsFaultToleranceOptions: the API server drops it): set raydask:kuberay.version to 1.3.0 or later, or remove "
+        "gcsFaultTolerance"]
     load_stack_spec({"namespace": "ml", "kuberay": {"version": "1.3.0"}, "rayClusters": [ft]})
 
 

@@ -435,8 +435,8 @@ def test_metadata_nulls_and_status() -> None:
     rc["spec"]["suspend"] = None
     rc["status"] = {"state": "ready"}
     assert sorted(messages(validate_objects([rc]), "crd")) == [
-        "metadata.labels[\"bad key!\"]: invalid label key: 'bad key!' is not a qualified name "
-        "(<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends, optional DNS prefix)",
+        "metadata.labels[\"bad key!\"]: invalid label key: 'bad key!' is not a valid key: letters, digits, '-', '_' and "
+        "'.', starting and ending with a letter or digit, optionally after a DNS prefix and '/' (example.com/my-key)",
         "metadata.uid: unknown metadata field 'uid' (a manifest may set only name, namespace, labels, annotations, generateName, "
         "ownerReferences, finalizers)",
         "spec.suspend: null value would be dropped by the API server (field is not nullable)",
@@ -450,10 +450,10 @@ def test_pod_template_rules_beyond_the_crd_schema() -> None:
     head["imagePullPolicy"] = "Sometimes"
     head["volumeMounts"] = [{"name": "missing", "mountPath": "/data"}]
     assert sorted(messages(validate_objects([rc]), "schema")) == [
-        "spec.headGroupSpec.template.spec.containers[0].imagePullPolicy: 'Sometimes' is not one of ['Always', 'Never', 'IfNotPresent'] "
-        "(rejected when the operator creates it)",
-        "spec.headGroupSpec.template.spec.containers[0].volumeMounts[0].name: volume 'missing' is not defined in the pod's volumes "
-        "(rejected when the operator creates it)",
+        "spec.headGroupSpec.template.spec.containers[0].imagePullPolicy: 'Sometimes' is not a pull policy: one of Always, "
+        "IfNotPresent, Never (rejected when the operator creates it)",
+        "spec.headGroupSpec.template.spec.containers[0].volumeMounts[0].name: 'missing' is not a volume of the pod: add it to "
+        "volumes (the pod has none) (rejected when the operator creates it)",
     ]
 
 
@@ -510,11 +510,11 @@ def test_builtin_api_server_rules() -> None:
     }
     assert sorted(messages(validate_objects([deployment]))) == [
         "spec.selector: selector does not match template labels",
-        "spec.template.spec.containers[0].ports[0].containerPort: port 70000 is outside 1-65535",
-        "spec.template.spec.containers[0].ports[0].name: port name 'http_port' must be lower-case alphanumerics and '-' "
-        "(no '--', no leading/trailing '-')",
-        "spec.template.spec.containers[0].resources.limits.memory: 'lots' is not a valid quantity (e.g. '500m', '2', '4Gi')",
-        "spec.template.spec.containers[0].resources.requests.cpu: request '2' must be less than or equal to the cpu limit '1'",
+        "spec.template.spec.containers[0].ports[0].containerPort: 70000 is not a container port: port numbers are 1 to 65535",
+        "spec.template.spec.containers[0].ports[0].name: port name 'http_port' must be lower-case letters, digits and '-' "
+        "(no '--', no '-' at either end)",
+        "spec.template.spec.containers[0].resources.limits.memory: 'lots' is not a Kubernetes quantity",
+        "spec.template.spec.containers[0].resources.requests.cpu: '2' is above the limit '1': a request is at most the limit",
     ]
 
 
@@ -768,7 +768,7 @@ def test_dask_cluster_whose_expansion_fails_strict_validation() -> None:
         "spec.scheduler.service.topologyKeys: expanded Service etl-scheduler at spec.topologyKeys: "
         "unknown field 'topologyKeys' (not in io.k8s.api.core.v1.ServiceSpec of Kubernetes 1.31)",
         "spec.worker.spec.containers[0].ports[0].containerPort: expanded Deployment etl-default-worker-0000000000 at "
-        "spec.template.spec.containers[0].ports[0].containerPort: port 70000 is outside 1-65535",
+        "spec.template.spec.containers[0].ports[0].containerPort: 70000 is not a container port: port numbers are 1 to 65535",
     ]
 
 
@@ -807,3 +807,17 @@ def test_upstream_material_comes_from_the_chart_cache(tmp_path: Path, monkeypatc
 
 # keep the helper types honest for mypy users of this module
 _: Callable[[list[dict[str, Any]], str], list[Finding]] = validate_objects
+
+
+def test_one_owner_for_name_and_quantity_rules() -> None:
+    """The validators and the config-time checks apply the same rule with the same words (raydask.k8s)."""
+    from raydask.k8s import naming, quantities
+
+    for name in ("dns1123_label_error", "dns1123_subdomain_error", "qualified_name_error", "port_name_error"):
+        assert getattr(builtin, name) is getattr(naming, name)
+    assert builtin.dns1035_label_error("Bad") == naming.dns1035_error("Bad")
+    assert builtin.label_value_error("a b") == naming.label_value_error("a b")
+    with pytest.raises(ValueError) as exc:
+        quantities.parse("4 GB")
+    assert builtin.quantity_error("4 GB") == str(exc.value)
+    assert builtin.parse_quantity("1.5Gi") == quantities.parse("1.5Gi")

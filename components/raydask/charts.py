@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
@@ -30,8 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from raydask.errors import ConfigError
 
 try:
     YAML_LOADER: Any = yaml.CSafeLoader
@@ -196,13 +195,72 @@ def add_crds(source: Path, name: str, version: str, *, cache: Path | None = None
         return LocalChart(name, version, _install(chart, name, version, cache))
 
 
-def to_config_error(exc: ChartError, key: str, name: str, version: str, repo: str) -> ConfigError:
-    """A ChartError as a ConfigError at ``key`` with the ways to provide the chart."""
-    return ConfigError([
-        f"{key}: {exc}. Provide chart {name} {version} one of these ways: make {repo} reachable (it is fetched once into "
+@dataclass(frozen=True)
+class CrdFiles:
+    """A set of CRD files fetched from a URL (not a Helm chart): the Prometheus operator's monitors."""
+
+    name: str
+    version: str
+    base_url: str
+    """Where the files are, ending in ``/``."""
+    files: tuple[str, ...]
+
+    def locate(self, cache: Path | None = None) -> LocalChart:
+        """The set in the cache (a chart holding only ``crds/``), fetched first when the cache lacks it."""
+        found = cached(self.name, self.version, cache)
+        if found is not None:
+            return found
+        with tempfile.TemporaryDirectory(prefix="raydask-crds-") as tmp:
+            for file in self.files:
+                (Path(tmp) / file).write_bytes(_get(self.base_url + file))
+            return add_crds(Path(tmp), self.name, self.version, cache=cache)
+
+
+def mirror(source: Path, cache: Path | None = None) -> list[LocalChart]:
+    """Fill the cache from ``source``, a local copy of the chart repositories (no network): every chart directory
+    (``Chart.yaml``) and packaged chart (``*.tgz``) under it, and every CRD-only set laid out as
+    ``<name>-<version>/crds/*.yaml`` (``prometheus-operator-0.93.0/crds``). Returns what it cached."""
+    if not source.is_dir():
+        raise ChartError(f"'{source}' is not a directory")
+    out: list[LocalChart] = []
+    for root, dirs, files in os.walk(source):
+        here = Path(root)
+        if "Chart.yaml" in files:
+            out.append(add(here, cache=cache))
+            dirs[:] = []  # a chart's own subdirectories are part of it
+            continue
+        dirs.sort()
+        for file in sorted(f for f in files if f.endswith(".tgz")):
+            out.append(_add_archive(here / file, cache))
+        m = re.fullmatch(r"(?P<name>[a-z0-9][a-z0-9-]*?)-(?P<version>\d+\.\d+\.\d+[0-9A-Za-z.+-]*)", here.parent.name)
+        if here.name == "crds" and m and any(f.endswith(".yaml") for f in files):
+            out.append(add_crds(here, m["name"], m["version"], cache=cache))
+    return out
+
+
+def _add_archive(archive: Path, cache: Path | None) -> LocalChart:
+    with tempfile.TemporaryDirectory(prefix="raydask-chart-") as tmp:
+        try:
+            with tarfile.open(archive, mode="r:gz") as tgz:
+                tgz.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise ChartError(f"'{archive}' is not a packaged chart: {exc}") from None
+        charts = [p.parent for p in Path(tmp).glob("*/Chart.yaml")]
+        if len(charts) != 1:
+            raise ChartError(f"'{archive}' holds {len(charts)} charts, not one")
+        return add(charts[0], cache=cache)
+
+
+def unavailable(exc: ChartError, key: str, name: str, version: str, repo: str) -> ChartError:
+    """The chart of ``key`` could not be fetched: a ChartError (not a configuration error) with the ways to provide it."""
+    folder = cache_dir() / name
+    held = sorted(d.name for d in folder.iterdir() if (d / "Chart.yaml").is_file()) if folder.is_dir() else []
+    known = f" (the chart cache holds {', '.join(held)}; check the version)" if held and version not in held else ""
+    return ChartError(
+        f"{key}: {exc}{known}. Provide chart {name} {version} one of these ways: make {repo} reachable (it is fetched once into "
         f"{cache_dir()}); or set {key}.repo to a mirror; or run `helm pull {name} --repo {repo} --version {version} --untar` "
-        f"and set {key}.path to the chart directory; or `raydask charts add <chart directory>` on this machine"
-    ])
+        f"and set {key}.path to the chart directory; or fill the chart cache on this machine: `raydask charts mirror <dir>` "
+        "(a local copy of the chart repositories) or `raydask charts add <chart directory>`")
 
 
 @functools.cache

@@ -9,15 +9,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
-RULE_MARK = "@"
-PATH_SEP = "\x1d"
-"""Separates the parts of a rule's key path when a part may contain dots (a label key such as ``ray.io/group``)."""
-RULES_SEP = "\x1e"
-"""Separates the rules of a :func:`rules` error."""
+RULES_ERROR = "raydask_rules"
+"""The pydantic error type of :func:`rules`: its context holds the problems as data, ``problems``: ``[(parts, message)]``."""
 
 Path = str | tuple[Any, ...]
-"""A key path relative to the model: dotted (``workerGroups.0.name``) or a tuple of parts."""
+"""A key path relative to the model: dotted (``workerGroups.0.name``, digits are list indices) or a tuple of parts
+(for keys that hold dots or digits, such as the label key ``ray.io/group``)."""
 
 
 class ConfigError(ValueError):
@@ -33,27 +32,20 @@ def one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-LITERAL = "\x1f"
-"""Marks a path part of digits that is a mapping key, not a list index."""
+def parts(path: Path) -> tuple[Any, ...]:
+    """``path`` as a tuple of keys and list indices: a tuple as it is, a dotted path split at its dots (digits become
+    indices)."""
+    if isinstance(path, tuple):
+        return path
+    return tuple(int(p) if p.isdigit() else p for p in path.split(".") if p)
 
 
-def _encode(field: Path, message: str) -> str:
-    if isinstance(field, tuple):
-        path = PATH_SEP.join(LITERAL + p if isinstance(p, str) and p.isdigit() else str(p) for p in field) + PATH_SEP
-    else:
-        path = field
-    return f"{RULE_MARK}{path}{RULE_MARK} {message}"
-
-
-def rule(field: Path, message: str) -> ValueError:
-    """A ValueError raised inside a model validator that pins ``message`` on the sub-key ``field``."""
-    return ValueError(_encode(field, message))
-
-
-def rules(problems: Iterable[tuple[Path, str]]) -> ValueError:
-    """One ValueError carrying several rules (each ``(sub-key, message)``): a validator reports every problem it finds,
-    not only the first."""
-    return ValueError(RULES_SEP.join(_encode(f, m) for f, m in problems))
+def rules(problems: Iterable[tuple[Path, str]]) -> PydanticCustomError:
+    """A pydantic error carrying several problems (each ``(sub-key, message)``) as data, for a validator that reports
+    every problem it finds, not only the first; :func:`from_validation_error` puts each on its key."""
+    found = [(parts(path), message) for path, message in problems]
+    summary = "; ".join(f"{key_path('', path) or '.'}: {message}" for path, message in found)
+    return PydanticCustomError(RULES_ERROR, "{summary}", {"summary": summary, "problems": found})
 
 
 def check(problems: Iterable[tuple[Path, str]]) -> None:
@@ -168,7 +160,8 @@ def _bound(err: dict[str, Any]) -> str:
         limit = int(limit)
     value = err.get("input")
     if key == "le" and limit == 2**31 - 1:
-        return f"must be at most {limit} (Kubernetes stores it as a 32-bit integer), got {value}"
+        return (f"must be at most {limit} (the largest 32-bit integer: raydask keeps counts and seconds within it, as "
+                f"Kubernetes and KubeRay read them), got {value}")
     return f"must be {sign} {limit}, got {value}"
 
 
@@ -181,14 +174,8 @@ def _message(err: dict[str, Any]) -> list[tuple[list[Any], str]]:
     ctx = err.get("ctx") or {}
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if msg.startswith(RULE_MARK):
-        out = []
-        for one in msg.split(RULES_SEP):
-            field, _, text = one[1:].partition(RULE_MARK)
-            parts = field.split(PATH_SEP) if PATH_SEP in field else field.split(".")
-            sub = [int(p) if p.isdigit() else p.removeprefix(LITERAL) for p in parts if p]
-            out.append(([*loc, *sub], text.strip()))
-        return out
+    if typ == RULES_ERROR:
+        return [([*loc, *sub], text) for sub, text in ctx["problems"]]
     if typ == "extra_forbidden":
         msg = "unknown key"
         if ctx.get("suggestion"):
@@ -222,6 +209,43 @@ def _message(err: dict[str, Any]) -> list[tuple[list[Any], str]]:
     return [(loc, msg)]
 
 
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # what users carry over from KubeRay, the Dask operator, Kubernetes and Helm values, by normalized name
+    "tls": ("tlsSecret", "tls"), "tlssecretname": ("tlsSecret",), "secretname": ("tlsSecret", "secretName"),
+    "secret": ("tlsSecret", "secretName"), "ingressclassname": ("className",), "ingressclass": ("className",),
+    "class": ("className",), "hostname": ("host",), "hosts": ("host",), "pathtype": ("pathType",),
+    "release": ("prometheusRelease",), "releaselabel": ("prometheusRelease",), "releasename": ("prometheusRelease",),
+    "prometheus": ("prometheusRelease", "monitoring"), "scrapeinterval": ("interval",),
+    "rayclusterconfig": ("cluster",), "rayclusterspec": ("cluster",), "raycluster": ("cluster",),
+    "headgroupspec": ("head",), "workergroupspecs": ("workerGroups",), "workergroupspec": ("workerGroups",),
+    "groupname": ("name",), "enableintreeautoscaling": ("autoscaling",), "autoscaleroptions": ("autoscaling",),
+    "serveconfigv2": ("applications",), "serveconfig": ("applications",), "submitterpodtemplate": ("submitter",),
+    "submitterconfig": ("submitter",), "headservice": ("service",), "serveservice": ("serveService",),
+    "gcsfaulttoleranceoptions": ("gcsFaultTolerance",), "authoptions": ("auth",), "tlsoptions": ("tls",),
+    "historyserveroptions": ("historyServer",), "runtimeenvyaml": ("runtimeEnv",), "metadata": ("jobMetadata",),
+    "minworkers": ("minReplicas", "minimum"), "maxworkers": ("maxReplicas", "maximum"), "numworkers": ("replicas",),
+    "workers": ("replicas", "worker"), "nworkers": ("replicas",), "threads": ("nthreads",), "resources": (
+        "requests", "workerResources", "rayResources"), "template": ("podPatch",), "containers": ("sidecars",),
+    "securitycontext": ("containerPatch", "podSecurity"), "serviceaccountname": ("serviceAccount",),
+    "ports": ("extraPorts",), "volumemounts": ("volumes",), "priorityclass": ("priorityClassName",),
+}
+"""Names users write for a key, from the tools they know (KubeRay's CRD fields, Helm values), normalized (lower case,
+no ``_`` or ``-``): the first candidate the model has at that level is suggested when no spelling is close."""
+
+
+def _suggestion(key: str, options: list[str]) -> str | None:
+    """The key most likely meant by ``key`` among ``options``: a close spelling, the same word in another case or with
+    ``_`` / ``-``, or a name from KubeRay, Kubernetes or Helm (:data:`SYNONYMS`)."""
+    close = difflib.get_close_matches(key, options, n=1)
+    if close:
+        return close[0]
+    norm = re.sub(r"[_\-]", "", key).lower()
+    by_norm = {re.sub(r"[_\-]", "", o).lower(): o for o in options}
+    if norm in by_norm:
+        return by_norm[norm]
+    return next((o for o in SYNONYMS.get(norm, ()) if o in options and o != key), None)
+
+
 def from_validation_error(exc: ValidationError, prefix: str, known: dict[tuple[Any, ...], list[str]] | None = None) -> ConfigError:
     """Turn a pydantic ValidationError into a ConfigError whose lines start with the full key path."""
     problems = []
@@ -230,11 +254,7 @@ def from_validation_error(exc: ValidationError, prefix: str, known: dict[tuple[A
             if err["type"] == "extra_forbidden" and known is not None and loc:
                 parent = tuple(loc[:-1])
                 options = known.get(tuple(p for p in parent if not isinstance(p, int)), [])
-                close = difflib.get_close_matches(str(loc[-1]), options, n=1)
-                if not close:
-                    lowered = {o.lower(): o for o in options}
-                    close = [lowered[str(loc[-1]).lower()]] if str(loc[-1]).lower() in lowered else []
-                if close:
-                    msg = f"unknown key (did you mean '{close[0]}'?)"
+                if (close := _suggestion(str(loc[-1]), options)) is not None:
+                    msg = f"unknown key (did you mean '{close}'?)"
             problems.append(f"{key_path(prefix, loc)}: {msg}")
     return ConfigError(sorted(dict.fromkeys(problems)))

@@ -12,13 +12,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import pulumi
 
+from raydask.builders.namespaces import namespaces as namespace_objects
 from raydask.builders.workloads import on_stack_cluster
 from raydask.errors import ConfigError, key_path, quote_key
-from raydask.k8s import labels as lbl
 from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
@@ -139,7 +140,7 @@ def secret_config_values(spec: StackSpec) -> dict[str, pulumi.Output[str]]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def redis_password() -> pulumi.Output[str] | None:
+def config_redis_password() -> pulumi.Output[str] | None:
     """The Pulumi secret ``raydask:redisPassword`` (None when unset); ConfigError when it was set without ``--secret``."""
     from pulumi.runtime.config import is_config_secret
 
@@ -187,30 +188,21 @@ def endpoint_outputs(component: WorkloadComponent[Any, Any], namespace: str) -> 
     return {"namespace": namespace, **{_camel(k): v for k, v in dataclasses.asdict(component.endpoints).items()}}
 
 
-def pod_security_labels(level: str) -> dict[str, str]:
-    """A namespace's Pod Security labels: ``enforce`` at ``level``; below restricted, ``warn`` and ``audit`` stay
-    restricted so every pod using the exception is still reported."""
-    relaxed = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
-    return {"pod-security.kubernetes.io/enforce": level, **(relaxed if level != "restricted" else {})}
-
-
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None,
-                secret_values: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, Any]:
+                secret_values: Mapping[str, pulumi.Input[str]] | None = None,
+                redis_password: pulumi.Input[str] | EllipsisType | None = ...) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
     config). ``secret_values``: the values the workloads' ``secrets`` read, by config key; default the stack's
-    ``raydask:<key>`` secrets."""
+    ``raydask:<key>`` secrets. ``redis_password``: the Redis password for ``gcsFaultTolerance``; default the stack's
+    ``raydask:redisPassword`` secret."""
     root = root or project_dir()
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
     # protect reaches every resource: each component carries it to its children (``child_options``)
     base = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(protect=spec.protect), opts)
-    namespaces: dict[str, pulumi.Resource] = {}
-    if spec.create_namespace:
-        for ns in spec.namespaces():
-            manifest = {"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "labels": {**lbl.standard("raydask", ns, "namespace"),
-                                                             **pod_security_labels(spec.pod_security(ns))}}}
-            namespaces[ns] = kubernetes_resource(f"namespace-{ns}", manifest, base)
+    namespaces: dict[str, pulumi.Resource] = {
+        m["metadata"]["name"]: kubernetes_resource(f"namespace-{m['metadata']['name']}", m, base)
+        for m in namespace_objects(spec)}
 
     def after(names: Sequence[str], extra: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         depends = [namespaces[n] for n in names if n in namespaces] + list(extra)
@@ -232,7 +224,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             network_policy=network_policy, opts=after([op_ns])))
         outputs["daskOperatorVersion"] = spec.dask_operator.version
 
-    password = redis_password()
+    password = config_redis_password() if redis_password is ... else (
+        None if redis_password is None else pulumi.Output.secret(redis_password))
     declared: dict[tuple[str, str], tuple[pulumi.Resource, Any]] = {}
     for kind in WORKLOADS:
         out: dict[str, Any] = {}
@@ -253,11 +246,20 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     return outputs
 
 
+CHART_ERROR = "operator chart not available:\n"
+"""How :func:`main` starts the message of a chart it cannot find or fetch (not a configuration error)."""
+
+
 def main() -> None:
-    """Entry point of the Pulumi program; bad config is reported as one clean error, no traceback."""
+    """Entry point of the Pulumi program; bad config, or a chart that cannot be found, is reported as one clean error,
+    no traceback."""
+    from raydask.charts import ChartError
+
     try:
         outputs = build_stack(load_stack_spec())
     except ConfigError as exc:
         raise pulumi.RunError(f"invalid raydask configuration:\n{exc}") from None
+    except ChartError as exc:
+        raise pulumi.RunError(f"{CHART_ERROR}{exc}") from None
     for key, value in outputs.items():
         pulumi.export(key, value)

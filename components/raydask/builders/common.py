@@ -26,17 +26,6 @@ def obj(api_version: str, kind: str, name: str, namespace: str | None, labels: d
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, **body}
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Recursive dict merge; ``override`` wins, lists are replaced."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def env_list(env: dict[str, str]) -> list[dict[str, str]]:
     """``{K: V}`` as a container ``env`` list, sorted for stable output."""
     return [{"name": k, "value": v} for k, v in sorted(env.items())]

@@ -15,7 +15,6 @@ from typing import Any
 
 from raydask.builders.common import (
     Manifest,
-    deep_merge,
     env_list,
     extra_volumes,
     ingress,
@@ -26,9 +25,10 @@ from raydask.builders.common import (
 )
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
-from raydask.builders.overrides import apply_overrides, merge
+from raydask.builders.overrides import apply_overrides
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
+from raydask.k8s.manifest import merge
 from raydask.k8s.naming import DaskNames, service_fqdn
 from raydask.k8s.ports import DaskPorts
 from raydask.k8s.security import (
@@ -124,7 +124,7 @@ def operator_values(spec: DaskOperatorSpec, namespace: str, monitoring: Monitori
             },
         },
     }
-    return deep_merge(values, spec.values)
+    return merge(values, spec.values, keys=())  # Helm replaces lists
 
 
 def operator_network_policies(spec: DaskOperatorSpec, namespace: str, policy: NetworkPolicySpec | None) -> list[Manifest]:

@@ -6,15 +6,16 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from raydask.builders.common import Manifest, deep_merge
+from raydask.builders.common import Manifest
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
+from raydask.k8s.manifest import merge
 from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import KUBERAY_OPERATOR_UID
 from raydask.spec.base import MonitoringSpec
-from raydask.spec.kuberay import FEATURE_GATES, KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec, default_feature_gates
 from raydask.spec.security import NetworkPolicySpec
 
 CHART = KUBERAY_CHART
@@ -24,7 +25,7 @@ METRICS_PORT = 8080
 """The operator's ``/metrics`` (the chart's Service and ServiceMonitor)."""
 def feature_gates(spec: KubeRayOperatorSpec) -> list[dict[str, Any]]:
     """Full ``featureGates`` list: the version's defaults with the spec's overrides."""
-    defaults = FEATURE_GATES.get(spec.version, {})
+    defaults = default_feature_gates(spec.version)
     merged = {**defaults, **spec.feature_gates}
     return [{"name": k, "enabled": v} for k, v in merged.items()]
 
@@ -61,7 +62,7 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     watch = watched_namespaces(spec, namespace)
     if watch:
         values["watchNamespace"] = watch
-    return deep_merge(values, spec.values)
+    return merge(values, spec.values, keys=())  # Helm replaces lists
 
 
 def watched_namespaces(spec: KubeRayOperatorSpec, namespace: str) -> list[str]:

@@ -10,33 +10,10 @@ from typing import Any
 
 from raydask.builders.common import Manifest
 from raydask.errors import Path, key_path
-from raydask.k8s import pss
+from raydask.k8s import pss, validation
+from raydask.k8s.manifest import merge
 from raydask.k8s.security import POD_SECURITY_ANNOTATION, POD_SECURITY_REASON_ANNOTATION
 from raydask.spec.overrides import CONTAINER_FIELDS, POD_FIELDS, PodOverrides
-
-
-def merge(base: Any, patch: Any) -> Any:
-    """``patch`` merged into ``base``: maps key by key, lists of named maps by name (new names appended), anything else
-    replaced."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = dict(base)
-        for key, value in patch.items():
-            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        return out
-    if isinstance(base, list) and isinstance(patch, list) and _named(base) and _named(patch):
-        merged = list(base)
-        index = {item["name"]: i for i, item in enumerate(merged)}
-        for item in patch:
-            if item["name"] in index:
-                merged[index[item["name"]]] = merge(merged[index[item["name"]]], item)
-            else:
-                merged.append(copy.deepcopy(item))
-        return merged
-    return copy.deepcopy(patch)
-
-
-def _named(items: list[Any]) -> bool:
-    return all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items)
 
 
 def _secured(container: Manifest, security_context: Manifest | None) -> Manifest:
@@ -109,6 +86,9 @@ def _built_problems(groups: Iterable[tuple[Path, PodOverrides, Manifest]]) -> li
                                                         + ("remove podSecurity" if needed == "restricted" else
                                                            f"use level: {needed}")))
         spec = template.get("spec") or {}
+        for path, message in validation.pod_spec_issues(spec):  # what only the merged pod shows (references between parts)
+            if "is already the name of" not in message:  # two containers or ports of one name: said below, more plainly
+                out.append(((*key, *blame), f"the API server would refuse the pod: {key_path('spec', path)}: {message}"))
         names: set[str] = set()
         for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
             name = c.get("name")

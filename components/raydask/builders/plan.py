@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from raydask.builders.common import Manifest
-from raydask.errors import ConfigError
+from raydask.errors import ConfigError, Path, key_path
 from raydask.spec.base import MonitoringSpec
 from raydask.spec.security import SecurityDefaults
 
@@ -35,9 +35,11 @@ class Context:
             raise ConfigError([f"{self.key}.namespace: required (no stack namespace given)"])
         return ns
 
-    def refuse(self, problems: Iterable[tuple[str, str]], extra: Iterable[str] = ()) -> None:
-        """ConfigError with one ``<key>.<path>: <message>`` line per problem (then ``extra`` lines), if there are any."""
-        bad = [f"{self.key}.{path}: {message}" for path, message in problems] + list(extra)
+    def refuse(self, problems: Iterable[tuple[Path, str]], extra: Iterable[str] = ()) -> None:
+        """ConfigError with one ``<key>.<path>: <message>`` line per problem (then ``extra`` lines), if there are any; a
+        path is written as messages write keys (``workerGroups[0].name``), or a tuple of parts."""
+        bad = [f"{f'{self.key}.{path}' if isinstance(path, str) else key_path(self.key, path)}: {message}"
+               for path, message in problems] + list(extra)
         if bad:
             raise ConfigError(bad)
 
@@ -57,8 +59,6 @@ class Plan(Generic[E]):
     """Server-side apply patches of ``main`` (after it)."""
     replace_on_changes: tuple[str, ...] = ()
     """Property paths of ``main`` whose change replaces it (a RayJob runs once)."""
-    ignore_changes: tuple[str, ...] = ()
-    """Property paths of ``main`` another controller owns after creation (autoscaled ``replicas``)."""
 
     def objects(self) -> list[Manifest]:
         """Every object, in registration order."""

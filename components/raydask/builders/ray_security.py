@@ -23,6 +23,7 @@ from raydask.spec.security import (
     effective_auth,
     effective_network_policy,
     ray_exposure_problems,
+    workload_exposure_problems,
 )
 
 APP = "ray"
@@ -41,7 +42,7 @@ def resolve(spec: RayClusterSpec, defaults: SecurityDefaults) -> RayClusterSpec:
 
 def problems(resolved: RayClusterSpec, defaults: SecurityDefaults) -> list[Problem]:
     """Rules on a resolved cluster the spec alone cannot check (an inherited ``auth``, exposure, ``requireTls``)."""
-    out = [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(resolved.auth, resolved.ray_version, None)]
+    out = auth_problems(resolved.auth, ray=resolved.ray_version)
     return out + ray_exposure_problems(resolved, require_tls=defaults.require_tls, authenticated=resolved.auth is not None)
 
 
@@ -169,10 +170,13 @@ def resolve_workload(cluster: WorkloadClusterSpec, defaults: SecurityDefaults) -
 
 
 def workload_problems(cluster: WorkloadClusterSpec | None) -> list[Problem]:
-    """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``), relative to the workload."""
-    if cluster is None or cluster.auth is None:
+    """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``, exposure), relative to the
+    workload."""
+    if cluster is None:
         return []
-    out = [(f"cluster.auth.{p}".rstrip("."), m) for p, m in auth_problems(cluster.auth, cluster.ray_version, None)]
+    if cluster.auth is None:
+        return workload_exposure_problems(cluster, authenticated=False)
+    out = auth_problems(cluster.auth, ("cluster", "auth"), ray=cluster.ray_version)
     if cluster.auth.k8s_token_auth:
         out.append(("cluster.auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
     return out

@@ -6,7 +6,7 @@ Each ``plan_*`` function takes a parsed spec and its :class:`~raydask.builders.p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from raydask.builders import dask_security, ray_security
 from raydask.builders.companions import plan_companions
@@ -16,10 +16,25 @@ from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, restart_fields
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
+from raydask.k8s.security import NOT_SECRET_ANNOTATION
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import effective_network_policy, ingress_problems, redis_password_missing
+
+E = TypeVar("E")
+
+NOT_SECRET_KINDS = ("RayCluster", "RayJob", "RayService", "DaskCluster", "DaskJob", "DaskWorkerGroup", "ConfigMap")
+"""The objects of a workload that carry its ``notSecret`` names for the policy pack."""
+
+
+def _not_secret(plan: Plan[E], names: list[str]) -> Plan[E]:
+    """``plan`` with the workload's ``notSecret`` names on the objects that hold its plaintext values."""
+    if names:
+        for o in plan.objects():
+            if o.get("kind") in NOT_SECRET_KINDS:
+                o.setdefault("metadata", {}).setdefault("annotations", {})[NOT_SECRET_ANNOTATION] = ",".join(names)
+    return plan
 
 
 def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
@@ -38,9 +53,10 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
-    return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
+    plan = Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
                 replace_on_changes=restart_fields(spec))
+    return _not_secret(plan, spec.not_secret)
 
 
 def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobSpec:
@@ -63,8 +79,9 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
-    return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
+    plan = Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = None) -> Plan[RayServiceEndpoints]:
@@ -83,8 +100,9 @@ def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = N
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     secret = [ray_security.redis_password_secret(cluster, ns, redis_password)] if needs_password else []
-    return Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
+    plan = Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints]:
@@ -97,8 +115,9 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     ctx.refuse(built_problems(dask_groups(spec, built.cluster, built.worker_groups)))
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
-    return Plan(built.cluster, built.endpoints, before=(*companions, *policies),
+    plan = Plan(built.cluster, built.endpoints, before=(*companions, *policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
@@ -111,4 +130,5 @@ def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
     ctx.refuse(built_problems(dask_job_groups(spec, built.job)))
     policies = dask_security.dask_network_policies(cluster, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
-    return Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))
+    plan = Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))
+    return _not_secret(plan, spec.not_secret)

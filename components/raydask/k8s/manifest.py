@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 RELEASE_TYPE: Final = "kubernetes:helm.sh/v3:Release"
@@ -61,16 +62,18 @@ MERGE_KEYS = ("name", "mountPath")
 """Keys the API server merges list items by (containers, volumes, env by ``name``; volumeMounts by ``mountPath``)."""
 
 
-def apply_patch(target: Any, patch: Any) -> Any:
-    """``patch`` merged into ``target`` as server-side apply merges a partial object: maps key by key, lists of items
-    that all carry one of :data:`MERGE_KEYS` item by item, anything else replaced. Returns a new value."""
-    if isinstance(target, dict) and isinstance(patch, dict):
-        return {**target, **{k: apply_patch(target[k], v) if k in target else v for k, v in patch.items()}}
-    if isinstance(target, list) and isinstance(patch, list):
-        for key in MERGE_KEYS:
-            if all(isinstance(i, dict) and key in i for i in [*target, *patch]):
-                merged = {i[key]: i for i in target}
+def merge(base: Any, patch: Any, keys: tuple[str, ...] = MERGE_KEYS) -> Any:
+    """``patch`` merged into ``base``, as server-side apply merges a partial object: maps key by key, lists whose items
+    all carry one of ``keys`` (the first such key) item by item, new items appended, anything else replaced. ``keys=()``
+    replaces every list (how Helm merges values). Returns a new value; ``base`` and ``patch`` are not modified (what comes
+    from ``patch`` is copied)."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {**base, **{k: merge(base[k], v, keys) if k in base else copy.deepcopy(v) for k, v in patch.items()}}
+    if isinstance(base, list) and isinstance(patch, list):
+        for key in keys:
+            if all(isinstance(i, dict) and key in i for i in [*base, *patch]):
+                merged = {i[key]: i for i in base}
                 for item in patch:
-                    merged[item[key]] = apply_patch(merged[item[key]], item) if item[key] in merged else item
+                    merged[item[key]] = merge(merged[item[key]], item, keys) if item[key] in merged else copy.deepcopy(item)
                 return list(merged.values())
-    return patch
+    return copy.deepcopy(patch)

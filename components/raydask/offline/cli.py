@@ -15,16 +15,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
-from rich.tree import Tree
 
-from raydask.offline import render as rnd
-from raydask.offline.render import RenderError, Rendering, StackConfigError
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from raydask.offline.render import Rendering
+
+# The Pulumi program, the models and the validators load only when a command runs: --help and --version stay fast.
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -53,9 +55,7 @@ def version() -> str:
     """raydask's version and the operator versions it installs by default."""
     import importlib.metadata
 
-    from raydask.spec.dask import DASK_OPERATOR_VERSION, DASK_VERSION
-    from raydask.spec.kuberay import KUBERAY_VERSION
-    from raydask.spec.ray import DEFAULT_RAY_VERSION
+    from raydask.spec.versions import DASK_OPERATOR_VERSION, DASK_VERSION, DEFAULT_RAY_VERSION, KUBERAY_VERSION
 
     try:
         own = importlib.metadata.version("raydask")
@@ -93,6 +93,8 @@ def _progress(message: str) -> Iterator[None]:
 
 def _render(stack: str, project: Path | None) -> Rendering:
     """Render ``stack``, saying so on stderr."""
+    from raydask.offline import render as rnd
+
     root = rnd.project_root(project)
     with _progress(f"rendering stack {stack} (the Pulumi program under the mock engine, Helm charts expanded)…"):
         return rnd.render_stack(stack, root)
@@ -131,9 +133,11 @@ def _err() -> Console:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn render failures into a one-paragraph error and an exit code: 2 for bad configuration, 1 otherwise."""
+    from raydask.offline.render import NoProjectError, RenderError, StackConfigError
+
     try:
         yield
-    except (StackConfigError, rnd.NoProjectError) as exc:
+    except (StackConfigError, NoProjectError) as exc:
         _err().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (RenderError, FileNotFoundError) as exc:
@@ -148,6 +152,10 @@ def _errors() -> Iterator[None]:
 
 def summary_tree(rendering: Rendering, out: Path | None, include_crds: bool) -> Tree:
     """Stack → components → objects (Helm releases with what they expand to; CRDs by name and version)."""
+    from rich.tree import Tree
+
+    from raydask.offline import render as rnd
+
     helm = sum(len(r.objects) for r in rendering.releases)
     where = f" → {out}" if out else ""
     root = Tree(f"[bold]stack {escape(rendering.stack)}[/]{escape(where)}: {len(rendering.objects)} objects "
@@ -207,6 +215,8 @@ def render_cmd(
     project: ProjectOpt = None,
 ) -> None:
     """Render a stack to a directory and print a summary tree."""
+    from raydask.offline import render as rnd
+
     with _errors():
         rendering = _render(stack, project)
         target = out or rnd.project_root(project) / "out" / stack
@@ -217,13 +227,14 @@ def render_cmd(
 
 def _placeholder_note(rendering: Rendering) -> None:
     """Say which rendered objects hold placeholders where ``pulumi up`` puts Pulumi secrets."""
-    held = rendering.placeholders()
-    if held:
-        refs = ", ".join(o.ref for o in held)
-        _err().print(f"note: stack {escape(rendering.stack)}: {escape(refs)} hold{'s' if len(held) == 1 else ''} the placeholder "
-                     f"'{rnd.PLACEHOLDER}' where pulumi up puts a Pulumi secret (raydask:redisPassword): an offline render "
-                     "never decrypts secrets, so pulumi up needs the real one (`pulumi config set --secret "
-                     "raydask:redisPassword <password>`)", soft_wrap=True)
+    from raydask.offline.render import PLACEHOLDER
+
+    for ref, keys in rendering.placeholder_keys().items():
+        which = " and ".join(keys)
+        _err().print(f"note: stack {escape(rendering.stack)}: {escape(ref)} holds the placeholder '{PLACEHOLDER}' where pulumi "
+                     f"up puts the Pulumi secret{'s' if len(keys) > 1 else ''} {escape(which)}: an offline render never "
+                     "decrypts secrets, so pulumi up needs the real value"
+                     f"{'s' if len(keys) > 1 else ''} (`pulumi config set --secret {escape(keys[0])} <value>`)", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -255,11 +266,20 @@ def validate_rendering(rendering: Rendering) -> list[Any]:
 )
 def validate_cmd(
     stacks: Annotated[list[str] | None, typer.Argument(help="Stack name(s); default every stacks/Pulumi.<STACK>.yaml.",
-                                                       show_default=False)] = None,
+                                                       show_default=False, metavar="STACKS")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Validate stacks; every stack is checked whatever happens to the others."""
+    from raydask.offline import render as rnd
+    from raydask.offline.render import RenderError, StackConfigError
+    from raydask.offline.validation import missing_validators
+
     out, err = _out(), _err()
+    if missing := missing_validators():
+        err.print("[bold red]error:[/] " + escape(f"raydask validate runs the validators, which are not installed "
+                                                  f"({', '.join(missing)}): pip install 'raydask[validate]' (in a checkout: "
+                                                  "bash scripts/setup.sh --validate)"), soft_wrap=True)
+        raise typer.Exit(2)
     with _errors():
         root = rnd.project_root(project)
     names = list(stacks or rnd.stack_names(root))
@@ -278,7 +298,7 @@ def validate_cmd(
             continue
         except (RenderError, FileNotFoundError) as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-            summary.append((stack, "render failed", 1))
+            summary.append((stack, "chart missing" if isinstance(exc, rnd.ChartMissingError) else "render failed", 1))
             continue
         if findings:
             out.print(f"[bold red]✗[/] stack {escape(stack)}: {len(findings)} finding(s)", soft_wrap=True)
@@ -316,15 +336,17 @@ def validate_cmd(
 def diff_cmd(
     stack: StackArg,
     against: Annotated[Path, typer.Option("--against", help="A previous `raydask render` directory of this stack.",
-                                          show_default=False, file_okay=False)],
+                                          show_default=False, file_okay=False, metavar="DIR")],
     fmt: Annotated[DiffFormat, typer.Option("--format", help="text, or markdown for a pull-request comment.")] = DiffFormat.text,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences (like git diff).",
                                             metavar="")] = False,
-    max_chars: Annotated[int, typer.Option("--max-chars", help="Markdown: cut diffs beyond this many characters.")] = 60_000,
+    max_chars: Annotated[int, typer.Option("--max-chars", help="Markdown: cut diffs beyond this many characters.",
+                                           metavar="N")] = 60_000,
     project: ProjectOpt = None,
 ) -> None:
     """Diff a stack against a previous render."""
     from raydask.offline import diff
+    from raydask.offline import render as rnd
 
     with _errors():
         project = rnd.project_root(project)
@@ -346,6 +368,8 @@ def diff_cmd(
 
 def against_problem(stack: str, against: Path) -> str | None:
     """Why ``against`` is not a previous render of ``stack`` (None when it is)."""
+    from raydask.offline import render as rnd
+
     if not against.is_dir():
         return "is not a directory"
     index = against / rnd.INDEX
@@ -363,6 +387,8 @@ def against_problem(stack: str, against: Path) -> str | None:
 
 
 def _print_diff(text: str) -> None:
+    from rich.text import Text
+
     styles = {"+": "green", "-": "red", "@": "cyan", "=": "bold"}
     console = _out()
     for line in text.splitlines():
@@ -451,6 +477,7 @@ def plan_cmd(
 
 charts_app = typer.Typer(
     name="charts",
+    short_help="Fill and list the chart cache (charts and CRDs for machines without the public repositories).",
     help="The chart cache the operators, the offline render and the validators read charts and CRDs from "
     "($RAYDASK_CHART_CACHE, default ~/.cache/raydask/charts). Fill it in advance on machines without the public "
     "chart repositories.",
@@ -472,11 +499,12 @@ def _chart_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-@charts_app.command("add", help="Copy a chart directory (e.g. from `helm pull --untar`) into the cache.")
+@charts_app.command("add", short_help="Copy a chart directory into the cache.",
+                    help="Copy a chart directory (from `helm pull --untar`, say) into the cache.")
 def charts_add_cmd(
     directory: Annotated[Path, typer.Argument(help="The chart directory (holding Chart.yaml).", file_okay=False, exists=True)],
     version: Annotated[str | None, typer.Option(help="Version to record where Chart.yaml carries a placeholder (the "
-                                                     "dask-kubernetes wheel's chart).")] = None,
+                                                     "dask-kubernetes wheel's chart).", metavar="VERSION")] = None,
 ) -> None:
     from raydask import charts
 
@@ -485,7 +513,34 @@ def charts_add_cmd(
     typer.echo(f"cached {chart.name} {chart.version} at {chart.path}")
 
 
-@charts_app.command("add-crds", help="Copy a directory of CRD files into the cache under NAME VERSION (for CRDs the "
+@charts_app.command(
+    "mirror",
+    short_help="Fill the cache from a local copy of the chart repositories.",
+    help="Fill the cache from DIR, a local copy of the chart repositories, for machines without the public ones: every "
+    "chart directory (holding Chart.yaml) and packaged chart (.tgz) under DIR, and CRD sets laid out as "
+    "<name>-<version>/crds/ (the Prometheus operator's monitors); the Dask operator chart from the installed "
+    "dask-kubernetes wheel when DIR lacks it. Then lists what raydask supports that the cache still lacks.",
+)
+def charts_mirror_cmd(
+    directory: Annotated[Path, typer.Argument(help="The local copy (e.g. ../shared).", file_okay=False, exists=True,
+                                              show_default=False)],
+) -> None:
+    from raydask import charts
+    from raydask.offline.validation.upstream import mirror
+
+    with _chart_errors():
+        added, missing = mirror(directory)
+    for chart in added:
+        typer.echo(f"cached {chart.name} {chart.version} at {chart.path}")
+    if missing:
+        typer.echo(f"still not in {charts.cache_dir()} (fetched on first use where the network allows): "
+                   + ", ".join(f"{p.name} {p.version} (from {p.source})" for p in missing), err=True)
+    if not added:
+        raise typer.Exit(1)
+
+
+@charts_app.command("add-crds", short_help="Copy a directory of CRD files into the cache as NAME VERSION.",
+                    help="Copy a directory of CRD files into the cache under NAME VERSION (for CRDs the "
                                      "validators need that no installed chart ships: prometheus-operator's monitors).")
 def charts_add_crds_cmd(
     name: Annotated[str, typer.Argument(help="Name, e.g. prometheus-operator.")],
@@ -503,7 +558,7 @@ def charts_add_crds_cmd(
 def charts_pull_cmd(
     chart: Annotated[str, typer.Argument(help="Chart name, e.g. kuberay-operator.")],
     version: Annotated[str, typer.Argument(help="Chart version, e.g. 1.7.0.")],
-    repo: Annotated[str, typer.Option(help="Helm repository URL.")],
+    repo: Annotated[str, typer.Option(help="Helm repository URL.", metavar="URL")],
 ) -> None:
     from raydask import charts
 
@@ -512,7 +567,7 @@ def charts_pull_cmd(
     typer.echo(f"cached {found.name} {found.version} at {found.path}")
 
 
-@charts_app.command("list", help="The charts in the cache.")
+@charts_app.command("list", short_help="The charts in the cache.", help="The charts in the cache.")
 def charts_list_cmd() -> None:
     from raydask import charts
 
@@ -521,10 +576,25 @@ def charts_list_cmd() -> None:
     typer.echo(f"{root}:" + "".join(f"\n  {r}" for r in rows) if rows else f"{root}: empty")
 
 
+def _plain_arguments(command: Any) -> None:
+    """Arguments as the help names them (``STACK``, ``[STACKS]...``), not as newer Typer releases do (``{STACK}``,
+    ``STACK <str>``), in every command below ``command``."""
+    for param in getattr(command, "params", ()):
+        if type(param).__name__ == "TyperArgument":
+            param.display_type = lambda ctx: ""
+            param.display_type_rich = lambda ctx: None
+            param.metavar = name = param.metavar or param.name.upper()
+            usage = name if param.required else f"[{name}]"
+            param._usage_display_name = lambda usage=usage, nargs=param.nargs: usage + ("..." if nargs != 1 else "")
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _plain_arguments(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Exits without interpreter teardown (about a second of freeing parsed CRD schemas);
     exit handlers still run."""
     command: Callable[..., Any] = typer.main.get_command(app)
+    _plain_arguments(command)
     try:
         command(args=argv, prog_name="raydask")
         code = 0

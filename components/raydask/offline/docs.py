@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import typing
 from pathlib import Path
@@ -57,6 +58,8 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
 
 def reference(root: type[BaseModel] | None = None) -> str:
     """Markdown tables, one per model reachable from the stack spec."""
+    from raydask.spec.needs import requirement_text
+
     if root is None:
         from raydask.spec.stack import StackSpec
 
@@ -67,7 +70,10 @@ def reference(root: type[BaseModel] | None = None) -> str:
         out += [f"#### {model.__name__}", "", doc, "", "| key | type | description |", "|---|---|---|"]
         for name, field in model.model_fields.items():
             key = field.alias or name
-            desc = " ".join((field.description or "").split()).replace("|", "\\|")
+            desc = " ".join((field.description or "").split())
+            if needs := requirement_text(field):
+                desc += f" {needs}"
+            desc = desc.replace("|", "\\|")
             required = field.is_required() and field.default is PydanticUndefined
             out.append(f"| `{key}`{' (required)' if required else ''} | {_type_name(field.annotation)} | {desc} |")
         out.append("")
@@ -85,7 +91,10 @@ def update_reference(path: Path) -> bool:
 
 
 def project_dir() -> Path:
-    """The checkout this module runs from (components/raydask/offline/docs.py), else the working directory."""
+    """``$RAYDASK_PROJECT_DIR``, else the checkout this module runs from (components/raydask/offline/docs.py), else the
+    working directory."""
+    if os.environ.get("RAYDASK_PROJECT_DIR"):
+        return Path(os.environ["RAYDASK_PROJECT_DIR"])
     root = Path(__file__).resolve().parents[3]
     return root if (root / DOC).is_file() else Path.cwd()
 

@@ -28,7 +28,7 @@ import yaml
 
 from raydask import charts
 from raydask.charts import YAML_LOADER
-from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, apply_patch, normalize, object_ref
+from raydask.k8s.manifest import CRD_TYPE, RELEASE_TYPE, merge, normalize, object_ref
 from raydask.offline import stackfile
 from raydask.spec.security import REDIS_PASSWORD_PLACEHOLDER
 
@@ -56,6 +56,10 @@ class RenderError(Exception):
 
 class StackConfigError(RenderError):
     """The stack's configuration is invalid (exit code 2)."""
+
+
+class ChartMissingError(RenderError):
+    """An operator chart the stack installs can be neither found nor fetched (the message says how to provide it)."""
 
 
 @dataclass
@@ -139,6 +143,18 @@ class Rendering:
         """Objects holding a placeholder where ``pulumi up`` puts a Pulumi secret (an offline render never decrypts
         them)."""
         return [o for o in self.objects if PLACEHOLDER in json.dumps(o.manifest)]
+
+    def placeholder_keys(self) -> dict[str, list[str]]:
+        """For each object holding placeholders, the ``raydask:`` config keys of the Pulumi secrets they stand for."""
+        import re
+
+        out: dict[str, list[str]] = {}
+        for o in self.placeholders():
+            text = json.dumps(o.manifest)
+            keys = {f"raydask:{m.group(1)}" if m.group(1) else "raydask:redisPassword"
+                    for m in re.finditer(re.escape(PLACEHOLDER) + r"(?:-([A-Za-z][A-Za-z0-9_-]*))?", text)}
+            out[o.ref] = sorted(keys)
+        return out
 
     def find(self, ref: str) -> RenderedObject | None:
         """The object whose ``Kind namespace/name`` is ``ref``."""
@@ -328,8 +344,9 @@ def run_program(stack: str, root: Path, config: dict[str, Any] | None = None, pr
     what reading the stack file found, reported with the program's own (StackConfigError)."""
     import pulumi
 
+    from raydask.charts import ChartError
     from raydask.errors import ConfigError
-    from raydask.program import main
+    from raydask.program import CHART_ERROR, main
     from raydask.testing import mockrun
 
     found = list(problems or [])
@@ -349,8 +366,14 @@ def run_program(stack: str, root: Path, config: dict[str, Any] | None = None, pr
             result = mockrun.run(main, config=values, secret_keys=secrets, stack=stack, bulk_types=[CRD_TYPE])
         except ConfigError as exc:
             raise refuse([*found, *exc.problems]) from None
+        except ChartError as exc:
+            raise ChartMissingError(f"stack '{stack}': {exc}") from None
         except pulumi.RunError as exc:
             text = str(exc)
+            if text.startswith(CHART_ERROR):
+                raise ChartMissingError(f"stack '{stack}': {text.removeprefix(CHART_ERROR)}") from None
+            if isinstance(exc.__context__, ChartError):
+                raise ChartMissingError(f"stack '{stack}': {exc.__context__}") from None
             if text.startswith(CONFIG_ERROR):
                 raise refuse([*found, *text.removeprefix(CONFIG_ERROR).split("\n")]) from None
             if isinstance(exc.__context__, ConfigError):
@@ -529,7 +552,7 @@ def render_stack(stack: str, root: str | Path | None = None, config: dict[str, A
         target = next((o for o in expanded if o.ref == ref), None)
         if target is None:
             raise RenderError(f"stack '{stack}': {r.type}::{r.name} patches {ref}, which nothing in the stack declares")
-        target.manifest = apply_patch(target.manifest, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
+        target.manifest = merge(target.manifest, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
         target.patched_by.append(f"{r.type}::{r.name}")
 
     seen: dict[str, RenderedObject] = {}

@@ -15,6 +15,7 @@ from raydask.builders import dask, kuberay
 from raydask.builders.common import Manifest
 from raydask.builders.operators import OperatorPlan
 from raydask.builders.plan import Context
+from raydask.errors import ConfigError
 from raydask.resources.registration import child_options, kubernetes_resource, register_children
 from raydask.spec.base import MonitoringSpec, parse_spec
 from raydask.spec.dask import DaskOperatorSpec
@@ -42,11 +43,15 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
     PLAN: ClassVar[Planner]
 
     namespace: pulumi.Output[str]
+    """The operator's namespace."""
     version: pulumi.Output[str]
+    """The chart, operator and CRD version."""
     release: Release
     """The operator's Helm release."""
     release_name: pulumi.Output[str | None]
+    """The Helm release's name."""
     crd_names: pulumi.Output[list[str]]
+    """The CRDs raydask applies (empty when ``crds.manage`` is false)."""
 
     def __init__(
         self,
@@ -70,7 +75,9 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
                 chart = charts.locate(self.CHART, parsed.version, repo=parsed.chart.repo, path=parsed.chart.path,
                                       project_dir=Path(project_dir) if project_dir else None)
             except charts.ChartError as exc:
-                raise charts.to_config_error(exc, f"{key}.chart", self.CHART, parsed.version, parsed.chart.repo) from None
+                if parsed.chart.path is not None:  # the configured directory is wrong
+                    raise ConfigError([f"{key}.chart: {exc}"]) from None
+                raise charts.unavailable(exc, f"{key}.chart", self.CHART, parsed.version, parsed.chart.repo) from None
             crd_documents = chart.crds() if parsed.crds.manage else ()
         plan = type(self).PLAN(parsed, ns, monitoring, network_policy, crd_documents)
         crds = [kubernetes_resource(f"{name}-crd-{crd['metadata']['name']}", crd, child_options(self, opts, retain_on_delete=True))

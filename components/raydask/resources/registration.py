@@ -124,6 +124,8 @@ class Registered(Generic[E]):
     main: pulumi.CustomResource
     before: Sequence[pulumi.CustomResource]
     after: Sequence[pulumi.CustomResource]
+    patches: Sequence[pulumi.CustomResource] = ()
+    """The patches of ``main``, in the plan's order."""
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
@@ -133,14 +135,11 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
-    if plan.ignore_changes:
-        extra["ignore_changes"] = list(plan.ignore_changes)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    for patch in plan.patches:
-        kubernetes_resource(child_name(name, patch, True), patch_of(main, patch), child_options(parent, opts, depends_on=[main]),
-                            patch=True)
-    return Registered(main, before, after)
+    patches = [kubernetes_resource(child_name(name, p, True), patch_of(main, p), child_options(parent, opts, depends_on=[main]),
+                                   patch=True) for p in plan.patches]
+    return Registered(main, before, after, patches)
 
 
 def patch_of(main: pulumi.CustomResource, patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from pydantic import (
 )
 
 from raydask.errors import Path, check
-from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s import images, naming, quantities, schema, validation
 from raydask.k8s.security import ALLOWED_VOLUME_TYPES, reserved_annotation_error
-from raydask.spec.config import SPEC_CONFIG
+from raydask.spec.config import ConfigModel, known_keys
 from raydask.spec.overrides import PodOverrides
 
 INT32_MAX = 2**31 - 1
@@ -30,15 +30,13 @@ ANNOTATIONS_MAX_BYTES = 256 * 1024
 """The API server's limit on the total size of an object's annotations."""
 
 
-class Spec(BaseModel):
+class Spec(ConfigModel):
     """Base of every spec: frozen, unknown keys rejected, camelCase keys in config, snake_case in Python.
 
     Text fields take text: a whole number is written as its digits (``4`` -> ``"4"``), but a fractional number or a
     boolean is refused with the fix (quote it: YAML turned ``1.10`` into 1.1 and ``true`` into a boolean). Boolean
     fields take ``true`` or ``false`` only (not ``yes``, which YAML 1.2 reads as a string).
     """
-
-    model_config = SPEC_CONFIG
 
     @model_validator(mode="after")
     def _rules(self) -> Spec:
@@ -531,6 +529,8 @@ class PodSettings(Spec, PodOverrides):
     RESERVED_VOLUMES: typing.ClassVar[Mapping[str, str]] = {}
     """(volume name: mount path) raydask mounts into the main container."""
     RESERVED_LABELS: typing.ClassVar[tuple[str, ...]] = RESERVED_POD_LABELS
+    RESERVED_CONTAINERS: typing.ClassVar[Mapping[str, str]] = {}
+    """Containers the operator adds to these pods, by name, with what they are."""
     DROPPED: typing.ClassVar[str] = schema.DROPPED
     """What happens to passthrough keys the operator CRD's PodSpec does not have."""
 
@@ -575,9 +575,19 @@ class PodSettings(Spec, PodOverrides):
                 problems.append((f"volumes.{i}.mountPath", f"raydask mounts its '{taken_paths[path]}' volume at '{path}': "
                                                            "choose another path"))
             paths.setdefault(path, i)
-        problems += self.embedded_problems()
+        if err := validation.priority_class_error(self.priority_class_name):
+            problems.append(("priorityClassName", err))
+        embedded = self.embedded_problems()
+        problems += embedded
+        for i, v in enumerate(self.volumes):  # the API server's rules, where the schema found nothing
+            if len(v.source) == 1 and isinstance(next(iter(v.source.values())), dict) and \
+                    not any(tuple(p)[:4] == ("volumes", i, "source", next(iter(v.source))) for p, _ in embedded):
+                kind, settings = next(iter(v.source.items()))
+                problems += [(("volumes", i, "source", kind, *path), message)
+                             for path, message in validation.volume_source_issues(kind, settings)]
         problems += self.override_problems(self.env, self.RESERVED_ENV,
-                                           self.embedded_pod_spec() if self.overridden else None, self.DROPPED)
+                                           self.embedded_pod_spec() if self.overridden else None, self.DROPPED,
+                                           self.RESERVED_CONTAINERS)
         return problems
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
@@ -665,27 +675,6 @@ def parse_spec(model: type[S], value: S | dict[str, Any], prefix: str) -> S:
         return model.model_validate(value)
     except ValidationError as exc:
         raise from_validation_error(exc, prefix, known_keys(model)) from None
-
-
-def known_keys(model: type[BaseModel]) -> dict[tuple[Any, ...], list[str]]:
-    """Config keys accepted at each nesting level (list indices omitted), for did-you-mean hints."""
-    out: dict[tuple[Any, ...], list[str]] = {}
-
-    def walk(m: type[BaseModel], path: tuple[Any, ...], depth: int) -> None:
-        if path in out or depth > 8:
-            return
-        out[path] = [f.alias or n for n, f in m.model_fields.items()]
-        for n, f in m.model_fields.items():
-            stack = [f.annotation]
-            while stack:
-                t = stack.pop()
-                if isinstance(t, type) and issubclass(t, BaseModel):
-                    walk(t, (*path, f.alias or n), depth + 1)
-                else:
-                    stack.extend(typing.get_args(t))
-
-    walk(model, (), 0)
-    return out
 
 
 __all__ = ["IngressSpec", "MonitoringSpec", "PodSettings", "Spec", "Toleration", "VolumeSpec", "WaitSpec"]

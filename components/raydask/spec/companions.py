@@ -8,28 +8,24 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import AfterValidator, model_validator
 
 from raydask.errors import Path, check
 from raydask.k8s import naming
-from raydask.spec.config import SPEC_CONFIG
+from raydask.spec.config import ConfigModel
 
 CONFIG_MAP_MAX_BYTES = 1024 * 1024
 """The API server refuses a ConfigMap whose data is larger (1 MiB)."""
-_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-
-
 def _data_key(value: str) -> str:
-    if not _DATA_KEY.match(value) or len(value) > 253 or value in (".", ".."):
-        raise ValueError(f"'{value}' is not a ConfigMap key: letters, digits, '-', '_' and '.' (a file name, no '/')")
+    if err := naming.config_key_error(value, "ConfigMap key"):
+        raise ValueError(err)
     return value
 
 
-class ConfigMapSpec(BaseModel):
+class ConfigMapSpec(ConfigModel):
     """A ConfigMap declared with the workload, ``<workload>-<name>``; mount it with a volume whose ``source`` is
     ``{configMap: {name: <workload>-<name>}}``."""
 
-    model_config = SPEC_CONFIG
 
     name: Annotated[str, AfterValidator(naming.check_dns1123_label)]
     """Name suffix (a DNS label); the ConfigMap is ``<workload>-<name>``; required."""
@@ -66,12 +62,11 @@ def _config_key(value: str) -> str:
     return value
 
 
-class SecretSpec(BaseModel):
+class SecretSpec(ConfigModel):
     """A Secret declared with the workload, ``<workload>-<name>``, whose values are Pulumi secrets: each key names a
     stack config key set with ``pulumi config set --secret raydask:<key> <value>`` (a Python program passes the values
     as ``secret_values``). The values never appear in the config, the render or, unencrypted, in the state."""
 
-    model_config = SPEC_CONFIG
 
     name: Annotated[str, AfterValidator(naming.check_dns1123_label)]
     """Name suffix (a DNS label); the Secret is ``<workload>-<name>``; required."""
@@ -119,10 +114,9 @@ VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletec
 """The verbs a rule may grant (``*`` is refused: list what the pods need)."""
 
 
-class PolicyRuleSpec(BaseModel):
+class PolicyRuleSpec(ConfigModel):
     """One RBAC rule of a workload's ServiceAccount (a Role rule in the workload's namespace)."""
 
-    model_config = SPEC_CONFIG
 
     api_groups: list[str] = [""]
     """API groups (``""`` is the core group); default the core group."""
@@ -152,11 +146,10 @@ class PolicyRuleSpec(BaseModel):
         return self
 
 
-class ServiceAccountSpec(BaseModel):
+class ServiceAccountSpec(ConfigModel):
     """A ServiceAccount declared with the workload, ``<workload>-<name>``, with a Role of ``rules`` in the workload's
     namespace bound to it; pods use it with ``serviceAccount: <workload>-<name>`` (they then get its token)."""
 
-    model_config = SPEC_CONFIG
 
     name: Annotated[str, AfterValidator(naming.check_dns1123_label)]
     """Name suffix (a DNS label); the ServiceAccount, Role and RoleBinding are ``<workload>-<name>``; required."""
@@ -166,10 +159,9 @@ class ServiceAccountSpec(BaseModel):
     """ServiceAccount annotations (``iam.gke.io/gcp-service-account``, ``eks.amazonaws.com/role-arn``…); default none."""
 
 
-class Companions(BaseModel):
+class Companions(ConfigModel):
     """Fields of every workload spec (RayCluster, RayJob, RayService, DaskCluster)."""
 
-    model_config = SPEC_CONFIG
 
     config_maps: list[ConfigMapSpec] = []
     """ConfigMaps created with the workload, each ``<workload>-<name>`` (e.g. ``{name: code, data: {train.py: ...}}``
@@ -179,6 +171,13 @@ class Companions(BaseModel):
     service_accounts: list[ServiceAccountSpec] = []
     """ServiceAccounts created with the workload, each ``<workload>-<name>`` with a Role of its ``rules`` bound to it;
     default none."""
+    not_secret: list[str] = []
+    """Names of values that look like secrets but are not (``TOKENIZER_NAME``…: an environment variable, a runtime
+    environment variable, a ``rayStartParams`` key, a ConfigMap key or a Serve ``args`` / ``userConfig`` key), in
+    every pod group of the workload; default none. raydask refuses every other secret-looking value given in plaintext
+    (:mod:`raydask.k8s.secrets`: names with PASSWORD, SECRET, TOKEN, CREDENTIALS, API_KEY, ACCESS_KEY, PRIVATE_KEY…,
+    values shaped like cloud keys, tokens, private keys or URLs with a password): put those in Pulumi secrets
+    (``secrets``)."""
 
     def companion_problems(self, workload: str) -> list[tuple[Path, str]]:
         """Names that clash or are too long once prefixed with the workload's name."""

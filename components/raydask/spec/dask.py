@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
+from raydask import facts
 from raydask.errors import Path
-from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s import images, naming, quantities, schema, validation
 from raydask.k8s.ports import DaskPorts
 from raydask.spec.base import (
     INT32_MAX,
@@ -29,15 +29,12 @@ from raydask.spec.base import (
     label_problems,
 )
 from raydask.spec.companions import Companions
-from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
-from raydask.spec.security import NetworkPolicySpec
+from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl, operator_version
+from raydask.spec.security import NetworkPolicySpec, dask_job_exposure_problems, plaintext_problems
+from raydask.spec.versions import DASK_OPERATOR_VERSION, DASK_VERSION
 
 DASK_CHART = "dask-kubernetes-operator"
 DASK_CHART_REPO = "https://helm.dask.org"
-DASK_OPERATOR_VERSION = "2026.3.0"
-"""The dask-kubernetes release whose chart, operator image and CRDs are installed by default."""
-DASK_VERSION = "2026.8.0"
-"""The Dask release the scheduler and workers run by default (``ghcr.io/dask/dask:<version>``)."""
 DASK_WORKER_GROUP_NAME_MAX = naming.LABEL_MAX
 """``<cluster>-<group>`` names the DaskWorkerGroup and is the ``dask.org/workergroup-name`` label on worker pods."""
 DEFAULT_GROUP = "default"
@@ -201,16 +198,27 @@ class DaskSchedulerSpec(DaskPodSettings):
         problems = [*super().problems(), *_reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")]
         problems += [(("servicePatch", key), why) for key, why in self.SERVICE_FIXED.items() if key in self.service_patch]
         ports = self.service_patch.get("ports")
+        own = dict(DaskPorts.scheduler())
+        numbers = {number: name for name, number in own.items()}
         for i, port in enumerate(ports if isinstance(ports, list) else []):
             name = port.get("name") if isinstance(port, dict) else None
             if not isinstance(name, str) or not name:
                 problems.append((("servicePatch", "ports", i), "a port needs a name (ports merge by name)"))
-            elif name in dict(DaskPorts.scheduler()):
+            elif name in own:
                 problems.append((("servicePatch", "ports", i, "name"), f"'{name}' is raydask's port: add ports of other names"))
-        service = embedded_service_schema() if self.service_patch else None
-        if service is not None:
-            problems += [(("servicePatch", *path), message) for path, message in
-                         schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
+            elif port.get("port") in numbers and port.get("protocol", "TCP") == "TCP":
+                problems.append((("servicePatch", "ports", i, "port"), f"{port['port']} is the port of raydask's "
+                                                                      f"'{numbers[port['port']]}': a Service listens once on each "
+                                                                      "port (the API server refuses the second); choose another"))
+        if self.service_patch:
+            service = embedded_service_schema()
+            found = [(("servicePatch", *path), message) for path, message in
+                     schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
+            rules = [(("servicePatch", *path), message)
+                     for path, message in validation.service_spec_issues({**self.service_patch, "type": self.service_type},
+                                                                         partial=True) if path[:1] != ("type",)]
+            problems += found + [r for r in rules if not any(r[0][:len(f[0])] == f[0] for f in found)
+                                 and r[0] not in {p[0] for p in problems}]
         routes = self.env.get(SCHEDULER_ROUTES_ENV)
         if routes is not None and SCHEDULER_API_ROUTE not in routes:
             problems.append((("env", SCHEDULER_ROUTES_ENV),
@@ -327,7 +335,11 @@ class DaskClusterSpec(Spec, Companions):
     """Annotations on the DaskCluster (the operator copies them to its objects); default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
-        problems = [*super().problems(), *self.companion_problems(self.name)]
+        return [*super().problems(), *self.cluster_problems(), *plaintext_problems(self, "DaskCluster")]
+
+    def cluster_problems(self) -> list[tuple[Path, str]]:
+        """The cluster's own rules (a DaskJob's cluster is held to them too)."""
+        problems = self.companion_problems(self.name)
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             full = naming.DaskNames.worker_group(self.name, n)
@@ -384,35 +396,24 @@ class DaskClusterSpec(Spec, Companions):
         return bool(self.autoscaling and self.autoscaling.enabled)
 
 
-# The DaskCluster CRD embeds a Kubernetes 1.21 PodSpec: the API server prunes any newer field from passthrough input.
+def _embedded_schema(name: str) -> dict[str, Any]:
+    return facts.schema(DASK_CHART, operator_version(DASK_CHART, DASK_OPERATOR_VERSION), name)
 
 
-@functools.cache
-def _embedded_schema(part: str, field: str) -> dict[str, Any] | None:
-    """``spec.<part>.<field>``'s schema in the DaskCluster CRD of the default operator chart in the chart cache; None
-    when the cache does not hold it."""
-    from raydask import charts
-
-    try:
-        chart = charts.cached(DASK_CHART, DASK_OPERATOR_VERSION)
-    except charts.ChartError:
-        return None
-    for doc in chart.crds() if chart else ():
-        if doc["metadata"]["name"] == "daskclusters.kubernetes.dask.org":
-            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            schema: dict[str, Any] = root["properties"]["spec"]["properties"][part]["properties"][field]
-            return schema
-    return None
+def embedded_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema the DaskCluster CRD embeds (a Kubernetes 1.21 PodSpec: the API server prunes any newer field),
+    of the Dask operator version the spec runs on (shared: do not modify)."""
+    return _embedded_schema("podSpec")
 
 
-def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
-    return _embedded_schema("worker", "spec")
+def embedded_service_schema() -> dict[str, Any]:
+    """The scheduler's ServiceSpec schema the DaskCluster CRD embeds (shared: do not modify)."""
+    return _embedded_schema("serviceSpec")
 
 
-def embedded_service_schema() -> dict[str, Any] | None:
-    """The scheduler's ServiceSpec schema embedded in the DaskCluster CRD (None when the chart cache does not hold it)."""
-    return _embedded_schema("scheduler", "service")
+def embedded_job_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema of a DaskJob's runner in the DaskJob CRD (shared: do not modify)."""
+    return _embedded_schema("jobPodSpec")
 
 
 def pruned_paths(value: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
@@ -461,8 +462,19 @@ class DaskJobRunnerSpec(PodSettings):
     RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "dask.org/")
     DROPPED: ClassVar[str] = DaskPodSettings.DROPPED
 
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        spec = self.pod_patch.get("spec")
+        restart = spec.get("restartPolicy") if isinstance(spec, dict) else None
+        if restart in ("Always", "OnFailure"):
+            problems.append((("podPatch", "spec", "restartPolicy"), f"'{restart}' would restart the runner, which runs once: the "
+                                                                    "Dask operator deletes the job's cluster when the runner "
+                                                                    "ends and reads its exit status; remove it (retry the job "
+                                                                    "inside your command)"))
+        return problems
+
     def embedded_pod_spec(self) -> dict[str, Any] | None:
-        return embedded_pod_spec_schema()
+        return embedded_job_pod_spec_schema()
 
 
 JOB_CLUSTER_FIELDS = ("dask_version", "image", "allow_image_version_mismatch", "scheduler", "worker", "network_policy",
@@ -520,7 +532,9 @@ class DaskJobSpec(Spec, Companions):
             except ValueError as exc:
                 problems.append(("runner.image", f"{exc} (allowImageVersionMismatch: true)"))
         # the cluster's own rules (image tags, labels, annotations), on the keys the job shares with it
-        problems += DaskClusterSpec.problems(self.to_cluster())
+        problems += DaskClusterSpec.cluster_problems(self.to_cluster())
+        problems += dask_job_exposure_problems(self.scheduler.service_type)
+        problems += plaintext_problems(self, "DaskJob")
         return list(dict.fromkeys(problems))
 
     def image_for(self, group: PodSettings) -> str:

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.spec.base import Count, Label, PinnedImage, Whole
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl
+from raydask.spec.versions import KUBERAY_VERSION
 
 KUBERAY_CHART = "kuberay-operator"
 KUBERAY_CHART_REPO = "https://ray-project.github.io/kuberay-helm/"
-KUBERAY_VERSION = "1.7.0"
-FEATURE_GATES: dict[str, dict[str, bool]] = {
-    "1.5.0": {
-        "RayClusterStatusConditions": True,
-        "RayJobDeletionPolicy": False,
-        "RayMultiHostIndexing": False,
-        "RayServiceIncrementalUpgrade": False,
-    },
-    "1.7.0": {
-        "RayClusterStatusConditions": True,
-        "RayJobDeletionPolicy": True,
-        "RayMultiHostIndexing": True,
-        "RayServiceIncrementalUpgrade": True,
-        "RayCronJob": False,
-        "RayClusterMTLS": False,
-        "RayClusterNetworkPolicy": False,
-        "RayClusterHistoryServer": False,
-    },
-}
-"""The chart's default feature gates per version (Helm replaces lists, so we always send the full list)."""
 
+
+def default_feature_gates(version: str) -> dict[str, bool]:
+    """The feature gates the KubeRay chart of ``version`` turns on or off (:mod:`raydask.facts`); empty for a version
+    raydask does not ship. Helm replaces lists, so raydask sends the whole list."""
+    return facts.feature_gates(version) or {}
 
 class KubeRayChartSpec(ChartSourceSpec):
     """Where the KubeRay operator chart (``kuberay-operator``) comes from."""
@@ -63,8 +51,8 @@ class KubeRayOperatorSpec(OperatorSpec):
     """Feature gates merged over the chart's defaults, e.g. ``{RayClusterStatusConditions: true}``; default none."""
     image: PinnedImage | None = None
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
-    reconcile_concurrency: Count = 1
-    """Concurrent reconciles; default 1."""
+    reconcile_concurrency: Annotated[Count, Field(ge=1)] = 1
+    """Concurrent reconciles, at least 1 (the chart refuses 0); default 1."""
 
     RESERVED_VALUES: ClassVar[dict[str, str]] = {
         "image": "use kuberay.image (or kuberay.version)", "replicas": "use kuberay.replicas",
@@ -87,7 +75,15 @@ class KubeRayOperatorSpec(OperatorSpec):
             problems.append(("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)"))
         if len(set(self.watch_namespaces)) != len(self.watch_namespaces):
             problems.append(("watchNamespaces", "lists a namespace twice"))
-        known = FEATURE_GATES.get(self.version)
+        client = self.values.get("kubeClient")
+        for key, pattern, what in (("qps", r"[0-9]+(\.[0-9]+)?", "a number, 0 or more (e.g. 100.0)"),
+                                   ("burst", r"[0-9]+", "a whole number, 0 or more")):
+            value = client.get(key) if isinstance(client, dict) else None
+            # a number the chart's template refuses (other kinds of value: the chart-defaults check below)
+            if isinstance(value, int | float) and not isinstance(value, bool) and not re.fullmatch(pattern, str(value)):
+                problems.append((("values", "kubeClient", key), f"{value} is not {what}: the chart refuses it "
+                                                               "(kuberay-operator.validateConfig)"))
+        known = facts.feature_gates(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:
             problems.append(("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
-import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.spec.base import Cpu, Label, Memory, Spec
 
@@ -101,6 +104,12 @@ class OperatorSpec(Spec):
                 node = node[part]
             else:
                 problems.append((("values", *parts), f"set by raydask: {hint}"))
+        shipped = facts.SUPPORTED.get(self.CHART, ())
+        if shipped and _release(self.version) > _release(shipped[-1]) and self.chart.path is None:
+            problems.append(("version", f"{self.version} is not a {self.CHART} release raydask knows: it ships the CRD schemas "
+                                        f"and chart values of {' and '.join(shipped)} and checks every release up to "
+                                        f"{shipped[-1]} against the nearest of them; choose one of those (a newer release "
+                                        "needs a newer raydask)"))
         defaults = chart_defaults(self.CHART, self.version) if self.CHART and self.chart.path is None else None
         if defaults is None:
             return problems
@@ -114,6 +123,11 @@ class OperatorSpec(Spec):
             elif key in values and not any(p[0][:2] == ("values", key) for p in problems):
                 problems += [(("values", key, *sub), message) for sub, message in _kind_problems(value, values[key])]
         return problems
+
+
+def _release(version: str) -> tuple[int, ...]:
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)", version)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
 
 
 def _kind_problems(value: Any, default: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
@@ -137,26 +151,28 @@ def _kind_problems(value: Any, default: Any, path: tuple[str, ...] = ()) -> list
     return []
 
 
-@functools.cache
 def chart_defaults(chart: str, version: str) -> tuple[frozenset[str], dict[str, Any]] | None:
-    """(top-level value keys, default values) of ``chart`` ``version`` in the chart cache: the keys of its values.yaml,
-    with those its comments document (``# watchNamespace:``); None when the cache does not hold it."""
-    import yaml
+    """(top-level value keys, default values) of ``chart`` ``version`` as raydask ships them (:mod:`raydask.facts`); None
+    for a version it does not ship."""
+    return facts.chart_values(chart, version)
 
-    from raydask import charts
 
+OPERATOR_VERSIONS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("raydask_operator_versions",
+                                                                                        default=None)
+"""While a stack is validated: the chart version of each operator it installs, by chart (``kuberay-operator``). The
+checks of nested models (a pod group's ``podPatch`` against the PodSpec its operator's CRD embeds) follow it."""
+
+
+def operator_version(chart: str, default: str) -> str:
+    """The version of the operator ``chart`` the spec being validated runs on: the stack's, else ``default``."""
+    return (OPERATOR_VERSIONS.get() or {}).get(chart, default)
+
+
+@contextlib.contextmanager
+def operator_versions(versions: dict[str, str]) -> Iterator[None]:
+    """Validate nested models against these operator versions (by chart) inside the block."""
+    token = OPERATOR_VERSIONS.set(versions)
     try:
-        found = charts.cached(chart, version)
-    except charts.ChartError:
-        return None
-    if found is None or not (found.path / "values.yaml").is_file():
-        return None
-    text = (found.path / "values.yaml").read_text(encoding="utf-8")
-    try:
-        values = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
-        return None
-    if not isinstance(values, dict):
-        return None
-    documented = set(re.findall(r"^#\s*([A-Za-z][A-Za-z0-9_]*):", text, re.MULTILINE))
-    return frozenset(values) | frozenset(documented), values
+        yield
+    finally:
+        OPERATOR_VERSIONS.reset(token)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
+from raydask import facts
 from raydask.errors import Path
 from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.ports import RayPorts
@@ -34,15 +34,20 @@ from raydask.spec.base import (
     resource_problems,
 )
 from raydask.spec.companions import Companions
+from raydask.spec.kuberay import KUBERAY_CHART
+from raydask.spec.needs import Needs, release, unmet
+from raydask.spec.operators import operator_version
 from raydask.spec.security import (
+    AUTH_NEEDS,
     AuthSpec,
     GcsFaultToleranceSpec,
     NetworkPolicySpec,
     Port,
     SecretKeySpec,
-    auth_problems,
     gcs_problems,
+    plaintext_problems,
 )
+from raydask.spec.versions import DEFAULT_RAY_VERSION, KUBERAY_VERSION
 
 
 def _ray_version(value: str) -> str:
@@ -53,12 +58,10 @@ def _ray_version(value: str) -> str:
 
 RayVersion = Annotated[str, AfterValidator(_ray_version)]
 """A Ray release such as ``2.60.0``."""
-DEFAULT_RAY_VERSION = "2.60.0"
-AUTOSCALER_V2_SINCE = (2, 47, 0)
-GROUP_PRIORITY_RAY_SINCE = (2, 56, 0)
-"""First Ray release whose v2 autoscaler reads a worker group's ``priority``."""
-KUBERAY_CHART = "kuberay-operator"
-KUBERAY_VERSION = "1.7.0"
+AUTOSCALER_V2_NEEDS = Needs(ray="2.47.0", what="the v2 autoscaler", when=lambda v: v == "v2")
+"""What ``autoscaling.version: v2`` needs (raydask's default autoscaler on the Ray releases that have it)."""
+PRIORITY_NEEDS = Needs(kuberay="1.7.0", crd="workerGroupSpecs[].priority", ray="2.56.0", what="a worker group's priority")
+"""What a worker group's ``priority`` needs (Ray's v2 autoscaler reads it from that release on)."""
 RAY_ENV: dict[str, str] = {
     "HOME": "is set by raydask to /tmp, the writable home of Ray's read-only containers",
     **{name: "is set by KubeRay" for name in ("RAY_CLUSTER_NAME", "RAY_CLOUD_INSTANCE_ID", "RAY_NODE_TYPE_NAME",
@@ -93,27 +96,10 @@ NVIDIA_GPU = "nvidia.com/gpu"
 """The GPU resource whose groups default to Ray's CUDA image (``-gpu``)."""
 
 
-@functools.cache
-def embedded_pod_spec_schema() -> dict[str, Any] | None:
-    """The PodSpec schema of the RayCluster CRD of the default KubeRay chart in the chart cache; None without it."""
-    from raydask import charts
-
-    try:
-        chart = charts.cached(KUBERAY_CHART, KUBERAY_VERSION)
-    except charts.ChartError:
-        return None
-    for doc in chart.crds() if chart else ():
-        if doc["metadata"]["name"] == "rayclusters.ray.io":
-            root = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            head = root["properties"]["spec"]["properties"]["headGroupSpec"]["properties"]["template"]
-            result: dict[str, Any] = head["properties"]["spec"]
-            return result
-    return None
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """``2.60.0`` -> (2, 60, 0)."""
-    return tuple(int(p) for p in version.split("."))
+def embedded_pod_spec_schema() -> dict[str, Any]:
+    """The PodSpec schema the RayCluster CRD embeds, of the KubeRay version the spec runs on (the stack's
+    ``raydask:kuberay.version``, else the default; shared: do not modify)."""
+    return facts.schema(KUBERAY_CHART, operator_version(KUBERAY_CHART, KUBERAY_VERSION), "podSpec")
 
 
 class RayGroup(PodSettings):
@@ -127,16 +113,19 @@ class RayGroup(PodSettings):
     """Extra ``ray start`` parameters (values are strings); default none."""
     shm_fraction: Annotated[Real, Field(gt=0, le=1)] = 0.3
     """Size of the memory-backed ``/dev/shm`` as a fraction of ``memory``; default 0.3 (Ray's object store share)."""
-    ray_resources: dict[str, str] = {}
-    """Ray's logical resources of each pod, apart from the container's (the group's ``resources``, KubeRay ≥ 1.5):
+    ray_resources: Annotated[dict[str, str], Needs(
+        kuberay="1.5.0", crd="headGroupSpec.resources and workerGroupSpecs[].resources")] = {}
+    """Ray's logical resources of each pod, apart from the container's (the group's ``resources``):
     ``{CPU: "8", GPU: "0", TPU: "4", memory: 16Gi, accelerator_x: "1"}``. They replace what KubeRay and Ray's autoscaler
     derive from the container and ``rayStartParams``; default derived from the container."""
-    ray_labels: dict[str, str] = {}
-    """Ray node labels of each pod (the group's ``labels``, KubeRay ≥ 1.5) for label-based scheduling; default none."""
+    ray_labels: Annotated[dict[str, str], Needs(
+        kuberay="1.5.0", crd="headGroupSpec.labels and workerGroupSpecs[].labels")] = {}
+    """Ray node labels of each pod (the group's ``labels``) for label-based scheduling; default none."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = RAY_ENV
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {**dict(RAY_WRITABLE), API_TOKEN_VOLUME: API_TOKEN_PATH}
     RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "ray.io/")
+    RESERVED_CONTAINERS: ClassVar[dict[str, str]] = naming.KUBERAY_CONTAINERS
 
     def problems(self) -> list[tuple[Path, str]]:
         # The autoscaler and the raylet trust num-cpus / num-gpus over the container: a mismatch over- or under-packs pods.
@@ -145,6 +134,9 @@ class RayGroup(PodSettings):
                for path, _ in problems):
             return problems  # the CPU count below needs valid resources
         cpus = quantities.whole_cores(self.limit("cpu") or self.request("cpu"))
+        for key in self.ray_start_params:
+            if err := ray_start_param_error(key):
+                problems.append((("rayStartParams", key), err))
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
@@ -188,6 +180,19 @@ class RayGroup(PodSettings):
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
         return embedded_pod_spec_schema()
+
+
+def ray_start_param_error(key: str) -> str | None:
+    """Why ``key`` is not a ``ray start`` option name as KubeRay writes it (``--<key>=<value>``), or None."""
+    bare = key.lstrip("-").replace("_", "-")
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", bare) and bare != key:
+        why = ("KubeRay writes each key as --<key>=<value> (it adds the '--' itself)" if key.startswith("-") else
+               "ray start options join words with '-', not '_'")
+        return f"'{key}' is not an option name as rayStartParams takes it: {why}; write {bare}"
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
+        return (f"'{key}' is not a ray start option name: lower-case words joined by '-', as `ray start --help` lists them "
+                "(num-cpus, object-store-memory…), without the leading '--'")
+    return None
 
 
 def _custom_resources(text: str) -> list[tuple[Path, str]]:
@@ -281,10 +286,16 @@ class HeadSpec(RayGroup):
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
         container = {p.get("name") for p in self.extra_ports if isinstance(p, dict)}
+        named = [name for name, _ in RayPorts.head()] + sorted(str(n) for n in container if n)
         for i, p in enumerate(self.service.extra_ports if self.service else []):
             if p.name in container:
                 problems.append((f"service.extraPorts.{i}.name", f"'{p.name}' is a port of the head container (extraPorts), "
                                                                  "which KubeRay adds to the head Service itself: leave it out"))
+            elif isinstance(p.target_port, str) and p.target_port not in named:
+                problems.append((f"service.extraPorts.{i}.targetPort", f"'{p.target_port}' names no port of the head "
+                                                                       f"container ({', '.join(named)}): the Service would send "
+                                                                       "its traffic nowhere; name one of them, give a number, "
+                                                                       "or add the port with extraPorts"))
         return problems
 
 
@@ -302,9 +313,9 @@ class WorkerGroupSpec(RayGroup):
     """Autoscaler upper bound; default ``replicas``."""
     idle_timeout_seconds: Count | None = None
     """Per-group idle timeout overriding the cluster's; default the cluster's."""
-    priority: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | None = None
-    """Scale-up preference when several groups fit the same demand (higher first; the v2 autoscaler on Ray ≥ 2.56,
-    KubeRay ≥ 1.7); default KubeRay's 0."""
+    priority: Annotated[Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | None, PRIORITY_NEEDS] = None
+    """Scale-up preference when several groups fit the same demand (higher first; read by the v2 autoscaler); default
+    KubeRay's 0."""
     num_of_hosts: Annotated[Count, Field(ge=1)] | None = None
     """Pods per replica (``numOfHosts``: a multi-host TPU slice is one replica of several pods; the autoscaler scales
     whole replicas); default 1."""
@@ -368,9 +379,9 @@ class AutoscalingSpec(Spec):
     """Seconds an idle worker lives before scale-down; default 60."""
     upscaling_mode: Literal["Default", "Aggressive", "Conservative"] = "Default"
     """Upscaling speed; default ``Default``."""
-    version: Literal["v1", "v2"] | None = None
-    """Autoscaler version; default ``v2`` for Ray ≥ 2.47, else ``v1`` (KubeRay's default is ``v1``; Ray recommends v2
-    from 2.47 on: it scales per pod and handles idle nodes and restarts better)."""
+    version: Annotated[Literal["v1", "v2"] | None, AUTOSCALER_V2_NEEDS] = None
+    """Autoscaler version; default ``v2`` on the Ray releases that have it, else ``v1`` (KubeRay's default is ``v1``;
+    Ray recommends v2: it scales per pod and handles idle nodes and restarts better)."""
     cpu: Cpu = "500m"
     """Autoscaler container CPU request and limit; default ``500m``."""
     memory: Memory = "512Mi"
@@ -387,10 +398,11 @@ class AutoscalingSpec(Spec):
     """Extra environment variables of the autoscaler container (``AUTOSCALER_LOG_LEVEL``…); default none."""
     env_from: list[dict[str, Any]] = []
     """Autoscaler ``envFrom`` (ConfigMaps and Secrets as environment); default none."""
-    command: Annotated[list[str], Field(min_length=1)] | None = None
-    """Autoscaler container ``command`` (KubeRay ≥ 1.7.0); default KubeRay's, ``["/bin/bash", "-c", "--"]``."""
-    args: Annotated[list[str], Field(min_length=1)] | None = None
-    """Autoscaler container ``args`` (KubeRay ≥ 1.7.0); default KubeRay's, one shell script that runs ``ray
+    command: Annotated[Annotated[list[str], Field(min_length=1)] | None,
+                       Needs(kuberay="1.7.0", crd="autoscalerOptions.command")] = None
+    """Autoscaler container ``command``; default KubeRay's, ``["/bin/bash", "-c", "--"]``."""
+    args: Annotated[Annotated[list[str], Field(min_length=1)] | None, Needs(kuberay="1.7.0", crd="autoscalerOptions.args")] = None
+    """Autoscaler container ``args``; default KubeRay's, one shell script that runs ``ray
     kuberay-autoscaler`` for this cluster. KubeRay keeps that command in the container's
     ``$KUBERAY_GEN_AUTOSCALER_START_CMD``: ``args: ["ulimit -n 65536; $KUBERAY_GEN_AUTOSCALER_START_CMD"]`` runs it after a
     command of your own."""
@@ -408,8 +420,8 @@ class AutoscalingSpec(Spec):
                 problems.append((("env", key), "'HOME' is set by raydask (the autoscaler's writable home)"))
             elif key == "KUBERAY_GEN_AUTOSCALER_START_CMD":
                 problems.append((("env", key), f"'{key}' is set by KubeRay (the autoscaler's own start command)"))
-        pod_spec = embedded_pod_spec_schema() if self.env_from else None
-        if pod_spec is not None:
+        if self.env_from:
+            pod_spec = embedded_pod_spec_schema()
             container = pod_spec["properties"]["containers"]["items"]["properties"]
             problems += [(("envFrom", *path), message) for path, message in schema.issues(self.env_from, container["envFrom"])]
         if found := resource_problems(self.requests, self.limits, None, False):
@@ -427,7 +439,7 @@ class AutoscalingSpec(Spec):
 
 
 class TlsSpec(Spec):
-    """Mutual TLS between the cluster's Ray processes, RayCluster ``tlsOptions`` (KubeRay ≥ 1.7.0).
+    """Mutual TLS between the cluster's Ray processes, RayCluster ``tlsOptions``.
 
     KubeRay has cert-manager issue a certificate authority of the cluster's own (a self-signed Issuer
     ``ray-selfsigned-issuer-<cluster>``, a CA Certificate ``ray-ca-certificate-<cluster>`` in Secret
@@ -520,7 +532,7 @@ class CollectorSpec(Spec):
 
 
 class HistoryServerSpec(Spec):
-    """The Ray history server's collector, RayCluster ``historyServerOptions`` (KubeRay ≥ 1.7.0, alpha).
+    """The Ray history server's collector, RayCluster ``historyServerOptions`` (alpha).
 
     KubeRay adds a ``collector`` sidecar to the head and every worker pod, which streams Ray's logs and events (it turns
     on Ray's event export in the Ray container: ``RAY_enable_ray_event`` and the aggregator agent's settings) to object
@@ -585,9 +597,12 @@ class ExternalServiceSpec(Spec):
 class RayClusterConfig(Spec):
     """What every Ray cluster is made of: a RayCluster's settings, and the cluster a RayJob or RayService creates."""
 
+    CRD_KIND: ClassVar[str] = "RayCluster"
+    """The CRD whose spec this is (messages of :func:`raydask.spec.needs.unmet` name it)."""
+
     ray_version: RayVersion = DEFAULT_RAY_VERSION
     """Ray version; default ``2.60.0``. Images default to ``rayproject/ray:<rayVersion>``."""
-    gcs_fault_tolerance: GcsFaultToleranceSpec | None = None
+    gcs_fault_tolerance: Annotated[GcsFaultToleranceSpec | None, Needs(kuberay="1.3.0", crd="gcsFaultToleranceOptions")] = None
     """GCS fault tolerance with an external Redis (``gcsFaultToleranceOptions``): the head keeps the cluster's state
     there and a restarted head resumes; on a RayCluster or a RayService's cluster; default off."""
     image: PinnedImage | None = None
@@ -609,27 +624,27 @@ class RayClusterConfig(Spec):
     network_policy: NetworkPolicySpec | None = None
     """NetworkPolicies isolating the cluster's pods (a RayJob's submitter too); default the stack's
     ``raydask:networkPolicy`` (keys set here win), none without it."""
-    auth: AuthSpec | None = None
+    auth: Annotated[AuthSpec | None, AUTH_NEEDS] = None
     """Ray token authentication (``authOptions``); default the stack's ``raydask:rayAuth``, off without it."""
-    tls: TlsSpec | None = None
-    """Mutual TLS between the cluster's Ray processes (``tlsOptions``, KubeRay ≥ 1.7.0); default off. KubeRay has
+    tls: Annotated[TlsSpec | None, Needs(kuberay="1.7.0", crd="tlsOptions", gate="RayClusterMTLS", when=lambda t: t.enabled)] = None
+    """Mutual TLS between the cluster's Ray processes (``tlsOptions``); default off. KubeRay has
     cert-manager issue a CA of the cluster's own and head and worker certificates (Secrets ``ray-head-secret-<cluster>``,
     ``ray-worker-secret-<cluster>``), mounts them at ``/etc/ray/tls`` with ``RAY_USE_TLS=1`` in the Ray containers and
     the autoscaler, and starts every pod with an init container (``wait-for-tls-ip-san``: the Ray image running
-    ``openssl``) that waits until the certificate names the pod's IP. Needs the operator's ``RayClusterMTLS`` feature gate
-    (``raydask:kuberay.featureGates``) and cert-manager, installed before the operator starts. The Ray client
+    ``openssl``) that waits until the certificate names the pod's IP. Needs cert-manager, installed before the operator
+    starts. The Ray client
     (``ray://``, 10001) then needs a certificate of the cluster's CA; the dashboard, job API, Serve and metrics stay plain
     HTTP."""
-    history_server: HistoryServerSpec | None = None
+    history_server: Annotated[HistoryServerSpec | None,
+                              Needs(kuberay="1.7.0", crd="historyServerOptions", gate="RayClusterHistoryServer")] = None
     """The history-server collector sidecar KubeRay adds to every Ray pod, which streams Ray's logs and events to object
-    storage for a history server you deploy yourself (``historyServerOptions``, KubeRay ≥ 1.7.0, alpha); default none.
-    Needs the operator's ``RayClusterHistoryServer`` feature gate (without it KubeRay adds nothing), egress to the
+    storage for a history server you deploy yourself (``historyServerOptions``, alpha); default none. Needs egress to the
     storage (``networkPolicy.egress``) and a namespace at Pod Security "baseline": KubeRay gives the sidecar no
     ``securityContext``, so it is refused in the namespaces raydask creates (use ``raydask:createNamespace: false``)."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
-        problems += [(f"auth.{p}".rstrip("."), m) for p, m in auth_problems(self.auth, self.ray_version, None)]
+        problems += unmet(self, ray=self.ray_version)
         if self.tls is not None and self.tls.enabled:
             problems += self._tls_problems()
         names = [g.name for g in self.worker_groups]
@@ -653,20 +668,15 @@ class RayClusterConfig(Spec):
             if g.priority is not None and not autoscaled:
                 problems.append((f"workerGroups.{i}.priority", "only the Ray autoscaler reads it, and this cluster has none: "
                                                                "turn on autoscaling, or remove it"))
-            elif g.priority is not None and (self.autoscaler_version != "v2" or
-                                             version_tuple(self.ray_version) < GROUP_PRIORITY_RAY_SINCE):
-                problems.append((f"workerGroups.{i}.priority", f"only the v2 autoscaler of Ray ≥ "
-                                                               f"{'.'.join(map(str, GROUP_PRIORITY_RAY_SINCE))} reads it; this "
-                                                               f"cluster runs the {self.autoscaler_version} autoscaler of Ray "
-                                                               f"{self.ray_version}: remove it, or upgrade"))
+            elif g.priority is not None and self.autoscaler_version != "v2" and \
+                    release(self.ray_version) >= release(str(PRIORITY_NEEDS.ray)):  # else: too old, said by unmet
+                problems.append((f"workerGroups.{i}.priority", "only the v2 autoscaler reads it; this cluster runs v1 "
+                                                               "(autoscaling.version: v1): set autoscaling.version: v2, or "
+                                                               "remove it"))
             if not autoscaled and not g.retired and "replicas" not in g.model_fields_set and not g.min <= g.replicas <= g.max:
                 problems.append((f"workerGroups.{i}.replicas", f"required without autoscaling: the group runs replicas pods "
                                                                f"(default {g.replicas}, outside minReplicas..maxReplicas, "
                                                                f"{g.min}..{g.max}); set replicas, or turn on autoscaling"))
-        if self.autoscaling and self.autoscaling.enabled and self.autoscaling.version == "v2" and \
-                version_tuple(self.ray_version) < AUTOSCALER_V2_SINCE:
-            problems.append(("autoscaling.version", f"the v2 autoscaler needs Ray ≥ {'.'.join(map(str, AUTOSCALER_V2_SINCE))}; "
-                                                    f"rayVersion is {self.ray_version}"))
         problems += label_problems(self.labels, "labels", (*RayGroup.RESERVED_LABELS,))
         if not self.allow_image_version_mismatch:
             for where, img in self._images():
@@ -716,7 +726,7 @@ class RayClusterConfig(Spec):
     def autoscaler_version(self) -> str:
         if self.autoscaling and self.autoscaling.version:
             return self.autoscaling.version
-        return "v2" if version_tuple(self.ray_version) >= AUTOSCALER_V2_SINCE else "v1"
+        return "v2" if release(self.ray_version) >= release(str(AUTOSCALER_V2_NEEDS.ray)) else "v1"
 
 
 class RayClusterSpec(RayClusterConfig, Companions):
@@ -739,13 +749,14 @@ class RayClusterSpec(RayClusterConfig, Companions):
     suspend: bool = False
     """Suspend the cluster: KubeRay deletes its pods and keeps the RayCluster until set false (``pulumi up`` then does
     not wait for it); default false."""
-    upgrade_strategy: Literal["Recreate", "None"] | None = None
-    """What KubeRay does with running pods when the cluster's spec changes (``upgradeStrategy.type``, KubeRay ≥ 1.6.0):
+    upgrade_strategy: Annotated[Literal["Recreate", "None"] | None, Needs(kuberay="1.6.0", crd="upgradeStrategy")] = None
+    """What KubeRay does with running pods when the cluster's spec changes (``upgradeStrategy.type``):
     ``Recreate`` deletes every pod and creates them anew from the new spec (not for changes of replicas, minReplicas,
     maxReplicas or tolerations, nor right after a KubeRay upgrade); ``None`` keeps them. Default KubeRay's, ``None``
     (new pods only, e.g. when the autoscaler adds some). KubeRay refuses it on the clusters of RayJobs and RayServices."""
-    managed_by: Literal["ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"] | None = None
-    """The controller that runs the cluster (``managedBy``, KubeRay ≥ 1.3.0): ``kueue.x-k8s.io/multikueue`` leaves it
+    managed_by: Annotated[Literal["ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"] | None,
+                          Needs(kuberay="1.3.0", crd="managedBy")] = None
+    """The controller that runs the cluster (``managedBy``): ``kueue.x-k8s.io/multikueue`` leaves it
     to Kueue's MultiKueue, which dispatches it to a worker cluster (the pods, and so what raydask's Services,
     NetworkPolicies and monitors select, run there; give it a ``kueue.x-k8s.io/queue-name`` label); KubeRay here skips
     it. Immutable: the API server refuses to change it once set (remove the cluster, ``pulumi up``, then add it back).
@@ -753,7 +764,7 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
-                *self.companion_problems(self.name)]
+                *self.companion_problems(self.name), *plaintext_problems(self, "RayCluster")]
 
     @property
     def head_service_name(self) -> str:

@@ -27,17 +27,9 @@ from raydask.spec.base import (
     label_problems,
 )
 from raydask.spec.companions import Companions
+from raydask.spec.needs import Needs
 from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
-from raydask.spec.security import (
-    KUBERAY_CLUSTER_DELETION_DELAY_SINCE,
-    KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE,
-    KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE,
-    KUBERAY_DELETION_STRATEGY_SINCE,
-    KUBERAY_PRE_RUNNING_DEADLINE_SINCE,
-    KUBERAY_SERVICE_MANAGED_BY_SINCE,
-    KUBERAY_SERVICE_SUSPEND_SINCE,
-    gcs_problems,
-)
+from raydask.spec.security import gcs_problems, plaintext_problems
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -62,8 +54,6 @@ Percent = Annotated[Count, Field(ge=1, le=100)]
 """A whole percentage from 1 to 100."""
 ManagedBy = Literal["ray.io/kuberay-operator", "kueue.x-k8s.io/multikueue"]
 """``managedBy`` values KubeRay accepts."""
-Needs = tuple[str, str, tuple[int, ...], str | None]
-"""``(key path, what, first KubeRay release having it, feature gate it needs or None)`` of a set field."""
 
 REMOTE_SCHEMES = ("https", "http", "s3", "gs", "azure", "abfss", "file")
 """URI schemes Ray downloads runtime-env packages from."""
@@ -166,7 +156,7 @@ class RuntimeEnvSpec(Spec):
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
-    "config_maps", "service_accounts", "secrets",  # the RayJob / RayService declares them itself
+    "config_maps", "service_accounts", "secrets", "not_secret",  # the RayJob / RayService declares them itself
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
     "upgrade_strategy",  # KubeRay refuses it on the clusters of RayJobs and RayServices (the RayService has its own)
     "managed_by",  # the RayJob / RayService has its own managedBy; KubeRay must run the cluster it creates
@@ -218,6 +208,16 @@ class SubmitterSpec(PodSettings):
                                               "RAY_JOB_SUBMISSION_ID": "is set by KubeRay (use jobId)"}
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"tmp": "/tmp"}
 
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        spec = self.pod_patch.get("spec")
+        restart = spec.get("restartPolicy") if isinstance(spec, dict) else None
+        if restart == "Always":
+            problems.append((("podPatch", "spec", "restartPolicy"), f"'{restart}' is not a restart policy of a Job's pods "
+                                                                    "(the submitter runs as a Kubernetes Job): Never or "
+                                                                    "OnFailure; retries are backoffLimit"))
+        return problems
+
 
 class DeletionConditionSpec(Spec):
     """When a deletion rule fires: the job's final status, or its deployment failing, and how long after."""
@@ -225,9 +225,10 @@ class DeletionConditionSpec(Spec):
     job_status: Literal["SUCCEEDED", "FAILED"] | None = None
     """The Ray job's final status the rule applies to; default none. Set exactly one of ``jobStatus`` and
     ``jobDeploymentStatus``."""
-    job_deployment_status: Literal["Failed"] | None = None
+    job_deployment_status: Annotated[Literal["Failed"] | None, Needs(
+        kuberay="1.6.0", crd="deletionStrategy.deletionRules[].condition.jobDeploymentStatus")] = None
     """``Failed``: the RayJob failed as a whole, also when the Ray job never got a status (deadline exceeded, submission
-    failed, cluster not ready); KubeRay ≥ 1.6.0; default none."""
+    failed, cluster not ready); default none."""
     ttl_seconds: Count = 0
     """Seconds after the job ends before the rule's policy runs; default 0 (at once)."""
 
@@ -345,6 +346,8 @@ class DeletionStrategySpec(Spec):
 class RayJobSpec(Spec, Companions):
     """A batch job (``ray.io/v1`` RayJob) on a new cluster it creates, or on an existing RayCluster."""
 
+    CRD_KIND: ClassVar[str] = "RayJob"
+
     name: JobName
     """Job name (DNS-1035, ≤ 47 characters); required."""
     namespace: Label | None = None
@@ -363,7 +366,11 @@ class RayJobSpec(Spec, Companions):
     """A new cluster for this job (KubeRay names it ``<name>-xxxxx``); default none. Set exactly one of ``cluster`` and
     ``clusterSelector``."""
     cluster_selector: ClusterName | None = None
-    """Name of an existing RayCluster in the job's namespace to run on instead; default none."""
+    """Name of an existing RayCluster in the job's namespace to run on instead: one of the stack's ``rayClusters`` (the
+    job waits for it), or with ``externalCluster`` one made elsewhere; default none."""
+    external_cluster: bool = False
+    """``clusterSelector`` names a RayCluster this stack does not declare (another stack's, or one made by hand), which
+    raydask cannot check; default false: it must be a RayCluster of this stack, in the job's namespace."""
     submission_mode: SubmissionMode = "K8sJobMode"
     """How KubeRay submits: ``K8sJobMode`` (a submitter Job, default), ``HTTPMode`` (the operator calls the job API),
     ``InteractiveMode`` (you submit, then set ``jobId``); ``SidecarMode`` is refused (its container is not "restricted")."""
@@ -377,22 +384,22 @@ class RayJobSpec(Spec, Companions):
     ttl_seconds_after_finished: Count | None = None
     """Seconds the finished job's cluster is kept (needs ``shutdownAfterJobFinishes``; with the legacy ``onSuccess`` /
     ``onFailure`` policies, the delay before they run); default 0 (deleted at once)."""
-    deletion_strategy: DeletionStrategySpec | None = None
+    deletion_strategy: Annotated[DeletionStrategySpec | None,
+                                 Needs(kuberay="1.5.0", crd="deletionStrategy", gate="RayJobDeletionPolicy")] = None
     """What KubeRay deletes when the job ends, instead of ``shutdownAfterJobFinishes`` alone: ``deletionRules`` (e.g.
     the workers at once, the cluster after an hour, the RayJob after a day, per final status) or the legacy
-    ``onSuccess`` and ``onFailure`` policies; default none (``shutdownAfterJobFinishes`` decides). KubeRay ≥ 1.5.0, with
-    its feature gate ``RayJobDeletionPolicy`` on (the default from KubeRay 1.6; on 1.5 set
-    ``raydask:kuberay.featureGates: {RayJobDeletionPolicy: true}``; raydask refuses the key when the stack's
-    ``raydask:kuberay`` has the gate off, and cannot check an operator installed elsewhere). ``deletionRules`` exclude
+    ``onSuccess`` and ``onFailure`` policies; default none (``shutdownAfterJobFinishes`` decides). raydask refuses the
+    key when the stack's ``raydask:kuberay`` has its feature gate off (it cannot check an operator installed
+    elsewhere). ``deletionRules`` exclude
     ``shutdownAfterJobFinishes: true``, ``ttlSecondsAfterFinished`` and ``suspend`` (KubeRay suspends only jobs with
     ``shutdownAfterJobFinishes``); ``DeleteWorkers`` is refused with ``cluster.autoscaling``; the key is refused with
     ``clusterSelector`` (KubeRay deletes nothing of a job on an existing cluster). ``DeleteSelf`` deletes the RayJob
     object itself: Pulumi notices only on a refresh, after which ``pulumi up`` creates it again and the job runs again."""
     active_deadline_seconds: Seconds | None = None
     """Seconds the job may run before KubeRay fails it; default no deadline."""
-    pre_running_deadline_seconds: Seconds | None = None
+    pre_running_deadline_seconds: Annotated[Seconds | None, Needs(kuberay="1.6.0", crd="preRunningDeadlineSeconds")] = None
     """Seconds the job may take to reach ``Running`` (cluster up, job submitted) before KubeRay fails it, e.g. when pods
-    stay pending; KubeRay ≥ 1.6.0; default no deadline."""
+    stay pending; default no deadline."""
     backoff_limit: Count | None = None
     """Retries of a failed job, each on a new cluster; default 0."""
     suspend: bool = False
@@ -429,19 +436,6 @@ class RayJobSpec(Spec, Companions):
             return self.shutdown_after_job_finishes
         return self.cluster is not None and self.shutdown_refused is None
 
-    def kuberay_needs(self) -> list[Needs]:
-        """The set fields that need a KubeRay release or feature gate (checked against the stack's ``raydask:kuberay``)."""
-        out: list[Needs] = []
-        if self.deletion_strategy is not None:
-            gate = "RayJobDeletionPolicy"
-            out.append(("deletionStrategy", "deletionStrategy", KUBERAY_DELETION_STRATEGY_SINCE, gate))
-            out += [(f"deletionStrategy.deletionRules.{i}.condition.jobDeploymentStatus", "jobDeploymentStatus",
-                     KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE, None)
-                    for i, r in enumerate(self.deletion_strategy.deletion_rules) if r.condition.job_deployment_status]
-        if self.pre_running_deadline_seconds is not None:
-            out.append(("preRunningDeadlineSeconds", "preRunningDeadlineSeconds", KUBERAY_PRE_RUNNING_DEADLINE_SINCE, None))
-        return out
-
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
         if self.cluster is not None and self.cluster.gcs_fault_tolerance is not None:
@@ -453,6 +447,9 @@ class RayJobSpec(Spec, Companions):
         if self.cluster is not None and self.cluster_selector is not None:
             problems.append(("clusterSelector", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an "
                                                 "existing RayCluster)"))
+        if self.external_cluster and self.cluster_selector is None:
+            problems.append(("externalCluster", "only applies with clusterSelector (the name of the RayCluster made "
+                                                "elsewhere)"))
         if self.cluster_selector is not None and self.shutdown_after_job_finishes:
             problems.append(("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never "
                                                          "deleted"))
@@ -495,6 +492,7 @@ class RayJobSpec(Spec, Companions):
                                       "digit"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += plaintext_problems(self, "RayJob")
         return problems
 
     def _deletion_problems(self) -> list[tuple[Path, str]]:
@@ -726,6 +724,8 @@ class ClusterUpgradeOptionsSpec(Spec):
 class RayServiceSpec(Spec, Companions):
     """Ray Serve applications on KubeRay (``ray.io/v1`` RayService) with zero-downtime upgrades and a Serve Ingress."""
 
+    CRD_KIND: ClassVar[str] = "RayService"
+
     name: ServiceName
     """Service name (DNS-1035, ≤ 47 characters); required. KubeRay serves it as ``<name>-serve-svc``."""
     namespace: Label | None = None
@@ -734,32 +734,33 @@ class RayServiceSpec(Spec, Companions):
     """Serve applications, rendered as ``serveConfigV2``; required, at least one."""
     cluster: WorkloadClusterSpec = WorkloadClusterSpec()
     """The cluster the applications run on (``rayClusterConfig``); default a 1 CPU, 2Gi head only."""
-    upgrade_strategy: UpgradeType = "NewCluster"
+    upgrade_strategy: Annotated[UpgradeType, Needs(kuberay="1.5.0", crd="upgradeStrategy.clusterUpgradeOptions",
+                                                   gate="RayServiceIncrementalUpgrade",
+                                                   what="NewClusterWithIncrementalUpgrade",
+                                                   when=lambda v: v == "NewClusterWithIncrementalUpgrade")] = "NewCluster"
     """On a cluster change: ``NewCluster`` (blue/green, default), ``NewClusterWithIncrementalUpgrade`` (the new
     cluster takes the traffic step by step through a Gateway, see ``clusterUpgradeOptions``) or ``None`` (apply in
     place, with downtime)."""
     cluster_upgrade_options: ClusterUpgradeOptionsSpec | None = None
-    """Steps of ``NewClusterWithIncrementalUpgrade`` (required with it, refused otherwise); default none. Needs KubeRay
-    ≥ 1.5.0 with its feature gate ``RayServiceIncrementalUpgrade`` on (the chart's default from 1.7.0; set
-    ``raydask:kuberay.featureGates: {RayServiceIncrementalUpgrade: true}`` before; without the gate KubeRay upgrades in
-    place, with downtime, so raydask refuses it when the stack's ``raydask:kuberay`` has the gate off), Ray's autoscaler
-    on the cluster (``cluster.autoscaling``), the Gateway API CRDs and a Gateway controller for ``gatewayClassName``.
+    """Steps of ``NewClusterWithIncrementalUpgrade`` (required with it, refused otherwise); default none. Needs what
+    ``upgradeStrategy: NewClusterWithIncrementalUpgrade`` needs (without its feature gate KubeRay upgrades in place, with
+    downtime, so raydask refuses it when the stack's ``raydask:kuberay`` has the gate off), Ray's autoscaler on the
+    cluster (``cluster.autoscaling``), the Gateway API CRDs and a Gateway controller for ``gatewayClassName``.
     Clients that should follow the traffic split use the Gateway KubeRay creates, ``<name>-gateway`` (port 80);
     ``<name>-serve-svc`` and raydask's ``ingress`` keep routing to the active cluster until the upgrade completes. With
     NetworkPolicies, admit the Gateway's proxies to the Serve port with
     ``cluster.networkPolicy.extraIngress: [{namespaces: [<gateway namespace>], ports: [8000]}]``."""
-    ray_cluster_deletion_delay_seconds: Count | None = None
-    """Seconds KubeRay keeps the old cluster after an upgrade switched traffic away from it; KubeRay ≥ 1.5.0; default
-    KubeRay's (60)."""
+    ray_cluster_deletion_delay_seconds: Annotated[Count | None, Needs(kuberay="1.5.0", crd="rayClusterDeletionDelaySeconds")] = None
+    """Seconds KubeRay keeps the old cluster after an upgrade switched traffic away from it; default KubeRay's (60)."""
     exclude_head_pod_from_serve_svc: bool = False
     """Keep the head pod out of the Serve Service (``<name>-serve-svc``), so only workers take Serve traffic (e.g. a
     head without Serve replicas, ``head.schedulable: false``); default false."""
-    suspend: bool = False
+    suspend: Annotated[bool, Needs(kuberay="1.7.0", crd="suspend")] = False
     """Suspend the service: KubeRay deletes its clusters and Services and creates them again when set back to false;
-    KubeRay ≥ 1.7.0; default false."""
-    managed_by: ManagedBy | None = None
+    default false."""
+    managed_by: Annotated[ManagedBy | None, Needs(kuberay="1.6.0", crd="managedBy")] = None
     """``kueue.x-k8s.io/multikueue`` hands the RayService to Kueue's MultiKueue (this KubeRay operator leaves it alone)
-    or ``ray.io/kuberay-operator``; KubeRay ≥ 1.6.0; default none (KubeRay). The API server refuses a change once set:
+    or ``ray.io/kuberay-operator``; default none (KubeRay). The API server refuses a change once set:
     replace the RayService to change it."""
     ingress: IngressSpec | None = None
     """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
@@ -770,21 +771,6 @@ class RayServiceSpec(Spec, Companions):
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
-
-    def kuberay_needs(self) -> list[Needs]:
-        """The set fields that need a KubeRay release or feature gate (checked against the stack's ``raydask:kuberay``)."""
-        out: list[Needs] = []
-        if self.upgrade_strategy == "NewClusterWithIncrementalUpgrade":
-            out.append(("upgradeStrategy", "upgradeStrategy.clusterUpgradeOptions", KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE,
-                        "RayServiceIncrementalUpgrade"))
-        if self.ray_cluster_deletion_delay_seconds is not None:
-            out.append(("rayClusterDeletionDelaySeconds", "rayClusterDeletionDelaySeconds",
-                        KUBERAY_CLUSTER_DELETION_DELAY_SINCE, None))
-        if self.suspend:
-            out.append(("suspend", "suspend", KUBERAY_SERVICE_SUSPEND_SINCE, None))
-        if self.managed_by is not None:
-            out.append(("managedBy", "managedBy", KUBERAY_SERVICE_MANAGED_BY_SINCE, None))
-        return out
 
     @property
     def serve_service_name(self) -> str:
@@ -819,6 +805,7 @@ class RayServiceSpec(Spec, Companions):
                                                     "scales the new cluster with Ray's autoscaler): set autoscaling: {}"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += plaintext_problems(self, "RayService")
         return problems
 
 

@@ -3,7 +3,7 @@
 The models are the config schema (``networkPolicy``, ``auth``, ``gcsFaultTolerance`` per cluster; ``raydask:networkPolicy``,
 ``raydask:rayAuth``, ``raydask:requireTls`` per stack). The ``*_problems`` functions are the rules that need more than one
 model (the stack's defaults, the operator version): each returns ``(key path, message)`` pairs, relative to the
-cluster or the stack, so model validators (:func:`raydask.errors.rule`) and components (ConfigError) report the
+cluster or the stack, so model validators (:func:`raydask.errors.check`) and components (ConfigError) report the
 same text.
 """
 
@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt
 
-from raydask.errors import Path
+from raydask.errors import Path, key_path, parts
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Spec
-from raydask.spec.kuberay import FEATURE_GATES
+from raydask.spec.kuberay import default_feature_gates
+from raydask.spec.needs import KubeRay, Needs, check, unmet
 
 if TYPE_CHECKING:
     from raydask.spec.dask import DaskClusterSpec
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
     from raydask.spec.stack import StackSpec
 
-Problem = tuple[str, str]
-"""``(dotted key path, message)``; list indices as digits (``rayClusters.0.auth``)."""
+Problem = tuple[Path, str]
+"""``(key path, message)``: dotted with list indices as digits (``rayClusters.0.auth``), or a tuple of parts."""
 
 REDIS_PASSWORD_CONFIG = "redisPassword"
 """The Pulumi secret config key (``raydask:redisPassword``) holding the Redis password for GCS fault tolerance."""
@@ -43,57 +44,7 @@ SECRET_CONFIG_KEYS = frozenset({REDIS_PASSWORD_CONFIG})
 OFFLINE_SECRET_CONFIG = {f"raydask:{REDIS_PASSWORD_CONFIG}": REDIS_PASSWORD_PLACEHOLDER}
 """Secret config an offline run (render, tests) passes instead of the real secrets, with these keys as ``secret_keys``."""
 
-RAY_TOKEN_AUTH_SINCE = (2, 52, 0)
-KUBERAY_TOKEN_AUTH_SINCE = (1, 5, 1)
-RAY_K8S_TOKEN_AUTH_SINCE = (2, 55, 0)
-KUBERAY_K8S_TOKEN_AUTH_SINCE = (1, 6, 0)
-KUBERAY_AUTH_SECRET_NAME_SINCE = (1, 6, 0)
-KUBERAY_GCS_FT_SINCE = (1, 3, 0)
-"""First KubeRay release whose CRD has ``gcsFaultToleranceOptions`` (older API servers prune it)."""
-KUBERAY_DELETION_STRATEGY_SINCE = (1, 5, 0)
-"""First KubeRay release whose RayJob CRD has ``deletionStrategy`` with ``deletionRules`` / ``onSuccess`` / ``onFailure``."""
-KUBERAY_DELETION_JOB_DEPLOYMENT_STATUS_SINCE = (1, 6, 0)
-"""First KubeRay release whose deletion conditions take ``jobDeploymentStatus``."""
-KUBERAY_PRE_RUNNING_DEADLINE_SINCE = (1, 6, 0)
-"""First KubeRay release whose RayJob CRD has ``preRunningDeadlineSeconds``."""
-KUBERAY_CLUSTER_UPGRADE_OPTIONS_SINCE = (1, 5, 0)
-"""First KubeRay release with RayService incremental upgrades (``upgradeStrategy.clusterUpgradeOptions``)."""
-KUBERAY_CLUSTER_DELETION_DELAY_SINCE = (1, 5, 0)
-"""First KubeRay release whose RayService CRD has ``rayClusterDeletionDelaySeconds``."""
-KUBERAY_SERVICE_MANAGED_BY_SINCE = (1, 6, 0)
-"""First KubeRay release whose RayService CRD has ``managedBy``."""
-KUBERAY_SERVICE_SUSPEND_SINCE = (1, 7, 0)
-"""First KubeRay release whose RayService CRD has ``suspend``."""
-KUBERAY_GATES_ON_SINCE = {
-    "RayJobDeletionPolicy": ((1, 6, 0), "KubeRay refuses a RayJob with a deletionStrategy"),
-    "RayServiceIncrementalUpgrade": ((1, 7, 0), "KubeRay upgrades the RayService in place, with downtime"),
-}
-"""Per feature gate a workload field needs: the first KubeRay release whose operator turns it on by default (for
-versions raydask has no chart defaults of, ``raydask.spec.kuberay.FEATURE_GATES``) and what happens with it off."""
-KUBERAY_AUTOSCALER_COMMAND_SINCE = (1, 7, 0)
-"""First KubeRay release whose CRD has ``autoscalerOptions.command`` / ``args``."""
-KUBERAY_TLS_SINCE = (1, 7, 0)
-"""First KubeRay release whose CRD has ``tlsOptions`` (and its ``RayClusterMTLS`` feature gate)."""
-KUBERAY_HISTORY_SERVER_SINCE = (1, 7, 0)
-"""First KubeRay release whose CRD has ``historyServerOptions`` (and its ``RayClusterHistoryServer`` feature gate)."""
-KUBERAY_UPGRADE_STRATEGY_SINCE = (1, 6, 0)
-"""First KubeRay release whose RayCluster CRD has ``upgradeStrategy``."""
-KUBERAY_GROUP_PRIORITY_SINCE = (1, 7, 0)
-"""First KubeRay release whose RayCluster CRD has ``workerGroupSpecs[].priority``."""
-KUBERAY_MANAGED_BY_SINCE = (1, 3, 0)
-"""First KubeRay release whose RayCluster CRD has ``managedBy``."""
-
 _REDIS_ADDRESS = re.compile(r"^(?:(?P<scheme>rediss?)://)?(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$")
-
-
-def _release(version: str) -> tuple[int, ...]:
-    """``1.7.0`` / ``1.7.0-rc.1`` -> (1, 7, 0)."""
-    m = re.match(r"^(\d+)\.(\d+)\.(\d+)", version)
-    return tuple(int(p) for p in m.groups()) if m else (0, 0, 0)
-
-
-def _dotted(version: tuple[int, ...]) -> str:
-    return ".".join(str(p) for p in version)
 
 
 def _cidr(value: str) -> str:
@@ -117,8 +68,8 @@ def _redis_address(value: str) -> str:
 
 
 def _secret_key(value: str) -> str:
-    if not re.fullmatch(r"[-._a-zA-Z0-9]+", value) or len(value) > 253:
-        raise ValueError(f"'{value}' is not a Secret data key: letters, digits, '-', '_' and '.'")
+    if err := naming.config_key_error(value, "Secret data key"):
+        raise ValueError(err)
     return value
 
 
@@ -183,7 +134,7 @@ class NetworkPolicySpec(Spec):
 
 
 class AuthSpec(Spec):
-    """Ray token authentication, RayCluster ``authOptions`` (Ray ≥ 2.52, KubeRay ≥ 1.5.1).
+    """Ray token authentication, RayCluster ``authOptions``.
 
     Without ``secretName`` KubeRay generates a random token into a Secret named after the cluster (key ``auth_token``)
     and sets ``RAY_AUTH_MODE`` / ``RAY_AUTH_TOKEN`` on every Ray container; clients read it from there.
@@ -192,12 +143,13 @@ class AuthSpec(Spec):
     enabled: bool = True
     """Require a token for the dashboard, job API, Ray client and internal RPCs; default true when the key is present
     (``false`` opts a cluster out of the stack's ``raydask:rayAuth``)."""
-    secret_name: SecretName | None = None
-    """Existing Secret holding the token under key ``auth_token`` (KubeRay ≥ 1.6.0); default none (KubeRay generates
-    one named after the cluster)."""
-    k8s_token_auth: bool = Field(default=False, alias="k8sTokenAuth")
+    secret_name: Annotated[SecretName | None, Needs(kuberay="1.6.0", crd="authOptions.secretName")] = None
+    """Existing Secret holding the token under key ``auth_token``; default none (KubeRay generates one named after the
+    cluster)."""
+    k8s_token_auth: Annotated[bool, Needs(kuberay="1.6.0", crd="authOptions.enableK8sTokenAuth", ray="2.55.0",
+                                          what="Kubernetes token authentication")] = Field(default=False, alias="k8sTokenAuth")
     """Accept Kubernetes service-account tokens checked by the API server instead of a shared token
-    (``enableK8sTokenAuth``; Ray ≥ 2.55, KubeRay ≥ 1.6.0); default false."""
+    (``enableK8sTokenAuth``); default false."""
 
     def problems(self) -> list[tuple[Path, str]]:
         if self.secret_name is not None and self.k8s_token_auth:
@@ -217,6 +169,11 @@ class AuthSpec(Spec):
         return out
 
 
+AUTH_NEEDS = Needs(kuberay="1.5.1", crd="authOptions", ray="2.52.0", what="Ray token authentication",
+                   when=lambda auth: auth.enabled)
+"""What a cluster's ``auth`` (and the stack's ``rayAuth`` it inherits) needs."""
+
+
 class SecretKeySpec(Spec):
     """A key of an existing Secret in the cluster's namespace."""
 
@@ -227,7 +184,7 @@ class SecretKeySpec(Spec):
 
 
 class GcsFaultToleranceSpec(Spec):
-    """GCS fault tolerance with an external Redis, RayCluster ``gcsFaultToleranceOptions`` (KubeRay ≥ 1.3.0).
+    """GCS fault tolerance with an external Redis, RayCluster ``gcsFaultToleranceOptions``.
 
     The head keeps cluster state in Redis, so a restarted head resumes running jobs, actors and Serve apps.
     """
@@ -285,28 +242,10 @@ def effective_auth(default: AuthSpec | None, own: AuthSpec | None) -> AuthSpec |
     return auth if auth is not None and auth.enabled else None
 
 
-def auth_problems(auth: AuthSpec | None, ray_version: str | None, kuberay_version: str | None) -> list[Problem]:
-    """Version rules of Ray token auth, relative to the ``auth`` key; pass None for a version not to check."""
-    if auth is None or not auth.enabled:
-        return []
-    out: list[Problem] = []
-    ray = _release(ray_version) if ray_version else None
-    kuberay = _release(kuberay_version) if kuberay_version else None
-
-    def need(path: str, what: str, ray_since: tuple[int, ...] | None, kuberay_since: tuple[int, ...]) -> None:
-        wanted = (f"Ray ≥ {_dotted(ray_since)} and " if ray_since else "") + f"KubeRay ≥ {_dotted(kuberay_since)}"
-        if ray is not None and ray_since and ray < ray_since:
-            out.append((path, f"{what} needs {wanted}; rayVersion is {ray_version}"))
-        if kuberay is not None and kuberay < kuberay_since:
-            out.append((path, f"{what} needs {wanted}; raydask:kuberay.version is {kuberay_version} (older operators "
-                              "drop the setting and run the cluster without it)"))
-
-    need("", "Ray token authentication", RAY_TOKEN_AUTH_SINCE, KUBERAY_TOKEN_AUTH_SINCE)
-    if auth.k8s_token_auth:
-        need("k8sTokenAuth", "Kubernetes token authentication", RAY_K8S_TOKEN_AUTH_SINCE, KUBERAY_K8S_TOKEN_AUTH_SINCE)
-    if auth.secret_name:
-        need("secretName", "authOptions.secretName", None, KUBERAY_AUTH_SECRET_NAME_SINCE)
-    return out
+def auth_problems(auth: AuthSpec | None, key: tuple[Any, ...] = ("auth",), *, ray: str | None = None,
+                  kuberay: KubeRay | None = None) -> list[Problem]:
+    """What Ray token authentication ``auth`` (at ``key``) needs and Ray ``ray`` or the operator ``kuberay`` lack."""
+    return list(check(auth, AUTH_NEEDS, key, kind="RayCluster", ray=ray, kuberay=kuberay))
 
 
 def gcs_problems(cluster: RayClusterConfig) -> list[Problem]:
@@ -405,110 +344,236 @@ def ray_exposure_problems(cluster: RayClusterSpec, *, require_tls: bool, authent
     return out
 
 
-def _auth_version_problems(own: AuthSpec | None, stack_auth: AuthSpec | None, ray_version: str, kuberay: str | None,
-                           where: str, label: str) -> list[Problem]:
-    """Version rules of a cluster's own ``auth`` (at ``<where>.auth``), else of the stack's ``rayAuth`` it inherits
-    (reported at ``rayAuth``, naming the cluster ``label``)."""
-    if own is not None:
-        return [(f"{where}.auth{'.' + p if p else ''}", m) for p, m in auth_problems(own, None, kuberay)]
-    if stack_auth is None:
+def workload_exposure_problems(cluster: RayClusterConfig, *, authenticated: bool) -> list[Problem]:
+    """Rules on exposing the cluster of a RayJob or RayService (relative to it): its head Service beyond ClusterIP only
+    with Ray token authentication (it has no dashboard opt-out: a job's or service's head is reached in-cluster)."""
+    kind = cluster.head.service_type
+    if kind == "ClusterIP" or authenticated:
         return []
-    return [(f"rayAuth{'.' + p if p else ''}", f"{m} ({label})") for p, m in auth_problems(stack_auth, ray_version, kuberay)]
+    return [("cluster.head.serviceType", f"{kind} exposes the dashboard, job API and Ray client outside the cluster without "
+                                         "authentication: turn on Ray token authentication (cluster.auth: {}), or keep "
+                                         "ClusterIP and use kubectl port-forward")]
 
 
-def _indexed(key: str) -> str:
-    """``workerGroups.0.priority`` as messages name it: ``workerGroups[0].priority``."""
-    return re.sub(r"[.](\d+)", r"[\1]", key)
+def dask_job_exposure_problems(scheduler_service_type: str) -> list[Problem]:
+    """Rules on exposing a DaskJob's scheduler (relative to the job): in-cluster only (the runner reaches it there, and
+    the Dask scheduler has no authentication)."""
+    if scheduler_service_type == "ClusterIP":
+        return []
+    return [("scheduler.serviceType", f"{scheduler_service_type} exposes the job's scheduler outside the cluster without "
+                                      "authentication (anyone reaching port 8786 can run code on the workers): keep "
+                                      "ClusterIP (the runner reaches it inside the cluster) and use kubectl port-forward "
+                                      "to watch the job")]
 
 
-def _cluster_field_problems(cluster: RayClusterConfig, stack: StackSpec) -> list[Problem]:
-    """Rules of a cluster's KubeRay ≥ 1.6 / 1.7 keys that need the stack (its KubeRay version and feature gates,
-    ``createNamespace``), relative to the cluster; a RayCluster's or a RayJob's / RayService's ``cluster``."""
-    from raydask.spec.kuberay import FEATURE_GATES
-
-    out: list[Problem] = []
-    kuberay = stack.kuberay.version if stack.kuberay else None
-    a = cluster.autoscaling
-    fields: list[tuple[str, str, bool, tuple[int, ...]]] = [
-        ("autoscaling.command", "autoscalerOptions.command", bool(a and a.command is not None), KUBERAY_AUTOSCALER_COMMAND_SINCE),
-        ("autoscaling.args", "autoscalerOptions.args", bool(a and a.args is not None), KUBERAY_AUTOSCALER_COMMAND_SINCE),
-        ("tls", "tlsOptions", bool(cluster.tls and cluster.tls.enabled), KUBERAY_TLS_SINCE),
-        ("historyServer", "historyServerOptions", cluster.history_server is not None, KUBERAY_HISTORY_SERVER_SINCE),
-        ("upgradeStrategy", "upgradeStrategy", getattr(cluster, "upgrade_strategy", None) is not None,
-         KUBERAY_UPGRADE_STRATEGY_SINCE),
-        ("managedBy", "managedBy", getattr(cluster, "managed_by", None) is not None, KUBERAY_MANAGED_BY_SINCE),
-    ]
-    fields += [(f"workerGroups.{i}.priority", "workerGroupSpecs[].priority", g.priority is not None, KUBERAY_GROUP_PRIORITY_SINCE)
-               for i, g in enumerate(cluster.worker_groups)]
-    for key, crd_key, used, since in fields:
-        if used and kuberay and _release(kuberay) < since:
-            out.append((key, f"needs KubeRay ≥ {_dotted(since)}; raydask:kuberay.version is {kuberay} (its RayCluster CRD has "
-                             f"no {crd_key}: the API server drops it): set raydask:kuberay.version to {_dotted(since)} or "
-                             f"later, or remove {_indexed(key)}"))
-    if stack.kuberay and kuberay and _release(kuberay) >= KUBERAY_TLS_SINCE:
-        gates = {**FEATURE_GATES.get(kuberay, {}), **stack.kuberay.feature_gates}
-        for key, used, gate, effect in (
-                ("tls", bool(cluster.tls and cluster.tls.enabled), "RayClusterMTLS", "refuses the cluster"),
-                ("historyServer", cluster.history_server is not None, "RayClusterHistoryServer", "ignores it (no collector)")):
-            if used and not gates.get(gate, False):
-                out.append((key, f"needs the KubeRay feature gate {gate}, off in raydask:kuberay (without it KubeRay {effect}): "
-                                 f"set raydask:kuberay.featureGates: {{{gate}: true}}"))
+def _namespace_problems(cluster: RayClusterConfig, stack: StackSpec) -> list[Problem]:
+    """The collector sidecar of ``historyServer`` against the namespaces raydask creates, relative to the cluster."""
     if cluster.history_server is not None and stack.create_namespace:
-        out.append(("historyServer", "KubeRay gives the collector sidecar no securityContext, so Pod Security 'restricted', "
-                                     "which the namespaces raydask creates enforce, rejects every pod of the cluster: set "
-                                     "raydask:createNamespace: false and run the cluster in a namespace at Pod Security level "
-                                     "'baseline', or remove historyServer"))
-    return out
+        return [("historyServer", "KubeRay gives the collector sidecar no securityContext, so Pod Security 'restricted', "
+                                  "which the namespaces raydask creates enforce, rejects every pod of the cluster: set "
+                                  "raydask:createNamespace: false and run the cluster in a namespace at Pod Security level "
+                                  "'baseline', or remove historyServer")]
+    return []
+
+
+def kuberay_of(stack: StackSpec) -> KubeRay | None:
+    """The KubeRay operator the stack installs (its version and feature gates), None when it installs none."""
+    if stack.kuberay is None:
+        return None
+    return KubeRay(stack.kuberay.version, {**default_feature_gates(stack.kuberay.version), **stack.kuberay.feature_gates})
 
 
 def stack_problems(stack: StackSpec) -> list[Problem]:
-    """Rules that need the stack: its defaults, its KubeRay version, ``requireTls``."""
+    """Rules that need the stack: its defaults, its KubeRay version and feature gates, ``requireTls``."""
+    from raydask.spec.ray import RayClusterConfig
+
     out: list[Problem] = []
-    kuberay = stack.kuberay.version if stack.kuberay else None
-    for i, c in enumerate(stack.ray_clusters):
-        where = f"rayClusters.{i}"
-        out += _auth_version_problems(c.auth, stack.ray_auth, c.ray_version, kuberay, where, f"rayClusters[{i}]")
-        if c.gcs_fault_tolerance is not None and kuberay and _release(kuberay) < KUBERAY_GCS_FT_SINCE:
-            out.append((f"{where}.gcsFaultTolerance", f"needs KubeRay ≥ {_dotted(KUBERAY_GCS_FT_SINCE)}; raydask:kuberay.version "
-                                                      f"is {kuberay} (older operators drop gcsFaultToleranceOptions)"))
-        out += [(f"{where}.{p}", m) for p, m in _cluster_field_problems(c, stack)]
-        authenticated = effective_auth(stack.ray_auth, c.auth) is not None
-        out += [(f"{where}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
-                                                                        authenticated=authenticated)]
-    workload_fields: tuple[tuple[str, Sequence[RayJobSpec | RayServiceSpec]], ...] = (
-        ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services))
-    for field, workloads in workload_fields:
+    kuberay = kuberay_of(stack)
+    ray: list[tuple[str, Sequence[RayClusterSpec | RayJobSpec | RayServiceSpec]]] = [
+        ("rayClusters", stack.ray_clusters), ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+    clusters: list[tuple[str, RayClusterConfig]] = []
+    for field, workloads in ray:
         for i, w in enumerate(workloads):
-            if w.cluster is None:
-                continue
-            inherited = stack.ray_auth if w.cluster.auth is None else None
+            if kuberay is not None:
+                out += unmet(w, (field, i), kuberay=kuberay)
+            cluster = w if isinstance(w, RayClusterConfig) else w.cluster
+            if cluster is not None:
+                where = f"{field}.{i}" if cluster is w else f"{field}.{i}.cluster"
+                clusters.append((f"{field}[{i}]", cluster))
+                out += [(f"{where}.{p}", m) for p, m in _namespace_problems(cluster, stack)]
+    inheriting = [(label, c) for label, c in clusters if c.auth is None]
+    if stack.ray_auth is not None and inheriting:
+        for label, c in inheriting:  # the stack-wide default against every cluster's Ray version
+            out += [(p, f"{m} ({label})") for p, m in auth_problems(stack.ray_auth, ("rayAuth",), ray=c.ray_version)]
+        out += auth_problems(stack.ray_auth, ("rayAuth",), kuberay=kuberay)
+    for i, c in enumerate(stack.ray_clusters):
+        authenticated = effective_auth(stack.ray_auth, c.auth) is not None
+        out += [(f"rayClusters.{i}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
+                                                                               authenticated=authenticated)]
+    jobs_and_services: list[tuple[str, Sequence[RayJobSpec | RayServiceSpec]]] = [
+        ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+    for field, items in jobs_and_services:
+        for i, w in enumerate(items):
+            inherited = stack.ray_auth if w.cluster is not None and w.cluster.auth is None else None
             if inherited is not None and inherited.enabled and inherited.k8s_token_auth:
                 out.append(("rayAuth.k8sTokenAuth", f"KubeRay rejects Kubernetes token authentication for RayJobs and "
                                                     f"RayServices ({field}[{i}]): set {field}[{i}].cluster.auth to the "
                                                     f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
-            out += _auth_version_problems(w.cluster.auth, stack.ray_auth, w.cluster.ray_version, kuberay,
-                                          f"{field}.{i}.cluster", f"{field}[{i}]")
-            out += [(f"{field}.{i}.cluster.{p}", m) for p, m in _cluster_field_problems(w.cluster, stack)]
-    if stack.kuberay is not None:
-        release = _release(stack.kuberay.version)
-        gates = {**FEATURE_GATES.get(stack.kuberay.version, {}), **stack.kuberay.feature_gates}
-        for field, workloads in workload_fields:
-            kind = "RayJob" if field == "rayJobs" else "RayService"
-            for i, w in enumerate(workloads):
-                for path, what, since, gate in w.kuberay_needs():
-                    if release < since:
-                        out.append((f"{field}.{i}.{path}", f"needs KubeRay ≥ {_dotted(since)}; raydask:kuberay.version is "
-                                                           f"{kuberay} (its {kind} CRD has no {what}): set "
-                                                           f"raydask:kuberay.version to {_dotted(since)} or later"))
-                    elif gate and not gates.get(gate, release >= KUBERAY_GATES_ON_SINCE[gate][0]):
-                        out.append((f"{field}.{i}.{path}", f"needs the KubeRay feature gate {gate}, off in raydask:kuberay "
-                                                           f"(without it {KUBERAY_GATES_ON_SINCE[gate][1]}): set "
-                                                           f"raydask:kuberay.featureGates: {{{gate}: true}}"))
-    for i, s in enumerate(stack.ray_services):
-        if s.ingress is not None:
-            out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(s.ingress, "ingress", require_tls=stack.require_tls)]
+    for field, items in jobs_and_services:
+        for i, w in enumerate(items):
+            if w.cluster is not None:
+                authenticated = effective_auth(stack.ray_auth, w.cluster.auth) is not None
+                out += [(f"{field}.{i}.{p}", m) for p, m in workload_exposure_problems(w.cluster, authenticated=authenticated)]
+    for i, svc in enumerate(stack.ray_services):
+        if svc.ingress is not None:
+            out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(svc.ingress, "ingress", require_tls=stack.require_tls)]
     for i, d in enumerate(stack.dask_clusters):
         out += [(f"daskClusters.{i}.{p}", m) for p, m in dask_exposure_problems(d, require_tls=stack.require_tls)]
+    return out + ingress_collision_problems(stack)
+
+
+PLAINTEXT_FIX = {
+    "env": "take it from a Secret whose value is a Pulumi secret: secrets: [{name: creds, fromConfig: {NAME: <config key>}}] "
+           "on the workload, then envValueFrom: {NAME: {secretKeyRef: {name: <workload>-creds, key: NAME}}}",
+    "envVars": "a runtime environment is plaintext in the job's or service's object: give the cluster's containers the "
+               "variable from a Secret instead (envValueFrom on its head and worker groups; Ray's processes inherit it)",
+    "rayStartParams": "ray start gets it on its command line: give the head the variable from a Secret (envValueFrom: "
+                      "{REDIS_PASSWORD: {secretKeyRef: ...}}) and write \"$REDIS_PASSWORD\" here, or use gcsFaultTolerance",
+    "data": "a ConfigMap is plaintext: declare the file in the workload's secrets (fromConfig) and mount that Secret",
+    "serve": "Serve's config is plaintext in the RayService: have the code read an environment variable the cluster's "
+             "containers take from a Secret (envValueFrom)",
+}
+"""How to keep a secret out of each kind of plaintext value."""
+
+
+def _plaintext_values(value: Any, key: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str, Any, str]]:
+    """(key path, name, value, kind of place) of every named plaintext value in ``value`` (a spec model, at any depth)."""
+    from pydantic import BaseModel
+
+    from raydask.spec.overrides import PodOverrides
+
+    out: list[tuple[tuple[Any, ...], str, Any, str]] = []
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            out += _plaintext_values(item, (*key, i))
+        return out
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if isinstance(item, BaseModel):
+                out += _plaintext_values(item, (*key, k))
+        return out
+    if not isinstance(value, BaseModel):
+        return out
+    fields = type(value).model_fields
+    for name, info in fields.items():
+        alias = info.alias or name
+        item = getattr(value, name)
+        where = (*key, alias)
+        if name in ("env", "env_vars", "ray_start_params") and isinstance(item, dict):
+            kind = {"env": "env", "env_vars": "envVars", "ray_start_params": "rayStartParams"}[name]
+            out += [((*where, k), str(k), v, kind) for k, v in item.items()]
+        elif name == "data" and isinstance(item, dict) and type(value).__name__ == "ConfigMapSpec":
+            out += [((*where, k), str(k), v, "data") for k, v in item.items()]
+        elif name in ("args", "user_config") and isinstance(item, dict):
+            out += [(p, n, v, "serve") for p, n, v in _nested(item, where)]
+        else:
+            out += _plaintext_values(item, where)
+    if isinstance(value, PodOverrides):
+        containers: list[tuple[tuple[Any, ...], Any]] = [((*key, f, i), c) for f, items in
+                                                         (("sidecars", value.sidecars), ("initContainers", value.init_containers))
+                                                         for i, c in enumerate(items)]
+        containers.append(((*key, "containerPatch"), value.container_patch))
+        spec = value.pod_patch.get("spec")
+        for f in ("initContainers", "containers"):
+            for i, c in enumerate((spec.get(f) or []) if isinstance(spec, dict) else []):
+                containers.append(((*key, "podPatch", "spec", f, i), c))
+        for where, c in containers:
+            env = c.get("env") if isinstance(c, dict) else None
+            for j, item in enumerate(env if isinstance(env, list) else []):
+                if isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item:
+                    out.append(((*where, "env", j, "value"), item["name"], item["value"], "env"))
+    return out
+
+
+def _nested(value: Any, key: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str, Any]]:
+    """(path, key, value) of every scalar in nested mappings and lists, named by its nearest mapping key."""
+    out: list[tuple[tuple[Any, ...], str, Any]] = []
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if isinstance(item, dict | list):
+                out += _nested(item, (*key, k))
+            else:
+                out.append(((*key, k), str(k), item))
+    elif isinstance(value, list):
+        name = str(key[-1]) if key else ""
+        for i, item in enumerate(value):
+            out += _nested(item, (*key, i)) if isinstance(item, dict | list) else [((*key, i), name, item)]
+    return out
+
+
+def plaintext_problems(workload: Any, kind: str) -> list[Problem]:
+    """Every secret-looking value (:func:`raydask.k8s.secrets.plaintext_secret`) a workload spec (of the ``kind``
+    object) would write in plaintext, but those its ``notSecret`` names; and ``notSecret`` entries that name nothing
+    secret-looking."""
+    from raydask.k8s.secrets import plaintext_secret
+
+    allowed = list(getattr(workload, "not_secret", []))
+    out: list[Problem] = []
+    named: set[str] = set()
+    cluster = workload if hasattr(workload, "gcs_fault_tolerance") else getattr(workload, "cluster", None)
+    said = ("rayStartParams", "redis-password") if getattr(cluster, "gcs_fault_tolerance", None) is not None else None
+    for path, name, value, place in _plaintext_values(workload, ()):
+        reason = plaintext_secret(name, value)
+        if reason is None or path[-2:] == said:  # said by gcs_problems
+            continue
+        named.add(name)
+        if name in allowed:
+            continue
+        out.append((path, f"looks like a secret ({reason}) given in plaintext: it would be stored unencrypted in the {kind}, "
+                          f"the rendered manifests and the Pulumi state; {PLAINTEXT_FIX[place]} (if it is not a secret, "
+                          f"list '{name}' in notSecret)"))
+    out += [(("notSecret", i), f"'{name}' names no secret-looking value of this workload: remove it")
+            for i, name in enumerate(allowed) if name not in named]
+    return out
+
+
+def stack_ingresses(stack: StackSpec) -> list[tuple[str, str, str, IngressSpec]]:
+    """(key, namespace, Ingress name, spec) of every Ingress the stack declares, in declaration order."""
+    from raydask.k8s.naming import DaskNames, RayNames
+
+    out: list[tuple[str, str, str, IngressSpec]] = []
+    for i, c in enumerate(stack.ray_clusters):
+        ns = c.namespace or stack.namespace
+        for what, ingress in (("dashboard", c.dashboard.ingress), ("serve", c.serve.ingress)):
+            if ingress is not None:
+                out.append((f"rayClusters.{i}.{what}.ingress", ns, RayNames.ingress(c.name, what), ingress))
+    for i, svc in enumerate(stack.ray_services):
+        if svc.ingress is not None:
+            out.append((f"rayServices.{i}.ingress", svc.namespace or stack.namespace, RayNames.ingress(svc.name, "serve"),
+                        svc.ingress))
+    for i, d in enumerate(stack.dask_clusters):
+        if d.dashboard.ingress is not None:
+            out.append((f"daskClusters.{i}.dashboard.ingress", d.namespace or stack.namespace, DaskNames.ingress(d.name),
+                        d.dashboard.ingress))
+    return out
+
+
+def ingress_collision_problems(stack: StackSpec) -> list[Problem]:
+    """Two Ingresses of one class for one host and path, in any namespaces: an Ingress controller routes the pair to one
+    backend (ingress-nginx's admission webhook refuses the second)."""
+    out: list[Problem] = []
+    seen: dict[tuple[str | None, str, str], tuple[str, str, str]] = {}
+    for key, ns, name, ingress in stack_ingresses(stack):
+        route = (ingress.class_name, ingress.host or "", ingress.path)
+        if route in seen:
+            other, other_ns, other_name = seen[route]
+            host = f"host {ingress.host}" if ingress.host else "every host (no host set)"
+            out.append((f"{key}.path", f"'{ingress.path}' on {host} is already routed by "
+                                       f"{key_path('raydask:', parts(other))} (Ingress {other_ns}/{other_name}): one host and "
+                                       "path go to one backend (ingress-nginx refuses the second Ingress); give this Ingress "
+                                       "another host or path"))
+        else:
+            seen[route] = (key, ns, name)
     return out
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ModelWrapValidatorHandler, model_validator
 
 from raydask.errors import Path
 from raydask.k8s import pss
 from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
-from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
-from raydask.spec.kuberay import KubeRayOperatorSpec
+from raydask.spec.dask import DASK_CHART, DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
+from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.operators import OperatorSpec, operator_versions
 from raydask.spec.overrides import pod_security_levels
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
@@ -32,6 +33,8 @@ def _kubernetes_version(value: str) -> str:
 
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 """A Kubernetes minor version from 1.25 to 1.37."""
+KUBERNETES_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+"""Namespaces Kubernetes creates for itself."""
 KUBERAY_NETWORK_POLICY = "kuberay-operator-netpol"
 DASK_OPERATOR_NETWORK_POLICY = "dask-kubernetes-operator-netpol"
 Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec | DaskJobSpec
@@ -45,6 +48,24 @@ def _same_workload(a: str, b: str) -> bool:
     parts never clash with each other, but a declared object (``rayClusters[0].secrets[1]``) clashes like any other."""
     short, long = sorted((a, b), key=len)
     return long.startswith(short) and not long[len(short):].startswith(COMPANION_KEYS)
+
+
+def declared_operator_versions(data: Any) -> dict[str, str]:
+    """The chart version of each operator a stack's input (a mapping or a StackSpec) declares, by chart; what is not
+    declared (or not a version string) is left out."""
+    if isinstance(data, StackSpec):
+        given: dict[str, Any] = {"kuberay": data.kuberay, "daskOperator": data.dask_operator}
+    elif isinstance(data, dict):
+        given = {"kuberay": data.get("kuberay"), "daskOperator": data.get("daskOperator", data.get("dask_operator"))}
+    else:
+        return {}
+    out = {}
+    for key, chart in (("kuberay", KUBERAY_CHART), ("daskOperator", DASK_CHART)):
+        value = given[key]
+        version = value.version if isinstance(value, OperatorSpec) else value.get("version") if isinstance(value, dict) else None
+        if isinstance(version, str):
+            out[chart] = version
+    return out
 
 
 class StackSpec(Spec):
@@ -81,6 +102,15 @@ class StackSpec(Spec):
     """Dask clusters; default none."""
     dask_jobs: list[DaskJobSpec] = []
     """Dask batch jobs (DaskJob), each on a cluster of its own; default none."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _on_its_operators(cls, data: Any, handler: ModelWrapValidatorHandler[StackSpec]) -> StackSpec:
+        """Nested models are checked against the operator versions the stack installs (``kuberay.version``,
+        ``daskOperator.version``; the defaults when it installs none): the PodSpec a ``podPatch`` lands in is the one
+        that version's CRD embeds."""
+        with operator_versions(declared_operator_versions(data)):
+            return handler(data)
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
@@ -123,7 +153,8 @@ class StackSpec(Spec):
 
     def derived_objects(self) -> list[tuple[str, str, str, Path, str]]:
         """(namespace, kind, name, key to blame, owner) of the objects each operator and workload makes, or has its
-        operator make, by name."""
+        operator make, by name -- those it may make too (an Ingress once a host is set), so that turning a key on never
+        collides. ``tests/test_derived_names.py`` holds it to the builders: every object they make is listed."""
         out: list[tuple[str, str, str, Path, str]] = []
         stack_policy = effective_network_policy(self.network_policy, None)
         if self.kuberay and stack_policy:
@@ -163,7 +194,8 @@ class StackSpec(Spec):
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
                 head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
-                names = [("Service", head), ("Service", RayNames.metrics_service(w.name)),
+                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayServiceSpec: "RayService"}[type(w)]
+                names = [(kind, w.name), ("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
@@ -188,9 +220,87 @@ class StackSpec(Spec):
             out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
         return out
 
+    def namespace_keys(self) -> list[tuple[Path, str]]:
+        """(key, namespace) of every namespace the stack puts objects in, by the key that names it (a workload without
+        its own namespace is blamed on ``namespace``, the stack's)."""
+        found: list[tuple[Path, str]] = [("namespace", self.namespace)]
+        for key, op in (("kuberay", self.kuberay), ("daskOperator", self.dask_operator)):
+            if op is not None:
+                found.append((f"{key}.namespace" if op.namespace else "namespace", op.namespace or self.namespace))
+        if self.kuberay is not None:
+            found += [(("kuberay", "watchNamespaces", i), ns) for i, ns in enumerate(self.kuberay.watch_namespaces)]
+        found += [(f"{field}.{i}.namespace" if w.namespace else "namespace", w.namespace or self.namespace)
+                  for field, i, w in self.workloads()]
+        return found
+
+    def _foreign_namespaces(self) -> dict[str, str]:
+        """Namespaces the stack names as someone else's (Prometheus, the Ingress controller, the cluster DNS, an operator
+        it does not install), with whose."""
+        out: dict[str, str] = {}
+        if self.monitoring is not None:
+            out[self.monitoring.namespace] = "Prometheus's namespace (raydask:monitoring.namespace)"
+        policies = [("raydask:networkPolicy", self.network_policy)]
+        policies += [(f"raydask:{field}[{i}].networkPolicy", getattr(w, "network_policy", None)) for field, i, w in self.workloads()]
+        policies += [(f"raydask:{field}[{i}].cluster.networkPolicy", w.cluster.network_policy)
+                     for field, i, w in self.workloads() if isinstance(w, RayJobSpec | RayServiceSpec) and w.cluster is not None]
+        for key, policy in policies:
+            if policy is None:
+                continue
+            out.setdefault(policy.ingress_controller_namespace, f"the Ingress controller's namespace ({key}.ingressControllerNamespace)")
+            out.setdefault(policy.dns_namespace, f"the cluster DNS's namespace ({key}.dnsNamespace)")
+            if policy.operator_namespace is not None:
+                out.setdefault(policy.operator_namespace, f"an operator's namespace ({key}.operatorNamespace)")
+        return out
+
+    def _reserved_namespace_problems(self) -> list[tuple[Path, str]]:
+        """Namespaces raydask must not use or own: Kubernetes' own, ``default`` when it would create (adopt) the
+        Namespace, and those the stack names as someone else's."""
+        problems: list[tuple[Path, str]] = []
+        foreign = self._foreign_namespaces() if self.create_namespace else {}
+        own = {op.namespace or self.namespace for op in (self.kuberay, self.dask_operator) if op is not None}
+        for key, ns in self.namespace_keys():
+            if ns in KUBERNETES_NAMESPACES:
+                problems.append((key, f"'{ns}' is Kubernetes' own namespace ({', '.join(KUBERNETES_NAMESPACES)} hold the "
+                                      "control plane's objects): raydask would label it Pod Security restricted and its "
+                                      "workloads would run beside the control plane; choose a namespace of your own"))
+            elif ns == "default" and self.create_namespace:
+                problems.append((key, "'default' exists in every cluster: raydask would take it over (label it Pod Security "
+                                      "restricted for every pod in it, and own it in the Pulumi state); choose a namespace "
+                                      "of your own, or set raydask:createNamespace: false"))
+            elif ns in foreign and ns not in own:
+                problems.append((key, f"'{ns}' is {foreign[ns]}: raydask would create it, label it Pod Security restricted "
+                                      "(its own pods would then be refused) and delete it on pulumi destroy; choose a "
+                                      "namespace of your own, or set raydask:createNamespace: false"))
+        return list(dict.fromkeys(problems))
+
+    def _cluster_selector_problems(self) -> list[tuple[Path, str]]:
+        """RayJobs whose ``clusterSelector`` names no RayCluster of the stack in the job's namespace (KubeRay looks only
+        there, and waits for it forever)."""
+        problems: list[tuple[Path, str]] = []
+        clusters: dict[str, list[str]] = {}
+        for c in self.ray_clusters:
+            clusters.setdefault(c.name, []).append(c.namespace or self.namespace)
+        for i, job in enumerate(self.ray_jobs):
+            name, ns = job.cluster_selector, job.namespace or self.namespace
+            if name is None or job.external_cluster or ns in clusters.get(name, []):
+                continue
+            if name in clusters:
+                where = " and ".join(f"'{n}'" for n in clusters[name])
+                problems.append((f"rayJobs.{i}.clusterSelector", f"the stack's RayCluster '{name}' is in namespace {where}, "
+                                                                 f"this job in '{ns}': KubeRay looks for the cluster in the "
+                                                                 f"job's namespace only; set rayJobs[{i}].namespace: "
+                                                                 f"{clusters[name][0]}"))
+            else:
+                known = ", ".join(f"{n} ({', '.join(nss)})" for n, nss in clusters.items()) or "none"
+                problems.append((f"rayJobs.{i}.clusterSelector", f"'{name}' is not a RayCluster of this stack (its RayClusters: "
+                                                                 f"{known}): the job would wait for it forever; name one of "
+                                                                 "them, or set externalCluster: true for a cluster made "
+                                                                 "elsewhere"))
+        return problems
+
     def _namespace_problems(self) -> list[tuple[Path, str]]:
         """Workloads in namespaces their operator does not watch: they would never be reconciled."""
-        problems: list[tuple[Path, str]] = []
+        problems: list[tuple[Path, str]] = [*self._reserved_namespace_problems(), *self._cluster_selector_problems()]
         if self.kuberay is not None:
             op_ns = self.kuberay.namespace or self.namespace
             watched = list(self.kuberay.watch_namespaces) or ([op_ns] if self.kuberay.single_namespace_install else [])

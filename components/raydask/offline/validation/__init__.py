@@ -63,6 +63,18 @@ def _object_shape(obj: Any) -> list[Finding]:
     return out
 
 
+VALIDATORS = {"jsonschema": "jsonschema", "kubernetes_validate": "kubernetes-validate", "ray": "ray[serve]",
+              "dask_kubernetes": "dask-kubernetes"}
+"""The modules the validators run (the ``validate`` extra), with the distribution that provides each."""
+
+
+def missing_validators() -> list[str]:
+    """The distributions of :data:`VALIDATORS` that are not installed."""
+    import importlib.util
+
+    return [dist for module, dist in VALIDATORS.items() if importlib.util.find_spec(module) is None]
+
+
 def validate_objects(objects: list[dict[str, Any]], kubernetes_version: str = "1.31") -> list[Finding]:
     """Every finding of every check on ``objects`` (empty list: all good).
 

@@ -9,7 +9,8 @@ version (the newest schema set not newer than it, exactly as ``kubernetes_valida
 * the **API-server rules** those schemas cannot express (they carry no enums): enum values such as Ingress
   ``pathType`` or Service ``type``, port ranges and port names, label/name syntax, quantities, requests <= limits,
   duplicate keys of ``x-kubernetes-list-type: map`` lists, selector/template agreement, volume mounts of existing
-  volumes.  :func:`embedded_issues` runs only this layer on a sub-tree (pod templates embedded in custom resources).
+  volumes. The name and quantity rules are :mod:`raydask.k8s.naming`'s and :mod:`raydask.k8s.quantities`', the ones
+  config-time checks use.  :func:`embedded_issues` runs only this layer on a sub-tree (pod templates embedded in custom resources).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import importlib.resources
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from raydask.k8s import naming, quantities, validation
 from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, ref_of
 
@@ -70,74 +72,22 @@ def is_int(value: Any) -> bool:
 # Kubernetes syntax rules (k8s.io/apimachinery/pkg/util/validation)
 # --------------------------------------------------------------------------------------------------------------
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
-_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
-_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
-_ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*\Z")
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
-QUANTITY_RE = re.compile(r"^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?\Z")
-
-
-def dns1123_label_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1123 label (Namespace, container, port names), or None."""
-    if len(value) > 63:
-        return f"{value!r} is longer than 63 characters"
-    if not _DNS1123_LABEL.match(value):
-        return f"{value!r} is not a valid RFC 1123 label (lower-case alphanumerics and '-', alphanumeric at both ends)"
-    return None
+dns1123_label_error = naming.dns1123_label_error
+dns1123_subdomain_error = naming.dns1123_subdomain_error
+qualified_name_error = naming.qualified_name_error
+port_name_error = naming.port_name_error
 
 
 def dns1035_label_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1035 label (Service names), or None."""
-    if len(value) > 63:
-        return f"{value!r} is longer than 63 characters"
-    if not _DNS1035_LABEL.match(value):
-        return f"{value!r} is not a valid RFC 1035 label (lower-case alphanumerics and '-', starting with a letter)"
-    return None
-
-
-def dns1123_subdomain_error(value: str) -> str | None:
-    """Why ``value`` is not an RFC 1123 subdomain (most object names), or None."""
-    if len(value) > 253:
-        return f"{value!r} is longer than 253 characters"
-    if not _DNS1123_SUBDOMAIN.match(value):
-        return f"{value!r} is not a valid RFC 1123 subdomain (lower-case alphanumerics, '-' and '.')"
-    return None
-
-
-def qualified_name_error(value: str) -> str | None:
-    """Why ``value`` is not a qualified name (label and annotation keys: ``[prefix/]name``), or None."""
-    prefix, _, name = value.rpartition("/")
-    if "/" in value and not prefix:
-        return f"{value!r}: the prefix before '/' must not be empty"
-    if prefix and (err := dns1123_subdomain_error(prefix)):
-        return f"prefix of {value!r}: {err}"
-    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
-        return f"{value!r} is not a qualified name (<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends, optional DNS prefix)"
-    return None
+    """Why ``value`` is not an RFC 1035 label (Service names), or None (:func:`raydask.k8s.naming.dns1035_error`)."""
+    return naming.dns1035_error(value)
 
 
 def label_value_error(value: Any) -> str | None:
     """Why ``value`` is not a valid label value, or None."""
     if not isinstance(value, str):
         return f"expected string, got {describe(value)}"
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
-        return f"{value!r} is not a valid label value (<=63 alphanumerics, '-', '_' or '.', alphanumeric at both ends)"
-    return None
-
-
-def port_name_error(value: str) -> str | None:
-    """Why ``value`` is not an IANA service name (named container/target ports), or None."""
-    if len(value) > 15:
-        return f"port name {value!r} is longer than 15 characters"
-    if not _IANA_SVC_NAME.match(value) or "--" in value:
-        return f"port name {value!r} must be lower-case alphanumerics and '-' (no '--', no leading/trailing '-')"
-    if not re.search(r"[a-z]", value):
-        return f"port name {value!r} must contain at least one letter"
-    return None
+    return naming.label_value_error(value)
 
 
 def port_number_error(value: Any, allow_zero: bool = False) -> str | None:
@@ -157,48 +107,27 @@ def int_or_string_port_error(value: Any) -> str | None:
     return port_number_error(value)
 
 
-_SUFFIX = {
-    "Ki": Decimal(1024),
-    "Mi": Decimal(1024) ** 2,
-    "Gi": Decimal(1024) ** 3,
-    "Ti": Decimal(1024) ** 4,
-    "Pi": Decimal(1024) ** 5,
-    "Ei": Decimal(1024) ** 6,
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-}
-
-
 def parse_quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity (``"500m"``, ``"2Gi"``, ``4``) as a Decimal; None when it is not one."""
     if is_int(value) or isinstance(value, float):
         return Decimal(str(value))
-    if not isinstance(value, str) or not QUANTITY_RE.match(value):
+    if not isinstance(value, str):
         return None
-    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
-        if value.endswith(suffix):
-            return Decimal(value[: -len(suffix)]) * _SUFFIX[suffix]
-    if value[-1] in _SUFFIX and not value[-1].isdigit():
-        return Decimal(value[:-1]) * _SUFFIX[value[-1]]
     try:
-        return Decimal(value)
-    except InvalidOperation:  # pragma: no cover - excluded by the regex
+        return quantities.parse(value)
+    except ValueError:
         return None
 
 
 def quantity_error(value: Any) -> str | None:
-    """Why ``value`` is not a quantity, or None."""
+    """Why ``value`` is not a quantity, or None (:func:`raydask.k8s.quantities.parse` says why)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return f"expected a quantity (string or number), got {describe(value)}"
-    if parse_quantity(value) is None:
-        return f"{value!r} is not a valid quantity (e.g. '500m', '2', '4Gi')"
+    if isinstance(value, str):
+        try:
+            quantities.parse(value)
+        except ValueError as exc:
+            return str(exc)
     return None
 
 
@@ -457,6 +386,13 @@ def _rule(*names: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def _joined(path: str, parts: tuple[Any, ...]) -> str:
+    """``path`` joined with the key path ``parts`` of a :mod:`raydask.k8s.validation` issue."""
+    for part in parts:
+        path = join(path, part)
+    return path
+
+
 def _enum(v: dict[str, Any], field: str, allowed: tuple[str, ...], path: str, out: list[Issue]) -> None:
     value = v.get(field)
     if value is not None and value not in allowed:
@@ -495,113 +431,14 @@ def _backend_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
 
 @_rule("api.core.v1.ServiceSpec")
 def _service_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "type", ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"), path, out)
-    _enum(v, "sessionAffinity", ("ClientIP", "None"), path, out)
-    _enum(v, "externalTrafficPolicy", ("Cluster", "Local"), path, out)
-    _enum(v, "internalTrafficPolicy", ("Cluster", "Local"), path, out)
-    _enum(v, "ipFamilyPolicy", ("SingleStack", "PreferDualStack", "RequireDualStack"), path, out)
-    for i, fam in enumerate(v.get("ipFamilies") or []):
-        if fam not in ("IPv4", "IPv6"):
-            out.append((join(join(path, "ipFamilies"), i), f"{fam!r} is not one of ['IPv4', 'IPv6']"))
-    ports = v.get("ports") or []
-    if not isinstance(ports, list):
-        return
-    if not ports and v.get("type") != "ExternalName" and v.get("clusterIP") != "None":
-        out.append((join(path, "ports"), "a Service needs at least one port (unless headless or ExternalName)"))
-    if v.get("type") == "ExternalName" and not v.get("externalName"):
-        out.append((join(path, "externalName"), "required for type ExternalName"))
-    if len(ports) > 1:
-        seen: dict[Any, int] = {}
-        for i, port in enumerate(ports):
-            if not isinstance(port, dict):
-                continue
-            name = port.get("name")
-            if not name:
-                out.append((join(join(path, "ports"), i), "every port must have a name when a Service has more than one port"))
-            elif name in seen:
-                out.append((join(join(join(path, "ports"), i), "name"), f"duplicate port name {name!r} (first at index {seen[name]})"))
-            else:
-                seen[name] = i
-
-
-@_rule("api.core.v1.ServicePort")
-def _service_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "protocol", PROTOCOLS, path, out)
-    if "port" in v and (err := port_number_error(v["port"])):
-        out.append((join(path, "port"), err))
-    if v.get("targetPort") is not None and (err := int_or_string_port_error(v["targetPort"])):
-        out.append((join(path, "targetPort"), err))
-    name = v.get("name")
-    if isinstance(name, str) and name and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
-    if v.get("nodePort") is not None and (err := port_number_error(v["nodePort"], allow_zero=True)):
-        out.append((join(path, "nodePort"), err))
-
-
-@_rule("api.core.v1.ContainerPort")
-def _container_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "protocol", PROTOCOLS, path, out)
-    if "containerPort" in v and (err := port_number_error(v["containerPort"])):
-        out.append((join(path, "containerPort"), err))
-    if v.get("hostPort") is not None and (err := port_number_error(v["hostPort"], allow_zero=True)):
-        out.append((join(path, "hostPort"), err))
-    name = v.get("name")
-    if isinstance(name, str) and (err := port_name_error(name)):
-        out.append((join(path, "name"), err))
-
-
-@_rule("api.core.v1.Container", "api.core.v1.EphemeralContainer")
-def _container(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "imagePullPolicy", ("Always", "Never", "IfNotPresent"), path, out)
-    _enum(v, "terminationMessagePolicy", ("File", "FallbackToLogsOnError"), path, out)
-    name = v.get("name")
-    if isinstance(name, str) and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
-    seen: dict[str, int] = {}
-    for i, port in enumerate(v.get("ports") or []):
-        pname = port.get("name") if isinstance(port, dict) else None
-        if isinstance(pname, str) and pname:
-            if pname in seen:
-                out.append((join(join(join(path, "ports"), i), "name"), f"duplicate port name {pname!r} (first at index {seen[pname]})"))
-            seen.setdefault(pname, i)
+    out.extend((_joined(path, p), m) for p, m in validation.service_spec_issues(v))
 
 
 @_rule("api.core.v1.PodSpec")
 def _pod_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "restartPolicy", ("Always", "OnFailure", "Never"), path, out)
-    _enum(v, "dnsPolicy", ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"), path, out)
-    _enum(v, "preemptionPolicy", ("PreemptLowerPriority", "Never"), path, out)
-    containers = v.get("containers")
-    if isinstance(containers, list) and not containers:
-        out.append((join(path, "containers"), "a Pod needs at least one container"))
-    volumes = {vol.get("name") for vol in v.get("volumes") or [] if isinstance(vol, dict)}
-    names: dict[str, str] = {}
-    for field in ("initContainers", "containers"):
-        for i, c in enumerate(v.get(field) or []):
-            if not isinstance(c, dict):
-                continue
-            cpath = join(join(path, field), i)
-            cname = c.get("name")
-            if isinstance(cname, str):
-                if cname in names and names[cname] != field:
-                    out.append((join(cpath, "name"), f"container name {cname!r} is also used in {names[cname]}"))
-                names.setdefault(cname, field)
-            for j, mount in enumerate(c.get("volumeMounts") or []):
-                if isinstance(mount, dict) and mount.get("name") not in volumes:
-                    out.append(
-                        (
-                            join(join(join(cpath, "volumeMounts"), j), "name"),
-                            f"volume {mount.get('name')!r} is not defined in the pod's volumes",
-                        )
-                    )
-
-
-@_rule("api.core.v1.Toleration")
-def _toleration(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "operator", ("Exists", "Equal"), path, out)
-    _enum(v, "effect", ("NoSchedule", "PreferNoSchedule", "NoExecute"), path, out)
-    if v.get("operator") == "Exists" and v.get("value"):
-        out.append((join(path, "value"), "must be empty when operator is 'Exists'"))
+    """Every rule of the API server on a pod spec (:func:`raydask.k8s.validation.pod_spec_issues`, the rules the
+    configuration's checks apply too); the walk applies no rule of its own beneath it."""
+    out.extend((_joined(path, p), m) for p, m in validation.pod_spec_issues(v))
 
 
 @_rule("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement")
@@ -620,11 +457,6 @@ def _selector_requirement(v: dict[str, Any], path: str, out: list[Issue]) -> Non
 @_rule("apimachinery.pkg.apis.meta.v1.LabelSelector")
 def _label_selector(v: dict[str, Any], path: str, out: list[Issue]) -> None:
     out.extend(label_map_issues(v.get("matchLabels"), join(path, "matchLabels")))
-
-
-@_rule("api.core.v1.NodeSelectorRequirement")
-def _node_selector_requirement(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "operator", ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"), path, out)
 
 
 @_rule("api.networking.v1.NetworkPolicySpec")
@@ -662,56 +494,6 @@ def _workload_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
             out.append((join(path, "selector"), "selector does not match template labels"))
 
 
-@_rule("api.core.v1.TopologySpreadConstraint")
-def _topology_spread(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "whenUnsatisfiable", ("DoNotSchedule", "ScheduleAnyway"), path, out)
-
-
-@_rule("api.core.v1.SeccompProfile")
-def _seccomp(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "type", ("RuntimeDefault", "Unconfined", "Localhost"), path, out)
-
-
-@_rule("api.core.v1.ResourceRequirements")
-def _resources(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    limits, requests = v.get("limits") or {}, v.get("requests") or {}
-    if not isinstance(limits, dict) or not isinstance(requests, dict):
-        return
-    for field, values in (("limits", limits), ("requests", requests)):
-        for name, q in values.items():
-            amount = parse_quantity(q)
-            if amount is not None and amount < 0:
-                out.append((join(join(path, field), name), f"{q!r} must be greater than or equal to 0"))
-    for name, q in requests.items():
-        req, lim = parse_quantity(q), parse_quantity(limits.get(name)) if name in limits else None
-        if req is not None and lim is not None and req > lim:
-            out.append(
-                (join(join(path, "requests"), name), f"request {q!r} must be less than or equal to the {name} limit {limits[name]!r}")
-            )
-
-
-@_rule("api.core.v1.HTTPGetAction", "api.core.v1.TCPSocketAction")
-def _probe_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    if v.get("port") is not None and (err := int_or_string_port_error(v["port"])):
-        out.append((join(path, "port"), err))
-
-
-@_rule("api.core.v1.EnvVar")
-def _env_var(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    name = v.get("name")
-    if isinstance(name, str) and not _ENV_VAR_NAME.match(name):
-        out.append((join(path, "name"), f"{name!r} is not a valid environment variable name"))
-    if v.get("value") and v.get("valueFrom"):
-        out.append((path, "may not have both 'value' and 'valueFrom'"))
-
-
-@_rule("api.core.v1.Volume")
-def _volume(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    name = v.get("name")
-    if isinstance(name, str) and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
-
-
 @_rule("api.core.v1.Secret", "api.core.v1.ConfigMap")
 def _data_keys(v: dict[str, Any], path: str, out: list[Issue]) -> None:
     for field in ("data", "stringData", "binaryData"):
@@ -720,8 +502,8 @@ def _data_keys(v: dict[str, Any], path: str, out: list[Issue]) -> None:
             continue
         for key, value in values.items():
             p = join(join(path, field), str(key))
-            if not _CONFIG_KEY.match(str(key)) or len(str(key)) > 253:
-                out.append((p, f"{key!r} is not a valid key (alphanumerics, '-', '_' or '.')"))
+            if err := naming.config_key_error(str(key)):
+                out.append((p, err))
             base64_field = field == "binaryData" or (field == "data" and v.get("kind") == "Secret")
             if base64_field and isinstance(value, str):
                 try:
@@ -768,8 +550,14 @@ def list_key_issues(items: list[Any], list_type: Any, keys: Any, path: str, defa
     return out
 
 
-def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issue], defname: str = "", *, full: bool = True) -> None:
-    """Apply the rules along ``value``; ``full=False`` skips what a CRD schema already checked (quantities, list keys)."""
+OWN_SUBTREE = frozenset({"io.k8s.api.core.v1.PodSpec", "io.k8s.api.core.v1.ServiceSpec"})
+"""Definitions whose rule checks everything beneath them (:mod:`raydask.k8s.validation`): no other rule applies there."""
+
+
+def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issue], defname: str = "", *, full: bool = True,
+          rules: bool = True) -> None:
+    """Apply the rules along ``value`` (``rules=False``: beneath a definition whose rule covers its whole sub-tree);
+    ``full=False`` skips what a CRD schema already checked (quantities, list keys)."""
     if not isinstance(node, dict):
         return
     ref = node.get("$ref")
@@ -783,22 +571,23 @@ def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issu
     if defname == INT_OR_STRING:
         return
     if isinstance(value, dict):
-        rule = _RULES.get(defname)
+        rule = _RULES.get(defname) if rules else None
         if rule is not None:
             rule(value, path, out)
+        below = rules and defname not in OWN_SUBTREE
         props = node.get("properties") or {}
         extra = node.get("additionalProperties")
         for key, child in value.items():
             if key in props:
-                _walk(child, props[key], defs, join(path, str(key)), out, full=full)
+                _walk(child, props[key], defs, join(path, str(key)), out, full=full, rules=below)
             elif isinstance(extra, dict):
-                _walk(child, extra, defs, join(path, str(key)), out, full=full)
+                _walk(child, extra, defs, join(path, str(key)), out, full=full, rules=below)
     elif isinstance(value, list):
         if full:
             out.extend(list_key_issues(value, node.get("x-kubernetes-list-type"), node.get("x-kubernetes-list-map-keys"), path))
         items = node.get("items")
         for i, child in enumerate(value):
-            _walk(child, items, defs, join(path, i), out, full=full)
+            _walk(child, items, defs, join(path, i), out, full=full, rules=rules)
 
 
 def apiserver_issues(obj: dict[str, Any], kubernetes_version: str) -> list[Issue]:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from raydask.charts import YAML_LOADER as _Loader
+from raydask.k8s import naming
 from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, builtin, ref_of, upstream
 from raydask.offline.validation.builtin import Issue, describe, is_int, join
@@ -485,7 +486,7 @@ def _metadata_issues(meta: Any, crd: CRDVersion) -> list[Issue]:
                 out.append(("metadata.finalizers", f"expected array, got {describe(value)}"))
             else:
                 for i, fin in enumerate(value):
-                    if not isinstance(fin, str) or (err := builtin.qualified_name_error(fin)):
+                    if not isinstance(fin, str) or (err := naming.qualified_name_error(fin)):
                         out.append((join("metadata.finalizers", i), f"invalid finalizer: {err if isinstance(fin, str) else describe(fin)}"))
         if key == "ownerReferences":
             if not isinstance(value, list):
@@ -499,13 +500,13 @@ def _metadata_issues(meta: Any, crd: CRDVersion) -> list[Issue]:
     name = meta.get("name")
     if name is None and not meta.get("generateName"):
         out.append(("metadata.name", "missing required field 'name' (or generateName)"))
-    elif isinstance(name, str) and (err := builtin.dns1123_subdomain_error(name)):
+    elif isinstance(name, str) and (err := naming.dns1123_subdomain_error(name)):
         out.append(("metadata.name", f"invalid name: {err}"))
     ns = meta.get("namespace")
     if isinstance(ns, str):
         if crd.scope == "Cluster":
             out.append(("metadata.namespace", f"{crd.kind} is cluster-scoped: namespace must not be set"))
-        elif err := builtin.dns1123_label_error(ns):
+        elif err := naming.dns1123_label_error(ns):
             out.append(("metadata.namespace", f"invalid namespace: {err}"))
     return out
 
