@@ -31,6 +31,8 @@ from raydask.spec.security import OFFLINE_SECRET_CONFIG
 DASK_CRDS = ["daskautoscalers.kubernetes.dask.org", "daskclusters.kubernetes.dask.org", "daskjobs.kubernetes.dask.org",
              "daskworkergroups.kubernetes.dask.org"]
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}
+FORCED = {"pulumi.com/patchForce": "true"}
+"""What registration adds to every object (raydask.k8s.manifest.owned)."""
 RESTRICTED_CONTAINER = {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
     "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"},
@@ -478,7 +480,7 @@ def test_full_cluster(run_program: Any) -> None:
     assert autoscaler["metadata"]["name"] == "etl" and autoscaler["spec"] == {"cluster": "etl", "minimum": 1, "maximum": 6}
     ing = one(result, "Ingress")
     assert ing["metadata"]["name"] == "etl-dashboard"
-    assert ing["metadata"]["annotations"] == {**AUTH, "raydask.io/allow-unauthenticated-dashboard": "true"}
+    assert ing["metadata"]["annotations"] == {**AUTH, "raydask.io/allow-unauthenticated-dashboard": "true", **FORCED}
     assert ing["spec"]["ingressClassName"] == "nginx"
     assert ing["spec"]["tls"] == [{"hosts": ["dask.example.com"], "secretName": "dask-tls"}]
     backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]

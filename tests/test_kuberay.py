@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,22 @@ def test_raycluster_crd_tracks_each_worker_group_apart(run_program: Any) -> None
     assert "x-kubernetes-list-type" not in schema["workerGroupSpecs"]
     job = crds["rayjobs.ray.io"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
     assert "x-kubernetes-list-type" not in job["rayClusterSpec"]["properties"]["workerGroupSpecs"]
+
+
+def test_raycluster_crd_refuses_removing_a_worker_group_that_was_not_retired(run_program: Any) -> None:
+    """A transition rule on spec (KubeRay never deletes the pods of a group gone from the spec): a group leaves only
+    with maxReplicas 0, and the bounds the API server's cost estimate needs; the other CRDs are untouched."""
+    from raydask.builders.kuberay import MAX_WORKER_GROUPS, REMOVAL_RULE
+
+    crds = {r.inputs["metadata"]["name"]: r.inputs for r in run_operator(run_program, {}).of_type(CRD)}
+    for version in crds["rayclusters.ray.io"]["spec"]["versions"]:
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        assert spec["x-kubernetes-validations"] == [REMOVAL_RULE]
+        assert "oldSelf.workerGroupSpecs.all(o, (has(o.maxReplicas) && o.maxReplicas == 0)" in REMOVAL_RULE["rule"]
+        groups = spec["properties"]["workerGroupSpecs"]
+        assert groups["maxItems"] == MAX_WORKER_GROUPS and groups["items"]["properties"]["groupName"]["maxLength"] == 63
+    for name in ("rayjobs.ray.io", "rayservices.ray.io"):
+        assert "oldSelf.workerGroupSpecs" not in json.dumps(crds[name])
 
 
 def test_a_chart_that_cannot_be_fetched_is_a_chart_problem(run_program: Any) -> None:

@@ -4,6 +4,7 @@ server-side apply patch the program registers after the release, and that ``rend
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from stack_renders import STACKS, program_run, rendering
 
 from raydask.builders.dask import token_patch as dask_patch
 from raydask.builders.kuberay import token_patch as kuberay_patch
-from raydask.builders.operators import chart_fullname
+from raydask.builders.operators import ROLLED_OUT, chart_fullname
 from raydask.k8s.manifest import merge
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME
 from raydask.offline.validation import validate_objects
@@ -28,7 +29,7 @@ def test_chart_fullname_follows_the_charts_helper() -> None:
 
 def test_patches_target_the_chart_deployment_and_its_container() -> None:
     patch = kuberay_patch(KubeRayOperatorSpec(values={"fullnameOverride": "kr"}), "ops")
-    assert patch["metadata"] == {"name": "kr", "namespace": "ops", "annotations": {"pulumi.com/patchForce": "true"}}
+    assert patch["metadata"] == {"name": "kr", "namespace": "ops", "annotations": {"pulumi.com/waitFor": json.dumps(list(ROLLED_OUT))}}
     pod = patch["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False and [v["name"] for v in pod["volumes"]] == [API_TOKEN_VOLUME]
     assert pod["containers"] == [{"name": "kuberay-operator", "volumeMounts": [
@@ -75,3 +76,15 @@ def test_rendered_operator_deployments_mount_their_token_explicitly(stack: str) 
         assert container["image"] and container["livenessProbe"]  # the chart's fields survive the merge
         assert o.patched_by and rendering(stack).index()["objects"][rendering(stack).objects.index(o)]["patchedBy"] == o.patched_by
         assert validate_objects([o.manifest]) == []
+
+
+def test_the_patches_wait_for_the_rollout_not_for_the_providers_deployment_check() -> None:
+    """A ``waitFor`` of the patch replaces the provider's Deployment wait, which misreads the KubeRay chart's Recreate
+    rollout (``Replicas scaled to 0``): the Deployment controller reports the new ReplicaSet available and every pod is
+    updated and available (the provider also waits for the observed generation)."""
+    for patch in (kuberay_patch(KubeRayOperatorSpec(), "ops"), dask_patch(DaskOperatorSpec(), "ops")):
+        conditions = json.loads(patch["metadata"]["annotations"]["pulumi.com/waitFor"])
+        assert conditions == list(ROLLED_OUT) and all(c.startswith("jsonpath={") for c in conditions)
+        assert "NewReplicaSetAvailable" in conditions[0] and "@.updatedReplicas == @.replicas" in conditions[1]
+        assert "@.availableReplicas == @.replicas" in conditions[2]
+        assert all(c.count("&&") <= 1 for c in conditions)  # the provider's parser refuses a third term

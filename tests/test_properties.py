@@ -37,7 +37,7 @@ from raydask.builders.workloads import (
 )
 from raydask.errors import ConfigError
 from raydask.k8s import pss
-from raydask.k8s.manifest import CRD_TYPE, normalize
+from raydask.k8s.manifest import CRD_TYPE, normalize, owned
 from raydask.offline import scan
 from raydask.offline.render import unwrap_secrets
 from raydask.offline.validation import validate_objects
@@ -219,7 +219,7 @@ def build_spec(spec: StackSpec) -> list[dict[str, Any]]:
             w = on_stack_cluster(w, clusters.get((w.namespace or spec.namespace, w.cluster_selector or "")))
         plan = plans[field](w, Context(f"raydask:{field}[{i}]", spec.namespace, spec.monitoring, defaults, secrets))
         objects += plan.objects()
-    return objects
+    return [owned(o) for o in objects]  # raydask.resources.registration.kubernetes_resource
 
 
 def refuse(problems: list[str]) -> None:

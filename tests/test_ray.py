@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -307,13 +308,12 @@ def test_autoscaled_groups_leave_replicas_to_the_autoscaler() -> None:
     assert built(off)["spec"]["workerGroupSpecs"][0]["replicas"] == 3
 
 
-def test_pulumi_up_waits_once_for_ready_and_owns_what_it_applies() -> None:
+def test_pulumi_up_waits_once_for_ready_and_again_after_a_replacement() -> None:
     from raydask.builders.plan import Context
     from raydask.builders.workloads import plan_ray_cluster
 
-    assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true"}
-    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/patchForce": "true",
-                                                                                          "pulumi.com/skipAwait": "true"}
+    assert built({"name": "solo"})["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    assert built({"name": "solo", "wait": {"enabled": False}})["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
     plan = plan_ray_cluster(RayClusterSpec(name="solo", wait={"timeout_seconds": 60}), Context("k", "ml"))
     assert plan.patches == ({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {
         "name": "solo", "namespace": "ml", "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=ready",
@@ -321,7 +321,87 @@ def test_pulumi_up_waits_once_for_ready_and_owns_what_it_applies() -> None:
     assert plan_ray_cluster(RayClusterSpec(name="solo", wait={"enabled": False}), Context("k", "ml")).patches == ()
 
 
+def test_a_new_ray_version_or_autoscaling_replaces_the_cluster_unless_kuberay_recreates_its_pods() -> None:
+    from raydask.builders.plan import Context
+    from raydask.builders.workloads import plan_ray_cluster
+
+    plan = plan_ray_cluster(RayClusterSpec(name="solo"), Context("k", "ml"))
+    assert plan.replace_on_changes == ("spec.rayVersion", "spec.enableInTreeAutoscaling")
+    recreate = plan_ray_cluster(RayClusterSpec(name="solo", upgrade_strategy="Recreate"), Context("k", "ml"))
+    assert recreate.replace_on_changes == ()
+
+
+def test_the_readiness_patch_is_replaced_with_its_cluster(run_program: Any) -> None:
+    """The patch names its RayCluster through the cluster's output (a property dependency): a delete-first replacement
+    of the cluster replaces the patch with it, so ``up`` waits for the new cluster and never re-creates the old one."""
+    seen: dict[str, Any] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.props
+
+    run_program(lambda: RayCluster("solo", {"name": "solo"}, namespace="ml",
+                                   opts=pulumi.ResourceOptions(transformations=[capture])))
+    name = seen["solo-rayclusterpatch-solo"]["metadata"]["name"]
+    assert isinstance(name, pulumi.Output)
+
+
+def test_every_object_is_applied_forced_from_one_place(run_program: Any) -> None:
+    """Registration forces every object (kubectl edits and other appliers are overwritten, not conflicts); the builders
+    leave it out, so nothing else decides it."""
+    spec = {"name": "solo", "gcsFaultTolerance": {"redisAddress": "redis:6379"}, "dashboard": {"ingress": {
+        "host": "ray.example.com", "tlsSecret": "t"}, "allowUnauthenticated": True}, "secrets": [{"name": "s", "fromConfig": {"K": "k"}}]}
+    result = run_program(lambda: RayCluster("solo", spec, namespace="ml", redis_password="pw", secret_values={"k": "v"}))
+    kinds = [r for r in result.resources if r.type.startswith("kubernetes:")]
+    assert {r.type for r in kinds} >= {"kubernetes:ray.io/v1:RayCluster", "kubernetes:ray.io/v1:RayClusterPatch",
+                                       "kubernetes:core/v1:Secret", "kubernetes:networking.k8s.io/v1:Ingress"}
+    for r in kinds:
+        assert r.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true", r.name
+    assert "pulumi.com/patchForce" not in json.dumps(built(spec))
+
+
 def test_the_readiness_patch_registers_as_a_patch_of_the_raycluster(run_program: Any) -> None:
     result = run_program(lambda: RayCluster("solo", {"name": "solo"}, namespace="ml"))
     types = [(r.type, r.name) for r in result.resources]
     assert ("kubernetes:ray.io/v1:RayClusterPatch", "solo-rayclusterpatch-solo") in types
+
+
+def test_a_retired_worker_group_is_sized_zero_and_keeps_the_rest() -> None:
+    """The first step of removing or renaming a group: KubeRay deletes its pods (the autoscaler drains an autoscaled
+    group), the template stays as it was (nothing else of the group changes in the diff)."""
+    group = {"name": "cpu", "cpu": "1", "memory": "2Gi"}
+    fixed = built({"name": "c", "workerGroups": [{**group, "replicas": 2}]})["spec"]["workerGroupSpecs"][0]
+    retired = built({"name": "c", "workerGroups": [{**group, "retired": True}]})["spec"]["workerGroupSpecs"][0]
+    assert (retired["replicas"], retired["minReplicas"], retired["maxReplicas"]) == (0, 0, 0)
+    assert {k: v for k, v in retired.items() if k not in ("replicas", "minReplicas", "maxReplicas")} == \
+        {k: v for k, v in fixed.items() if k not in ("replicas", "minReplicas", "maxReplicas")}
+    scaled = built({"name": "c", "autoscaling": {}, "workerGroups": [{**group, "retired": True}]})["spec"]["workerGroupSpecs"][0]
+    assert "replicas" not in scaled and (scaled["minReplicas"], scaled["maxReplicas"]) == (0, 0)
+
+
+def test_a_retired_group_takes_no_size_and_only_a_rayclusters_groups_retire() -> None:
+    spec = {"raydask:rayClusters": [{"name": "c", "workerGroups": [
+        {"name": "cpu", "retired": True, "minReplicas": 1, "maxReplicas": 4}]}]}
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec({k.split(":", 1)[1]: v for k, v in spec.items()})
+    assert exc.value.problems == [
+        "raydask:rayClusters[0].workerGroups[0].maxReplicas: a retired group is sized 0: remove it",
+        "raydask:rayClusters[0].workerGroups[0].minReplicas: a retired group is sized 0: remove it"]
+    service = {"rayServices": [{"name": "s", "applications": [{"name": "a", "importPath": "m:app"}],
+                                "cluster": {"workerGroups": [{"name": "cpu", "retired": True}]}}]}
+    with pytest.raises(ConfigError) as exc:
+        load_stack_spec(service)
+    assert any("rayServices[0].cluster.workerGroups[0].retired: only a RayCluster's groups are retired" in p
+               for p in exc.value.problems), exc.value.problems
+
+
+def test_a_fault_tolerant_cluster_is_deleted_in_the_background() -> None:
+    """KubeRay's Redis cleanup Job runs as the head's service account, which a foreground deletion removes first."""
+    from raydask.builders.ray_service import ray_service
+    from raydask.spec.ray_workloads import RayServiceSpec
+
+    ft = {"gcsFaultTolerance": {"redisAddress": "redis:6379"}}
+    assert built({"name": "c", **ft})["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background"
+    assert "pulumi.com/deletionPropagationPolicy" not in built({"name": "c"})["metadata"]["annotations"]
+    service = RayServiceSpec.model_validate({"name": "s", "applications": [{"name": "a", "importPath": "m:app"}],
+                                             "cluster": ft})
+    assert ray_service(service, "ml")["metadata"]["annotations"] == {"pulumi.com/deletionPropagationPolicy": "background"}

@@ -18,6 +18,7 @@ from raydask.builders.ray_job import RERUN_ON_CHANGES, build_ray_job, derived_jo
 from raydask.builders.ray_service import build_ray_service, serve_config
 from raydask.errors import ConfigError
 from raydask.k8s import quantities
+from raydask.k8s.manifest import owned
 from raydask.k8s.ports import RayPorts
 from raydask.offline.validation import upstream
 from raydask.program import build_stack, load_stack_spec, main
@@ -554,7 +555,7 @@ def test_job_component_registers_job_and_outputs(run_program: Any) -> None:
     assert types[:2] == ["raydask:ray:RayJob", "kubernetes:ray.io/v1:RayJob"]
     assert sorted(types[2:]) == ["kubernetes:core/v1:Service", "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
     rj = result.objects()[0]
-    assert rj == job_built(monitoring=MonitoringSpec()).job
+    assert rj == owned(job_built(monitoring=MonitoringSpec()).job)
     assert isinstance(rj["spec"]["ttlSecondsAfterFinished"], int)
     assert result.outputs == {"jobId": rj["spec"]["jobId"], "dashboard": "http://etl-head-svc.ml.svc.cluster.local:8265", "name": "etl"}
     assert (plain[0].job_id, plain[0].dashboard_url) == (result.outputs["jobId"], result.outputs["dashboard"])

@@ -94,17 +94,22 @@ def _containers(o: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for t in templates if t for c in t["spec"]["containers"]]
 
 
-def test_production_namespaces_are_protected(run_program: Any, project_root: Path) -> None:
+def test_production_protects_every_resource(run_program: Any, project_root: Path) -> None:
+    """``raydask:protect`` reaches every resource the stack creates, components and their children alike: a ``pulumi
+    destroy`` stops before deleting anything (the live tier runs it)."""
     seen: dict[str, pulumi.ResourceOptions] = {}
 
     def program() -> None:
-        pulumi.runtime.register_stack_transformation(lambda a: seen.__setitem__(a.name, a.opts) or None)
+        pulumi.runtime.register_stack_transformation(lambda a: seen.__setitem__(f"{a.type_}::{a.name}", a.opts) or None)
         main()
 
     run_program(program, config={**stack_config("production"), **OFFLINE_SECRET_CONFIG}, secret_keys=list(OFFLINE_SECRET_CONFIG),
                 stack="production")
-    assert seen["namespace-ml"].protect is True and seen["namespace-kuberay-system"].protect is True
-    assert seen["train"].protect is not True
+    kinds = {k.split("::")[0] for k in seen}
+    assert {"raydask:ray:RayCluster", "kubernetes:ray.io/v1:RayCluster", "kubernetes:helm.sh/v3:Release",
+            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubernetes:core/v1:Namespace",
+            "kubernetes:apps/v1:DeploymentPatch", "kubernetes:ray.io/v1:RayClusterPatch"} <= kinds
+    assert [k for k, opts in seen.items() if opts.protect is not True] == []
     dev_seen: dict[str, pulumi.ResourceOptions] = {}
 
     def dev_program() -> None:

@@ -199,14 +199,15 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
     spec = with_pull_policy(spec, spec.image_pull_policy)
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
+    # protect reaches every resource: each component carries it to its children (``child_options``)
+    base = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(protect=spec.protect), opts)
     namespaces: dict[str, pulumi.Resource] = {
-        m["metadata"]["name"]: kubernetes_resource(f"namespace-{m['metadata']['name']}", m, pulumi.ResourceOptions.merge(
-            pulumi.ResourceOptions(protect=spec.protect), opts))
+        m["metadata"]["name"]: kubernetes_resource(f"namespace-{m['metadata']['name']}", m, base)
         for m in namespace_objects(spec)}
 
     def after(names: Sequence[str], extra: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         depends = [namespaces[n] for n in names if n in namespaces] + list(extra)
-        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends))
+        return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=depends))
 
     outputs: dict[str, Any] = {"namespace": spec.namespace}
     operators: dict[str, list[pulumi.Resource]] = {"kuberay": [], "daskOperator": []}

@@ -232,14 +232,7 @@ def test_autoscaled_replicas_survive_an_update(deployed: Deployed) -> None:
     assert kube_get(cp, RAYCLUSTER)["spec"]["workerGroupSpecs"][0]["replicas"] == 3
     assert kube_get(cp, RAYCLUSTER)["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "3Gi"
     assert kube_get(cp, DASK_DEFAULT_GROUP)["spec"]["worker"]["replicas"] == 2
-    # autoscaling off: raydask owns replicas again
-    deployed.config({"raydask:rayClusters[0].autoscaling.enabled": False, "raydask:rayClusters[0].workerGroups[0].replicas": 1})
-    deployed.up()
-    live = kube_get(cp, RAYCLUSTER)["spec"]
-    assert live["workerGroupSpecs"][0]["replicas"] == 1 and live["enableInTreeAutoscaling"] is False
-    deployed.config({"raydask:rayClusters[0].autoscaling.enabled": True})
-    deployed.stack.remove_config("raydask:rayClusters[0].workerGroups[0].replicas", path=True)
-    deployed.up()
+    # autoscaling switched off and on again replaces the cluster: test_day_two.py
 
 
 def test_operator_upgrade_updates_crds_in_place(deployed: Deployed) -> None:
@@ -303,11 +296,14 @@ def test_the_pull_request_preview_runs_as_the_workflow_runs_it(deployed: Deploye
     deployed.config({"raydask:daskClusters[0].worker.memory": "2Gi"})
 
 
-def test_destroy_refuses_protected_namespaces_then_keeps_only_the_crds(deployed: Deployed) -> None:
+def test_destroy_refuses_a_protected_stack_then_keeps_only_the_crds(deployed: Deployed) -> None:
     cp = deployed.cluster
+    deployed.config({"raydask:protect": True})
+    deployed.up()
     with pytest.raises(auto.errors.CommandError) as exc:
         deployed.stack.destroy(color="never")
     assert "protected" in str(exc.value)
+    assert kube_get(cp, RAYCLUSTER)  # nothing was deleted (test_day_two.py checks every object)
     deployed.config({"raydask:protect": False})
     deployed.up()
     deployed.stack.destroy(color="never", on_output=print)

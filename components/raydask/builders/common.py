@@ -111,7 +111,8 @@ def pod_label_relabel(label: str) -> dict[str, Any]:
 
 
 def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[Manifest]:
-    """CRDs labelled with the operator version, with ``patchForce`` so server-side apply takes over from Helm.
+    """CRDs labelled with the operator version (applied forced, as every object: they take over from an earlier Helm
+    install).
 
     The documents are not modified; the CRDs share their (megabyte-sized) schemas with them.
     """
@@ -120,7 +121,6 @@ def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[
         crd = dict(doc)
         meta = crd["metadata"] = dict(crd.get("metadata") or {})
         meta["labels"] = {**(meta.get("labels") or {}), **lbl.standard(operator, operator, "crd"), "app.kubernetes.io/version": version}
-        meta["annotations"] = {**(meta.get("annotations") or {}), PulumiAnnotations.PATCH_FORCE: "true"}
         crd.pop("status", None)
         out.append(crd)
     return out

@@ -115,11 +115,42 @@ def granular_worker_groups(crd: Manifest) -> Manifest:
     return crd
 
 
+MAX_WORKER_GROUPS = 100
+"""``maxItems`` of ``workerGroupSpecs`` in raydask's RayCluster CRD: with ``groupName`` at most 63 characters, it bounds
+the cost the API server estimates for :data:`REMOVAL_RULE` (an unbounded list is refused)."""
+
+REMOVAL_RULE = {
+    "rule": "!has(oldSelf.workerGroupSpecs) || oldSelf.workerGroupSpecs.all(o, (has(o.maxReplicas) && o.maxReplicas == 0)"
+            " || (has(self.workerGroupSpecs) && self.workerGroupSpecs.exists(n, n.groupName == o.groupName)))",
+    "message": "a worker group can only be removed (or renamed) once it is retired: KubeRay never deletes the pods of a "
+               "group that is no longer in the spec. Retire it first (raydask: workerGroups[].retired: true, which "
+               "sets maxReplicas to 0), run the update, wait until its pods are gone, then remove it",
+}
+"""A transition rule on ``spec``: a worker group leaves the spec only after it was retired (``maxReplicas: 0``). KubeRay
+reconciles only the groups in the spec, so a group removed while it has pods leaves them running (and the Ray autoscaler
+fails on nodes of a type it no longer knows, ray-project/kuberay#1739); upstream's own fix refuses the removal the same
+way (ray-project/kuberay#5132)."""
+
+
+def retire_before_removal(crd: Manifest) -> Manifest:
+    """The RayCluster CRD with :data:`REMOVAL_RULE` on ``spec`` and the bounds its cost estimate needs."""
+    if crd["metadata"]["name"] != RAYCLUSTER_CRD:
+        return crd
+    crd = copy.deepcopy(crd)
+    for version in crd["spec"]["versions"]:
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        groups = spec["properties"]["workerGroupSpecs"]
+        groups["maxItems"] = MAX_WORKER_GROUPS
+        groups["items"]["properties"]["groupName"]["maxLength"] = 63
+        spec["x-kubernetes-validations"] = [*spec.get("x-kubernetes-validations", []), dict(REMOVAL_RULE)]
+    return crd
+
+
 def operator_plan(spec: KubeRayOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
                   policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest]) -> OperatorPlan:
     """The KubeRay operator: its CRDs (from ``crd_documents``, the chart's), the release, NetworkPolicies and the
     Deployment patch."""
     values = helm_values(spec, namespace, monitoring)
-    crds = tuple(granular_worker_groups(c) for c in operator_crds(spec, RELEASE, crd_documents))
+    crds = tuple(retire_before_removal(granular_worker_groups(c)) for c in operator_crds(spec, RELEASE, crd_documents))
     return OperatorPlan(crds, release_args(spec, RELEASE, CHART, namespace, values),
                         tuple(operator_network_policies(spec, namespace, policy, monitoring)), (token_patch(spec, namespace),))

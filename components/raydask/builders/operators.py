@@ -4,6 +4,7 @@ token, the Dask operator's readiness probe)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,15 @@ from raydask.k8s.manifest import PulumiAnnotations
 from raydask.k8s.security import api_token_mount, api_token_volume
 from raydask.spec.operators import OperatorSpec
 
-PATCH_FORCE = PulumiAnnotations.PATCH_FORCE
+ROLLED_OUT = ("jsonpath={.status.conditions[?(@.type=='Progressing')].reason}=NewReplicaSetAvailable",
+              "jsonpath={$[?@.updatedReplicas > 0 && @.updatedReplicas == @.replicas]}",
+              "jsonpath={$[?@.updatedReplicas > 0 && @.availableReplicas == @.replicas]}")
+"""The patched Deployment has rolled out (what ``kubectl rollout status`` waits for), all three at once: the Deployment
+controller reports its new ReplicaSet available, no pod of an older template is left, and every pod is available; the
+provider checks each against the Deployment's observed generation. (``updatedReplicas > 0`` keeps a filter from matching
+``metadata``, where both sides of a comparison are missing; the provider's parser takes two terms per filter.) The
+provider's own Deployment wait misreads a ``Recreate`` rollout (the KubeRay chart's strategy): it finds the old
+ReplicaSet scaled to 0 before the new one exists and warns ``Replicas scaled to 0``."""
 
 def chart_fullname(release: str, chart: str, values: dict[str, Any]) -> str:
     """The chart's ``fullname`` helper (both operator charts use the common one): its Deployment and container prefix."""
@@ -33,7 +42,8 @@ def explicit_token_patch(deployment: str, namespace: str, container: str, readin
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment, "namespace": namespace, "annotations": {PATCH_FORCE: "true"}},
+        "metadata": {"name": deployment, "namespace": namespace,
+                     "annotations": {PulumiAnnotations.WAIT_FOR: json.dumps(list(ROLLED_OUT))}},
         "spec": {"template": {"spec": {
             "automountServiceAccountToken": False,
             "volumes": [api_token_volume()],

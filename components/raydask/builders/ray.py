@@ -204,7 +204,7 @@ def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
     container = _container(spec, group, "ray-worker", RayPorts.worker())
     out: Manifest = {"groupName": group.name}
     if not _autoscaled(spec):
-        out["replicas"] = group.replicas
+        out["replicas"] = group.count
     out |= {
         "minReplicas": group.min,
         "maxReplicas": group.max,
@@ -279,19 +279,46 @@ def exposure_annotations(spec: RayClusterSpec) -> dict[str, str]:
     return {}
 
 
+def deletion_annotations(spec: RayClusterSpec) -> dict[str, str]:
+    """How ``pulumi`` deletes a cluster with GCS fault tolerance: in the background, so the cluster's objects outlive it
+    while KubeRay's finalizer runs the ``<cluster>-redis-cleanup`` Job (empty otherwise: the provider's foreground
+    deletion, which waits until every pod is gone).
+
+    The Job's pod runs as the head pod's service account, which for an autoscaled cluster is ``<cluster>``, created by
+    KubeRay and owned by the RayCluster: a foreground deletion has the garbage collector delete it first, and the Job
+    never gets a pod (``serviceaccount "<cluster>" not found``) until KubeRay gives up and leaves the Redis state behind.
+    KubeRay itself deletes the cluster's pods before the cleanup, so nothing of the cluster runs once it is gone."""
+    if spec.gcs_fault_tolerance is None:
+        return {}
+    return {PulumiAnnotations.DELETION_PROPAGATION: "background"}
+
+
 READY = "{.status.state}=ready"
 """KubeRay's RayCluster state once every pod is running and ready."""
 
 
 def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
-    """The RayCluster object. raydask owns what it applies (``patchForce``): the fields it sets win over another field
-    manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
+    """The RayCluster object. Applied forced like every object (:func:`~raydask.k8s.manifest.owned`): the fields raydask
+    sets win over another field manager's, e.g. ``replicas`` the autoscaler scaled before autoscaling was turned off."""
     opt_out = {DASHBOARD_OPT_OUT_ANNOTATION: "true"} if spec.dashboard.allow_unauthenticated else {}
     # the readiness patch's waitFor lands on the live object (and stays until the patch is deleted, after updates):
     # the RayCluster's own updates must never wait on it
-    annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", PulumiAnnotations.SKIP_AWAIT: "true"}
+    annotations = {**spec.annotations, **opt_out, **deletion_annotations(spec), PulumiAnnotations.SKIP_AWAIT: "true"}
     return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
                annotations, spec=ray_cluster_spec(spec))
+
+
+RESTART_FIELDS = ("spec.rayVersion", "spec.enableInTreeAutoscaling")
+"""What replaces a RayCluster (delete, then create) when it changes, unless ``upgradeStrategy: Recreate`` has KubeRay
+recreate its pods: KubeRay applies a spec change only to pods it creates later (KubeRay < 1.7 never recreates a pod on a
+spec change), so a new Ray version would run beside the old one, and the autoscaler sidecar would stay missing (turned
+on) or keep scaling the groups (turned off) until the head pod restarts. The readiness patch is replaced with the
+cluster, so ``pulumi up`` waits for the new one."""
+
+
+def restart_fields(spec: RayClusterSpec) -> tuple[str, ...]:
+    """The RayCluster's properties whose change replaces it (none with ``upgradeStrategy: Recreate``)."""
+    return () if spec.upgrade_strategy == "Recreate" else RESTART_FIELDS
 
 
 def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:

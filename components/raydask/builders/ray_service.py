@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raydask.builders.common import Manifest, ingress, ingress_url, obj
-from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
+from raydask.builders.ray import APP, RAY_API, deletion_annotations, monitoring_objects, ray_cluster_spec
 from raydask.builders.ray_job import yaml_text
 from raydask.k8s import labels as lbl
 from raydask.k8s.naming import RayNames, service_fqdn
@@ -61,10 +61,11 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
     upgrade: Manifest = {"type": spec.upgrade_strategy}
     if spec.cluster_upgrade_options is not None:
         upgrade["clusterUpgradeOptions"] = spec.cluster_upgrade_options.render()
+    cluster = spec.cluster.to_cluster(spec.name, namespace)
     body: Manifest = {
         "serveConfigV2": serve_config_v2(spec),
         "upgradeStrategy": upgrade,
-        "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
+        "rayClusterConfig": ray_cluster_spec(cluster),
     }
     if spec.serve_service is not None:
         body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, RayPorts.SERVE)])  # KubeRay keeps only it
@@ -76,8 +77,9 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
         body["suspend"] = True
     if spec.managed_by is not None:
         body["managedBy"] = spec.managed_by
+    # its clusters are deleted as RayClusters of the stack are: their Redis cleanup needs their service account
     return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
-               spec.annotations or None, spec=body)
+               {**spec.annotations, **deletion_annotations(cluster)} or None, spec=body)
 
 
 def endpoints(spec: RayServiceSpec, namespace: str) -> RayServiceEndpoints:

@@ -13,7 +13,7 @@ from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
-from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
+from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, restart_fields
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.k8s.security import NOT_SECRET_ANNOTATION
@@ -39,7 +39,8 @@ def _not_secret(plan: Plan[E], names: list[str]) -> Plan[E]:
 
 def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
     """A RayCluster with its Redis password Secret (``redis_password`` is passed through untouched: a Pulumi secret),
-    NetworkPolicies, Services, Ingresses and monitors."""
+    NetworkPolicies, Services, Ingresses and monitors; replaced when its Ray version or autoscaling changes
+    (:data:`~raydask.builders.ray.RESTART_FIELDS`)."""
     spec = ray_security.resolve(spec, ctx.security)
     ns = ctx.namespace_for(spec.namespace)
     needs_password = ray_security.needs_password(spec)
@@ -53,7 +54,8 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     ready = readiness_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     plan = Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
-                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
+                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
+                replace_on_changes=restart_fields(spec))
     return _not_secret(plan, spec.not_secret)
 
 

@@ -22,6 +22,19 @@ class PulumiAnnotations:
     """How long it waits."""
     SKIP_AWAIT: Final = "pulumi.com/skipAwait"
     """No waiting after applying this object (read from its own inputs, whatever annotations the live object has)."""
+    DELETION_PROPAGATION: Final = "pulumi.com/deletionPropagationPolicy"
+    """How ``pulumi`` deletes the object: ``foreground`` (the provider's default: dependents first), ``background``
+    (the object first, its dependents after it is gone) or ``orphan``."""
+
+
+def owned(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` as raydask applies it: with ``patchForce``, so the fields it sets win over any other field manager's
+    (``kubectl edit``, another server-side applier): ``pulumi up`` repairs an outside edit instead of failing on the
+    conflict. Autoscalers keep what they own, because raydask never sets those fields (``replicas`` of an autoscaled
+    Ray worker group, the Dask operator's default worker group). Returns a new dict; ``manifest`` is not modified."""
+    meta = dict(manifest.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), PulumiAnnotations.PATCH_FORCE: "true"}
+    return {**manifest, "metadata": meta}
 
 
 def normalize(value: Any) -> Any:

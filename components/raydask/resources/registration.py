@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import pulumi
 
 from raydask.builders.plan import Plan
+from raydask.k8s.manifest import owned
 
 E = TypeVar("E")
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
@@ -82,7 +83,9 @@ def builtin_class(api_version: str, kind: str) -> type[pulumi.CustomResource] | 
 def kubernetes_resource(resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
                         *, patch: bool = False) -> pulumi.CustomResource:
     """Register ``manifest`` with its typed class (``patch``: as a server-side apply patch, ``<Kind>Patch``), or as a
-    :class:`CustomObject` for a custom kind."""
+    :class:`CustomObject` for a custom kind. Every object raydask applies passes here and is applied as
+    :func:`~raydask.k8s.manifest.owned` (forced), whatever its kind."""
+    manifest = owned(dict(manifest))
     cls = builtin_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
     if cls is None:
         return CustomObject(resource_name, manifest, opts, patch=patch)
@@ -134,5 +137,14 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    patches = register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
+    patches = [kubernetes_resource(child_name(name, p, True), patch_of(main, p), child_options(parent, opts, depends_on=[main]),
+                                   patch=True) for p in plan.patches]
     return Registered(main, before, after, patches)
+
+
+def patch_of(main: pulumi.CustomResource, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``patch`` naming its object through ``main``'s output: when ``main`` is replaced delete-first, the engine replaces
+    the patch with it (deletes it first, creates it again after), instead of relinquishing the patch's fields of an
+    object already gone, which server-side apply would create again as an empty one."""
+    name = main.metadata.apply(lambda m: m["name"])  # type: ignore[attr-defined]
+    return {**patch, "metadata": {**patch["metadata"], "name": name}}

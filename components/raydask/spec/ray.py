@@ -320,16 +320,34 @@ class WorkerGroupSpec(RayGroup):
     num_of_hosts: Annotated[Count, Field(ge=1)] | None = None
     """Pods per replica (``numOfHosts``: a multi-host TPU slice is one replica of several pods; the autoscaler scales
     whole replicas); default 1."""
+    retired: bool = False
+    """Sized 0 (``replicas``, ``minReplicas`` and ``maxReplicas`` 0, none of them set here), the first step of removing
+    or renaming a group of a running RayCluster: KubeRay deletes its pods (in an autoscaled cluster the Ray autoscaler
+    drains them); once they are gone, remove the entry. A group that was not retired cannot leave a RayCluster (its pods
+    would keep running: KubeRay reconciles only the groups in the spec); default false."""
 
     @property
     def min(self) -> int:
+        if self.retired:
+            return 0
         return self.replicas if self.min_replicas is None else self.min_replicas
 
     @property
     def max(self) -> int:
+        if self.retired:
+            return 0
         return self.replicas if self.max_replicas is None else self.max_replicas
 
+    @property
+    def count(self) -> int:
+        """The replica count raydask applies without autoscaling (0 once retired)."""
+        return 0 if self.retired else self.replicas
+
     def problems(self) -> list[tuple[Path, str]]:
+        if self.retired:
+            sized = [k for k, f in (("replicas", "replicas"), ("minReplicas", "min_replicas"), ("maxReplicas", "max_replicas"))
+                     if f in self.model_fields_set]
+            return [*super().problems(), *[(k, "a retired group is sized 0: remove it") for k in sized]]
         explicit = self.replicas if "replicas" in self.model_fields_set else None
         return [*super().problems(), *replica_problems(explicit, self.min_replicas, self.max_replicas)]
 
@@ -656,7 +674,7 @@ class RayClusterConfig(Spec):
                 problems.append((f"workerGroups.{i}.priority", "only the v2 autoscaler reads it; this cluster runs v1 "
                                                                "(autoscaling.version: v1): set autoscaling.version: v2, or "
                                                                "remove it"))
-            if not autoscaled and "replicas" not in g.model_fields_set and not g.min <= g.replicas <= g.max:
+            if not autoscaled and not g.retired and "replicas" not in g.model_fields_set and not g.min <= g.replicas <= g.max:
                 problems.append((f"workerGroups.{i}.replicas", f"required without autoscaling: the group runs replicas pods "
                                                                f"(default {g.replicas}, outside minReplicas..maxReplicas, "
                                                                f"{g.min}..{g.max}); set replicas, or turn on autoscaling"))

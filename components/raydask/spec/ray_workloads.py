@@ -178,6 +178,9 @@ class WorkloadClusterSpec(RayClusterConfig):
         if self.auth is not None and self.auth.k8s_token_auth:
             problems.append(("auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))
         problems += gcs_problems(self)
+        problems += [(f"workerGroups.{i}.retired", "only a RayCluster's groups are retired: KubeRay gives a RayJob or RayService "
+                                                  "a new cluster when a group is removed; remove the group")
+                     for i, g in enumerate(self.worker_groups) if g.retired]
         if self.head.service is not None and self.head.service.name:
             problems.append(("head.service.name", "KubeRay names the head Service of a RayJob's or RayService's cluster "
                                                   "itself (<name>-head-svc)"))

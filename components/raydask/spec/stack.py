@@ -76,7 +76,8 @@ class StackSpec(Spec):
     create_namespace: bool = True
     """Create the namespaces used by the stack; default true."""
     protect: bool = False
-    """Protect namespaces from deletion (``protect`` resource option); default false, true in production."""
+    """Protect every resource of the stack (Pulumi's ``protect``): ``pulumi destroy`` and any change that would delete or
+    replace one of them stop before anything is deleted; default false, true in production."""
     kubernetes_version: KubernetesVersion = "1.31"
     """Target Kubernetes minor version for schema validation; default ``1.31``."""
     image_pull_policy: PullPolicy | None = None
