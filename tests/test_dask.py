@@ -420,11 +420,34 @@ def test_default_cluster(run_program: Any) -> None:
     w = container(worker)
     assert worker["replicas"] == 1
     assert w["args"] == ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1", "--memory-limit", str(2 * 2**30),
-                         "--dashboard-address", ":8787", "--worker-port", "8788", "--nanny-port", "8789"]
+                         "--dashboard-address", "8788", "--worker-port", "8789", "--nanny-port", "8790"]
     assert [p["name"] for p in w["ports"]] == ["http-dashboard", "tcp-worker", "tcp-nanny"]
     assert "env" not in w and w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}]
     assert worker["metadata"]["labels"]["app.kubernetes.io/component"] == "worker-default"
     validate(result.objects())
+
+
+def test_ports_are_the_dask_operators_own() -> None:
+    """The scheduler's and the workers' dashboard ports are where the Dask operator's own specs put them (its
+    ``make_scheduler_spec`` / ``make_worker_spec``, which every Dask example copies): 8787 and 8788, both
+    ``http-dashboard``; raydask's fixed worker and nanny ports take none of them."""
+    pytest.importorskip("dask_kubernetes")
+    from dask_kubernetes.operator.kubecluster.kubecluster import make_scheduler_spec, make_worker_spec
+
+    from raydask.builders.dask import worker_args
+    from raydask.k8s.ports import DaskPorts
+    from raydask.spec.dask import DaskWorkerSpec
+
+    theirs = make_worker_spec()["spec"]["containers"][0]
+    ours = dict(DaskPorts.worker())
+    for port in theirs["ports"]:
+        assert ours[port["name"]] == port["containerPort"]
+    args = theirs["args"]
+    assert worker_args(DaskWorkerSpec())[worker_args(DaskWorkerSpec()).index("--dashboard-address") + 1] == \
+        args[args.index("--dashboard-address") + 1]
+    scheduler = make_scheduler_spec("demo")["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in scheduler["ports"]} == dict(DaskPorts.scheduler())
+    assert len(set(ours.values()) | {DaskPorts.COMM, DaskPorts.DASHBOARD}) == 5
 
 
 def test_scheduler_http_routes_keep_the_defaults_and_add_the_api(run_program: Any) -> None:
@@ -614,7 +637,7 @@ P = "DaskCluster(c)"
     ({"worker": {"extraArgs": ["--nworkers", "2"]}},
      f"{P}.worker.extraArgs[0]: '--nworkers' is set by raydask: one worker process per pod: scale with replicas"),
     ({"workerGroups": [{"name": "g", "extraArgs": ["--worker-port", "9000"]}]},
-     f"{P}.workerGroups[0].extraArgs[0]: '--worker-port' is set by raydask: ports are fixed (8788)"),
+     f"{P}.workerGroups[0].extraArgs[0]: '--worker-port' is set by raydask: ports are fixed (8789), so NetworkPolicies can name them"),
     ({"scheduler": {"extraArgs": ["--port", "9000"]}},
      f"{P}.scheduler.extraArgs[0]: '--port' is set by raydask: the Service, the operator and the workers use port 8786"),
     ({"worker": {"workerResources": {"GPU count": 1}}},

@@ -54,16 +54,20 @@ class RayPorts:
 
 
 class DaskPorts:
-    """Dask scheduler and worker ports; names as the DaskCluster CRD requires (named strings)."""
+    """Dask scheduler and worker ports; names as the DaskCluster CRD requires (named strings) and as the Dask operator
+    names them (``dask_kubernetes.operator``'s ``make_scheduler_spec`` / ``make_worker_spec``)."""
 
     COMM: Final = 8786
     COMM_NAME: Final = "tcp-comm"
     DASHBOARD: Final = 8787
     DASHBOARD_NAME: Final = "http-dashboard"
-    WORKER_NANNY: Final = 8789
-    WORKER_NANNY_NAME: Final = "tcp-nanny"
-    WORKER_COMM: Final = 8788
+    WORKER_DASHBOARD: Final = 8788
+    """A worker's dashboard and ``/metrics``: the Dask operator's and every Dask example's ``--dashboard-address 8788``,
+    under the scheduler's port name (the operator chart's PodMonitor scrapes ``http-dashboard``)."""
+    WORKER_COMM: Final = 8789
     WORKER_COMM_NAME: Final = "tcp-worker"
+    WORKER_NANNY: Final = 8790
+    WORKER_NANNY_NAME: Final = "tcp-nanny"
 
     @classmethod
     def scheduler(cls) -> list[tuple[str, int]]:
@@ -72,8 +76,15 @@ class DaskPorts:
 
     @classmethod
     def worker(cls) -> list[tuple[str, int]]:
-        """(name, port) pairs of a worker container: dashboard and ``/metrics`` under the scheduler's name and port."""
-        return [(cls.DASHBOARD_NAME, cls.DASHBOARD), (cls.WORKER_COMM_NAME, cls.WORKER_COMM), (cls.WORKER_NANNY_NAME, cls.WORKER_NANNY)]
+        """(name, port) pairs of a worker container: the dashboard (``/metrics``) as the operator declares it, then the
+        worker and nanny ports raydask fixes (Dask picks random ones), which NetworkPolicies can name."""
+        return [(cls.DASHBOARD_NAME, cls.WORKER_DASHBOARD), (cls.WORKER_COMM_NAME, cls.WORKER_COMM),
+                (cls.WORKER_NANNY_NAME, cls.WORKER_NANNY)]
+
+    @classmethod
+    def scraped(cls) -> list[int]:
+        """Ports Prometheus scrapes: the scheduler's and the workers' dashboards."""
+        return [cls.DASHBOARD, cls.WORKER_DASHBOARD]
 
 
 class KubernetesPorts:

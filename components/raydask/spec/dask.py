@@ -80,9 +80,10 @@ WORKER_ARGS: dict[str, str] = {
     "--nthreads": "use the nthreads key",
     "--memory-limit": "use the memoryLimit key",
     "--resources": "use the workerResources key (GPU=<gpus> is added for you)",
-    "--dashboard-address": "the PodMonitor scrapes port 8787",
-    "--worker-port": "ports are fixed (8788)",
-    "--nanny-port": "ports are fixed (8789)",
+    "--dashboard-address": "the dashboard and /metrics are on port 8788 (http-dashboard), as the Dask operator puts them; the "
+                           "PodMonitor and NetworkPolicies use it",
+    "--worker-port": "ports are fixed (8789), so NetworkPolicies can name them",
+    "--nanny-port": "ports are fixed (8790), so NetworkPolicies can name them",
     "--nworkers": "one worker process per pod: scale with replicas",
     "--nprocs": "one worker process per pod: scale with replicas",
 }
