@@ -390,7 +390,7 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
         "name": RUNNER_CONTAINER,
         "image": image,
         "imagePullPolicy": images.pull_policy(image, r.image_pull_policy),
-        "command": list(spec.command),
+        **({"command": list(spec.command)} if spec.command is not None else {}),  # else the image's entrypoint runs args
         **({"args": list(spec.args)} if spec.args else {}),
         "resources": r.resources(),
         "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),

@@ -465,10 +465,13 @@ class DaskJobSpec(Spec, Companions):
     """Job name, also its cluster's (DNS-1035, ≤ 53 characters); required."""
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
-    command: Annotated[list[str], Field(min_length=1)]
-    """What the runner runs, e.g. ``[python, -m, etl]``; required."""
+    command: Annotated[list[str], Field(min_length=1)] | None = None
+    """The runner container's ``command``, which replaces the image's entrypoint; default the image's (the Dask image's
+    ``tini -g -- /usr/bin/prepare.sh``, which installs ``EXTRA_PIP_PACKAGES`` and ``EXTRA_CONDA_PACKAGES`` first). Set
+    ``command`` or ``args``, or both."""
     args: list[str] = []
-    """Its arguments; default none."""
+    """The runner container's ``args``: with ``command``, its arguments; alone, what the image's entrypoint runs, e.g.
+    ``[python, -m, etl]`` (as the Dask operator's examples write it); default none."""
     dask_version: DaskVersion = DASK_VERSION
     """Dask version; default ``2026.8.0``. Images default to ``ghcr.io/dask/dask:<daskVersion>``."""
     image: PinnedImage | None = None
@@ -501,6 +504,9 @@ class DaskJobSpec(Spec, Companions):
         for key in ("command", "args"):
             if key in self.runner.model_fields_set:
                 problems.append((f"runner.{key}", f"set the job's own {key}"))
+        if self.command is None and not self.args:
+            problems.append(("args", "the runner needs something to run: set args (run by the image's entrypoint, e.g. "
+                                     "[python, -m, etl]) or command"))
         if not self.allow_image_version_mismatch and self.runner.image:
             try:
                 images.check_version_tag(self.runner.image, self.dask_version, "daskVersion")
