@@ -212,7 +212,7 @@ def worker_args(group: DaskWorkerSpec) -> list[str]:
     """``dask worker`` command line: threads and memory from the container's resources, the dashboard where the Dask
     operator puts it (``--dashboard-address 8788``), fixed worker and nanny ports."""
     args = ["dask", "worker", "--name", "$(DASK_WORKER_NAME)",
-            "--nthreads", str(group.threads), "--memory-limit", str(group.memory_limit_bytes),
+            "--nthreads", str(group.threads), "--memory-limit", group.memory_limit_arg,
             "--dashboard-address", str(DaskPorts.WORKER_DASHBOARD),
             "--worker-port", str(DaskPorts.WORKER_COMM), "--nanny-port", str(DaskPorts.WORKER_NANNY)]
     if group.dask_resources:
