@@ -199,7 +199,8 @@ def build(values: Config) -> list[dict[str, Any]]:
     objects += namespaces(spec)
     if spec.kuberay:  # raydask.resources.operators.KubeRayOperator
         objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
-                                             effective_network_policy(spec.network_policy, None), spec.monitoring)
+                                             effective_network_policy(spec.network_policy, None), spec.monitoring,
+                                             spec.serve_ports())
     secrets = {ref: f"{REDIS_PASSWORD_PLACEHOLDER}-{ref}" for _, _, w in spec.workloads() for _, ref in w.secret_references()}
     plans: dict[str, Callable[..., Plan[Any]]] = {
         "rayClusters": functools.partial(plan_ray_cluster, redis_password=REDIS_PASSWORD_PLACEHOLDER),

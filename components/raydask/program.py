@@ -211,7 +211,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         op_ns = spec.kuberay.namespace or spec.namespace
         operators["kuberay"].append(KubeRayOperator(
             "kuberay", spec.kuberay, namespace=spec.namespace, monitoring=spec.monitoring, project_dir=root,
-            network_policy=network_policy, opts=after([op_ns, *spec.kuberay.watch_namespaces])))
+            network_policy=network_policy, plan_options={"serve_ports": spec.serve_ports()},
+            opts=after([op_ns, *spec.kuberay.watch_namespaces])))
         outputs["kuberayVersion"] = spec.kuberay.version
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace

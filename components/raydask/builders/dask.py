@@ -57,10 +57,8 @@ APP = "dask"
 DASK_API = "kubernetes.dask.org/v1"
 CHART = DASK_CHART
 RELEASE = "dask-kubernetes-operator"
-SCHEDULER_CONTAINER = "scheduler"
 TMP_VOLUME = "dask-tmp"
 """emptyDir at ``/tmp``: the root filesystem is read-only."""
-WORKER_CONTAINER = "worker"
 DEFAULT_SCHEDULER_ROUTES = (
     "distributed.http.scheduler.prometheus",
     "distributed.http.scheduler.info",
@@ -267,7 +265,7 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
     """``spec.scheduler``: pod template (with the HTTP API route) and the scheduler Service."""
     s = spec.scheduler
     env = {SCHEDULER_ROUTES_ENV: scheduler_routes(), **s.env}
-    container = _container(spec, s, SCHEDULER_CONTAINER, scheduler_args(spec), env, DaskPorts.scheduler())
+    container = _container(spec, s, s.container_name, scheduler_args(spec), env, DaskPorts.scheduler())
     container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
     container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 15, "periodSeconds": 20}
     metadata, pod = _pod(spec, s, "scheduler", container)
@@ -283,7 +281,7 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
 
 def worker(spec: DaskClusterSpec, group: DaskWorkerSpec, component: str) -> Manifest:
     """``spec.worker`` of a DaskCluster or DaskWorkerGroup."""
-    container = _container(spec, group, WORKER_CONTAINER, worker_args(group), dict(group.env), DaskPorts.worker())
+    container = _container(spec, group, group.container_name, worker_args(group), dict(group.env), DaskPorts.worker())
     container["readinessProbe"] = {**_probe(), "initialDelaySeconds": 5, "periodSeconds": 10}
     # lenient: a task holding the GIL can stall the worker's event loop for a while; only a hung worker is restarted
     container["livenessProbe"] = {**_probe(), "initialDelaySeconds": 30, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 10}
@@ -359,8 +357,6 @@ def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuil
     return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))
 
 
-RUNNER_CONTAINER = "job"
-"""The runner's container (the Dask operator's examples name it ``job``)."""
 
 
 @dataclass(frozen=True)
@@ -387,7 +383,7 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
     image = spec.image_for(r)
     volumes, mounts = extra_volumes(r.volumes)
     container: Manifest = {
-        "name": RUNNER_CONTAINER,
+        "name": r.container_name,
         "image": image,
         "imagePullPolicy": images.pull_policy(image, r.image_pull_policy),
         **({"command": list(spec.command)} if spec.command is not None else {}),  # else the image's entrypoint runs args
@@ -411,9 +407,9 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
     else:  # the runner talks to the scheduler only
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "job-runner", {**spec.labels, **r.labels})}
-    if annotations := {**r.annotations, **no_limits_annotation({RUNNER_CONTAINER: r.removed_limits})}:
+    if annotations := {**r.annotations, **no_limits_annotation({r.container_name: r.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, r, RUNNER_CONTAINER)
+    return apply_overrides({"metadata": metadata, "spec": pod}, r, r.container_name)
 
 
 def build_dask_job(spec: DaskJobSpec, namespace: str) -> DaskJobBuild:

@@ -163,7 +163,7 @@ def ray_group_fields(group: RayGroup) -> Manifest:
 
 def head_group(spec: RayClusterSpec) -> Manifest:
     """``headGroupSpec``."""
-    container = _container(spec, spec.head, "ray-head", RayPorts.head())
+    container = _container(spec, spec.head, spec.head.container_name, spec.head.ports())
     return {
         "rayStartParams": head_start_params(spec.head),
         **ray_group_fields(spec.head),
@@ -177,7 +177,7 @@ def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
     """One entry of ``workerGroupSpecs``, always with min and max replicas; ``replicas`` only when the cluster is not
     autoscaled. The Ray autoscaler owns ``replicas`` of an autoscaled group (KubeRay starts it at ``minReplicas``), so
     raydask never applies it: an update never resets a group the autoscaler has scaled."""
-    container = _container(spec, group, "ray-worker", RayPorts.worker())
+    container = _container(spec, group, group.container_name, RayPorts.worker(spec.head.serve_port))
     out: Manifest = {"groupName": group.name}
     if not _autoscaled(spec):
         out["replicas"] = group.replicas
@@ -300,7 +300,7 @@ def external_service(spec: RayClusterSpec, namespace: str) -> Manifest:
     """Extra Service in front of the head, when asked for."""
     ext = spec.external_service
     assert ext is not None
-    by_name = dict(RayPorts.head())
+    by_name = dict(spec.head.ports())
     body: Manifest = {
         "type": ext.type,
         "selector": lbl.selector(APP, spec.name, "head"),

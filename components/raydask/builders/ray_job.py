@@ -29,8 +29,6 @@ from raydask.spec.base import MonitoringSpec
 from raydask.spec.ray import DEFAULT_RAY_VERSION
 from raydask.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
-SUBMITTER_CONTAINER = "ray-job-submitter"
-"""KubeRay's name for the submitter container (it runs the first container of the template)."""
 RERUN_ON_CHANGES = [
     f"spec.{key}" for key in (
         "entrypoint", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "runtimeEnvYAML", "jobId",
@@ -86,7 +84,7 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     image = sub.image or (cluster.image_for(cluster.head) if cluster else f"rayproject/ray:{DEFAULT_RAY_VERSION}")
     volumes, mounts = extra_volumes(sub.volumes)
     container: Manifest = {
-        "name": SUBMITTER_CONTAINER,
+        "name": sub.container_name,
         "image": image,
         "imagePullPolicy": images.pull_policy(image, sub.image_pull_policy),
         "resources": sub.resources(),
@@ -107,9 +105,9 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     else:  # `ray job submit` talks to the job API only
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
-    if annotations := {**sub.annotations, **no_limits_annotation({SUBMITTER_CONTAINER: sub.removed_limits})}:
+    if annotations := {**sub.annotations, **no_limits_annotation({sub.container_name: sub.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, sub, SUBMITTER_CONTAINER)
+    return apply_overrides({"metadata": metadata, "spec": pod}, sub, sub.container_name)
 
 
 def derived_job_id(name: str, body: Manifest) -> str:

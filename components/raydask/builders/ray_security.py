@@ -104,9 +104,9 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
     exposed: list[tuple[int, str | None]] = []
     if workload == "cluster":
         exposed = [(port, HEAD) for port, ingress in ((RayPorts.DASHBOARD, spec.dashboard.ingress),
-                                                      (RayPorts.SERVE, spec.serve.ingress)) if ingress is not None]
+                                                      (spec.head.serve_port, spec.serve.ingress)) if ingress is not None]
     elif workload == "service" and serve_ingress:
-        exposed = [(RayPorts.SERVE, None)]
+        exposed = [(spec.head.serve_port, None)]
     scraped = monitoring is not None and monitoring.enabled and spec.monitoring
     operator_ns = policy.operator_namespace or kuberay_namespace
     api_server: list[str | None] = [HEAD] if spec.autoscaling and spec.autoscaling.enabled else []
@@ -119,7 +119,7 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
     if workload == "cluster":
         ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]
     if workload == "service" and operator_ns:
-        ingress.append(Allow((RayPorts.SERVE,), (operator_ns,)))
+        ingress.append(Allow((spec.head.serve_port,), (operator_ns,)))
     return network_policies(
         RayNames.network_policy(spec.name, "netpol"), namespace, lbl.standard(APP, spec.name, "network-policy"),
         lbl.selector(APP, spec.name), policy,
@@ -150,13 +150,13 @@ def submitter_network_policies(job: str, cluster: str, namespace: str, policy: N
 def external_allowances(spec: RayClusterSpec) -> list[Allow]:
     """Ingress from outside the cluster to what a LoadBalancer / NodePort exposes (its source ranges, else anywhere)."""
     out: list[Allow] = []
-    by_name = dict(RayPorts.head())
+    by_name = dict(spec.head.ports())
     ext = spec.external_service
     if ext is not None and ext.type != "ClusterIP":
         cidrs = tuple(ext.load_balancer_source_ranges) if ext.type == "LoadBalancer" and ext.load_balancer_source_ranges else (EVERYWHERE,)
         out.append(Allow(tuple(by_name[p] for p in ext.ports), group=HEAD, cidrs=cidrs))
     if spec.head.service_type != "ClusterIP":
-        out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, RayPorts.SERVE), group=HEAD, cidrs=(EVERYWHERE,)))
+        out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, spec.head.serve_port), group=HEAD, cidrs=(EVERYWHERE,)))
     return out
 
 

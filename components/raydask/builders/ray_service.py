@@ -46,7 +46,7 @@ class RayServiceBuild:
 def serve_config(spec: RayServiceSpec) -> dict[str, Any]:
     """Ray Serve's multi-application config (``ServeDeploySchema``), HTTP on the ``serve`` port."""
     return {
-        "http_options": {"host": SERVE_HOST, "port": RayPorts.SERVE},
+        "http_options": {"host": SERVE_HOST, "port": spec.cluster.head.serve_port},
         "applications": [app.render() for app in spec.applications],
     }
 
@@ -67,7 +67,7 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
         "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
     }
     if spec.serve_service is not None:
-        body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, RayPorts.SERVE)])  # KubeRay keeps only it
+        body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, spec.cluster.head.serve_port)])  # KubeRay keeps only it
     if spec.ray_cluster_deletion_delay_seconds is not None:
         body["rayClusterDeletionDelaySeconds"] = spec.ray_cluster_deletion_delay_seconds
     if spec.exclude_head_pod_from_serve_svc:
@@ -85,7 +85,7 @@ def endpoints(spec: RayServiceSpec, namespace: str) -> RayServiceEndpoints:
     serve = spec.serve_service_name
     return RayServiceEndpoints(
         serve_service=serve,
-        serve_url=f"http://{service_fqdn(serve, namespace)}:{RayPorts.SERVE}",
+        serve_url=f"http://{service_fqdn(serve, namespace)}:{spec.cluster.head.serve_port}",
         dashboard_url=f"http://{service_fqdn(RayNames.head_service(spec.name), namespace)}:{RayPorts.DASHBOARD}",
         serve_ingress_url=ingress_url(spec.ingress) if spec.ingress else None,
     )

@@ -167,6 +167,11 @@ def port_name_error(name: str) -> str | None:
     return None
 
 
+def check_port_name(name: str) -> str:
+    """An IANA service name, else ValueError (:func:`port_name_error`)."""
+    return _raise_on(port_name_error(name), name)
+
+
 def config_key_error(key: str, what: str = "data key") -> str | None:
     """Why ``key`` cannot be a ConfigMap or Secret data key (letters, digits, '-', '_' and '.', at most 253, not '.' or
     '..'), or None; ``what`` names it in the message."""

@@ -24,24 +24,25 @@ class RayPorts:
     DASHBOARD_METRICS_NAME: Final = "dash-metrics"
 
     @classmethod
-    def head(cls, serve: bool = True) -> list[tuple[str, int]]:
-        """(name, port) pairs declared on the head container."""
-        ports = [
-            (cls.GCS_NAME, cls.GCS),
+    def head(cls, gcs_name: str = GCS_NAME, serve: int = SERVE) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on the head container: the GCS port under ``gcs_name`` (KubeRay's own name,
+        ``gcs-server``, by default), Serve on ``serve`` (KubeRay reads the port named ``serve``)."""
+        return [
+            (gcs_name, cls.GCS),
             (cls.DASHBOARD_NAME, cls.DASHBOARD),
             (cls.CLIENT_NAME, cls.CLIENT),
+            (cls.SERVE_NAME, serve),
             (cls.METRICS_NAME, cls.METRICS),
             (cls.AUTOSCALER_METRICS_NAME, cls.AUTOSCALER_METRICS),
             (cls.DASHBOARD_METRICS_NAME, cls.DASHBOARD_METRICS),
         ]
-        if serve:
-            ports.insert(3, (cls.SERVE_NAME, cls.SERVE))
-        return ports
 
     @classmethod
-    def worker(cls) -> list[tuple[str, int]]:
-        """(name, port) pairs declared on worker containers."""
-        return [(cls.METRICS_NAME, cls.METRICS)]
+    def worker(cls, serve: int = SERVE) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on worker containers: metrics, and Serve when it is not on 8000 (KubeRay's
+        readiness probe of a RayService's workers checks the Serve proxy on the container's ``serve`` port, 8000
+        without one)."""
+        return [(cls.METRICS_NAME, cls.METRICS), *([(cls.SERVE_NAME, serve)] if serve != cls.SERVE else [])]
 
     @classmethod
     def scraped(cls) -> list[tuple[str, int]]:

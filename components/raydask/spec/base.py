@@ -222,6 +222,10 @@ Host = Annotated[str, AfterValidator(naming.check_host)]
 """An Ingress host: a DNS name, or a wildcard such as ``*.example.com``."""
 Subdomain = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
 """A DNS-1123 subdomain (Secret, IngressClass, PriorityClass names)."""
+ContainerName = Annotated[str, AfterValidator(naming.check_dns1123_label)]
+"""A container name: a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)."""
+PortName = Annotated[str, AfterValidator(naming.check_port_name)]
+"""A container port name (an IANA service name: at most 15 lower-case letters, digits and '-', with a letter)."""
 PinnedImage = Annotated[str, AfterValidator(images.check_pinned)]
 """An image reference with a version tag or digest; ``:latest`` and untagged are rejected."""
 

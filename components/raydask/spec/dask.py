@@ -13,6 +13,7 @@ from raydask.k8s import images, naming, quantities, schema
 from raydask.k8s.ports import DaskPorts
 from raydask.spec.base import (
     INT32_MAX,
+    ContainerName,
     Count,
     Cpu,
     GroupName,
@@ -103,7 +104,7 @@ def _dask_memory_limit(value: object) -> str:
     if amount < quantities.MIN_MEMORY:
         raise ValueError(f"'{value}' is {amount} bytes: Dask reads numbers up to 1 as a fraction of the container's "
                          "memory and no unit as bytes; give an amount with a unit, e.g. '6GB' or '6GiB'")
-    return str(int(value)) if isinstance(value, int | float) else value
+    return str(int(value)) if isinstance(value, int | float) else str(value)
 
 
 def _dask_memory(value: object) -> str:
@@ -250,6 +251,8 @@ class DaskPodSettings(PodSettings):
 class DaskSchedulerSpec(DaskPodSettings):
     """The Dask scheduler pod and its Service."""
 
+    container_name: ContainerName = "scheduler"
+    """Name of the scheduler container; default ``scheduler``, as the Dask operator names it."""
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the ``<cluster>-scheduler`` Service the operator creates; default ``ClusterIP``."""
     service_patch: dict[str, Any] = {}
@@ -287,6 +290,8 @@ class DaskSchedulerSpec(DaskPodSettings):
 class DaskWorkerSpec(DaskPodSettings):
     """Dask worker pods."""
 
+    container_name: ContainerName = "worker"
+    """Name of the worker container; default ``worker``, as the Dask operator names it."""
     replicas: Count = 1
     """Worker pods; default 1."""
     nthreads: Threads | None = None
@@ -520,6 +525,9 @@ class DaskJobRunnerSpec(PodSettings):
     ``1Gi``."""
     image: PinnedImage | None = None
     """Runner image; default the job's image."""
+
+    container_name: ContainerName = "job"
+    """Name of the runner container; default ``job``, as the Dask operator's examples name it."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = {"DASK_SCHEDULER_ADDRESS": "is set by the Dask operator (the job's scheduler)"}
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"dask-tmp": "/tmp"}

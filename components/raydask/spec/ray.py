@@ -15,6 +15,7 @@ from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME, RAY_WRITABLE
 from raydask.spec.base import (
     ClusterName,
+    ContainerName,
     Count,
     Cpu,
     GroupName,
@@ -23,6 +24,7 @@ from raydask.spec.base import (
     Memory,
     PinnedImage,
     PodSettings,
+    PortName,
     Real,
     ResourceAmount,
     Spec,
@@ -80,6 +82,14 @@ RAY_START_PARAMS: dict[str, str] = {
     "port": "is set by KubeRay (the GCS port, 6379)",
 }
 """``ray start`` parameters raydask or KubeRay set (or KubeRay refuses), with the reason."""
+KUBERAY_CONTAINERS: dict[str, str] = {
+    "autoscaler": "the autoscaler sidecar of an autoscaled cluster's head",
+    "ray-job-submitter": "the submitter container of a SidecarMode RayJob's head",
+    "ray-history-collector": "the history-server collector sidecar (historyServer)",
+    "wait-gcs-ready": "the init container of worker pods",
+    "wait-for-tls-ip-san": "the init container of every pod with tls",
+}
+"""Containers KubeRay adds to Ray pods, by name, with where: a Ray container of the same name makes the pod invalid."""
 TLS_ENV = ("RAY_USE_TLS", "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY", "RAY_TLS_CA_CERT")
 """Environment variables KubeRay sets in every Ray container (and the autoscaler) of a cluster with ``tls``; it refuses
 the cluster when they are set by hand."""
@@ -135,7 +145,7 @@ class RayGroup(PodSettings):
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
-        problems += self._ray_resource_problems()
+        problems += self._ray_resource_problems() + self._container_name_problems()
         for key, have, what in (("num-cpus", cpus, "the CPU limit (else request) rounded up"), ("num-gpus", self.gpus, "gpus")):
             value = self.ray_start_params.get(key)
             if value is None or self.ray_resources:
@@ -152,6 +162,13 @@ class RayGroup(PodSettings):
         if extra is not None and not self.ray_resources:
             problems += _custom_resources(extra)
         return problems
+
+    def _container_name_problems(self) -> list[tuple[Path, str]]:
+        name = getattr(self, "container_name", None)
+        if name in KUBERAY_CONTAINERS:
+            return [("containerName", f"'{name}' is the name of a container KubeRay adds ({KUBERAY_CONTAINERS[name]}): "
+                                      "choose another")]
+        return []
 
     def _ray_resource_problems(self) -> list[tuple[Path, str]]:
         out: list[tuple[Path, str]] = []
@@ -226,7 +243,7 @@ class ServiceSettingsSpec(Spec):
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *label_problems(self.labels, "labels", ("ray.io/",)),
                     *annotation_problems(self.annotations, "annotations")]
-        taken = dict(RayPorts.head())
+        taken = {name: port for name, port in RayPorts.head() if name not in (RayPorts.GCS_NAME, RayPorts.SERVE_NAME)}
         names: dict[str, int] = {}
         for i, p in enumerate(self.extra_ports):
             if p.name in taken:
@@ -257,6 +274,16 @@ class ServiceSettingsSpec(Spec):
 class HeadSpec(RayGroup):
     """The Ray head pod."""
 
+    container_name: ContainerName = "ray-head"
+    """Name of the Ray container (KubeRay takes the first container as Ray's, whatever its name); default ``ray-head``,
+    as KubeRay's samples name it."""
+    gcs_port_name: PortName = RayPorts.GCS_NAME
+    """Name of the head container's GCS port, 6379 (KubeRay's samples use ``gcs-server``, ``gcs`` or ``redis``; KubeRay
+    copies it to the head Service, where clients find it by name); default ``gcs-server``, KubeRay's own."""
+    serve_port: Port = RayPorts.SERVE
+    """Ray Serve's HTTP port, declared as the port ``serve`` of the head (and, when not 8000, of every worker): KubeRay
+    routes the Serve Service to it and probes Serve's proxies there, a RayService's Serve config listens on it, and
+    raydask's NetworkPolicies admit it; default 8000, Serve's own."""
     schedulable: bool = True
     """Run tasks on the head; default true. Set false on large clusters (emits ``num-cpus: "0"``)."""
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
@@ -265,10 +292,39 @@ class HeadSpec(RayGroup):
     """Name, labels, annotations and more ports of the head Service KubeRay creates (``headService``); default
     KubeRay's. KubeRay adds every named port of the head container (``extraPorts`` too) to it by itself."""
 
+    def ports(self) -> list[tuple[str, int]]:
+        """(name, port) pairs raydask declares on the head container."""
+        return RayPorts.head(self.gcs_port_name, self.serve_port)
+
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
+        fixed = {name: port for name, port in RayPorts.head() if name != RayPorts.GCS_NAME}
+        if self.gcs_port_name in fixed:
+            problems.append(("gcsPortName", f"'{self.gcs_port_name}' is the name of the head's port {fixed[self.gcs_port_name]}: "
+                                            "choose another"))
+        taken = {port: name for name, port in RayPorts.head() if name != RayPorts.SERVE_NAME}
+        if self.serve_port in taken:
+            problems.append(("servePort", f"{self.serve_port} is the head's port '{taken[self.serve_port]}': choose another"))
+        own = self.ports()
+        for i, port in enumerate(self.extra_ports):
+            if not isinstance(port, dict):
+                continue
+            same = next(((n, number) for n, number in own if port.get("containerPort") == number), None)
+            if same is not None:
+                hint = " (to name the GCS port otherwise, set gcsPortName)" if same[1] == RayPorts.GCS else \
+                    " (to move Serve, set servePort)" if same[0] == RayPorts.SERVE_NAME else ""
+                problems.append((("extraPorts", i, "containerPort"), f"{same[1]} is the head's port '{same[0]}': KubeRay copies "
+                                                                    "the head container's named ports to the head Service, "
+                                                                    f"which refuses two ports of one number{hint}"))
+            elif port.get("name") in dict(own):
+                problems.append((("extraPorts", i, "name"), f"'{port.get('name')}' is the name of the head's port "
+                                                           f"{dict(own)[port['name']]}: choose another"))
         container = {p.get("name") for p in self.extra_ports if isinstance(p, dict)}
         for i, p in enumerate(self.service.extra_ports if self.service else []):
+            if p.name in (self.gcs_port_name, RayPorts.SERVE_NAME) or p.port in (RayPorts.GCS, self.serve_port):
+                problems.append((f"service.extraPorts.{i}", f"'{p.name}' ({p.port}) is a port of the head container, which "
+                                                            "KubeRay adds to the head Service itself: choose another"))
+                continue
             if p.name in container:
                 problems.append((f"service.extraPorts.{i}.name", f"'{p.name}' is a port of the head container (extraPorts), "
                                                                  "which KubeRay adds to the head Service itself: leave it out"))
@@ -280,6 +336,9 @@ class WorkerGroupSpec(RayGroup):
 
     name: GroupName
     """Group name (DNS-1035 label of at most 56 characters, unique in the cluster); required."""
+    container_name: ContainerName = "ray-worker"
+    """Name of the Ray container (KubeRay takes the first container as Ray's, whatever its name); default
+    ``ray-worker``, as KubeRay's samples name it."""
     replicas: Count = 1
     """Replica count; default 1. In an autoscaled cluster the autoscaler owns it (the group starts at ``minReplicas``
     and raydask never applies it): leave it out or equal to ``minReplicas``."""

@@ -13,6 +13,7 @@ from raydask.errors import Path
 from raydask.k8s import naming, quantities
 from raydask.spec.base import (
     ClusterName,
+    ContainerName,
     Count,
     Cpu,
     IngressSpec,
@@ -191,6 +192,9 @@ class WorkloadClusterSpec(RayClusterConfig):
 class SubmitterSpec(PodSettings):
     """The submitter pod of ``K8sJobMode``: a Kubernetes Job running ``ray job submit`` and following the logs."""
 
+    container_name: ContainerName = "ray-job-submitter"
+    """Name of the submitter container (KubeRay runs the first container of the template); default
+    ``ray-job-submitter``, KubeRay's own."""
     cpu: Cpu = "250m"
     """CPU request; default ``250m``. Also the limit unless ``cpuLimit`` is set."""
     memory: Memory = "512Mi"

@@ -127,6 +127,10 @@ class StackSpec(Spec):
             ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
         return [(field, i, w) for field, items in kinds for i, w in enumerate(items)]
 
+    def serve_ports(self) -> list[int]:
+        """The Serve ports of the stack's RayServices (the KubeRay operator probes Serve's proxies there)."""
+        return sorted({s.cluster.head.serve_port for s in self.ray_services})
+
     def _name_problems(self) -> list[tuple[Path, str]]:
         """Names that collide: two workloads of one name in a namespace (they share Services, Ingresses, NetworkPolicies
         and pod labels), and any object raydask or an operator derives from a name that another one also makes."""
