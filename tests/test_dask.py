@@ -660,12 +660,13 @@ P = "DaskCluster(c)"
                       "a letter, ending with a letter or digit (no dots or underscores)"),
     ({"worker": {"replicas": -1}}, f"{P}.worker.replicas: must be ≥ 0, got -1"),
     ({"worker": {"gpus": 1.5}}, f"{P}.worker.gpus: must be a whole number, got 1.5"),
-    ({"worker": {"memory": "2XB"}}, f"{P}.worker.memory: '2XB' is not a Kubernetes quantity"),
+    ({"worker": {"memory": "2XB"}}, f"{P}.worker.memory: '2XB' is neither a Kubernetes quantity ('8Gi', '6G') nor an amount in "
+                                    "Dask's byte units ('6GB', '1.5GiB')"),
     ({"worker": {"memoryLimit": "6 foos"}},
      f"{P}.worker.memoryLimit: '6 foos': Dask reads no byte unit 'foos' (kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)"),
     ({"worker": {"memoryLimit": "0.5"}},
-     f"{P}.worker.memoryLimit: '0.5' is 0 bytes: Dask reads numbers up to 1 as a fraction of the container's memory and no "
-     "unit as bytes; give an amount with a unit, e.g. '6GB' or '6GiB'"),
+     f"{P}.worker.memoryLimit: '0.5' is 0 bytes (Dask reads a number up to 1 as a fraction of the memory it finds, not an "
+     "amount): give an amount with a unit, e.g. '6GB' or '6GiB'"),
     ({"worker": {"memory": "6G", "memoryLimit": "7GB"}},
      f"{P}.worker.memoryLimit: must be ≤ the container's memory limit (7GB > 6G): Dask would ignore it and spill, pause and "
      "restart the worker at the container's limit"),

@@ -133,7 +133,7 @@ JOB_RULES = [
     ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: must be ≥ 0, got -1"),
     ("backoffLimit", 1.5, "raydask:rayJobs[0].backoffLimit: must be a whole number, got 1.5"),
     ("runtimeEnv.pip.1", "emoji=2", "raydask:rayJobs[0].runtimeEnv.pip[1]: 'emoji=2' is not a pip requirement such as "
-                                    "'emoji==2.14.1'"),
+                                    "'emoji==2.14.1', a URL, or an option of a requirements file"),
     ("runtimeEnv.envVars", {"1X": "y"}, "raydask:rayJobs[0].runtimeEnv.envVars[\"1X\"]: '1X' is not an environment variable name "
                                         "(letters, digits, '_', not starting with a digit)"),
     ("runtimeEnv.workingDir", "./src", "raydask:rayJobs[0].runtimeEnv.workingDir: './src' is not a package URI Ray can fetch on "

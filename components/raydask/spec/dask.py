@@ -102,8 +102,13 @@ def _dask_memory_limit(value: object) -> str:
         raise ValueError(f"expected an amount of bytes such as '6GB' or '8Gi', got {value}")
     amount = dask_bytes(value)
     if amount < quantities.MIN_MEMORY:
-        raise ValueError(f"'{value}' is {amount} bytes: Dask reads numbers up to 1 as a fraction of the container's "
-                         "memory and no unit as bytes; give an amount with a unit, e.g. '6GB' or '6GiB'")
+        try:
+            fraction = float(value) <= 1  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            fraction = False
+        why = ("Dask reads a number up to 1 as a fraction of the memory it finds, not an amount" if fraction else
+               "less memory than a worker runs in")
+        raise ValueError(f"'{value}' is {amount} bytes ({why}): give an amount with a unit, e.g. '6GB' or '6GiB'")
     return str(int(value)) if isinstance(value, int | float) else str(value)
 
 
@@ -118,8 +123,10 @@ def _dask_memory(value: object) -> str:
         except ValueError:
             m = re.fullmatch(r"(?P<num>\d+(?:\.\d+)?)(?P<unit>[A-Za-z]+)", value.replace(" ", ""))
             unit = DASK_BYTE_UNITS.get(m["unit"].lower()) if m else None
-            if m and unit is not None:
-                value = f"{m['num']}{_KUBERNETES_UNITS[unit]}"
+            if m is None or unit is None:
+                raise ValueError(f"'{value}' is neither a Kubernetes quantity ('8Gi', '6G') nor an amount in Dask's byte "
+                                 "units ('6GB', '1.5GiB')") from None
+            value = f"{m['num']}{_KUBERNETES_UNITS[unit]}"
     return quantities.check_memory(value)
 
 

@@ -6,7 +6,6 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
-from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, Field
 
 from raydask.errors import Path
@@ -29,6 +28,7 @@ from raydask.spec.base import (
 )
 from raydask.spec.companions import Companions
 from raydask.spec.needs import Needs
+from raydask.spec.pip import line_problem as pip_line_problem
 from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
 from raydask.spec.security import gcs_problems
 
@@ -108,7 +108,10 @@ class RuntimeEnvSpec(Spec):
     """A Ray runtime environment, rendered as Ray's ``runtime_env`` (``runtimeEnvYAML`` or a Serve app's ``runtime_env``)."""
 
     pip: list[str] = []
-    """pip requirements installed on every node before the code runs, e.g. ``emoji==2.14.1``; default none."""
+    """pip requirements installed on every node before the code runs: the lines of the requirements file Ray hands to
+    ``pip install -r``, so requirements (``emoji==2.14.1``, ``name @ https://…``, a URL or an absolute path, with
+    ``--hash`` / ``--config-settings``) and pip's requirements-file options, each on an entry of its own (``-f
+    https://…/releases.html``, ``--index-url``, ``--extra-index-url``, ``--pre``…); default none."""
     env_vars: dict[str, str] = {}
     """Environment variables for the job's or application's processes; default none."""
     working_dir: str | None = None
@@ -119,11 +122,7 @@ class RuntimeEnvSpec(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
-        for i, req in enumerate(self.pip):
-            try:
-                Requirement(req)
-            except InvalidRequirement:
-                problems.append((f"pip.{i}", f"'{req}' is not a pip requirement such as 'emoji==2.14.1'"))
+        problems += [(f"pip.{i}", problem) for i, line in enumerate(self.pip) if (problem := pip_line_problem(line))]
         for key in self.env_vars:
             if not ENV_VAR.match(key):
                 problems.append((("envVars", key), f"'{key}' is not an environment variable name (letters, digits, '_', not "
