@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pydantic import ValidationError
 from stack_renders import stack_config
 
 from raydask.builders.ray import build_ray_cluster, ray_cluster_spec
@@ -202,10 +203,14 @@ SERVICE_RULES = [
     ("applications.0.routePrefix", "/fruit/", "raydask:rayServices[0].applications[0].routePrefix: '/fruit/' must not end with '/'"),
     ("applications.0.routePrefix", "/{id}", "raydask:rayServices[0].applications[0].routePrefix: '/{id}' must not contain wildcards "
                                             "('{' or '}')"),
-    ("applications.0.importPath", "fruit", "raydask:rayServices[0].applications[0].importPath: 'fruit' is not an import path such as "
-                                           "'module:app' or 'package.module.app'"),
-    ("applications.0.importPath", "a:b:c", "raydask:rayServices[0].applications[0].importPath: 'a:b:c' is not an import path such as "
-                                           "'module:app' or 'package.module.app'"),
+    ("applications.0.importPath", "fruit", "raydask:rayServices[0].applications[0].importPath: 'fruit' is not an import path Ray "
+                                           "can import, such as 'module:app', 'package.module.app' or 'my-dir.module:app' "
+                                           "(module parts are file or directory names; one attribute after ':' or the last "
+                                           "'.')"),
+    ("applications.0.importPath", "a:b:c", "raydask:rayServices[0].applications[0].importPath: 'a:b:c' is not an import path Ray "
+                                           "can import, such as 'module:app', 'package.module.app' or 'my-dir.module:app' "
+                                           "(module parts are file or directory names; one attribute after ':' or the last "
+                                           "'.')"),
     ("applications.0.name", "fruit app", "raydask:rayServices[0].applications[0].name: 'fruit app' is not an application name: "
                                          "letters, digits, '-', '_' or '.'"),
     ("applications.0.deployments.1.name", "MangoStand", "raydask:rayServices[0].applications[0].deployments[1].name: duplicate "
@@ -362,6 +367,46 @@ def test_what_we_refuse_ray_serve_refuses_too(path: str, value: Any) -> None:
         schema = ServeDeploySchema.model_validate(raw)
         for app in schema.applications:
             validate_route_prefix(app.route_prefix)
+
+
+IMPORTABLE = ["fruit.deployment_graph", "text_ml:app", "ray-operator.config.samples.ray-serve.single_deployment_dag:DagNode",
+              "my-dir.serve_app.app", "pkg.sub:build_app"]
+UNIMPORTABLE = ["fruit", "a:b:c", "mod:app.attr", "mod..app", ".mod:app", "mod:", "mod:1app", "my dir.mod:app"]
+
+
+@pytest.mark.parametrize("path", IMPORTABLE)
+def test_import_paths_ray_imports_are_accepted(path: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KubeRay's samples import from directories with '-' in their names (``ray-operator.config.samples…``): Ray imports
+    the module with ``importlib`` (``import_module_and_attr``) from the working directory, so file and directory names
+    are fine; Serve's schema takes them too."""
+    from ray._common.utils import import_module_and_attr
+    from ray.serve.schema import ServeApplicationSchema
+
+    module, _, attr = path.rpartition(":") if ":" in path else path.rpartition(".")
+    parts = module.split(".")
+    directory = tmp_path.joinpath(*parts[:-1])
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{parts[-1]}.py").write_text(f"{attr} = 'found'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert import_module_and_attr(path)[1] == "found"
+    ServeApplicationSchema.model_validate({"import_path": path})
+    app = RayServiceSpec.model_validate({**SERVICE, "applications": [{"name": "a", "importPath": path}]}).applications[0]
+    assert app.import_path == path
+
+
+@pytest.mark.parametrize("path", UNIMPORTABLE)
+def test_import_paths_ray_cannot_import_are_refused(path: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused, and Ray fails on them too (its schema, or its import with every file in place)."""
+    from ray._common.utils import import_module_and_attr
+    from ray.serve.schema import ServeApplicationSchema
+
+    with pytest.raises(ValidationError):
+        RayServiceSpec.model_validate({**SERVICE, "applications": [{"name": "a", "importPath": path}]})
+    (tmp_path / "mod.py").write_text("app = 'found'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises((ValueError, ImportError, AttributeError, TypeError)):
+        ServeApplicationSchema.model_validate({"import_path": path})
+        import_module_and_attr(path)
 
 
 # ---- RayJob manifests -------------------------------------------------------------------------------------------

@@ -65,7 +65,10 @@ PY_MODULE_ARCHIVES = (*WORKING_DIR_ARCHIVES, ".whl")
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 JOB_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62})$")
 APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*|\.[A-Za-z_][\w]*)$")
+IMPORT_PATH = re.compile(r"^[\w-]+(\.[\w-]+)*(:[A-Za-z_]\w*|\.[A-Za-z_]\w*)$")
+"""Ray Serve's import path as Ray imports it (``import_module_and_attr``): a module path whose parts are file or
+directory names (``-`` allowed: ``importlib`` finds ``ray-operator/``), then ``:attribute`` or ``.attribute`` (one
+name: Ray looks it up with a single ``getattr``)."""
 
 
 def _number(value: float) -> float | int:
@@ -638,7 +641,9 @@ def _route_prefix(value: str) -> str:
 
 def _import_path(value: str) -> str:
     if not IMPORT_PATH.match(value):
-        raise ValueError(f"'{value}' is not an import path such as 'module:app' or 'package.module.app'")
+        raise ValueError(f"'{value}' is not an import path Ray can import, such as 'module:app', 'package.module.app' or "
+                         "'my-dir.module:app' (module parts are file or directory names; one attribute after ':' or the "
+                         "last '.')")
     return value
 
 
