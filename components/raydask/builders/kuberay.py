@@ -62,6 +62,8 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     watch = watched_namespaces(spec, namespace)
     if watch:
         values["watchNamespace"] = watch
+    if spec.batch_scheduler:
+        values["batchScheduler"] = {"enabled": False, "name": spec.batch_scheduler}
     return merge(values, spec.values, keys=())  # Helm replaces lists
 
 

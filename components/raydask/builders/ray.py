@@ -265,7 +265,8 @@ def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     # the readiness patch's waitFor lands on the live object (and stays until the patch is deleted, after updates):
     # the RayCluster's own updates must never wait on it
     annotations = {**spec.annotations, **opt_out, PulumiAnnotations.PATCH_FORCE: "true", PulumiAnnotations.SKIP_AWAIT: "true"}
-    return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
+    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
+    return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", {**spec.labels, **batch}),
                annotations, spec=ray_cluster_spec(spec))
 
 

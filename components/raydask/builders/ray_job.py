@@ -169,7 +169,8 @@ def dashboard_url(spec: RayJobSpec, namespace: str) -> str:
 def build_ray_job(spec: RayJobSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayJobBuild:
     """Every object of one RayJob: the job, plus the metrics Service and ServiceMonitor of a cluster it creates."""
     body = ray_job_spec(spec, namespace)
-    job = obj(RAY_API, "RayJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", spec.labels),
+    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
+    job = obj(RAY_API, "RayJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", {**spec.labels, **batch}),
               spec.annotations or None, spec=body)
     services: list[Manifest] = []
     monitors: list[Manifest] = []

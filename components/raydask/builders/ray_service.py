@@ -76,7 +76,8 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
         body["suspend"] = True
     if spec.managed_by is not None:
         body["managedBy"] = spec.managed_by
-    return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
+    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
+    return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", {**spec.labels, **batch}),
                spec.annotations or None, spec=body)
 
 

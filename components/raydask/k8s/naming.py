@@ -207,6 +207,11 @@ def label_value_error(value: str) -> str | None:
     return None
 
 
+def check_label_value(value: str) -> str:
+    """A label value, else ValueError (:func:`label_value_error`)."""
+    return _raise_on(label_value_error(value), value)
+
+
 def env_var_name_error(name: str) -> str | None:
     """Why ``name`` is not an environment variable name the API server accepts (letters, digits, '_', '-', '.', not
     starting with a digit), or None."""

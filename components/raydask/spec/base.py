@@ -251,14 +251,23 @@ Duration = Annotated[str, AfterValidator(_duration)]
 """A Prometheus duration such as ``30s`` or ``1m``."""
 
 
+TYPED_LABELS = {"ray.io/gang-scheduling-enabled": "batchScheduling.gang", "ray.io/priority-class-name":
+                "batchScheduling.priorityClassName"}
+"""Labels KubeRay reads from a workload that raydask sets from a typed key, by that key."""
+
+
 def label_problems(labels: Mapping[str, str], where: str, reserved: Iterable[str] = ()) -> list[tuple[Path, str]]:
-    """Keys and values the API server refuses in ``labels`` (at ``where``), and keys raydask or an operator sets
-    itself (``reserved``: exact keys or ``prefix/`` domains)."""
+    """Keys and values the API server refuses in ``labels`` (at ``where``), keys raydask sets from a typed key
+    (:data:`TYPED_LABELS`), and keys raydask or an operator sets itself (``reserved``: exact keys or ``prefix/``
+    domains)."""
     out: list[tuple[Path, str]] = []
     taken = tuple(reserved)
     for key, value in labels.items():
         if err := naming.qualified_name_error(key):
             out.append(((where, key), err))
+        elif key in TYPED_LABELS:
+            out.append(((where, key), f"'{key}' is KubeRay's batch-scheduling label on the workload: set it with "
+                                      f"{TYPED_LABELS[key]}"))
         elif any(key == r or (r.endswith("/") and key.startswith(r)) for r in taken):
             out.append(((where, key), f"'{key}' is set by raydask or the operator (it selects the pods): use another key"))
         elif err := naming.label_value_error(value):

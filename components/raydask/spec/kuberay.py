@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -52,12 +52,17 @@ class KubeRayOperatorSpec(OperatorSpec):
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
     reconcile_concurrency: Count = 1
     """Concurrent reconciles; default 1."""
+    batch_scheduler: Literal["volcano", "yunikorn", "scheduler-plugins", "kai-scheduler"] | None = None
+    """The batch scheduler KubeRay hands Ray pods to (``--batch-scheduler``, the chart's ``batchScheduler.name``):
+    ``volcano``, ``yunikorn``, ``scheduler-plugins`` or ``kai-scheduler``, installed in the cluster beforehand;
+    workloads opt in with ``batchScheduling``; default none (the default scheduler)."""
 
     RESERVED_VALUES: ClassVar[dict[str, str]] = {
         "image": "use kuberay.image (or kuberay.version)", "replicas": "use kuberay.replicas",
         "leaderElectionEnabled": "use kuberay.leaderElection", "reconcileConcurrency": "use kuberay.reconcileConcurrency",
         "resources": "use kuberay.resources", "featureGates": "use kuberay.featureGates",
         "singleNamespaceInstall": "use kuberay.singleNamespaceInstall", "watchNamespace": "use kuberay.watchNamespaces",
+        "batchScheduler": "use kuberay.batchScheduler",
         "podSecurityContext": "it runs the operator as non-root for Pod Security 'restricted'",
         "metrics.serviceMonitor.enabled": "use raydask:monitoring", "metrics.serviceMonitor.namespace": "the monitor lives with "
         "the operator", "metrics.enabled": "the operator's metrics are always on",

@@ -21,6 +21,7 @@ from raydask.spec.base import (
     GroupName,
     IngressSpec,
     Label,
+    LabelValue,
     Memory,
     PinnedImage,
     PodSettings,
@@ -28,6 +29,7 @@ from raydask.spec.base import (
     Real,
     ResourceAmount,
     Spec,
+    Subdomain,
     WaitSpec,
     annotation_problems,
     container_resources,
@@ -611,6 +613,75 @@ class ExternalServiceSpec(Spec):
         return problems
 
 
+BatchScheduler = Literal["volcano", "yunikorn", "scheduler-plugins", "kai-scheduler"]
+"""The batch schedulers KubeRay integrates (its ``--batch-scheduler``)."""
+QUEUE_LABELS: dict[str, str] = {"volcano": "volcano.sh/queue-name", "yunikorn": "yunikorn.apache.org/queue",
+                                "kai-scheduler": "kai.scheduler/queue"}
+"""The label each batch scheduler reads a workload's queue from (KubeRay 1.7's batchscheduler plugins)."""
+GANG_LABEL = "ray.io/gang-scheduling-enabled"
+PRIORITY_LABEL = "ray.io/priority-class-name"
+APP_ID_LABEL = "yunikorn.apache.org/app-id"
+
+
+class BatchSchedulingSpec(Spec):
+    """How the KubeRay operator's batch scheduler (``raydask:kuberay.batchScheduler``, KubeRay's ``--batch-scheduler``)
+    schedules a workload's pods: labels on the RayCluster, RayJob or RayService, which KubeRay reads (and copies to the
+    RayCluster of a RayJob or RayService) when it creates the pods, a PodGroup or task groups."""
+
+    scheduler: BatchScheduler
+    """``volcano``, ``yunikorn``, ``scheduler-plugins`` or ``kai-scheduler``: the operator's; required."""
+    gang: bool = False
+    """Gang scheduling, all of a cluster's pods or none (``ray.io/gang-scheduling-enabled``): YuniKorn's task groups,
+    scheduler-plugins' PodGroup; default false. Volcano and KAI group a cluster's pods by themselves (refused there)."""
+    queue: Annotated[str, AfterValidator(lambda v: naming.check_label_value(v))] | None = None
+    """The queue (``volcano.sh/queue-name``, ``yunikorn.apache.org/queue``, ``kai.scheduler/queue``); required with
+    ``kai-scheduler`` (its pods stay Pending without one), refused with ``scheduler-plugins``; default the scheduler's."""
+    priority_class_name: Subdomain | None = None
+    """Volcano only: the PriorityClass of the cluster's PodGroup (``ray.io/priority-class-name``); default none."""
+    application_id: LabelValue | None = None
+    """YuniKorn only: the application its pods belong to (``yunikorn.apache.org/app-id``); default the workload's
+    name, as KubeRay's samples set it."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.gang and self.scheduler in ("volcano", "kai-scheduler"):
+            who = "Volcano puts every RayCluster's pods in one PodGroup" if self.scheduler == "volcano" else \
+                "KAI's pod grouper puts a RayCluster's pods in one PodGroup"
+            problems.append(("gang", f"{who} by itself (KubeRay reads no gang label for it): remove gang"))
+        if self.queue is None and self.scheduler == "kai-scheduler":
+            problems.append(("queue", "required with kai-scheduler: KubeRay leaves a cluster without kai.scheduler/queue "
+                                      "Pending"))
+        if self.queue is not None and self.scheduler == "scheduler-plugins":
+            problems.append(("queue", "scheduler-plugins has no queues: remove it"))
+        if self.priority_class_name is not None and self.scheduler != "volcano":
+            problems.append(("priorityClassName", f"only Volcano reads it ({self.scheduler} takes the pods' "
+                                                  "priorityClassName): remove it"))
+        if self.application_id is not None and self.scheduler != "yunikorn":
+            problems.append(("applicationId", f"only YuniKorn reads it, not {self.scheduler}: remove it"))
+        return problems
+
+    def labels(self, name: str) -> dict[str, str]:
+        """The labels of the workload named ``name``."""
+        out: dict[str, str] = {}
+        if self.gang:
+            out[GANG_LABEL] = "true"
+        if self.queue is not None:
+            out[QUEUE_LABELS[self.scheduler]] = self.queue
+        if self.priority_class_name is not None:
+            out[PRIORITY_LABEL] = self.priority_class_name
+        if self.scheduler == "yunikorn":
+            out[APP_ID_LABEL] = self.application_id or name
+        return out
+
+
+def batch_label_problems(batch: BatchSchedulingSpec | None, labels: dict[str, str]) -> list[tuple[Path, str]]:
+    """Labels set twice: by ``batchScheduling`` and in ``labels``."""
+    if batch is None:
+        return []
+    return [(("labels", key), f"'{key}' is set by batchScheduling: remove it here") for key in batch.labels("x")
+            if key in labels]
+
+
 class RayClusterConfig(Spec):
     """What every Ray cluster is made of: a RayCluster's settings, and the cluster a RayJob or RayService creates."""
 
@@ -761,6 +832,9 @@ class RayClusterSpec(RayClusterConfig, Companions):
     """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
     annotations: dict[str, str] = {}
     """Annotations on the RayCluster; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for this cluster: gang scheduling, queue, priority (labels on the RayCluster);
+    default none (the pods' own ``schedulerName``, the default scheduler)."""
     wait: WaitSpec = WaitSpec()
     """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
     suspend: bool = False
@@ -781,7 +855,7 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
-                *self.companion_problems(self.name)]
+                *self.companion_problems(self.name), *batch_label_problems(self.batch_scheduling, self.labels)]
 
     @property
     def head_service_name(self) -> str:
@@ -791,6 +865,7 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
 __all__ = [
     "AutoscalingSpec",
+    "BatchSchedulingSpec",
     "CollectorSpec",
     "DashboardSpec",
     "ExternalServiceSpec",

@@ -29,7 +29,14 @@ from raydask.spec.base import (
 from raydask.spec.companions import Companions
 from raydask.spec.needs import Needs
 from raydask.spec.pip import line_problem as pip_line_problem
-from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
+from raydask.spec.ray import (
+    RAY_ENV,
+    BatchSchedulingSpec,
+    RayClusterConfig,
+    RayClusterSpec,
+    ServiceSettingsSpec,
+    batch_label_problems,
+)
 from raydask.spec.security import gcs_problems
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
@@ -163,6 +170,7 @@ EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
     "upgrade_strategy",  # KubeRay refuses it on the clusters of RayJobs and RayServices (the RayService has its own)
     "managed_by",  # the RayJob / RayService has its own managedBy; KubeRay must run the cluster it creates
+    "batch_scheduling",  # labels of the RayJob / RayService, which KubeRay copies to the cluster
 })
 """RayClusterSpec fields a workload's cluster does not have."""
 
@@ -405,6 +413,9 @@ class RayJobSpec(Spec, Companions):
     """Labels on the RayJob object (e.g. ``kueue.x-k8s.io/queue-name``); default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayJob object; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for the job's cluster and submitter: gang scheduling, queue, priority (labels on
+    the RayJob, which KubeRay copies to the cluster it creates); default none (the default scheduler)."""
 
     @property
     def shutdown_refused(self) -> str | None:
@@ -478,6 +489,10 @@ class RayJobSpec(Spec, Companions):
                                       "digit"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += batch_label_problems(self.batch_scheduling, self.labels)
+        if self.batch_scheduling is not None and self.cluster is None:
+            problems.append(("batchScheduling", "schedules the cluster a job creates: a job on an existing cluster "
+                                                "(clusterSelector) has only its submitter; set it on that RayCluster"))
         return problems
 
     def _deletion_problems(self) -> list[tuple[Path, str]]:
@@ -758,6 +773,9 @@ class RayServiceSpec(Spec, Companions):
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for the service's clusters: gang scheduling, queue, priority (labels on the
+    RayService, which KubeRay copies to each cluster it creates); default none (the default scheduler)."""
 
     @property
     def serve_service_name(self) -> str:
@@ -792,6 +810,7 @@ class RayServiceSpec(Spec, Companions):
                                                     "scales the new cluster with Ray's autoscaler): set autoscaling: {}"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += batch_label_problems(self.batch_scheduling, self.labels)
         return problems
 
 

@@ -111,7 +111,24 @@ class StackSpec(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
-                *stack_problems(self)]
+                *self._batch_scheduler_problems(), *stack_problems(self)]
+
+    def _batch_scheduler_problems(self) -> list[tuple[Path, str]]:
+        """Workloads asking the stack's KubeRay operator for a batch scheduler it does not run (it would read none of
+        their labels)."""
+        if self.kuberay is None:
+            return []  # an operator installed elsewhere: its --batch-scheduler is not known here
+        have = self.kuberay.batch_scheduler
+        out: list[tuple[Path, str]] = []
+        for field, i, w in self.workloads():
+            batch = getattr(w, "batch_scheduling", None)
+            if batch is None or batch.scheduler == have:
+                continue
+            runs = f"runs {have}" if have else "runs no batch scheduler"
+            out.append((f"{field}.{i}.batchScheduling.scheduler",
+                        f"the stack's KubeRay operator {runs} (raydask:kuberay.batchScheduler), so it would ignore "
+                        f"{batch.scheduler}'s labels: set raydask:kuberay.batchScheduler: {batch.scheduler}"))
+        return out
 
     def _secret_key_problems(self) -> list[tuple[Path, str]]:
         """Secrets that would read a raydask setting (``raydask:namespace``) as their value."""
