@@ -410,3 +410,55 @@ def test_job_metadata_and_managed_by() -> None:
     assert ray_job_spec(RayJobSpec.model_validate({**JOB, "jobMetadata": {"run": "43"}}), "ml")["jobId"] != base
     assert problems(stack(rayJobs=[{**JOB, "managedBy": "kueue"}])) == [
         "raydask:rayJobs[0].managedBy: must be one of 'ray.io/kuberay-operator' or 'kueue.x-k8s.io/multikueue', got 'kueue'"]
+
+
+# ---- SidecarMode ----------------------------------------------------------------------------------------------------
+
+
+SIDECAR = {"name": "sidecar", "entrypoint": "python -c 'import ray; ray.init()'", "submissionMode": "SidecarMode",
+           "cluster": {"head": {"podSecurity": {"level": "baseline", "reason": "KubeRay's SidecarMode submitter has no "
+                                                                              "securityContext"}}}}
+
+
+def test_sidecar_mode_with_a_baseline_head() -> None:
+    """KubeRay's ray-job.sidecar-mode sample: the submitter runs as a container KubeRay adds to the head pod, without a
+    securityContext, so the head needs Pod Security "baseline": an explicit exception on the head, which lowers the
+    namespace's enforce label to baseline; the head pod as KubeRay builds it (the offline scan adds the sidecar) then
+    meets baseline and breaks restricted only in the sidecar."""
+    from raydask.builders.namespaces import namespaces
+    from raydask.k8s import pss
+    from raydask.offline import scan
+    from raydask.program import load_stack_spec
+
+    values = {"namespace": "ml", "kuberay": {"version": "1.7.0"}, "rayJobs": [SIDECAR]}
+    objs = build(values)
+    assert_valid(objs, "1.31")
+    job = next(o for o in objs if o["kind"] == "RayJob")["spec"]
+    assert job["submissionMode"] == "SidecarMode" and "submitterPodTemplate" not in job and "submitterConfig" not in job
+    head = next(t for t in scan.pod_templates([next(o for o in objs if o["kind"] == "RayJob")]) if t.name.endswith("-head"))
+    assert [c["name"] for c in head.template["spec"]["containers"]] == ["ray-head", "ray-job-submitter"]
+    assert pss.check_template(head.template, level="baseline") == []
+    broken = pss.check_template(head.template, level="restricted")
+    assert broken and all("ray-job-submitter" in v.message for v in broken)
+    ns = next(n for n in namespaces(load_stack_spec(values)) if n["metadata"]["name"] == "ml")
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def refused(values: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        build(values)
+    return exc.value.problems
+
+
+def test_sidecar_mode_refusals() -> None:
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": {}}]}) == [
+        "raydask:rayJobs[0].submissionMode: SidecarMode: KubeRay adds its submitter container to the head pod without a "
+        "securityContext, which Pod Security \"restricted\" refuses: give the head an exception, cluster.head.podSecurity: "
+        "{level: baseline, reason: ...} (its namespace then enforces baseline), or use K8sJobMode"]
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": None, "clusterSelector": "train"}]}) == [
+        "raydask:rayJobs[0].submissionMode: SidecarMode needs a cluster of the job's own (KubeRay refuses it with "
+        "clusterSelector): use K8sJobMode or HTTPMode"]
+    privileged = {"level": "privileged", "reason": "x"}
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": {"head": {"podSecurity": privileged}}}]}) == [
+        "raydask:rayJobs[0].cluster.head.podSecurity.level: 'privileged' is more than the pods need: they meet \"baseline\"; "
+        "use level: baseline"]

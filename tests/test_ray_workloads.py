@@ -115,9 +115,10 @@ JOB_RULES = [
     ("clusterSelector", "train", "raydask:rayJobs[0].clusterSelector: set exactly one of cluster (a new cluster for this job) "
                                  "and clusterSelector (an existing RayCluster)"),
     ("shutdownAfterJobFinishes", False, "raydask:rayJobs[0].ttlSecondsAfterFinished: only applies with shutdownAfterJobFinishes: true"),
-    ("submissionMode", "SidecarMode", "raydask:rayJobs[0].submissionMode: SidecarMode is not supported: KubeRay adds its submitter "
-                                      "container to the head pod without a securityContext, which Pod Security 'restricted' "
-                                      "rejects; use K8sJobMode or HTTPMode"),
+    ("submissionMode", "SidecarMode", "raydask:rayJobs[0].submissionMode: SidecarMode: KubeRay adds its submitter container to "
+                                      "the head pod without a securityContext, which Pod Security \"restricted\" refuses: give "
+                                      "the head an exception, cluster.head.podSecurity: {level: baseline, reason: ...} (its "
+                                      "namespace then enforces baseline), or use K8sJobMode"),
     ("submissionMode", "InteractiveMode", "raydask:rayJobs[0].backoffLimit: must be 0 with InteractiveMode (KubeRay cannot retry "
                                           "interactive jobs)"),
     ("submissionMode", "Batch", "raydask:rayJobs[0].submissionMode: must be one of 'K8sJobMode', 'HTTPMode', 'InteractiveMode' or "

@@ -29,6 +29,19 @@ from raydask.spec.base import MonitoringSpec
 from raydask.spec.ray import DEFAULT_RAY_VERSION
 from raydask.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
+KUBERAY_SUBMITTER = "ray-job-submitter"
+"""The name of KubeRay's submitter container: its default submitter Job's, and the one it adds to the head pod of a
+``SidecarMode`` job."""
+KUBERAY_SUBMITTER_RESOURCES = {"requests": {"cpu": "500m", "memory": "200Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+"""The resources of KubeRay's submitter container (``common.GetDefaultSubmitterContainer``)."""
+
+
+def sidecar_submitter(image: str) -> Manifest:
+    """The container KubeRay 1.7 adds to the head pod of a ``SidecarMode`` job (``getSubmitterContainer``): the head's
+    image, its own resources, no securityContext (so the pod needs Pod Security "baseline")."""
+    return {"name": KUBERAY_SUBMITTER, "image": image, "resources": {k: dict(v) for k, v in KUBERAY_SUBMITTER_RESOURCES.items()}}
+
+
 RERUN_ON_CHANGES = [
     f"spec.{key}" for key in (
         "entrypoint", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "runtimeEnvYAML", "jobId",

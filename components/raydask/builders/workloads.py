@@ -14,7 +14,7 @@ from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cl
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
-from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
+from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job, sidecar_submitter
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
@@ -58,7 +58,10 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     ns = ctx.namespace_for(spec.namespace)
     ctx.refuse(ray_security.workload_problems(spec.cluster))
     built = build_ray_job(spec, ns, ctx.monitoring)
-    ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
+    sidecar = None
+    if spec.submission_mode == "SidecarMode" and spec.cluster is not None:
+        sidecar = sidecar_submitter(spec.cluster.to_cluster(spec.name, ns).image_for(spec.cluster.head))
+    ctx.refuse(built_problems(ray_job_groups(spec, built.job, sidecar)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),

@@ -370,7 +370,8 @@ class RayJobSpec(Spec, Companions):
     """Name of an existing RayCluster in the job's namespace to run on instead; default none."""
     submission_mode: SubmissionMode = "K8sJobMode"
     """How KubeRay submits: ``K8sJobMode`` (a submitter Job, default), ``HTTPMode`` (the operator calls the job API),
-    ``InteractiveMode`` (you submit, then set ``jobId``); ``SidecarMode`` is refused (its container is not "restricted")."""
+    ``InteractiveMode`` (you submit, then set ``jobId``) or ``SidecarMode`` (KubeRay adds the submitter as a container of
+    the head pod, without a securityContext: it needs ``cluster.head.podSecurity: {level: baseline, reason: ...}``)."""
     submitter: SubmitterSpec = SubmitterSpec()
     """The submitter pod (``K8sJobMode`` only); default 250m CPU, 512Mi, the head image, restricted securityContext."""
     shutdown_after_job_finishes: bool | None = None
@@ -470,10 +471,7 @@ class RayJobSpec(Spec, Companions):
         elif self.suspend and not self.shutdown:
             problems.append(("suspend", "requires shutdownAfterJobFinishes: true"))
         problems += self._deletion_problems()
-        if self.submission_mode == "SidecarMode":
-            problems.append(("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod "
-                                               "without a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode "
-                                               "or HTTPMode"))
+        problems += self._sidecar_problems()
         if self.entrypoint is None and self.submission_mode != "InteractiveMode":
             problems.append(("entrypoint", f"is required with {self.submission_mode} (only InteractiveMode, where you submit "
                                            "the job yourself, has none): give the command the job runs"))
@@ -494,6 +492,26 @@ class RayJobSpec(Spec, Companions):
             problems.append(("batchScheduling", "schedules the cluster a job creates: a job on an existing cluster "
                                                 "(clusterSelector) has only its submitter; set it on that RayCluster"))
         return problems
+
+    def _sidecar_problems(self) -> list[tuple[Path, str]]:
+        """``SidecarMode``: KubeRay adds its submitter container to the head pod, without a securityContext."""
+        if self.submission_mode != "SidecarMode":
+            return []
+        if self.cluster is None:
+            return [("submissionMode", "SidecarMode needs a cluster of the job's own (KubeRay refuses it with "
+                                       "clusterSelector): use K8sJobMode or HTTPMode")]
+        out: list[tuple[Path, str]] = []
+        head = self.cluster.head
+        if head.pod_security is None:
+            out.append(("submissionMode", "SidecarMode: KubeRay adds its submitter container to the head pod without a "
+                                          "securityContext, which Pod Security \"restricted\" refuses: give the head an "
+                                          "exception, cluster.head.podSecurity: {level: baseline, reason: ...} (its namespace "
+                                          "then enforces baseline), or use K8sJobMode"))
+        restart = (head.pod_patch.get("spec") or {}).get("restartPolicy") if isinstance(head.pod_patch, dict) else None
+        if restart not in (None, "Never"):
+            out.append(("cluster.head.podPatch.spec.restartPolicy", "KubeRay refuses a head restartPolicy other than Never "
+                                                                    "with SidecarMode"))
+        return out
 
     def _deletion_problems(self) -> list[tuple[Path, str]]:
         """``deletionStrategy`` against the job: KubeRay's rules on the selected cluster and the autoscaler."""
