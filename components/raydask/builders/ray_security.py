@@ -64,17 +64,13 @@ def gcs_fault_tolerance_options(spec: RayClusterSpec) -> Manifest | None:
     ft = spec.gcs_fault_tolerance
     if ft is None:
         return None
-    name, key = redis_password_ref(spec)
-    out: Manifest = {"redisAddress": ft.redis_address,
-                     "redisPassword": {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}}
-    if ft.external_storage_namespace:
-        out["externalStorageNamespace"] = ft.external_storage_namespace
-    return out
+    return ft.build(redis_password_ref(spec) if ft.redis else None)
 
 
 def needs_password(spec: RayClusterSpec) -> bool:
     """True when raydask must create the Redis password Secret (fault tolerance without ``passwordSecret``)."""
-    return spec.gcs_fault_tolerance is not None and spec.gcs_fault_tolerance.password_secret is None
+    ft = spec.gcs_fault_tolerance
+    return ft is not None and ft.redis and ft.password_secret is None
 
 
 def redis_password_secret(spec: RayClusterSpec, namespace: str, password: Any) -> Manifest:
@@ -114,7 +110,7 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
         api_server.append(None)
     ft = spec.gcs_fault_tolerance
     # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
-    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft else []
+    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft and ft.redis else []
     ingress: list[Allow] = []
     if workload == "cluster":
         ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]

@@ -21,6 +21,20 @@ def default_feature_gates(version: str) -> dict[str, bool]:
     raydask does not ship. Helm replaces lists, so raydask sends the whole list."""
     return facts.feature_gates(version) or {}
 
+OPERATOR_GATES: dict[str, tuple[str, ...]] = {
+    "1.7.0": ("SidecarSubmitterRestart", "GCSFaultToleranceEmbeddedStorage", "KubernetesWAS"),
+}
+"""Feature gates the operator of a version knows (its ``pkg/features/features.go``) that its chart's ``featureGates``
+list leaves out (all off by default): they may be turned on too."""
+
+
+def known_feature_gates(version: str) -> dict[str, bool]:
+    """Every feature gate of ``version`` with its default: the chart's list, then the operator's own (off); empty for a
+    version raydask does not ship."""
+    chart = default_feature_gates(version)
+    return {**chart, **{gate: False for gate in OPERATOR_GATES.get(version, ()) if gate not in chart}} if chart else {}
+
+
 class KubeRayChartSpec(ChartSourceSpec):
     """Where the KubeRay operator chart (``kuberay-operator``) comes from."""
 
@@ -47,7 +61,8 @@ class KubeRayOperatorSpec(OperatorSpec):
     resources: OperatorResources = OperatorResources()
     """Operator container resources; default 100m–500m CPU, 512Mi."""
     feature_gates: dict[str, bool] = {}
-    """Feature gates merged over the chart's defaults, e.g. ``{RayClusterStatusConditions: true}``; default none."""
+    """Feature gates merged over the chart's defaults, e.g. ``{RayClusterStatusConditions: true}`` (the chart's gates and
+    those the operator knows beyond them, such as KubeRay 1.7's ``GCSFaultToleranceEmbeddedStorage``); default none."""
     image: PinnedImage | None = None
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
     reconcile_concurrency: Count = 1
@@ -79,7 +94,7 @@ class KubeRayOperatorSpec(OperatorSpec):
             problems.append(("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)"))
         if len(set(self.watch_namespaces)) != len(self.watch_namespaces):
             problems.append(("watchNamespaces", "lists a namespace twice"))
-        known = facts.feature_gates(self.version)
+        known = known_feature_gates(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:
             problems.append(("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: "

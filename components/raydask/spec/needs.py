@@ -42,6 +42,8 @@ GATES: dict[str, Gate] = {
     "RayServiceIncrementalUpgrade": Gate("1.7.0", "KubeRay upgrades the RayService in place, with downtime"),
     "RayClusterMTLS": Gate(None, "KubeRay refuses the cluster"),
     "RayClusterHistoryServer": Gate(None, "KubeRay ignores it (no collector)"),
+    "GCSFaultToleranceEmbeddedStorage": Gate(None, "KubeRay refuses the cluster"),
+    "RayCronJob": Gate(None, "KubeRay runs no RayCronJob controller: no RayJob is ever scheduled"),
 }
 """The feature gates keys need, with their defaults and effects."""
 

@@ -217,12 +217,15 @@ class StackSpec(Spec):
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
-                    if w.gcs_fault_tolerance is not None and w.gcs_fault_tolerance.password_secret is None:
+                    ft = w.gcs_fault_tolerance
+                    if ft is not None and ft.redis and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
+                    if ft is not None and not ft.redis and not (ft.storage and ft.storage.claim_name):
+                        names.append(("PersistentVolumeClaim", f"{w.name}-gcs-pvc"))
                 if isinstance(w, RayServiceSpec):
                     names.append(("Service", w.serve_service_name))
                     ft = w.cluster.gcs_fault_tolerance
-                    if ft is not None and ft.password_secret is None:
+                    if ft is not None and ft.redis and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
                 if policy:
                     names.append(("NetworkPolicy", netpol))
