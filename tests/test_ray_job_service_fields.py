@@ -462,3 +462,48 @@ def test_sidecar_mode_refusals() -> None:
     assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": {"head": {"podSecurity": privileged}}}]}) == [
         "raydask:rayJobs[0].cluster.head.podSecurity.level: 'privileged' is more than the pods need: they meet \"baseline\"; "
         "use level: baseline"]
+
+
+# ---- serveService.spec ----------------------------------------------------------------------------------------------
+
+
+def test_serve_service_spec() -> None:
+    """KubeRay's ray-service.custom-serve-service sample: the Serve Service's type and ServiceSpec fields, merged by
+    port name as KubeRay merges them; a LoadBalancer admits its source ranges to Serve through the NetworkPolicies."""
+    serve_service = {"name": "custom-ray-serve-service-name", "labels": {"custom-label": "x"},
+                     "annotations": {"custom-annotation": "y"},
+                     "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"],
+                              "externalTrafficPolicy": "Local",
+                              "ports": [{"name": "serve", "port": 8000, "appProtocol": "http"},
+                                        {"name": "serve-grpc", "port": 9000, "appProtocol": "kubernetes.io/h2c"}]}}
+    service = {"name": "custom", "applications": [{"name": "a", "importPath": "m:app"}], "serveService": serve_service,
+               "cluster": {"head": {"extraPorts": [{"name": "serve-grpc", "containerPort": 9000}]}}}
+    objs = build({"namespace": "ml", "networkPolicy": {}, "rayServices": [service]})
+    assert_valid(objs, "1.31")
+    spec = next(o for o in objs if o["kind"] == "RayService")["spec"]["serveService"]
+    assert spec["metadata"]["name"] == "custom-ray-serve-service-name"
+    assert spec["spec"] == {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"], "externalTrafficPolicy": "Local",
+                            "ports": [{"name": "serve", "port": 8000, "appProtocol": "http"},
+                                      {"name": "serve-grpc", "port": 9000, "appProtocol": "kubernetes.io/h2c"}]}
+    rules = [r for o in objs if o["kind"] == "NetworkPolicy" for r in o["spec"].get("ingress", [])]
+    assert {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP", "port": 8000}]} in rules
+
+
+@pytest.mark.parametrize(("serve_service", "messages"), [
+    ({"spec": {"selector": {"a": "b"}}}, ["raydask:rayServices[0].serveService.spec.selector: is refused: KubeRay selects the "
+                                          "pods serving traffic itself"]),
+    ({"spec": {"ports": [{"name": "custom-ray-serve-service-port", "port": 12345}]}},
+     ["raydask:rayServices[0].serveService.spec.ports[0].name: KubeRay keeps only serving ports on the Serve Service (named "
+      "'serve' or 'serve-…', as the head container declares them) and drops 'custom-ray-serve-service-port': name one of "
+      "those, or expose the port on the head Service (cluster.head.service.extraPorts)"]),
+    ({"spec": {"ports": [{"name": "serve-grpc", "port": 9000}]}},
+     ["raydask:rayServices[0].serveService.spec.ports[0].name: 'serve-grpc' is no port of the head container: KubeRay drops "
+      "it; declare it in cluster.head.extraPorts"]),
+    ({"spec": {"type": "Balanced"}}, ["raydask:rayServices[0].serveService.spec.type: expected ClusterIP, NodePort or "
+                                      "LoadBalancer, got 'Balanced'"]),
+    ({"spec": {"sessionAfinity": "ClientIP"}}, ["raydask:rayServices[0].serveService.spec.sessionAfinity: unknown key (did you "
+                                                "mean 'sessionAffinity'?): the API server would silently drop it"]),
+])
+def test_serve_service_spec_refusals(serve_service: dict[str, Any], messages: list[str]) -> None:
+    service = {"name": "custom", "applications": [{"name": "a", "importPath": "m:app"}], "serveService": serve_service}
+    assert refused({"namespace": "ml", "rayServices": [service]}) == messages

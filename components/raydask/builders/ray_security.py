@@ -87,12 +87,13 @@ SUBMITTERS = ((lbl.NAME, APP), (lbl.COMPONENT, SUBMITTER))
 
 def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None,
                          kuberay_namespace: str | None = None, *, workload: Workload = "cluster",
-                         serve_ingress: bool = False) -> list[Manifest]:
+                         serve_ingress: bool = False, serve_from: tuple[str, ...] = ()) -> list[Manifest]:
     """NetworkPolicies of a resolved cluster; none when its ``networkPolicy`` is off.
 
     A RayCluster admits the Ingress controller to what its Ingresses route to and RayJob submitters of its namespace
     to the job API; a RayService's Serve proxies run on every pod behind ``<name>-serve-svc``, so the Ingress controller
-    (``serve_ingress``) and the operator's health checks reach 8000 on all of them.
+    (``serve_ingress``), the operator's health checks and, when its Serve Service is a LoadBalancer or NodePort, the
+    networks ``serve_from`` reach Serve's port on all of them.
     """
     policy = spec.network_policy
     if policy is None:
@@ -116,6 +117,8 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
         ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]
     if workload == "service" and operator_ns:
         ingress.append(Allow((spec.head.serve_port,), (operator_ns,)))
+    if workload == "service" and serve_from:
+        ingress.append(Allow((spec.head.serve_port,), cidrs=serve_from))
     return network_policies(
         RayNames.network_policy(spec.name, "netpol"), namespace, lbl.standard(APP, spec.name, "network-policy"),
         lbl.selector(APP, spec.name), policy,
@@ -191,4 +194,16 @@ def service_network_policies(spec: RayServiceSpec, namespace: str, monitoring: M
                              defaults: SecurityDefaults) -> list[Manifest]:
     """NetworkPolicies of a resolved RayService's clusters."""
     return ray_network_policies(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring,
-                                defaults.kuberay_namespace, workload="service", serve_ingress=spec.ingress is not None)
+                                defaults.kuberay_namespace, workload="service", serve_ingress=spec.ingress is not None,
+                                serve_from=serve_sources(spec))
+
+
+def serve_sources(spec: RayServiceSpec) -> tuple[str, ...]:
+    """The networks a RayService's Serve Service admits from outside the cluster: its ``loadBalancerSourceRanges``
+    (LoadBalancer), else anywhere, when it is a LoadBalancer or NodePort (its own ``type``, else the head's)."""
+    settings = spec.serve_service
+    kind = (settings.type if settings else None) or spec.cluster.head.service_type
+    if kind == "ClusterIP":
+        return ()
+    ranges = (settings.spec.get("loadBalancerSourceRanges") or []) if settings and kind == "LoadBalancer" else []
+    return tuple(ranges) or (EVERYWHERE,)

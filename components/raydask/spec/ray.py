@@ -273,6 +273,67 @@ class ServiceSettingsSpec(Spec):
         return {"metadata": metadata, "spec": {"ports": listed} if listed else {}}
 
 
+SERVE_SERVICE_FIXED = {
+    "selector": "KubeRay selects the pods serving traffic itself",
+    "externalIPs": "it exposes Serve outside the cluster past the Service type: use type LoadBalancer or NodePort",
+}
+"""``serveService.spec`` fields raydask refuses, with why."""
+
+
+def is_serving_port(name: object) -> bool:
+    """KubeRay's serving port names (``isServingPort``): ``serve`` and ``serve-*`` (``serve-grpc``)."""
+    return isinstance(name, str) and (name == RayPorts.SERVE_NAME or name.startswith(f"{RayPorts.SERVE_NAME}-"))
+
+
+class ServeServiceSpec(ServiceSettingsSpec):
+    """The Serve Service KubeRay creates for a RayService (``serveService``): its name, labels and annotations, and the
+    ServiceSpec fields KubeRay keeps (``spec``)."""
+
+    spec: dict[str, Any] = {}
+    """ServiceSpec fields of the Serve Service, checked against the RayService CRD's schema: ``type`` (default the head's
+    ``serviceType``), ``loadBalancerSourceRanges``, ``externalTrafficPolicy``, ``sessionAffinity``…, and ``ports`` of the
+    serving ports to define further (``serve`` or a head ``extraPorts`` entry named ``serve-…``, e.g. its
+    ``appProtocol``); not ``selector`` or ``externalIPs``; default none (KubeRay's)."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        problems += [(("spec", key), f"is refused: {why}") for key, why in SERVE_SERVICE_FIXED.items() if key in self.spec]
+        ports = self.spec.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            name = port.get("name") if isinstance(port, dict) else None
+            if not is_serving_port(name):
+                problems.append((("spec", "ports", i, "name"), f"KubeRay keeps only serving ports on the Serve Service (named "
+                                                              f"'serve' or 'serve-…', as the head container declares them) and "
+                                                              f"drops '{name}': name one of those, or expose the port on the "
+                                                              "head Service (cluster.head.service.extraPorts)"))
+        kind = self.spec.get("type")
+        if kind is not None and kind not in ("ClusterIP", "NodePort", "LoadBalancer"):
+            problems.append((("spec", "type"), f"expected ClusterIP, NodePort or LoadBalancer, got {kind!r}"))
+        ranges = self.spec.get("loadBalancerSourceRanges")
+        problems += [(("spec", "loadBalancerSourceRanges", i), err) for i, cidr in enumerate(ranges if isinstance(ranges, list) else [])
+                     if isinstance(cidr, str) and (err := naming.cidr_error(cidr, strict=False))]
+        if self.spec:
+            service = facts.schema(KUBERAY_CHART, operator_version(KUBERAY_CHART, KUBERAY_VERSION), "serveServiceSpec")
+            problems += [(("spec", *path), message) for path, message in schema.issues(self.spec, service, partial=True)]
+        return problems
+
+    @property
+    def type(self) -> str | None:
+        """The Service type the spec sets, None for KubeRay's default (the head's ``serviceType``)."""
+        value = self.spec.get("type")
+        return value if isinstance(value, str) else None
+
+    def template(self, ports: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+        """``serveService``: the metadata, ``spec`` merged over the serving ``ports`` (by name, as KubeRay merges them)."""
+        out = super().template(ports)
+        if self.spec:
+            given = {p["name"]: p for p in self.spec.get("ports") or [] if isinstance(p, dict)}
+            listed = [{**p, **given.get(p["name"], {})} for p in out["spec"].get("ports", [])]
+            listed += [p for name, p in given.items() if name not in {q["name"] for q in listed}]
+            out["spec"] = {**{k: v for k, v in self.spec.items() if k != "ports"}, **({"ports": listed} if listed else {})}
+        return out
+
+
 class HeadSpec(RayGroup):
     """The Ray head pod."""
 
@@ -874,6 +935,7 @@ __all__ = [
     "RayClusterConfig",
     "RayClusterSpec",
     "RayGroup",
+    "ServeServiceSpec",
     "ServeSpec",
     "TlsSpec",
     "WorkerGroupSpec",

@@ -34,7 +34,7 @@ from raydask.spec.ray import (
     BatchSchedulingSpec,
     RayClusterConfig,
     RayClusterSpec,
-    ServiceSettingsSpec,
+    ServeServiceSpec,
     batch_label_problems,
 )
 from raydask.spec.security import gcs_problems
@@ -784,9 +784,9 @@ class RayServiceSpec(Spec, Companions):
     replace the RayService to change it."""
     ingress: IngressSpec | None = None
     """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
-    serve_service: ServiceSettingsSpec | None = None
-    """Name, labels and annotations of the Serve Service KubeRay creates (``serveService``); default KubeRay's
-    (``<name>-serve-svc``)."""
+    serve_service: ServeServiceSpec | None = None
+    """Name, labels, annotations and ServiceSpec fields (``spec``: ``type``, ``loadBalancerSourceRanges``…) of the Serve
+    Service KubeRay creates (``serveService``); default KubeRay's (``<name>-serve-svc``, the head's ``serviceType``)."""
     labels: dict[str, str] = {}
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
@@ -803,8 +803,17 @@ class RayServiceSpec(Spec, Companions):
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
         if self.serve_service is not None and self.serve_service.extra_ports:
-            problems.append(("serveService.extraPorts", "KubeRay keeps only the 'serve' port on the Serve Service: expose "
+            problems.append(("serveService.extraPorts", "KubeRay keeps only the serving ports on the Serve Service: expose "
                                                         "more ports on the head Service (cluster.head.service.extraPorts)"))
+        if self.serve_service is not None:
+            serving = {"serve", *(p.get("name") for p in self.cluster.head.extra_ports if isinstance(p, dict))}
+            ports = self.serve_service.spec.get("ports")
+            for i, port in enumerate(ports if isinstance(ports, list) else []):
+                name = port.get("name") if isinstance(port, dict) else None
+                if isinstance(name, str) and name.startswith("serve-") and name not in serving:
+                    problems.append((("serveService", "spec", "ports", i, "name"), f"'{name}' is no port of the head "
+                                                                                  "container: KubeRay drops it; declare it "
+                                                                                  "in cluster.head.extraPorts"))
         if not self.applications:
             problems.append(("applications", "needs at least one Serve application"))
         names = [a.name for a in self.applications]
