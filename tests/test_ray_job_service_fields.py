@@ -7,6 +7,7 @@ the field; every refusal is checked with its exact message, the KubeRay version 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -507,3 +508,45 @@ def test_serve_service_spec() -> None:
 def test_serve_service_spec_refusals(serve_service: dict[str, Any], messages: list[str]) -> None:
     service = {"name": "custom", "applications": [{"name": "a", "importPath": "m:app"}], "serveService": serve_service}
     assert refused({"namespace": "ml", "rayServices": [service]}) == messages
+
+
+# ---- generateName ---------------------------------------------------------------------------------------------------
+
+
+def test_generate_name_names_each_job_definition_anew(run_program: Any) -> None:
+    """KubeRay's ray-job.kueue-toy-sample (``generateName: rayjob-sample-``): the object is ``<name>-<5 characters>``
+    from the API server's alphabet, derived from the definition, so an unchanged job keeps its object and a changed one
+    is a new object, created before the old one is deleted; the outputs name it."""
+    import pulumi
+
+    from raydask.resources.ray_job import RayJob
+
+    job = {"name": "rayjob-sample", "generateName": True, "entrypoint": "python -c 'print(1)'", "cluster": {}}
+    objs = build({"namespace": "ml", "rayJobs": [job]})
+    assert_valid(objs, "1.31")
+    name = next(o for o in objs if o["kind"] == "RayJob")["metadata"]["name"]
+    assert re.fullmatch(r"rayjob-sample-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [job]}) if o["kind"] == "RayJob")["metadata"]["name"] == name
+    changed = {**job, "entrypoint": "python -c 'print(2)'"}
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [changed]}) if o["kind"] == "RayJob")["metadata"]["name"] != name
+    suspended = {**job, "suspend": True}
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [suspended]}) if o["kind"] == "RayJob")["metadata"]["name"] == name
+    seen: dict[str, Any] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    result = run_program(lambda: pulumi.export("job", RayJob("rayjob-sample", job, namespace="ml",
+                                                                opts=pulumi.ResourceOptions(transformations=[capture])).job_name))
+    assert result.outputs["job"] == name
+    assert seen["rayjob-sample"].delete_before_replace is False
+    # the pods and NetworkPolicies keep the job's name; the head Service is KubeRay's, after the object's name
+    pod_labels = next(o for o in objs if o["kind"] == "RayJob")["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["metadata"]
+    assert pod_labels["labels"]["app.kubernetes.io/instance"] == "rayjob-sample"
+
+
+def test_generate_name_bounds_the_name() -> None:
+    job = {"name": "x" * 42, "generateName": True, "entrypoint": "python -m x", "cluster": {}}
+    assert refused({"namespace": "ml", "rayJobs": [job]}) == [
+        f"raydask:rayJobs[0].name: '{'x' * 42}' is 42 characters; with generateName the RayJob is named <name>-<5 characters>, "
+        "which KubeRay limits to 47: at most 41"]

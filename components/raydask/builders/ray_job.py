@@ -59,6 +59,8 @@ class RayJobEndpoints:
 
     job_id: str | None
     dashboard_url: str
+    job_name: str = ""
+    """The RayJob object's name."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,12 @@ class RayJobBuild:
     monitors: list[Manifest] = field(default_factory=list)
     job_id: str | None = None
     dashboard_url: str = ""
+    job_name: str = ""
+    """The RayJob object's name (``<name>-<suffix>`` with ``generateName``)."""
 
     @property
     def endpoints(self) -> RayJobEndpoints:
-        return RayJobEndpoints(self.job_id, self.dashboard_url)
+        return RayJobEndpoints(self.job_id, self.dashboard_url, self.job_name or self.job["metadata"]["name"])
 
     def objects(self) -> list[Manifest]:
         """All objects, the RayJob first."""
@@ -123,11 +127,36 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     return apply_overrides({"metadata": metadata, "spec": pod}, sub, sub.container_name)
 
 
+def _definition_digest(body: Manifest) -> bytes:
+    definition = {k: v for k, v in body.items() if k not in ("suspend", "jobId")}
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).digest()
+
+
 def derived_job_id(name: str, body: Manifest) -> str:
     """``<name>-<8 hex>``: stable for one job definition, new whenever it changes (``suspend`` excluded)."""
-    definition = {k: v for k, v in body.items() if k not in ("suspend", "jobId")}
-    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{name}-{digest}"
+    return f"{name}-{_definition_digest(body).hex()[:8]}"
+
+
+GENERATED_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters the API server draws a ``generateName`` suffix from (no vowels: no words)."""
+GENERATED_SUFFIX = 5
+
+
+def generated_name(name: str, body: Manifest) -> str:
+    """``<name>-<5 characters>``, as the API server completes ``generateName: <name>-``, but derived from the job
+    definition (``suspend`` and ``jobId`` excluded): stable for one definition, new whenever it changes. The kubernetes
+    provider's server-side apply cannot send ``generateName`` (and a random name would change on every ``pulumi up``)."""
+    number = int.from_bytes(_definition_digest(body), "big")
+    suffix = ""
+    for _ in range(GENERATED_SUFFIX):
+        number, digit = divmod(number, len(GENERATED_ALPHABET))
+        suffix += GENERATED_ALPHABET[digit]
+    return f"{name}-{suffix}"
+
+
+def job_name(spec: RayJobSpec, body: Manifest) -> str:
+    """The RayJob object's name: ``name``, or with ``generateName`` ``<name>-<suffix of the definition>``."""
+    return generated_name(spec.name, body) if spec.generate_name else spec.name
 
 
 def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
@@ -144,7 +173,7 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
         body["runtimeEnvYAML"] = runtime_env_yaml(spec.runtime_env)
     body["submissionMode"] = spec.submission_mode
     if spec.cluster is not None:
-        body["rayClusterSpec"] = ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace))
+        body["rayClusterSpec"] = ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace), embedded=True)
     else:
         body["clusterSelector"] = {lbl.RAY_CLUSTER: spec.cluster_selector}
     body["shutdownAfterJobFinishes"] = spec.shutdown
@@ -173,20 +202,22 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
     return body
 
 
-def dashboard_url(spec: RayJobSpec, namespace: str) -> str:
-    """Job API / dashboard of the job's cluster: KubeRay's ``<job>-head-svc`` (or the selected cluster's head Service)."""
-    head = RayNames.head_service(spec.cluster_selector or spec.name)
+def dashboard_url(spec: RayJobSpec, namespace: str, name: str | None = None) -> str:
+    """Job API / dashboard of the job's cluster: KubeRay's ``<job>-head-svc`` (the RayJob object's ``name``), or the
+    selected cluster's head Service."""
+    head = RayNames.head_service(spec.cluster_selector or name or spec.name)
     return f"http://{service_fqdn(head, namespace)}:{RayPorts.DASHBOARD}"
 
 
 def build_ray_job(spec: RayJobSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayJobBuild:
     """Every object of one RayJob: the job, plus the metrics Service and ServiceMonitor of a cluster it creates."""
     body = ray_job_spec(spec, namespace)
-    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
-    job = obj(RAY_API, "RayJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", {**spec.labels, **batch}),
+    name = job_name(spec, body)
+    batch = spec.batch_scheduling.labels(name) if spec.batch_scheduling else {}
+    job = obj(RAY_API, "RayJob", name, namespace, lbl.standard(APP, spec.name, "job", {**spec.labels, **batch}),
               spec.annotations or None, spec=body)
     services: list[Manifest] = []
     monitors: list[Manifest] = []
     if spec.cluster is not None:
         services, monitors = monitoring_objects(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring)
-    return RayJobBuild(job, services, monitors, body.get("jobId"), dashboard_url(spec, namespace))
+    return RayJobBuild(job, services, monitors, body.get("jobId"), dashboard_url(spec, namespace, name), name)

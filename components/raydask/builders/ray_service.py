@@ -64,7 +64,7 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
     body: Manifest = {
         "serveConfigV2": serve_config_v2(spec),
         "upgradeStrategy": upgrade,
-        "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace)),
+        "rayClusterConfig": ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace), embedded=True),
     }
     if spec.serve_service is not None:
         body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, spec.cluster.head.serve_port)])  # KubeRay keeps only it

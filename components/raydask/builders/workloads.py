@@ -13,7 +13,7 @@ from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
-from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch
+from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, warm_start_patch
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job, sidecar_submitter
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
@@ -36,9 +36,11 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
+    warm = warm_start_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
-                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else ())
+                after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
+                on_create=(warm,) if warm else ())
 
 
 def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobSpec:
@@ -65,7 +67,7 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
-                replace_on_changes=tuple(RERUN_ON_CHANGES))
+                replace_on_changes=tuple(RERUN_ON_CHANGES), create_before_delete=spec.generate_name)
 
 
 def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = None) -> Plan[RayServiceEndpoints]:

@@ -102,15 +102,20 @@ def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
     return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(**extra)) if extra else base
 
 
-def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False) -> str:
-    """``<component>-<kind>-<object name>`` (``<kind>patch`` for a patch)."""
-    return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}"
+def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False, suffix: str = "") -> str:
+    """``<component>-<kind>-<object name>`` (``<kind>patch`` for a patch), then ``suffix``."""
+    return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}{suffix}"
+
+
+ON_CREATE_SUFFIX = "-on-create"
+"""Names the patches applied once, when created (:attr:`Plan.on_create`)."""
 
 
 def register_children(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str,
-                      manifests: Iterable[Mapping[str, Any]], *, patch: bool = False, **extra: Any) -> list[pulumi.CustomResource]:
+                      manifests: Iterable[Mapping[str, Any]], *, patch: bool = False, suffix: str = "",
+                      **extra: Any) -> list[pulumi.CustomResource]:
     """Register each manifest as a child of ``parent`` named by :func:`child_name`; ``extra``: more options."""
-    return [kubernetes_resource(child_name(name, m, patch), m, child_options(parent, opts, **extra), patch=patch)
+    return [kubernetes_resource(child_name(name, m, patch, suffix), m, child_options(parent, opts, **extra), patch=patch)
             for m in manifests]
 
 
@@ -124,13 +129,17 @@ class Registered(Generic[E]):
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
-    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after`` and the
-    patches of ``main``."""
+    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after``, the
+    patches of ``main`` and its patches applied once (``on_create``)."""
     before = register_children(parent, opts, name, plan.before)
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
-        extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
+        extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=not plan.create_before_delete)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
     register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
+    # applied when created, then never again: a later change of their spec is ignored, and deleting them leaves the
+    # fields they set to whoever owns them now (the autoscaler)
+    register_children(parent, opts, name, plan.on_create, patch=True, suffix=ON_CREATE_SUFFIX, depends_on=[main],
+                      ignore_changes=["spec"], retain_on_delete=True)
     return Registered(main, before, after)

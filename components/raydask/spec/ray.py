@@ -403,8 +403,10 @@ class WorkerGroupSpec(RayGroup):
     """Name of the Ray container (KubeRay takes the first container as Ray's, whatever its name); default
     ``ray-worker``, as KubeRay's samples name it."""
     replicas: Count = 1
-    """Replica count; default 1. In an autoscaled cluster the autoscaler owns it (the group starts at ``minReplicas``
-    and raydask never applies it): leave it out or equal to ``minReplicas``."""
+    """Replica count; default 1. In an autoscaled cluster, the count the group starts with (a warm start, between
+    ``minReplicas`` and ``maxReplicas``; default ``minReplicas``), applied once, when the RayCluster is created (or
+    when autoscaling is turned on), and never again: the autoscaler owns the count from then on, and a later change of
+    ``replicas`` is not applied."""
     min_replicas: Count | None = None
     """Autoscaler lower bound; default ``replicas``."""
     max_replicas: Count | None = None
@@ -802,10 +804,6 @@ class RayClusterConfig(Spec):
                 problems.append((f"workerGroups.{i}.name", f"duplicate worker group name '{n}'"))
         autoscaled = bool(self.autoscaling and self.autoscaling.enabled)
         for i, g in enumerate(self.worker_groups):
-            if autoscaled and "replicas" in g.model_fields_set and g.replicas != g.min:
-                problems.append((f"workerGroups.{i}.replicas", f"the Ray autoscaler owns the replica count of an autoscaled "
-                                                               f"group (it starts at minReplicas, {g.min}); remove replicas, or "
-                                                               f"set minReplicas: {g.replicas} to start with {g.replicas}"))
             if g.idle_timeout_seconds is not None and not autoscaled:
                 problems.append((f"workerGroups.{i}.idleTimeoutSeconds", "only the Ray autoscaler reads it, and this cluster "
                                                                          "has none: turn on autoscaling, or remove it"))
@@ -870,6 +868,12 @@ class RayClusterConfig(Spec):
             return self.image
         cuda = group.gpus and group.gpu_resource == NVIDIA_GPU  # TPUs and other accelerators run the CPU image
         return f"rayproject/ray:{self.ray_version}{'-gpu' if cuda else ''}"
+
+    def warm_start(self) -> list[WorkerGroupSpec]:
+        """The autoscaled groups that start above ``minReplicas`` (their ``replicas`` set)."""
+        if not (self.autoscaling and self.autoscaling.enabled):
+            return []
+        return [g for g in self.worker_groups if "replicas" in g.model_fields_set and g.replicas > g.min]
 
     @property
     def autoscaler_version(self) -> str:

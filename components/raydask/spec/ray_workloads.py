@@ -351,6 +351,12 @@ class RayJobSpec(Spec, Companions):
 
     name: JobName
     """Job name (DNS-1035, ≤ 47 characters); required."""
+    generate_name: bool = False
+    """Name the RayJob object ``<name>-<5 characters>``, as ``metadata.generateName: <name>-`` does, with the characters
+    derived from the job definition: every new definition is a new RayJob object, created before the old one is
+    deleted (never a name still held by a finished job), while an unchanged one keeps its object; ``name`` stays the
+    Pulumi name, the pods' and NetworkPolicies' name, the ``jobId`` prefix, and needs to be at most 41 characters.
+    The ``jobName`` output is the object's name. Default false (the object is named ``name``)."""
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
     entrypoint: Annotated[str, AfterValidator(_command)] | None = None
@@ -439,6 +445,11 @@ class RayJobSpec(Spec, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
+        longest = naming.RAY_JOB_NAME_MAX - 6
+        if self.generate_name and len(self.name) > longest:
+            problems.append(("name", f"'{self.name}' is {len(self.name)} characters; with generateName the RayJob is named "
+                                     f"<name>-<5 characters>, which KubeRay limits to {naming.RAY_JOB_NAME_MAX}: at most "
+                                     f"{longest}"))
         if self.cluster is not None and self.cluster.gcs_fault_tolerance is not None:
             problems.append(("cluster.gcsFaultTolerance", "a RayJob's cluster lives for one job: fault tolerance is for "
                                                            "long-lived clusters (a RayCluster, a RayService)"))

@@ -111,7 +111,18 @@ class StackSpec(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
-                *self._batch_scheduler_problems(), *stack_problems(self)]
+                *self._batch_scheduler_problems(), *self._warm_start_problems(), *stack_problems(self)]
+
+    def _warm_start_problems(self) -> list[tuple[Path, str]]:
+        """A starting count above ``minReplicas`` patches one field of a worker group: it needs raydask's RayCluster
+        CRD, whose ``workerGroupSpecs`` is a list map (upstream's atomic list would make the patch a conflict)."""
+        if self.kuberay is None or self.kuberay.crds.manage:
+            return []
+        return [(f"rayClusters.{i}.workerGroups.{j}.replicas",
+                 "a starting count above minReplicas needs raydask's RayCluster CRD (workerGroupSpecs as a list map, so it "
+                 "is applied to the group alone), which kuberay.crds.manage: false leaves to Helm: remove replicas, or let "
+                 "raydask manage the CRDs")
+                for i, c in enumerate(self.ray_clusters) for j, g in enumerate(c.worker_groups) if g in c.warm_start()]
 
     def _batch_scheduler_problems(self) -> list[tuple[Path, str]]:
         """Workloads asking the stack's KubeRay operator for a batch scheduler it does not run (it would read none of
