@@ -694,7 +694,8 @@ def test_program_wires_jobs_and_services_after_operator_namespaces_and_clusters(
         assert {"KubeRayOperator", "Namespace"} <= kinds, key
     assert not any(isinstance(d, RayCluster) for d in deps[("raydask:ray:RayJob", "etl")])
     assert result.outputs["rayJobs"]["report"] == {"namespace": "ml", "jobId": job_built(SELECTOR_JOB).job_id,
-                                                   "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265"}
+                                                   "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265",
+                                                   "jobName": "report"}
     assert result.outputs["rayJobs"]["etl"]["dashboardUrl"] == "http://etl-head-svc.batch.svc.cluster.local:8265"
     assert result.outputs["rayServices"]["fruit"] == {
         "namespace": "ml", "serveService": "fruit-serve-svc", "serveUrl": "http://fruit-serve-svc.ml.svc.cluster.local:8000",

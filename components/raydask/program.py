@@ -23,6 +23,7 @@ from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_cron_job import RayCronJob
 from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
@@ -170,6 +171,7 @@ class WorkloadKind:
 WORKLOADS: tuple[WorkloadKind, ...] = (
     WorkloadKind("ray_clusters", "rayClusters", RayCluster, "kuberay"),
     WorkloadKind("ray_jobs", "rayJobs", RayJob, "kuberay"),
+    WorkloadKind("ray_cron_jobs", "rayCronJobs", RayCronJob, "kuberay"),
     WorkloadKind("ray_services", "rayServices", RayService, "kuberay"),
     WorkloadKind("dask_clusters", "daskClusters", DaskCluster, "daskOperator"),
     WorkloadKind("dask_jobs", "daskJobs", DaskJob, "daskOperator"),

@@ -6,18 +6,21 @@ Each ``plan_*`` function takes a parsed spec and its :class:`~raydask.builders.p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from raydask.builders import dask_security, ray_security
+from raydask.builders.common import Manifest
 from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
 from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, warm_start_patch
+from raydask.builders.ray_cron_job import RayCronJobEndpoints, build_ray_cron_job
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job, sidecar_submitter
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import effective_network_policy, ingress_problems, redis_password_missing
 
@@ -52,22 +55,46 @@ def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobS
     return job.model_copy(update={"submitter": submitter})
 
 
-def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
-    """A RayJob with its NetworkPolicies and the monitors of the cluster it creates; any change but ``suspend``
-    replaces it (a RayJob runs once)."""
+S = TypeVar("S", bound=RayJobSpec)
+
+
+def _resolved_job(spec: S, ctx: Context) -> S:
     if spec.cluster is not None:
         spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
-    ns = ctx.namespace_for(spec.namespace)
     ctx.refuse(ray_security.workload_problems(spec.cluster))
-    built = build_ray_job(spec, ns, ctx.monitoring)
+    return spec
+
+
+def _job_checks(spec: RayJobSpec, ctx: Context, ns: str, job_spec: Manifest) -> tuple[Manifest, ...]:
+    """Refuse the pods of a RayJob (``job_spec``: its ``spec``) that break their overrides' rules; its NetworkPolicies
+    and companions."""
     sidecar = None
     if spec.submission_mode == "SidecarMode" and spec.cluster is not None:
         sidecar = sidecar_submitter(spec.cluster.to_cluster(spec.name, ns).image_for(spec.cluster.head))
-    ctx.refuse(built_problems(ray_job_groups(spec, built.job, sidecar)))
+    ctx.refuse(built_problems(ray_job_groups(spec, {"spec": job_spec}, sidecar)))
     policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
-    return Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
+    return (*plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels), *policies)
+
+
+def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
+    """A RayJob with its NetworkPolicies and the monitors of the cluster it creates; any change but ``suspend``
+    replaces it (a RayJob runs once)."""
+    spec = _resolved_job(spec, ctx)
+    ns = ctx.namespace_for(spec.namespace)
+    built = build_ray_job(spec, ns, ctx.monitoring)
+    before = _job_checks(spec, ctx, ns, built.job["spec"])
+    return Plan(built.job, built.endpoints, before=before, after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES), create_before_delete=spec.generate_name)
+
+
+def plan_ray_cron_job(spec: RayCronJobSpec, ctx: Context) -> Plan[RayCronJobEndpoints]:
+    """A RayCronJob with the NetworkPolicies and monitors of its runs (they select the runs' pods by the job's labels);
+    a change is applied in place (the next runs use it)."""
+    spec = _resolved_job(spec, ctx)
+    ns = ctx.namespace_for(spec.namespace)
+    built = build_ray_cron_job(spec, ns, ctx.monitoring)
+    before = _job_checks(spec, ctx, ns, built.cron_job["spec"]["jobTemplate"])
+    return Plan(built.cron_job, built.endpoints, before=before, after=(*built.services, *built.monitors))
 
 
 def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = None) -> Plan[RayServiceEndpoints]:

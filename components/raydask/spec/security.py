@@ -22,7 +22,7 @@ from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Quantity, Spec, Subdomain
 from raydask.spec.kuberay import default_feature_gates
-from raydask.spec.needs import KubeRay, Needs, check, unmet
+from raydask.spec.needs import KubeRay, Needs, check, needs_of, unmet
 
 if TYPE_CHECKING:
     from raydask.spec.dask import DaskClusterSpec
@@ -467,17 +467,21 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
     out: list[Problem] = []
     kuberay = kuberay_of(stack)
     ray: list[tuple[str, Sequence[RayClusterSpec | RayJobSpec | RayServiceSpec]]] = [
-        ("rayClusters", stack.ray_clusters), ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+        ("rayClusters", stack.ray_clusters), ("rayJobs", stack.ray_jobs), ("rayCronJobs", stack.ray_cron_jobs),
+        ("rayServices", stack.ray_services)]
     clusters: list[tuple[str, RayClusterConfig]] = []
     for field, workloads in ray:
         for i, w in enumerate(workloads):
-            if kuberay is not None:
+            if kuberay is not None and field != "rayCronJobs":  # below, under the kind's own requirement
                 out += unmet(w, (field, i), kuberay=kuberay)
             cluster = w if isinstance(w, RayClusterConfig) else w.cluster
             if cluster is not None:
                 where = f"{field}.{i}" if cluster is w else f"{field}.{i}.cluster"
                 clusters.append((f"{field}[{i}]", cluster))
                 out += [(f"{where}.{p}", m) for p, m in _namespace_problems(cluster, stack)]
+    if kuberay is not None:
+        out += check(stack.ray_cron_jobs, needs_of(type(stack), "ray_cron_jobs"), ("rayCronJobs",), kind="RayCronJob",
+                     kuberay=kuberay)
     inheriting = [(label, c) for label, c in clusters if c.auth is None]
     if stack.ray_auth is not None and inheriting:
         for label, c in inheriting:  # the stack-wide default against every cluster's Ray version
@@ -488,7 +492,7 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         out += [(f"rayClusters.{i}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
                                                                                authenticated=authenticated)]
     jobs_and_services: list[tuple[str, Sequence[RayJobSpec | RayServiceSpec]]] = [
-        ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+        ("rayJobs", stack.ray_jobs), ("rayCronJobs", stack.ray_cron_jobs), ("rayServices", stack.ray_services)]
     for field, items in jobs_and_services:
         for i, w in enumerate(items):
             inherited = stack.ray_auth if w.cluster is not None and w.cluster.auth is None else None

@@ -14,9 +14,11 @@ from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, Spec
 from raydask.spec.dask import DASK_CHART, DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.needs import Needs
 from raydask.spec.operators import OperatorSpec, operator_versions
 from raydask.spec.overrides import pod_security_levels
 from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import AuthSpec, NetworkPolicySpec, effective_network_policy, stack_problems
 
@@ -91,6 +93,8 @@ class StackSpec(Spec):
     """Ray clusters; default none."""
     ray_jobs: list[RayJobSpec] = []
     """Ray batch jobs (RayJob); default none."""
+    ray_cron_jobs: Annotated[list[RayCronJobSpec], Needs(kuberay="1.7.0", crd="RayCronJob", gate="RayCronJob")] = []
+    """Ray batch jobs on a schedule (RayCronJob: KubeRay creates a RayJob at each scheduled time); default none."""
     ray_services: list[RayServiceSpec] = []
     """Ray Serve applications (RayService); default none."""
     dask_operator: DaskOperatorSpec | None = None
@@ -151,8 +155,8 @@ class StackSpec(Spec):
     def workloads(self) -> list[tuple[str, int, Workload]]:
         """(config key, index, spec) of every Ray cluster, job, service and Dask cluster, in declaration order."""
         kinds: list[tuple[str, Sequence[Workload]]] = [
-            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayServices", self.ray_services),
-            ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
+            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayCronJobs", self.ray_cron_jobs),
+            ("rayServices", self.ray_services), ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
         return [(field, i, w) for field, items in kinds for i, w in enumerate(items)]
 
     def serve_ports(self) -> list[int]:
@@ -223,7 +227,8 @@ class StackSpec(Spec):
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
                 head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
-                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayServiceSpec: "RayService"}[type(w)]
+                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayCronJobSpec: "RayCronJob",
+                        RayServiceSpec: "RayService"}[type(w)]
                 names = [(kind, w.name), ("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
@@ -293,7 +298,8 @@ class StackSpec(Spec):
         found = [self.namespace]
         if self.kuberay:
             found += [self.kuberay.namespace or self.namespace, *self.kuberay.watch_namespaces]
-        ray: list[RayClusterSpec | RayJobSpec | RayServiceSpec] = [*self.ray_clusters, *self.ray_jobs, *self.ray_services]
+        ray: list[RayClusterSpec | RayJobSpec | RayServiceSpec] = [*self.ray_clusters, *self.ray_jobs, *self.ray_cron_jobs,
+                                                                  *self.ray_services]
         found += [c.namespace or self.namespace for c in ray]
         if self.dask_operator:
             found.append(self.dask_operator.namespace or self.namespace)
