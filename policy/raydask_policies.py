@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from raydask.k8s import images, pss
+from raydask.k8s.secrets import plaintext_secret
 from raydask.k8s.security import (
     BACKEND_AUTH_ANNOTATION,
     DASHBOARD_OPT_OUT_ANNOTATION,
     INGRESS_AUTH_ANNOTATIONS,
     no_limits,
+    not_secret,
 )
 from raydask.offline import scan
 
@@ -28,6 +30,8 @@ RAY_SERVICE: Final = "kubernetes:ray.io/v1:RayService"
 DASK_CLUSTER: Final = "kubernetes:kubernetes.dask.org/v1:DaskCluster"
 DASK_WORKER_GROUP: Final = "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup"
 DASK_AUTOSCALER: Final = "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler"
+DASK_JOB: Final = "kubernetes:kubernetes.dask.org/v1:DaskJob"
+CONFIG_MAP: Final = "kubernetes:core/v1:ConfigMap"
 INGRESS: Final = "kubernetes:networking.k8s.io/v1:Ingress"
 NETWORK_POLICY: Final = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SERVICE: Final = "kubernetes:core/v1:Service"
@@ -203,11 +207,13 @@ def check_dashboard_exposure(resource_type: str, props: Mapping[str, Any]) -> li
                 out.append(f"{base}.headGroupSpec.serviceType: {head_type} exposes the dashboard, job API and Ray client outside "
                            f"the cluster without Ray token authentication (authOptions.mode: token), {fix}")
         return out
-    if resource_type == DASK_CLUSTER:
-        service_type = _map(_map(spec.get("scheduler")).get("service")).get("type") or "ClusterIP"
+    if resource_type in (DASK_CLUSTER, DASK_JOB):
+        base = "spec" if resource_type == DASK_CLUSTER else "spec.cluster.spec"
+        cluster = spec if resource_type == DASK_CLUSTER else _map(_map(spec.get("cluster")).get("spec"))
+        service_type = _map(_map(cluster.get("scheduler")).get("service")).get("type") or "ClusterIP"
         if service_type != "ClusterIP":
-            return [f"spec.scheduler.service.type: {service_type} exposes the Dask dashboard and scheduler outside the cluster "
-                    f"without authentication, {fix}"]
+            return [f"{base}.scheduler.service.type: {service_type} exposes the Dask dashboard and scheduler outside the "
+                    f"cluster without authentication, {fix}"]
     return []
 
 
@@ -227,18 +233,57 @@ def check_redis_password(resource_type: str, props: Mapping[str, Any]) -> list[s
             if "value" in _map(password) or not value_from:
                 out.append(f"{base}.gcsFaultToleranceOptions.redisPassword: must be valueFrom.secretKeyRef, not a plaintext "
                            "value (it would be stored in the object and the Pulumi state)")
-        head = _map(cluster.get("headGroupSpec"))
-        param = _map(head.get("rayStartParams")).get("redis-password")
-        if param not in (None, "", "$REDIS_PASSWORD"):
-            out.append(f"{base}.headGroupSpec.rayStartParams.redis-password: plaintext password; use "
-                       "gcsFaultToleranceOptions.redisPassword.valueFrom.secretKeyRef")
-        for i, c in enumerate(_list(_map(_map(head.get("template")).get("spec")).get("containers"))):
-            for j, env in enumerate(_list(_map(c).get("env"))):
-                env = _map(env)
-                if env.get("name") in ("REDIS_PASSWORD", "RAY_REDIS_PASSWORD") and env.get("value"):
-                    out.append(f"{base}.headGroupSpec.template.spec.containers[{i}].env[{j}]: {env['name']} is a plaintext value; "
-                               "use valueFrom.secretKeyRef")
     return out
+
+
+def _yaml(text: Any) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError:
+        return None
+
+
+def _nested(value: Any, where: str, name: str = "") -> list[tuple[str, str, Any]]:
+    """(path, name, value) of every scalar in nested mappings and lists, named by its nearest mapping key."""
+    if isinstance(value, Mapping):
+        return [x for k, v in value.items() for x in _nested(v, f"{where}.{k}", str(k))]
+    if isinstance(value, list | tuple):
+        return [x for i, v in enumerate(value) for x in _nested(v, f"{where}[{i}]", name)]
+    return [(where, name, value)]
+
+
+def check_plaintext_secrets(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """No secret-looking value (:mod:`raydask.k8s.secrets`: the rule raydask applies at config time) in plaintext in
+    an object: container env, ``rayStartParams``, runtime environments, Serve config, ConfigMap data; names the
+    resource's ``raydask.io/not-secret`` annotation lists (the workload's ``notSecret``) excepted."""
+    allowed = not_secret(_annotations(props))
+    found: list[tuple[str, str, Any]] = []
+    for t in templates(resource_type, props):
+        for path, c in _containers(t):
+            found += [(_where(t, f"{path}.env[{j}]"), str(_map(e).get("name")), _map(e).get("value"))
+                      for j, e in enumerate(_list(c.get("env"))) if "value" in _map(e)]
+    spec = _map(props.get("spec"))
+    for base, cluster in _ray_cluster_specs(resource_type, spec):
+        for gpath, group in _groups(cluster, base):
+            found += [(f"{gpath}.rayStartParams.{k}", str(k), v) for k, v in _map(group.get("rayStartParams")).items()]
+    if resource_type == RAY_JOB:
+        env = _map(_map(_yaml(spec.get("runtimeEnvYAML"))).get("env_vars"))
+        found += [(f"spec.runtimeEnvYAML env_vars.{k}", str(k), v) for k, v in env.items()]
+    if resource_type == RAY_SERVICE:
+        for i, app in enumerate(_list(_map(_yaml(spec.get("serveConfigV2"))).get("applications"))):
+            where = f"spec.serveConfigV2 applications[{i}]"
+            env = _map(_map(_map(app).get("runtime_env")).get("env_vars"))
+            found += [(f"{where}.runtime_env.env_vars.{k}", str(k), v) for k, v in env.items()]
+            found += _nested(_map(app).get("args") or {}, f"{where}.args")
+            for j, d in enumerate(_list(_map(app).get("deployments"))):
+                found += _nested(_map(d).get("user_config") or {}, f"{where}.deployments[{j}].user_config")
+    if resource_type == CONFIG_MAP:
+        found += [(f"data.{k}", str(k), v) for k, v in _map(props.get("data")).items()]
+    return [f"{where}: {name} looks like a secret ({reason}) given in plaintext: take it from a Secret "
+            "(valueFrom.secretKeyRef, a Pulumi secret in raydask: a workload's secrets), or list it in the workload's notSecret"
+            for where, name, value in found if name not in allowed and (reason := plaintext_secret(name, value))]
 
 
 def _groups(cluster: Mapping[str, Any], base: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -361,9 +406,12 @@ RULES: Final = (
     Rule("ingress-tls", "Every Ingress serves HTTPS for all its hosts.", (INGRESS,), check_ingress_tls),
     Rule("dashboard-exposure", "Dashboards, the Ray client and the Dask scheduler are not exposed beyond ClusterIP without TLS "
          f"and authentication (opt out per resource: {DASHBOARD_OPT_OUT_ANNOTATION}: \"true\").",
-         (INGRESS, SERVICE, *RAY, DASK_CLUSTER), check_dashboard_exposure),
+         (INGRESS, SERVICE, *RAY, DASK_CLUSTER, DASK_JOB), check_dashboard_exposure),
     Rule("redis-password-secret", "The GCS fault-tolerance Redis password is a Secret reference, never plaintext.", RAY,
          check_redis_password),
+    Rule("plaintext-secrets", "No secret-looking value in plaintext (env, rayStartParams, runtime environments, Serve config, "
+         "ConfigMap data) but the names a workload's notSecret lists.", (*POD_MAKERS, DASK_JOB, CONFIG_MAP),
+         check_plaintext_secrets),
     Rule("ray-start-params-strings", "rayStartParams values are strings.", RAY, check_ray_start_params),
     Rule("replica-bounds", "minReplicas ≤ replicas ≤ maxReplicas, no negative counts, DaskAutoscaler minimum ≤ maximum.",
          (*RAY, *DASK, DASK_AUTOSCALER), check_replicas),

@@ -38,14 +38,32 @@ _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
+CLASSES = {
+    "api": "the API server refuses an object raydask would declare, or a pod or Service an operator creates from it "
+           "(with strict field validation, as kubectl applies)",
+    "operator": "KubeRay or the Dask operator refuses it, or breaks on it; the API server accepts the objects",
+    "raydask": "raydask's own rule (security, pinned images, units nobody means, what a stack must hold together); the "
+               "API server accepts the objects",
+    "config": "the configuration itself cannot be read as meant (unknown keys, wrong types, Pulumi's YAML reading): there "
+              "are no objects to judge",
+    "accepted": "accepted: the objects go to the API server as they are",
+}
+"""The class of each row's refusal (the table's class column): which rows the real API server must refuse as well
+(``api``), which it must accept (``operator``, ``raydask``, ``accepted``), and which it cannot judge (``config``);
+``tests/e2e/test_api_server_judges_the_table.py`` holds the table to it."""
+
+
 @dataclass(frozen=True)
 class Row:
-    """One table row: which stack, the config changes, the messages the program must stop with."""
+    """One table row: which stack, the config changes, the class of the refusal, the messages the program must stop
+    with."""
 
     number: int
     stack: str
     patch: str
     """``key.path[0].leaf = <YAML value>`` changes separated by `` ; ``; ``<delete>`` removes the key."""
+    klass: str
+    """A key of :data:`CLASSES`."""
     messages: tuple[str, ...]
 
 
@@ -76,9 +94,9 @@ def table_lines(text: str) -> tuple[str, list[str], str]:
 def parse_line(line: str) -> Row | None:
     """The row of a table line; None for the header and separator."""
     cells = [c.strip() for c in _CELL_SPLIT.split(line.strip())[1:-1]]
-    if len(cells) != 4 or not cells[0].isdigit():
+    if len(cells) != 5 or not cells[0].isdigit():
         return None
-    return Row(int(cells[0]), cells[1], uncode(cells[2]), tuple(uncode(m) for m in cells[3].split("<br>")))
+    return Row(int(cells[0]), cells[1], uncode(cells[2]), cells[3], tuple(uncode(m) for m in cells[4].split("<br>")))
 
 
 def parse_rows(text: str | None = None) -> list[Row]:
@@ -88,7 +106,8 @@ def parse_rows(text: str | None = None) -> list[Row]:
 
 
 def format_row(row: Row) -> str:
-    return f"| {row.number} | {row.stack} | {code_span(row.patch)} | {'<br>'.join(code_span(m) for m in row.messages)} |"
+    messages = "<br>".join(code_span(m) for m in row.messages)
+    return f"| {row.number} | {row.stack} | {code_span(row.patch)} | {row.klass} | {messages} |"
 
 
 def stack_config(stack: str) -> dict[str, Any]:
@@ -205,6 +224,11 @@ def test_table_is_large_and_numbered() -> None:
     assert len({(r.stack, r.patch) for r in ROWS}) == len(ROWS)
 
 
+def test_every_row_has_a_class_that_agrees_with_its_outcome() -> None:
+    assert [r.number for r in ROWS if r.klass not in CLASSES] == []
+    assert [r.number for r in ROWS if (r.klass == "accepted") != (r.messages == (ACCEPTED,))] == []
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.number}" for r in ROWS])
 def test_bad_input(row: Row) -> None:
     got = run(row.stack, row.patch)
@@ -222,7 +246,7 @@ def write() -> int:
         if row is None:
             out.append(line)
             continue
-        new = Row(row.number, row.stack, row.patch, run(row.stack, row.patch))
+        new = Row(row.number, row.stack, row.patch, row.klass, run(row.stack, row.patch))
         if new != row:
             changed += 1
             print(f"row {row.number}: {' / '.join(new.messages)}")

@@ -337,7 +337,21 @@ def test_render_notes_placeholder_secrets(tmp_path: Path) -> None:
     result = invoke("render", "production", "--out", str(tmp_path / "out"), "--project", str(ROOT))
     assert result.exit_code == 0, result.output
     assert "note: stack production: Secret ml/train-redis-password holds the placeholder" in result.stderr
-    assert "pulumi up needs the real one" in result.stderr
+    assert "where pulumi up puts the Pulumi secret raydask:redisPassword" in result.stderr
+    assert "pulumi up needs the real value (`pulumi config set --secret raydask:redisPassword <value>`)" in result.stderr
+
+
+def test_placeholder_note_names_each_workload_secret(tmp_path: Path) -> None:
+    config = stackfile_config("dev")
+    config["raydask:rayClusters"][0]["secrets"] = [{"name": "wandb", "fromConfig": {"WANDB_API_KEY": "wandbApiKey"}}]
+    rendering = render.render_stack("dev", ROOT, config=config)
+    assert rendering.placeholder_keys() == {"Secret ray-dev/dev-wandb": ["raydask:wandbApiKey"]}
+
+
+def stackfile_config(stack: str) -> dict[str, Any]:
+    from raydask.offline import stackfile
+
+    return stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
 
 
 def test_usage_and_short_help_read_as_written() -> None:

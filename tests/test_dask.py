@@ -346,10 +346,10 @@ def test_unmanaged_crds_leave_them_to_helm(run_program: Any) -> None:
 
 def test_chart_source_errors(run_program: Any, tmp_path: Path) -> None:
     with pytest.raises(charts.ChartError) as missing:  # a chart problem, not a configuration error
-        run_operator(run_program, {"version": "2026.4.0", "chart": {"repo": "http://127.0.0.1:9/"}})
+        run_operator(run_program, {"version": "2026.1.0", "chart": {"repo": "http://127.0.0.1:9/"}})
     problem = str(missing.value)
     assert problem.startswith("raydask:daskOperator.chart: cannot fetch http://127.0.0.1:9/index.yaml: ")
-    assert "Provide chart dask-kubernetes-operator 2026.4.0 one of these ways" in problem
+    assert "Provide chart dask-kubernetes-operator 2026.1.0 one of these ways" in problem
     assert "set raydask:daskOperator.chart.path" in problem
     with pytest.raises(ConfigError) as exc:
         run_operator(run_program, {"chart": {"path": str(dask_wheel_chart())}})  # the wheel's Chart.yaml carries placeholders

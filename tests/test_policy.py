@@ -42,6 +42,8 @@ Obj = dict[str, Any]
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com/oauth2/auth"}
 OPT_OUT = {"raydask.io/allow-unauthenticated-dashboard": "true"}
 FIX = 'or annotate the resource raydask.io/allow-unauthenticated-dashboard: "true" to accept the risk'
+SECRET = ("looks like a secret ({}) given in plaintext: take it from a Secret (valueFrom.secretKeyRef, a Pulumi secret in "
+          "raydask: a workload's secrets), or list it in the workload's notSecret")
 AUTH_KEYS = ("nginx.ingress.kubernetes.io/auth-url, nginx.ingress.kubernetes.io/auth-type, "
              "nginx.ingress.kubernetes.io/auth-tls-verify-client, alb.ingress.kubernetes.io/auth-type, raydask.io/backend-authentication")
 
@@ -189,15 +191,32 @@ CASES: list[tuple[str, str, str, Callable[[], Obj], list[str]]] = [
      lambda: mutate(ray_cluster(), lambda o: o["spec"]["gcsFaultToleranceOptions"].update(redisPassword={"value": "hunter2"})),
      ["spec.gcsFaultToleranceOptions.redisPassword: must be valueFrom.secretKeyRef, not a plaintext value (it would be stored in "
       "the object and the Pulumi state)"]),
-    ("redis-start-param", "redis-password-secret", rp.RAY_CLUSTER,
+    ("plaintext-ok", "plaintext-secrets", rp.RAY_CLUSTER, ray_cluster, []),
+    ("plaintext-start-param", "plaintext-secrets", rp.RAY_CLUSTER,
      lambda: mutate(ray_cluster(), lambda o: o["spec"]["headGroupSpec"]["rayStartParams"].update({"redis-password": "hunter2"})),
-     ["spec.headGroupSpec.rayStartParams.redis-password: plaintext password; use "
-      "gcsFaultToleranceOptions.redisPassword.valueFrom.secretKeyRef"]),
-    ("redis-env", "redis-password-secret", rp.RAY_JOB,
+     [f"spec.headGroupSpec.rayStartParams.redis-password: redis-password {SECRET.format('the name says password')}"]),
+    ("plaintext-start-param-reference", "plaintext-secrets", rp.RAY_CLUSTER,
+     lambda: mutate(ray_cluster(), lambda o: o["spec"]["headGroupSpec"]["rayStartParams"].update(
+         {"redis-password": "$REDIS_PASSWORD"})), []),
+    ("plaintext-env", "plaintext-secrets", rp.RAY_JOB,
      lambda: mutate(ray_job(), lambda o: o["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0].update(
          env=[{"name": "REDIS_PASSWORD", "value": "hunter2"}])),
-     ["spec.rayClusterSpec.headGroupSpec.template.spec.containers[0].env[0]: REDIS_PASSWORD is a plaintext value; use "
-      "valueFrom.secretKeyRef"]),
+     [f"spec.rayClusterSpec.headGroupSpec.template.spec.containers[0].env[0]: REDIS_PASSWORD "
+      f"{SECRET.format('the name says password')}"]),
+    ("plaintext-not-secret", "plaintext-secrets", rp.RAY_JOB,
+     lambda: mutate(ray_job(), lambda o: (o["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0].update(
+         env=[{"name": "HF_TOKEN", "value": "public"}]), o["metadata"].update(annotations={"raydask.io/not-secret": "HF_TOKEN"}))),
+     []),
+    ("plaintext-runtime-env", "plaintext-secrets", rp.RAY_JOB,
+     lambda: mutate(ray_job(), lambda o: o["spec"].update(runtimeEnvYAML="env_vars:\n  WANDB_API_KEY: abc123\n")),
+     [f"spec.runtimeEnvYAML env_vars.WANDB_API_KEY: WANDB_API_KEY {SECRET.format('the name says api key')}"]),
+    ("plaintext-config-map", "plaintext-secrets", rp.CONFIG_MAP,
+     lambda: {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"settings.ini": "key = AKIAIOSFODNN7EXAMPLE"}},
+     [f"data.settings.ini: settings.ini {SECRET.format('the value looks like an AWS access key id')}"]),
+    ("exposure-dask-job", "dashboard-exposure", rp.DASK_JOB,
+     lambda: {"kind": "DaskJob", "spec": {"cluster": {"spec": {"scheduler": {"service": {"type": "NodePort"}}}}}},
+     [f"spec.cluster.spec.scheduler.service.type: NodePort exposes the Dask dashboard and scheduler outside the cluster without "
+      f"authentication, {FIX}"]),
     ("params-ok", "ray-start-params-strings", rp.RAY_CLUSTER, ray_cluster, []),
     ("params-int", "ray-start-params-strings", rp.RAY_CLUSTER,
      lambda: mutate(ray_cluster(), lambda o: worker0(o)["rayStartParams"].update({"num-cpus": 2, "block": True})),

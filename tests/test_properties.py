@@ -45,6 +45,7 @@ from raydask.offline.validation import validate_objects
 from raydask.program import load_stack_spec, main
 from raydask.spec.ray_workloads import RayJobSpec
 from raydask.spec.security import OFFLINE_SECRET_CONFIG, REDIS_PASSWORD_PLACEHOLDER, SecurityDefaults, effective_network_policy
+from raydask.spec.stack import StackSpec
 from raydask.testing import mockrun
 
 FAST_EXAMPLES = int(os.environ.get("RAYDASK_FAST_EXAMPLES", 2000))
@@ -194,7 +195,11 @@ stacks = mostly(stacks, stacks.map(lambda s: {**s, "rayClster": []}), 20)
 def build(values: Config) -> list[dict[str, Any]]:
     """The Kubernetes objects the program declares for ``values`` (operators aside): the components' own steps -- spec
     models, the security rules, the builder functions -- without the mock engine. ConfigError on bad input."""
-    spec = load_stack_spec(values)
+    return build_spec(load_stack_spec(values))
+
+
+def build_spec(spec: StackSpec) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program declares for a parsed stack (:func:`build`)."""
     defaults = SecurityDefaults.from_stack(spec)
     objects: list[dict[str, Any]] = []
     objects += namespaces(spec)

@@ -47,9 +47,11 @@ def doc_tables() -> dict[str, dict[str, str]]:
     tables: dict[str, dict[str, str]] = {}
     section: str | None = None
     for number, line in enumerate(DOC.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("## "):
-            section = line[3:].split()[0]
-            tables[section] = {}
+        if line.startswith("## "):  # a `## <Kind> `spec`` section; other sections hold other tables
+            m = re.fullmatch(r"## (\w+) `spec`", line.strip())
+            section = m.group(1) if m else None
+            if section:
+                tables[section] = {}
             continue
         if section is None or not line.startswith("|"):
             continue

@@ -450,10 +450,10 @@ def test_pod_template_rules_beyond_the_crd_schema() -> None:
     head["imagePullPolicy"] = "Sometimes"
     head["volumeMounts"] = [{"name": "missing", "mountPath": "/data"}]
     assert sorted(messages(validate_objects([rc]), "schema")) == [
-        "spec.headGroupSpec.template.spec.containers[0].imagePullPolicy: 'Sometimes' is not one of ['Always', 'Never', 'IfNotPresent'] "
-        "(rejected when the operator creates it)",
-        "spec.headGroupSpec.template.spec.containers[0].volumeMounts[0].name: volume 'missing' is not defined in the pod's volumes "
-        "(rejected when the operator creates it)",
+        "spec.headGroupSpec.template.spec.containers[0].imagePullPolicy: 'Sometimes' is not a pull policy: one of Always, "
+        "IfNotPresent, Never (rejected when the operator creates it)",
+        "spec.headGroupSpec.template.spec.containers[0].volumeMounts[0].name: 'missing' is not a volume of the pod: add it to "
+        "volumes (the pod has none) (rejected when the operator creates it)",
     ]
 
 
@@ -510,11 +510,11 @@ def test_builtin_api_server_rules() -> None:
     }
     assert sorted(messages(validate_objects([deployment]))) == [
         "spec.selector: selector does not match template labels",
-        "spec.template.spec.containers[0].ports[0].containerPort: port 70000 is outside 1-65535",
+        "spec.template.spec.containers[0].ports[0].containerPort: 70000 is not a container port: port numbers are 1 to 65535",
         "spec.template.spec.containers[0].ports[0].name: port name 'http_port' must be lower-case letters, digits and '-' "
         "(no '--', no '-' at either end)",
         "spec.template.spec.containers[0].resources.limits.memory: 'lots' is not a Kubernetes quantity",
-        "spec.template.spec.containers[0].resources.requests.cpu: request '2' must be less than or equal to the cpu limit '1'",
+        "spec.template.spec.containers[0].resources.requests.cpu: '2' is above the limit '1': a request is at most the limit",
     ]
 
 
@@ -768,7 +768,7 @@ def test_dask_cluster_whose_expansion_fails_strict_validation() -> None:
         "spec.scheduler.service.topologyKeys: expanded Service etl-scheduler at spec.topologyKeys: "
         "unknown field 'topologyKeys' (not in io.k8s.api.core.v1.ServiceSpec of Kubernetes 1.31)",
         "spec.worker.spec.containers[0].ports[0].containerPort: expanded Deployment etl-default-worker-0000000000 at "
-        "spec.template.spec.containers[0].ports[0].containerPort: port 70000 is outside 1-65535",
+        "spec.template.spec.containers[0].ports[0].containerPort: 70000 is not a container port: port numbers are 1 to 65535",
     ]
 
 

@@ -253,8 +253,11 @@ def _add_archive(archive: Path, cache: Path | None) -> LocalChart:
 
 def unavailable(exc: ChartError, key: str, name: str, version: str, repo: str) -> ChartError:
     """The chart of ``key`` could not be fetched: a ChartError (not a configuration error) with the ways to provide it."""
+    folder = cache_dir() / name
+    held = sorted(d.name for d in folder.iterdir() if (d / "Chart.yaml").is_file()) if folder.is_dir() else []
+    known = f" (the chart cache holds {', '.join(held)}; check the version)" if held and version not in held else ""
     return ChartError(
-        f"{key}: {exc}. Provide chart {name} {version} one of these ways: make {repo} reachable (it is fetched once into "
+        f"{key}: {exc}{known}. Provide chart {name} {version} one of these ways: make {repo} reachable (it is fetched once into "
         f"{cache_dir()}); or set {key}.repo to a mirror; or run `helm pull {name} --repo {repo} --version {version} --untar` "
         f"and set {key}.path to the chart directory; or fill the chart cache on this machine: `raydask charts mirror <dir>` "
         "(a local copy of the chart repositories) or `raydask charts add <chart directory>`")

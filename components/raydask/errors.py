@@ -160,7 +160,8 @@ def _bound(err: dict[str, Any]) -> str:
         limit = int(limit)
     value = err.get("input")
     if key == "le" and limit == 2**31 - 1:
-        return f"must be at most {limit} (Kubernetes stores it as a 32-bit integer), got {value}"
+        return (f"must be at most {limit} (the largest 32-bit integer: raydask keeps counts and seconds within it, as "
+                f"Kubernetes and KubeRay read them), got {value}")
     return f"must be {sign} {limit}, got {value}"
 
 
@@ -208,6 +209,43 @@ def _message(err: dict[str, Any]) -> list[tuple[list[Any], str]]:
     return [(loc, msg)]
 
 
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # what users carry over from KubeRay, the Dask operator, Kubernetes and Helm values, by normalized name
+    "tls": ("tlsSecret", "tls"), "tlssecretname": ("tlsSecret",), "secretname": ("tlsSecret", "secretName"),
+    "secret": ("tlsSecret", "secretName"), "ingressclassname": ("className",), "ingressclass": ("className",),
+    "class": ("className",), "hostname": ("host",), "hosts": ("host",), "pathtype": ("pathType",),
+    "release": ("prometheusRelease",), "releaselabel": ("prometheusRelease",), "releasename": ("prometheusRelease",),
+    "prometheus": ("prometheusRelease", "monitoring"), "scrapeinterval": ("interval",),
+    "rayclusterconfig": ("cluster",), "rayclusterspec": ("cluster",), "raycluster": ("cluster",),
+    "headgroupspec": ("head",), "workergroupspecs": ("workerGroups",), "workergroupspec": ("workerGroups",),
+    "groupname": ("name",), "enableintreeautoscaling": ("autoscaling",), "autoscaleroptions": ("autoscaling",),
+    "serveconfigv2": ("applications",), "serveconfig": ("applications",), "submitterpodtemplate": ("submitter",),
+    "submitterconfig": ("submitter",), "headservice": ("service",), "serveservice": ("serveService",),
+    "gcsfaulttoleranceoptions": ("gcsFaultTolerance",), "authoptions": ("auth",), "tlsoptions": ("tls",),
+    "historyserveroptions": ("historyServer",), "runtimeenvyaml": ("runtimeEnv",), "metadata": ("jobMetadata",),
+    "minworkers": ("minReplicas", "minimum"), "maxworkers": ("maxReplicas", "maximum"), "numworkers": ("replicas",),
+    "workers": ("replicas", "worker"), "nworkers": ("replicas",), "threads": ("nthreads",), "resources": (
+        "requests", "workerResources", "rayResources"), "template": ("podPatch",), "containers": ("sidecars",),
+    "securitycontext": ("containerPatch", "podSecurity"), "serviceaccountname": ("serviceAccount",),
+    "ports": ("extraPorts",), "volumemounts": ("volumes",), "priorityclass": ("priorityClassName",),
+}
+"""Names users write for a key, from the tools they know (KubeRay's CRD fields, Helm values), normalized (lower case,
+no ``_`` or ``-``): the first candidate the model has at that level is suggested when no spelling is close."""
+
+
+def _suggestion(key: str, options: list[str]) -> str | None:
+    """The key most likely meant by ``key`` among ``options``: a close spelling, the same word in another case or with
+    ``_`` / ``-``, or a name from KubeRay, Kubernetes or Helm (:data:`SYNONYMS`)."""
+    close = difflib.get_close_matches(key, options, n=1)
+    if close:
+        return close[0]
+    norm = re.sub(r"[_\-]", "", key).lower()
+    by_norm = {re.sub(r"[_\-]", "", o).lower(): o for o in options}
+    if norm in by_norm:
+        return by_norm[norm]
+    return next((o for o in SYNONYMS.get(norm, ()) if o in options and o != key), None)
+
+
 def from_validation_error(exc: ValidationError, prefix: str, known: dict[tuple[Any, ...], list[str]] | None = None) -> ConfigError:
     """Turn a pydantic ValidationError into a ConfigError whose lines start with the full key path."""
     problems = []
@@ -216,11 +254,7 @@ def from_validation_error(exc: ValidationError, prefix: str, known: dict[tuple[A
             if err["type"] == "extra_forbidden" and known is not None and loc:
                 parent = tuple(loc[:-1])
                 options = known.get(tuple(p for p in parent if not isinstance(p, int)), [])
-                close = difflib.get_close_matches(str(loc[-1]), options, n=1)
-                if not close:
-                    lowered = {o.lower(): o for o in options}
-                    close = [lowered[str(loc[-1]).lower()]] if str(loc[-1]).lower() in lowered else []
-                if close:
-                    msg = f"unknown key (did you mean '{close[0]}'?)"
+                if (close := _suggestion(str(loc[-1]), options)) is not None:
+                    msg = f"unknown key (did you mean '{close}'?)"
             problems.append(f"{key_path(prefix, loc)}: {msg}")
     return ConfigError(sorted(dict.fromkeys(problems)))

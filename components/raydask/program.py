@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import pulumi
@@ -140,7 +141,7 @@ def secret_config_values(spec: StackSpec) -> dict[str, pulumi.Output[str]]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def redis_password() -> pulumi.Output[str] | None:
+def config_redis_password() -> pulumi.Output[str] | None:
     """The Pulumi secret ``raydask:redisPassword`` (None when unset); ConfigError when it was set without ``--secret``."""
     from pulumi.runtime.config import is_config_secret
 
@@ -190,10 +191,12 @@ def endpoint_outputs(component: WorkloadComponent[Any, Any], namespace: str) -> 
 
 
 def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.ResourceOptions | None = None,
-                secret_values: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, Any]:
+                secret_values: Mapping[str, pulumi.Input[str]] | None = None,
+                redis_password: pulumi.Input[str] | EllipsisType | None = ...) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (plain values: every address is known from the
     config). ``secret_values``: the values the workloads' ``secrets`` read, by config key; default the stack's
-    ``raydask:<key>`` secrets."""
+    ``raydask:<key>`` secrets. ``redis_password``: the Redis password for ``gcsFaultTolerance``; default the stack's
+    ``raydask:redisPassword`` secret."""
     root = root or project_dir()
     secrets = secret_config_values(spec) if secret_values is None else secret_values
     security = SecurityDefaults.from_stack(spec)
@@ -223,7 +226,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             network_policy=network_policy, opts=after([op_ns])))
         outputs["daskOperatorVersion"] = spec.dask_operator.version
 
-    password = redis_password()
+    password = config_redis_password() if redis_password is ... else (
+        None if redis_password is None else pulumi.Output.secret(redis_password))
     declared: dict[tuple[str, str], tuple[pulumi.Resource, Any]] = {}
     for kind in WORKLOADS:
         out: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 from raydask.builders.common import Manifest
 from raydask.errors import Path, key_path
-from raydask.k8s import pss
+from raydask.k8s import pss, validation
 from raydask.k8s.manifest import merge
 from raydask.k8s.security import POD_SECURITY_ANNOTATION, POD_SECURITY_REASON_ANNOTATION
 from raydask.spec.overrides import CONTAINER_FIELDS, POD_FIELDS, PodOverrides
@@ -86,6 +86,9 @@ def _built_problems(groups: Iterable[tuple[Path, PodOverrides, Manifest]]) -> li
                                                         + ("remove podSecurity" if needed == "restricted" else
                                                            f"use level: {needed}")))
         spec = template.get("spec") or {}
+        for path, message in validation.pod_spec_issues(spec):  # what only the merged pod shows (references between parts)
+            if "is already the name of" not in message:  # two containers or ports of one name: said below, more plainly
+                out.append(((*key, *blame), f"the API server would refuse the pod: {key_path('spec', path)}: {message}"))
         names: set[str] = set()
         for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
             name = c.get("name")

@@ -23,6 +23,7 @@ from raydask.spec.security import (
     effective_auth,
     effective_network_policy,
     ray_exposure_problems,
+    workload_exposure_problems,
 )
 
 APP = "ray"
@@ -168,9 +169,12 @@ def resolve_workload(cluster: WorkloadClusterSpec, defaults: SecurityDefaults) -
 
 
 def workload_problems(cluster: WorkloadClusterSpec | None) -> list[Problem]:
-    """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``), relative to the workload."""
-    if cluster is None or cluster.auth is None:
+    """Rules on a resolved workload cluster the spec alone cannot check (an inherited ``auth``, exposure), relative to the
+    workload."""
+    if cluster is None:
         return []
+    if cluster.auth is None:
+        return workload_exposure_problems(cluster, authenticated=False)
     out = auth_problems(cluster.auth, ("cluster", "auth"), ray=cluster.ray_version)
     if cluster.auth.k8s_token_auth:
         out.append(("cluster.auth.k8sTokenAuth", K8S_TOKEN_AUTH_REFUSED))

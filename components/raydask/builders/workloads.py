@@ -18,11 +18,26 @@ from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patc
 from raydask.builders.ray_cron_job import RayCronJobEndpoints, build_ray_cron_job
 from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job, sidecar_submitter
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
+from raydask.k8s.security import NOT_SECRET_ANNOTATION
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
 from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import effective_network_policy, ingress_problems, redis_password_missing
+
+E = TypeVar("E")
+
+NOT_SECRET_KINDS = ("RayCluster", "RayJob", "RayCronJob", "RayService", "DaskCluster", "DaskJob", "DaskWorkerGroup", "ConfigMap")
+"""The objects of a workload that carry its ``notSecret`` names for the policy pack."""
+
+
+def _not_secret(plan: Plan[E], names: list[str]) -> Plan[E]:
+    """``plan`` with the workload's ``notSecret`` names on the objects that hold its plaintext values."""
+    if names:
+        for o in plan.objects():
+            if o.get("kind") in NOT_SECRET_KINDS:
+                o.setdefault("metadata", {}).setdefault("annotations", {})[NOT_SECRET_ANNOTATION] = ",".join(names)
+    return plan
 
 
 def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = None) -> Plan[RayEndpoints]:
@@ -41,9 +56,10 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     ready = readiness_patch(spec, ns)
     warm = warm_start_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
-    return Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
+    plan = Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
                 on_create=(warm,) if warm else ())
+    return _not_secret(plan, spec.not_secret)
 
 
 def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobSpec:
@@ -83,8 +99,9 @@ def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     ns = ctx.namespace_for(spec.namespace)
     built = build_ray_job(spec, ns, ctx.monitoring)
     before = _job_checks(spec, ctx, ns, built.job["spec"])
-    return Plan(built.job, built.endpoints, before=before, after=(*built.services, *built.monitors),
+    plan = Plan(built.job, built.endpoints, before=before, after=(*built.services, *built.monitors),
                 replace_on_changes=tuple(RERUN_ON_CHANGES), create_before_delete=spec.generate_name)
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_ray_cron_job(spec: RayCronJobSpec, ctx: Context) -> Plan[RayCronJobEndpoints]:
@@ -94,7 +111,8 @@ def plan_ray_cron_job(spec: RayCronJobSpec, ctx: Context) -> Plan[RayCronJobEndp
     ns = ctx.namespace_for(spec.namespace)
     built = build_ray_cron_job(spec, ns, ctx.monitoring)
     before = _job_checks(spec, ctx, ns, built.cron_job["spec"]["jobTemplate"])
-    return Plan(built.cron_job, built.endpoints, before=before, after=(*built.services, *built.monitors))
+    plan = Plan(built.cron_job, built.endpoints, before=before, after=(*built.services, *built.monitors))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = None) -> Plan[RayServiceEndpoints]:
@@ -113,8 +131,9 @@ def plan_ray_service(spec: RayServiceSpec, ctx: Context, redis_password: Any = N
     policies = ray_security.service_network_policies(spec, ns, ctx.monitoring, ctx.security)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     secret = [ray_security.redis_password_secret(cluster, ns, redis_password)] if needs_password else []
-    return Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
+    plan = Plan(built.service, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints]:
@@ -127,8 +146,9 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     ctx.refuse(built_problems(dask_groups(spec, built.cluster, built.worker_groups)))
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
-    return Plan(built.cluster, built.endpoints, before=(*companions, *policies),
+    plan = Plan(built.cluster, built.endpoints, before=(*companions, *policies),
                 after=(*built.worker_groups, *built.autoscalers, *built.ingresses))
+    return _not_secret(plan, spec.not_secret)
 
 
 def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
@@ -141,4 +161,5 @@ def plan_dask_job(spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
     ctx.refuse(built_problems(dask_job_groups(spec, built.job)))
     policies = dask_security.dask_network_policies(cluster, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
-    return Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))
+    plan = Plan(built.job, built.endpoints, before=(*companions, *policies), replace_on_changes=("spec",))
+    return _not_secret(plan, spec.not_secret)

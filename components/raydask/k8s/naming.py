@@ -11,6 +11,14 @@ RAY_SERVICE_NAME_MAX = 47
 """Same rule for a RayService's clusters."""
 DASK_CLUSTER_NAME_MAX = 53
 LABEL_MAX = 63
+KUBERAY_CONTAINERS: dict[str, str] = {
+    "autoscaler": "the autoscaler sidecar KubeRay adds to the head of an autoscaled cluster",
+    "wait-gcs-ready": "the init container KubeRay adds to every worker (it waits for the head)",
+    "wait-for-tls-ip-san": "the init container KubeRay adds to every pod of a cluster with tls",
+    "collector": "the history-server sidecar KubeRay adds with historyServer",
+    "ray-job-submitter": "the submitter container KubeRay adds to the head in SidecarMode",
+}
+"""Containers KubeRay adds to the pods of a RayCluster, by name (a user's container of one of these names clashes)."""
 
 
 class RayNames:

@@ -47,7 +47,7 @@ def parse(quantity: str) -> Decimal:
     suffix = m.group("suffix") or ""
     digits = m.group("num").lstrip("+-")
     if len(digits) > MAX_DIGITS or (suffix[:1] in ("e", "E") and abs(int(suffix[1:])) > MAX_DIGITS):
-        raise ValueError(f"'{quantity}' is out of range: Kubernetes stores at most {MAX} (2^63-1) bytes or cores")
+        raise ValueError(f"'{quantity}' is out of range: Kubernetes counts at most {MAX} (2^63-1) bytes or cores")
     with localcontext() as ctx:
         ctx.prec = 100
         try:
@@ -61,7 +61,7 @@ def parse(quantity: str) -> Decimal:
         else:
             value = num * _DECIMAL[suffix]
     if abs(value) > MAX:
-        raise ValueError(f"'{quantity}' is out of range: Kubernetes stores at most {MAX} (2^63-1) bytes or cores")
+        raise ValueError(f"'{quantity}' is out of range: Kubernetes counts at most {MAX} (2^63-1) bytes or cores")
     return value
 
 

@@ -63,10 +63,15 @@ POD_SECURITY_REASON_ANNOTATION: Final = "raydask.io/pod-security-reason"
 """On a pod template with :data:`POD_SECURITY_ANNOTATION`: why (``podSecurity.reason``), for reviewers."""
 
 
+NOT_SECRET_ANNOTATION: Final = "raydask.io/not-secret"
+"""On a workload's custom resource, its worker groups and ConfigMaps: the names its ``notSecret`` declares are not
+secrets though they look like ones (comma-separated); the policy pack accepts their plaintext values."""
+
+
 def reserved_annotation_error(key: str) -> str | None:
     """Why an annotation key may not be set directly (raydask sets it from another key), else None."""
     owners = {NO_LIMITS_ANNOTATION: "limits: {<resource>: null}", POD_SECURITY_ANNOTATION: "podSecurity",
-              POD_SECURITY_REASON_ANNOTATION: "podSecurity"}
+              POD_SECURITY_REASON_ANNOTATION: "podSecurity", NOT_SECRET_ANNOTATION: "notSecret"}
     return f"is set by raydask from {owners[key]}: use that key" if key in owners else None
 
 
@@ -125,3 +130,8 @@ def api_token_volume() -> dict[str, Any]:
 def api_token_mount() -> dict[str, Any]:
     """The read-only mount of :func:`api_token_volume` at the standard path."""
     return {"name": API_TOKEN_VOLUME, "mountPath": API_TOKEN_PATH, "readOnly": True}
+
+
+def not_secret(annotations: Mapping[str, Any]) -> set[str]:
+    """The names an object's :data:`NOT_SECRET_ANNOTATION` declares not secret."""
+    return {n.strip() for n in str(annotations.get(NOT_SECRET_ANNOTATION) or "").split(",") if n.strip()}

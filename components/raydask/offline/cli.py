@@ -229,13 +229,12 @@ def _placeholder_note(rendering: Rendering) -> None:
     """Say which rendered objects hold placeholders where ``pulumi up`` puts Pulumi secrets."""
     from raydask.offline.render import PLACEHOLDER
 
-    held = rendering.placeholders()
-    if held:
-        refs = ", ".join(o.ref for o in held)
-        _err().print(f"note: stack {escape(rendering.stack)}: {escape(refs)} hold{'s' if len(held) == 1 else ''} the placeholder "
-                     f"'{PLACEHOLDER}' where pulumi up puts a Pulumi secret (raydask:redisPassword): an offline render "
-                     "never decrypts secrets, so pulumi up needs the real one (`pulumi config set --secret "
-                     "raydask:redisPassword <password>`)", soft_wrap=True)
+    for ref, keys in rendering.placeholder_keys().items():
+        which = " and ".join(keys)
+        _err().print(f"note: stack {escape(rendering.stack)}: {escape(ref)} holds the placeholder '{PLACEHOLDER}' where pulumi "
+                     f"up puts the Pulumi secret{'s' if len(keys) > 1 else ''} {escape(which)}: an offline render never "
+                     "decrypts secrets, so pulumi up needs the real value"
+                     f"{'s' if len(keys) > 1 else ''} (`pulumi config set --secret {escape(keys[0])} <value>`)", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------

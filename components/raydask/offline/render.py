@@ -144,6 +144,18 @@ class Rendering:
         them)."""
         return [o for o in self.objects if PLACEHOLDER in json.dumps(o.manifest)]
 
+    def placeholder_keys(self) -> dict[str, list[str]]:
+        """For each object holding placeholders, the ``raydask:`` config keys of the Pulumi secrets they stand for."""
+        import re
+
+        out: dict[str, list[str]] = {}
+        for o in self.placeholders():
+            text = json.dumps(o.manifest)
+            keys = {f"raydask:{m.group(1)}" if m.group(1) else "raydask:redisPassword"
+                    for m in re.finditer(re.escape(PLACEHOLDER) + r"(?:-([A-Za-z][A-Za-z0-9_-]*))?", text)}
+            out[o.ref] = sorted(keys)
+        return out
+
     def find(self, ref: str) -> RenderedObject | None:
         """The object whose ``Kind namespace/name`` is ``ref``."""
         return next((o for o in [*self.objects, *self.crds] if o.ref == ref), None)

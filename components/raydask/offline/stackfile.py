@@ -2,14 +2,14 @@
 
 ``pulumi up`` reads ``Pulumi.<stack>.yaml`` with Go's ``gopkg.in/yaml.v3`` (through the Pulumi SDK's config package),
 not with PyYAML: its YAML is mostly 1.2 (``yes``/``no``/``on``/``off`` are strings, no sexagesimal numbers), but it
-still reads ``010`` as the octal number 8, ``1_000`` as 1000 and unquoted dates as timestamps, and Pulumi then turns
+still reads ``010`` as the octal number 8, ``1_000`` and ``1e3`` as 1000 and unquoted dates as timestamps, and Pulumi then turns
 each value into the string or JSON its programs receive. :func:`load` reproduces that, value for value (checked
 against the real CLI's code: ``tests/test_stackfile.py``), so ``raydask render`` / ``validate`` and ``pulumi up`` see
 the same configuration.
 
 :func:`read` also reports what Pulumi accepts without a word but changes or drops (:attr:`StackFile.problems`): keys
-outside ``config:``, the same key with and without the project prefix, numbers and dates whose value is not what the
-text says, extra documents, unknown tags. Stack files Pulumi itself refuses (YAML errors, duplicate keys, malformed
+outside ``config:``, the same key with and without the project prefix, numbers (octal ``010``) and dates whose value is
+not what the text says, extra documents, unknown tags. Stack files Pulumi itself refuses (YAML errors, duplicate keys, malformed
 config keys, ``.inf``) raise :class:`StackFileError`.
 """
 
@@ -469,17 +469,16 @@ def _join(where: str, key: Any) -> str:
 
 
 def _surprising(scalar: _Scalar) -> bool:
-    """A plain scalar whose value is not what its text says to a reader (or to a YAML 1.2 parser)."""
+    """A plain scalar whose value is not what its text says to a reader: a date (a timestamp to Pulumi), a number with a
+    leading zero (octal to Pulumi: 010 is 8). Other notations are the number they write (1e3, 1_000, 0x3E8 and 0b1111101000
+    are 1000), passed on as that number, in decimal where a text is expected."""
     value, text = scalar.value, scalar.text
     if isinstance(value, Timestamp):
         return True
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, int):
-        digits = text.lstrip("+-")
-        return "_" in text or bool(re.match(r"0[0-9]", digits)) or digits[:2].lower() == "0b"  # not YAML 1.2 numbers
-    if isinstance(value, float):
-        return "_" in text
+        return bool(re.match(r"0[0-9_]", text.lstrip("+-")))
     return False
 
 

@@ -25,10 +25,15 @@ class DaskCluster(WorkloadComponent[DaskClusterSpec, DaskEndpoints]):
     SPEC = DaskClusterSpec
 
     cluster_name: pulumi.Output[str]
+    """The DaskCluster's name."""
     scheduler_service_name: pulumi.Output[str]
+    """The scheduler Service's name."""
     scheduler_address: pulumi.Output[str]
+    """The scheduler's address for clients, ``tcp://<service>.<namespace>.svc.cluster.local:8786``."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard inside the cluster."""
     dashboard_ingress_url: pulumi.Output[str | None]
+    """The dashboard's URL through its Ingress; none without one."""
 
     def plan(self, spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints]:
         return plan_dask_cluster(spec, ctx)

@@ -25,10 +25,15 @@ class DaskJob(WorkloadComponent[DaskJobSpec, DaskJobEndpoints]):
     SPEC = DaskJobSpec
 
     job_name: pulumi.Output[str]
+    """The DaskJob's name."""
     cluster_name: pulumi.Output[str]
+    """The name of the DaskCluster the operator creates for the job."""
     runner_pod_name: pulumi.Output[str]
+    """The name of the runner pod."""
     scheduler_address: pulumi.Output[str]
+    """The scheduler's address inside the cluster."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard inside the cluster."""
 
     def plan(self, spec: DaskJobSpec, ctx: Context) -> Plan[DaskJobEndpoints]:
         return plan_dask_job(spec, ctx)

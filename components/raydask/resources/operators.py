@@ -46,11 +46,15 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
     PLAN: ClassVar[Planner]
 
     namespace: pulumi.Output[str]
+    """The operator's namespace."""
     version: pulumi.Output[str]
+    """The chart, operator and CRD version."""
     release: Release
     """The operator's Helm release."""
     release_name: pulumi.Output[str | None]
+    """The Helm release's name."""
     crd_names: pulumi.Output[list[str]]
+    """The CRDs raydask applies (empty when ``crds.manage`` is false)."""
 
     def __init__(
         self,

@@ -25,11 +25,17 @@ class RayCluster(RedisPasswordComponent[RayClusterSpec, RayEndpoints]):
     SPEC = RayClusterSpec
 
     cluster_name: pulumi.Output[str]
+    """The RayCluster's name."""
     head_service_name: pulumi.Output[str]
+    """The head Service's name."""
     client_address: pulumi.Output[str]
+    """The Ray client address, ``ray://<head service>.<namespace>.svc.cluster.local:10001``."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard and job API inside the cluster, ``http://<head service>.<namespace>.svc.cluster.local:8265``."""
     dashboard_ingress_url: pulumi.Output[str | None]
+    """The dashboard's URL through its Ingress; none without one."""
     serve_ingress_url: pulumi.Output[str | None]
+    """Ray Serve's URL through its Ingress; none without one."""
 
     def plan(self, spec: RayClusterSpec, ctx: Context) -> Plan[RayEndpoints]:
         return plan_ray_cluster(spec, ctx, self._redis_password)

@@ -25,8 +25,11 @@ class RayJob(WorkloadComponent[RayJobSpec, RayJobEndpoints]):
     SPEC = RayJobSpec
 
     job_name: pulumi.Output[str]
+    """The RayJob's name."""
     job_id: pulumi.Output[str | None]
+    """The Ray job id (``<name>-<hash of the definition>`` unless set); none in InteractiveMode without one."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard of the job's cluster inside the cluster."""
 
     def plan(self, spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
         return plan_ray_job(spec, ctx)

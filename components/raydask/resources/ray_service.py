@@ -25,10 +25,15 @@ class RayService(RedisPasswordComponent[RayServiceSpec, RayServiceEndpoints]):
     SPEC = RayServiceSpec
 
     service_name: pulumi.Output[str]
+    """The RayService's name."""
     serve_service_name: pulumi.Output[str]
+    """The Serve Service's name (stable across upgrades)."""
     serve_url: pulumi.Output[str]
+    """Ray Serve's HTTP address inside the cluster."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard of the service's cluster inside the cluster."""
     serve_ingress_url: pulumi.Output[str | None]
+    """Ray Serve's URL through its Ingress; none without one."""
 
     def plan(self, spec: RayServiceSpec, ctx: Context) -> Plan[RayServiceEndpoints]:
         return plan_ray_service(spec, ctx, self._redis_password)

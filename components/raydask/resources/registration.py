@@ -126,6 +126,8 @@ class Registered(Generic[E]):
     main: pulumi.CustomResource
     before: Sequence[pulumi.CustomResource]
     after: Sequence[pulumi.CustomResource]
+    patches: Sequence[pulumi.CustomResource] = ()
+    """The patches of ``main``, in the plan's order."""
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
@@ -137,9 +139,9 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=not plan.create_before_delete)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
+    patches = register_children(parent, opts, name, plan.patches, patch=True, depends_on=[main])
     # applied when created, then never again: a later change of their spec is ignored, and deleting them leaves the
     # fields they set to whoever owns them now (the autoscaler)
     register_children(parent, opts, name, plan.on_create, patch=True, suffix=ON_CREATE_SUFFIX, depends_on=[main],
                       ignore_changes=["spec"], retain_on_delete=True)
-    return Registered(main, before, after)
+    return Registered(main, before, after, patches)

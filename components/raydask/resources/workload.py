@@ -35,6 +35,10 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
     resource: CustomObject
     """The main custom resource (RayCluster, RayJob, RayService, DaskCluster), with its live ``status``."""
     namespace: pulumi.Output[str]
+    """The namespace the workload is in."""
+    status: pulumi.Output[dict[str, Any] | None]
+    """The main custom resource's status as read after ``pulumi up`` waited for it (a RayCluster's from the patch that
+    waits until KubeRay reports it ready), or as ``pulumi refresh`` last read it."""
 
     def __init__(
         self,
@@ -58,6 +62,10 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
         self.resource = registered.main
         self.endpoints = plan.endpoints
         self.namespace = pulumi.Output.from_input(plan.main["metadata"]["namespace"])
+        main = (plan.main["kind"], plan.main["metadata"]["name"])
+        waited = [r for r, m in zip(registered.patches, plan.patches, strict=True)
+                  if isinstance(r, CustomObject) and (m["kind"], m["metadata"]["name"]) == main]
+        self.status = (waited[-1] if waited else self.resource).status  # not a registered output: unknown in a preview
         self.register_outputs({"namespace": self.namespace, **self.publish(parsed)})
 
     def plan(self, spec: S, ctx: Context) -> Plan[E]:

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from raydask.errors import Path, check
-from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s import images, naming, quantities, schema, validation
 from raydask.k8s.security import ALLOWED_VOLUME_TYPES, reserved_annotation_error
 from raydask.spec.config import ConfigModel, known_keys
 from raydask.spec.overrides import PodOverrides
@@ -542,6 +542,8 @@ class PodSettings(Spec, PodOverrides):
     RESERVED_VOLUMES: typing.ClassVar[Mapping[str, str]] = {}
     """(volume name: mount path) raydask mounts into the main container."""
     RESERVED_LABELS: typing.ClassVar[tuple[str, ...]] = RESERVED_POD_LABELS
+    RESERVED_CONTAINERS: typing.ClassVar[Mapping[str, str]] = {}
+    """Containers the operator adds to these pods, by name, with what they are."""
     DROPPED: typing.ClassVar[str] = schema.DROPPED
     """What happens to passthrough keys the operator CRD's PodSpec does not have."""
 
@@ -586,9 +588,19 @@ class PodSettings(Spec, PodOverrides):
                 problems.append((f"volumes.{i}.mountPath", f"raydask mounts its '{taken_paths[path]}' volume at '{path}': "
                                                            "choose another path"))
             paths.setdefault(path, i)
-        problems += self.embedded_problems()
+        if err := validation.priority_class_error(self.priority_class_name):
+            problems.append(("priorityClassName", err))
+        embedded = self.embedded_problems()
+        problems += embedded
+        for i, v in enumerate(self.volumes):  # the API server's rules, where the schema found nothing
+            if len(v.source) == 1 and isinstance(next(iter(v.source.values())), dict) and \
+                    not any(tuple(p)[:4] == ("volumes", i, "source", next(iter(v.source))) for p, _ in embedded):
+                kind, settings = next(iter(v.source.items()))
+                problems += [(("volumes", i, "source", kind, *path), message)
+                             for path, message in validation.volume_source_issues(kind, settings)]
         problems += self.override_problems(self.env, self.RESERVED_ENV,
-                                           self.embedded_pod_spec() if self.overridden else None, self.DROPPED)
+                                           self.embedded_pod_spec() if self.overridden else None, self.DROPPED,
+                                           self.RESERVED_CONTAINERS)
         return problems
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:

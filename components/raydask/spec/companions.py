@@ -171,6 +171,13 @@ class Companions(ConfigModel):
     service_accounts: list[ServiceAccountSpec] = []
     """ServiceAccounts created with the workload, each ``<workload>-<name>`` with a Role of its ``rules`` bound to it;
     default none."""
+    not_secret: list[str] = []
+    """Names of values that look like secrets but are not (``TOKENIZER_NAME``…: an environment variable, a runtime
+    environment variable, a ``rayStartParams`` key, a ConfigMap key or a Serve ``args`` / ``userConfig`` key), in
+    every pod group of the workload; default none. raydask refuses every other secret-looking value given in plaintext
+    (:mod:`raydask.k8s.secrets`: names with PASSWORD, SECRET, TOKEN, CREDENTIALS, API_KEY, ACCESS_KEY, PRIVATE_KEY…,
+    values shaped like cloud keys, tokens, private keys or URLs with a password): put those in Pulumi secrets
+    (``secrets``)."""
 
     def companion_problems(self, workload: str) -> list[tuple[Path, str]]:
         """Names that clash or are too long once prefixed with the workload's name."""

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from raydask import facts
 from raydask.errors import Path
-from raydask.k8s import images, naming, quantities, schema
+from raydask.k8s import images, naming, quantities, schema, validation
 from raydask.k8s.ports import DaskPorts
 from raydask.spec.base import (
     INT32_MAX,
@@ -31,7 +31,7 @@ from raydask.spec.base import (
 )
 from raydask.spec.companions import Companions
 from raydask.spec.operators import ChartSourceSpec, ChartVersion, OperatorResources, OperatorSpec, RepoUrl, operator_version
-from raydask.spec.security import NetworkPolicySpec
+from raydask.spec.security import NetworkPolicySpec, dask_job_exposure_problems, plaintext_problems
 from raydask.spec.versions import DASK_OPERATOR_VERSION, DASK_VERSION
 
 DASK_CHART = "dask-kubernetes-operator"
@@ -277,16 +277,27 @@ class DaskSchedulerSpec(DaskPodSettings):
         problems = [*super().problems(), *_reserved(self.extra_args, SCHEDULER_ARGS, "extraArgs")]
         problems += [(("servicePatch", key), why) for key, why in self.SERVICE_FIXED.items() if key in self.service_patch]
         ports = self.service_patch.get("ports")
+        own = dict(DaskPorts.scheduler())
+        numbers = {number: name for name, number in own.items()}
         for i, port in enumerate(ports if isinstance(ports, list) else []):
             name = port.get("name") if isinstance(port, dict) else None
             if not isinstance(name, str) or not name:
                 problems.append((("servicePatch", "ports", i), "a port needs a name (ports merge by name)"))
-            elif name in dict(DaskPorts.scheduler()):
+            elif name in own:
                 problems.append((("servicePatch", "ports", i, "name"), f"'{name}' is raydask's port: add ports of other names"))
+            elif port.get("port") in numbers and port.get("protocol", "TCP") == "TCP":
+                problems.append((("servicePatch", "ports", i, "port"), f"{port['port']} is the port of raydask's "
+                                                                      f"'{numbers[port['port']]}': a Service listens once on each "
+                                                                      "port (the API server refuses the second); choose another"))
         if self.service_patch:
             service = embedded_service_schema()
-            problems += [(("servicePatch", *path), message) for path, message in
-                         schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
+            found = [(("servicePatch", *path), message) for path, message in
+                     schema.issues(self.service_patch, service, (), self.DROPPED.replace("PodSpec", "ServiceSpec"), True)]
+            rules = [(("servicePatch", *path), message)
+                     for path, message in validation.service_spec_issues({**self.service_patch, "type": self.service_type},
+                                                                         partial=True) if path[:1] != ("type",)]
+            problems += found + [r for r in rules if not any(r[0][:len(f[0])] == f[0] for f in found)
+                                 and r[0] not in {p[0] for p in problems}]
         routes = self.env.get(SCHEDULER_ROUTES_ENV)
         if routes is not None and SCHEDULER_API_ROUTE not in routes:
             problems.append((("env", SCHEDULER_ROUTES_ENV),
@@ -414,7 +425,11 @@ class DaskClusterSpec(Spec, Companions):
     """Annotations on the DaskCluster (the operator copies them to its objects); default none."""
 
     def problems(self) -> list[tuple[Path, str]]:
-        problems = [*super().problems(), *self.companion_problems(self.name)]
+        return [*super().problems(), *self.cluster_problems(), *plaintext_problems(self, "DaskCluster")]
+
+    def cluster_problems(self) -> list[tuple[Path, str]]:
+        """The cluster's own rules (a DaskJob's cluster is held to them too)."""
+        problems = self.companion_problems(self.name)
         names = [g.name for g in self.worker_groups]
         for i, n in enumerate(names):
             full = naming.DaskNames.worker_group(self.name, n)
@@ -541,6 +556,17 @@ class DaskJobRunnerSpec(PodSettings):
     RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "dask.org/")
     DROPPED: ClassVar[str] = DaskPodSettings.DROPPED
 
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        spec = self.pod_patch.get("spec")
+        restart = spec.get("restartPolicy") if isinstance(spec, dict) else None
+        if restart in ("Always", "OnFailure"):
+            problems.append((("podPatch", "spec", "restartPolicy"), f"'{restart}' would restart the runner, which runs once: the "
+                                                                    "Dask operator deletes the job's cluster when the runner "
+                                                                    "ends and reads its exit status; remove it (retry the job "
+                                                                    "inside your command)"))
+        return problems
+
     def embedded_pod_spec(self) -> dict[str, Any] | None:
         return embedded_job_pod_spec_schema()
 
@@ -606,7 +632,9 @@ class DaskJobSpec(Spec, Companions):
             except ValueError as exc:
                 problems.append(("runner.image", f"{exc} (allowImageVersionMismatch: true)"))
         # the cluster's own rules (image tags, labels, annotations), on the keys the job shares with it
-        problems += DaskClusterSpec.problems(self.to_cluster())
+        problems += DaskClusterSpec.cluster_problems(self.to_cluster())
+        problems += dask_job_exposure_problems(self.scheduler.service_type)
+        problems += plaintext_problems(self, "DaskJob")
         return list(dict.fromkeys(problems))
 
     def image_for(self, group: PodSettings) -> str:

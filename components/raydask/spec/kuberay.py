@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
@@ -65,8 +66,8 @@ class KubeRayOperatorSpec(OperatorSpec):
     those the operator knows beyond them, such as KubeRay 1.7's ``GCSFaultToleranceEmbeddedStorage``); default none."""
     image: PinnedImage | None = None
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
-    reconcile_concurrency: Count = 1
-    """Concurrent reconciles; default 1."""
+    reconcile_concurrency: Annotated[Count, Field(ge=1)] = 1
+    """Concurrent reconciles, at least 1 (the chart refuses 0); default 1."""
     batch_scheduler: Literal["volcano", "yunikorn", "scheduler-plugins", "kai-scheduler"] | None = None
     """The batch scheduler KubeRay hands Ray pods to (``--batch-scheduler``, the chart's ``batchScheduler.name``):
     ``volcano``, ``yunikorn``, ``scheduler-plugins`` or ``kai-scheduler``, installed in the cluster beforehand;
@@ -94,6 +95,14 @@ class KubeRayOperatorSpec(OperatorSpec):
             problems.append(("watchNamespaces", "singleNamespaceInstall needs the namespaces to watch (or the operator namespace)"))
         if len(set(self.watch_namespaces)) != len(self.watch_namespaces):
             problems.append(("watchNamespaces", "lists a namespace twice"))
+        client = self.values.get("kubeClient")
+        for key, pattern, what in (("qps", r"[0-9]+(\.[0-9]+)?", "a number, 0 or more (e.g. 100.0)"),
+                                   ("burst", r"[0-9]+", "a whole number, 0 or more")):
+            value = client.get(key) if isinstance(client, dict) else None
+            # a number the chart's template refuses (other kinds of value: the chart-defaults check below)
+            if isinstance(value, int | float) and not isinstance(value, bool) and not re.fullmatch(pattern, str(value)):
+                problems.append((("values", "kubeClient", key), f"{value} is not {what}: the chart refuses it "
+                                                               "(kuberay-operator.validateConfig)"))
         known = known_feature_gates(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:

@@ -104,6 +104,12 @@ class OperatorSpec(Spec):
                 node = node[part]
             else:
                 problems.append((("values", *parts), f"set by raydask: {hint}"))
+        shipped = facts.SUPPORTED.get(self.CHART, ())
+        if shipped and _release(self.version) > _release(shipped[-1]) and self.chart.path is None:
+            problems.append(("version", f"{self.version} is not a {self.CHART} release raydask knows: it ships the CRD schemas "
+                                        f"and chart values of {' and '.join(shipped)} and checks every release up to "
+                                        f"{shipped[-1]} against the nearest of them; choose one of those (a newer release "
+                                        "needs a newer raydask)"))
         defaults = chart_defaults(self.CHART, self.version) if self.CHART and self.chart.path is None else None
         if defaults is None:
             return problems
@@ -117,6 +123,11 @@ class OperatorSpec(Spec):
             elif key in values and not any(p[0][:2] == ("values", key) for p in problems):
                 problems += [(("values", key, *sub), message) for sub, message in _kind_problems(value, values[key])]
         return problems
+
+
+def _release(version: str) -> tuple[int, ...]:
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)", version)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
 
 
 def _kind_problems(value: Any, default: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:

@@ -11,12 +11,14 @@ must still satisfy (Pod Security "restricted", unique container and port names) 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from raydask.errors import Path
-from raydask.k8s import images, naming, schema
+from raydask.k8s import images, naming, schema, validation
 from raydask.k8s.security import reserved_annotation_error
 from raydask.spec.config import ConfigModel
 
@@ -112,9 +114,11 @@ class PodOverrides(ConfigModel):
         return any(getattr(self, name) for name in PodOverrides.model_fields)
 
     def override_problems(self, env: dict[str, str], reserved_env: Any, pod_spec: dict[str, Any] | None,
-                          dropped: str = schema.DROPPED) -> list[tuple[Path, str]]:
+                          dropped: str = schema.DROPPED,
+                          reserved_containers: Mapping[str, str] | None = None) -> list[tuple[Path, str]]:
         """Rules on the overrides alone; ``pod_spec`` is the embedded PodSpec schema (None: not checked),
-        ``dropped`` what the API server does with a key it lacks."""
+        ``dropped`` what the API server does with a key it lacks, ``reserved_containers`` the names of containers the
+        operator adds to these pods (with what they are)."""
         out: list[tuple[Path, str]] = []
         if self.args is not None and self.ARGS_FIXED:
             out.append(("args", self.ARGS_FIXED))
@@ -135,6 +139,12 @@ class PodOverrides(ConfigModel):
         for i, port in enumerate(self.extra_ports):
             if not isinstance(port, dict) or not port.get("name"):
                 out.append((("extraPorts", i), "a port needs a name (the operators and Services refer to ports by name)"))
+        for key in self.pod_patch:
+            if key not in ("metadata", "spec"):
+                close = difflib.get_close_matches(str(key), ("metadata", "spec"), n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                out.append((("podPatch", key), f"unknown key{hint}: a pod template patch takes metadata and spec only (the "
+                                               "API server would drop it)"))
         metadata = self.pod_patch.get("metadata") or {}
         if set(metadata) - {"labels", "annotations"}:
             extra = sorted(set(metadata) - {"labels", "annotations"})
@@ -142,8 +152,10 @@ class PodOverrides(ConfigModel):
         if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
             out += [(("podPatch", "metadata", "annotations", key), err) for key in metadata["annotations"]
                     if (err := reserved_annotation_error(str(key)))]
-        if pod_spec is not None:
-            out += schema_problems(self, pod_spec, dropped)
+        found = schema_problems(self, pod_spec, dropped) if pod_spec is not None else []
+        # what the schema refuses hides the API server's rules on the same keys
+        out += found + [p for p in api_problems(self, reserved_containers)
+                        if not any(tuple(p[0])[:len(f[0])] == tuple(f[0]) for f in found)]
         return out
 
 
@@ -232,3 +244,62 @@ def schema_problems(o: PodOverrides, pod_spec: dict[str, Any], dropped: str = sc
 
 def _snake(camel: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in camel)
+
+
+def _tuple(path: Path) -> tuple[Any, ...]:
+    return path if isinstance(path, tuple) else tuple(int(p) if p.isdigit() else p for p in str(path).split("."))
+
+
+def _under(key: Path, found: list[tuple[tuple[Any, ...], str]]) -> list[tuple[Path, str]]:
+    prefix = _tuple(key)
+    return [((*prefix, *path), message) for path, message in found]
+
+
+def api_problems(o: PodOverrides, reserved_containers: Mapping[str, str] | None = None) -> list[tuple[Path, str]]:
+    """Every override checked with the API server's rules (:mod:`raydask.k8s.validation`) at its own key: what the API
+    server would refuse when the operator creates the pods."""
+    v = validation
+    out: list[tuple[Path, str]] = []
+    out += _under("topologySpreadConstraints", v.topology_spread_issues(o.topology_spread_constraints))
+    out += _under("hostAliases", v.host_alias_issues(o.host_aliases))
+    if o.dns_config is not None:
+        out += _under("dnsConfig", v.dns_config_issues(o.dns_config))
+    if o.runtime_class_name is not None and (err := v.subdomain_error(o.runtime_class_name, "RuntimeClass")):
+        out.append(("runtimeClassName", err))
+    if o.scheduler_name is not None and (err := v.subdomain_error(o.scheduler_name, "scheduler")):
+        out.append(("schedulerName", f"{err}: a scheduler is named like any object (default-scheduler, volcano, "
+                                     "yunikorn); the pods of any other name wait for a scheduler that never comes"))
+    if o.lifecycle is not None:
+        out += _under("lifecycle", v.lifecycle_issues(o.lifecycle, o.termination_grace_period_seconds))
+    for field in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = getattr(o, _snake(field))
+        if probe is not None:
+            out += _under(field, v.probe_issues(probe, field))
+    out += _under("envFrom", v.env_from_issues(o.env_from))
+    for name, source in o.env_value_from.items():
+        if isinstance(source, dict) and len(source) == 1:  # else refused by override_problems
+            out += _under(("envValueFrom", name), v.value_from_issues(source))
+    out += _under("extraPorts", v.container_ports_issues(o.extra_ports))
+    taken = dict(reserved_containers or {})
+    for key, items, init in (("initContainers", o.init_containers, True), ("sidecars", o.sidecars, False)):
+        for i, c in enumerate(items):
+            found = v.container_issues(c, init=init, grace_period=o.termination_grace_period_seconds)
+            out += _under((key, i), [f for f in found if f[0][:1] not in (("name",), ("image",))])  # said by raydask
+            cname = c.get("name") if isinstance(c, dict) else None
+            if isinstance(cname, str) and cname in taken:
+                out.append(((key, i, "name"), f"'{cname}' is the name of {taken[cname]}: the pod would have two containers of "
+                                              "one name; choose another"))
+    if o.container_patch:
+        out += _under("containerPatch", v.container_issues(o.container_patch, partial=True,
+                                                           grace_period=o.termination_grace_period_seconds))
+    spec = o.pod_patch.get("spec")
+    if spec is not None:
+        found = v.pod_spec_issues(spec, partial=True)
+        out += _under(("podPatch", "spec"), found)
+        for field in ("initContainers", "containers"):
+            for i, c in enumerate(spec.get(field) or [] if isinstance(spec, dict) else []):
+                pname = c.get("name") if isinstance(c, dict) else None
+                if isinstance(pname, str) and pname in taken:
+                    out.append((("podPatch", "spec", field, i, "name"), f"'{pname}' is the name of {taken[pname]}: the pod would "
+                                                                         "have two containers of one name; choose another"))
+    return list(dict.fromkeys(out))

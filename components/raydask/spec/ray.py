@@ -49,6 +49,7 @@ from raydask.spec.security import (
     Port,
     SecretKeySpec,
     gcs_problems,
+    plaintext_problems,
 )
 from raydask.spec.versions import DEFAULT_RAY_VERSION, KUBERAY_VERSION
 
@@ -136,6 +137,7 @@ class RayGroup(PodSettings):
     RESERVED_ENV: ClassVar[dict[str, str]] = RAY_ENV
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {**dict(RAY_WRITABLE), API_TOKEN_VOLUME: API_TOKEN_PATH}
     RESERVED_LABELS: ClassVar[tuple[str, ...]] = (*PodSettings.RESERVED_LABELS, "ray.io/")
+    RESERVED_CONTAINERS: ClassVar[dict[str, str]] = naming.KUBERAY_CONTAINERS
 
     def problems(self) -> list[tuple[Path, str]]:
         # The autoscaler and the raylet trust num-cpus / num-gpus over the container: a mismatch over- or under-packs pods.
@@ -144,6 +146,9 @@ class RayGroup(PodSettings):
                for path, _ in problems):
             return problems  # the CPU count below needs valid resources
         cpus = quantities.whole_cores(self.limit("cpu") or self.request("cpu"))
+        for key in self.ray_start_params:
+            if err := ray_start_param_error(key):
+                problems.append((("rayStartParams", key), err))
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
@@ -194,6 +199,19 @@ class RayGroup(PodSettings):
 
     def embedded_pod_spec(self) -> dict[str, Any] | None:
         return embedded_pod_spec_schema()
+
+
+def ray_start_param_error(key: str) -> str | None:
+    """Why ``key`` is not a ``ray start`` option name as KubeRay writes it (``--<key>=<value>``), or None."""
+    bare = key.lstrip("-").replace("_", "-")
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", bare) and bare != key:
+        why = ("KubeRay writes each key as --<key>=<value> (it adds the '--' itself)" if key.startswith("-") else
+               "ray start options join words with '-', not '_'")
+        return f"'{key}' is not an option name as rayStartParams takes it: {why}; write {bare}"
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
+        return (f"'{key}' is not a ray start option name: lower-case words joined by '-', as `ray start --help` lists them "
+                "(num-cpus, object-store-memory…), without the leading '--'")
+    return None
 
 
 def _custom_resources(text: str) -> list[tuple[Path, str]]:
@@ -383,6 +401,7 @@ class HeadSpec(RayGroup):
                 problems.append((("extraPorts", i, "name"), f"'{port.get('name')}' is the name of the head's port "
                                                            f"{dict(own)[port['name']]}: choose another"))
         container = {p.get("name") for p in self.extra_ports if isinstance(p, dict)}
+        named = [name for name, _ in RayPorts.head()] + sorted(str(n) for n in container if n)
         for i, p in enumerate(self.service.extra_ports if self.service else []):
             if p.name in (self.gcs_port_name, RayPorts.SERVE_NAME) or p.port in (RayPorts.GCS, self.serve_port):
                 problems.append((f"service.extraPorts.{i}", f"'{p.name}' ({p.port}) is a port of the head container, which "
@@ -391,6 +410,11 @@ class HeadSpec(RayGroup):
             if p.name in container:
                 problems.append((f"service.extraPorts.{i}.name", f"'{p.name}' is a port of the head container (extraPorts), "
                                                                  "which KubeRay adds to the head Service itself: leave it out"))
+            elif isinstance(p.target_port, str) and p.target_port not in named:
+                problems.append((f"service.extraPorts.{i}.targetPort", f"'{p.target_port}' names no port of the head "
+                                                                       f"container ({', '.join(named)}): the Service would send "
+                                                                       "its traffic nowhere; name one of them, give a number, "
+                                                                       "or add the port with extraPorts"))
         return problems
 
 
@@ -920,7 +944,8 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
-                *self.companion_problems(self.name), *batch_label_problems(self.batch_scheduling, self.labels)]
+                *self.companion_problems(self.name), *batch_label_problems(self.batch_scheduling, self.labels),
+                *plaintext_problems(self, "RayCluster")]
 
     @property
     def head_service_name(self) -> str:

@@ -37,7 +37,7 @@ from raydask.spec.ray import (
     ServeServiceSpec,
     batch_label_problems,
 )
-from raydask.spec.security import gcs_problems
+from raydask.spec.security import gcs_problems, plaintext_problems
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
 """A DNS-1035 label of at most 47 characters (KubeRay appends ``-xxxxx`` to name the job's cluster)."""
@@ -166,7 +166,7 @@ class RuntimeEnvSpec(Spec):
 EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "name", "namespace", "dashboard", "serve", "external_service", "annotations",  # KubeRay names it and owns its exposure
     "wait",  # KubeRay creates the cluster; pulumi up does not wait for it
-    "config_maps", "service_accounts", "secrets",  # the RayJob / RayService declares them itself
+    "config_maps", "service_accounts", "secrets", "not_secret",  # the RayJob / RayService declares them itself
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
     "upgrade_strategy",  # KubeRay refuses it on the clusters of RayJobs and RayServices (the RayService has its own)
     "managed_by",  # the RayJob / RayService has its own managedBy; KubeRay must run the cluster it creates
@@ -218,6 +218,16 @@ class SubmitterSpec(PodSettings):
     RESERVED_ENV: ClassVar[dict[str, str]] = {"HOME": RAY_ENV["HOME"], "RAY_DASHBOARD_ADDRESS": "is set by KubeRay",
                                               "RAY_JOB_SUBMISSION_ID": "is set by KubeRay (use jobId)"}
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"tmp": "/tmp"}
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        spec = self.pod_patch.get("spec")
+        restart = spec.get("restartPolicy") if isinstance(spec, dict) else None
+        if restart == "Always":
+            problems.append((("podPatch", "spec", "restartPolicy"), f"'{restart}' is not a restart policy of a Job's pods "
+                                                                    "(the submitter runs as a Kubernetes Job): Never or "
+                                                                    "OnFailure; retries are backoffLimit"))
+        return problems
 
 
 class DeletionConditionSpec(Spec):
@@ -373,7 +383,11 @@ class RayJobSpec(Spec, Companions):
     """A new cluster for this job (KubeRay names it ``<name>-xxxxx``); default none. Set exactly one of ``cluster`` and
     ``clusterSelector``."""
     cluster_selector: ClusterName | None = None
-    """Name of an existing RayCluster in the job's namespace to run on instead; default none."""
+    """Name of an existing RayCluster in the job's namespace to run on instead: one of the stack's ``rayClusters`` (the
+    job waits for it), or with ``externalCluster`` one made elsewhere; default none."""
+    external_cluster: bool = False
+    """``clusterSelector`` names a RayCluster this stack does not declare (another stack's, or one made by hand), which
+    raydask cannot check; default false: it must be a RayCluster of this stack, in the job's namespace."""
     submission_mode: SubmissionMode = "K8sJobMode"
     """How KubeRay submits: ``K8sJobMode`` (a submitter Job, default), ``HTTPMode`` (the operator calls the job API),
     ``InteractiveMode`` (you submit, then set ``jobId``) or ``SidecarMode`` (KubeRay adds the submitter as a container of
@@ -459,6 +473,9 @@ class RayJobSpec(Spec, Companions):
         if self.cluster is not None and self.cluster_selector is not None:
             problems.append(("clusterSelector", "set exactly one of cluster (a new cluster for this job) and clusterSelector (an "
                                                 "existing RayCluster)"))
+        if self.external_cluster and self.cluster_selector is None:
+            problems.append(("externalCluster", "only applies with clusterSelector (the name of the RayCluster made "
+                                                "elsewhere)"))
         if self.cluster_selector is not None and self.shutdown_after_job_finishes:
             problems.append(("shutdownAfterJobFinishes", "only applies to a cluster the job creates; a selected cluster is never "
                                                          "deleted"))
@@ -502,6 +519,7 @@ class RayJobSpec(Spec, Companions):
         if self.batch_scheduling is not None and self.cluster is None:
             problems.append(("batchScheduling", "schedules the cluster a job creates: a job on an existing cluster "
                                                 "(clusterSelector) has only its submitter; set it on that RayCluster"))
+        problems += plaintext_problems(self, "RayJob")
         return problems
 
     def _sidecar_problems(self) -> list[tuple[Path, str]]:
@@ -849,6 +867,7 @@ class RayServiceSpec(Spec, Companions):
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
         problems += batch_label_problems(self.batch_scheduling, self.labels)
+        problems += plaintext_problems(self, "RayService")
         return problems
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt
 
-from raydask.errors import Path
+from raydask.errors import Path, key_path, parts
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
 from raydask.spec.base import IngressSpec, Label, Quantity, Spec, Subdomain
@@ -443,6 +443,28 @@ def ray_exposure_problems(cluster: RayClusterSpec, *, require_tls: bool, authent
     return out
 
 
+def workload_exposure_problems(cluster: RayClusterConfig, *, authenticated: bool) -> list[Problem]:
+    """Rules on exposing the cluster of a RayJob or RayService (relative to it): its head Service beyond ClusterIP only
+    with Ray token authentication (it has no dashboard opt-out: a job's or service's head is reached in-cluster)."""
+    kind = cluster.head.service_type
+    if kind == "ClusterIP" or authenticated:
+        return []
+    return [("cluster.head.serviceType", f"{kind} exposes the dashboard, job API and Ray client outside the cluster without "
+                                         "authentication: turn on Ray token authentication (cluster.auth: {}), or keep "
+                                         "ClusterIP and use kubectl port-forward")]
+
+
+def dask_job_exposure_problems(scheduler_service_type: str) -> list[Problem]:
+    """Rules on exposing a DaskJob's scheduler (relative to the job): in-cluster only (the runner reaches it there, and
+    the Dask scheduler has no authentication)."""
+    if scheduler_service_type == "ClusterIP":
+        return []
+    return [("scheduler.serviceType", f"{scheduler_service_type} exposes the job's scheduler outside the cluster without "
+                                      "authentication (anyone reaching port 8786 can run code on the workers): keep "
+                                      "ClusterIP (the runner reaches it inside the cluster) and use kubectl port-forward "
+                                      "to watch the job")]
+
+
 def _namespace_problems(cluster: RayClusterConfig, stack: StackSpec) -> list[Problem]:
     """The collector sidecar of ``historyServer`` against the namespaces raydask creates, relative to the cluster."""
     if cluster.history_server is not None and stack.create_namespace:
@@ -500,11 +522,161 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
                 out.append(("rayAuth.k8sTokenAuth", f"KubeRay rejects Kubernetes token authentication for RayJobs and "
                                                     f"RayServices ({field}[{i}]): set {field}[{i}].cluster.auth to the "
                                                     f"shared token (auth: {{}}) or turn it off (auth: {{enabled: false}})"))
+    for field, items in jobs_and_services:
+        for i, w in enumerate(items):
+            if w.cluster is not None:
+                authenticated = effective_auth(stack.ray_auth, w.cluster.auth) is not None
+                out += [(f"{field}.{i}.{p}", m) for p, m in workload_exposure_problems(w.cluster, authenticated=authenticated)]
     for i, svc in enumerate(stack.ray_services):
         if svc.ingress is not None:
             out += [(f"rayServices.{i}.{p}", m) for p, m in ingress_problems(svc.ingress, "ingress", require_tls=stack.require_tls)]
     for i, d in enumerate(stack.dask_clusters):
         out += [(f"daskClusters.{i}.{p}", m) for p, m in dask_exposure_problems(d, require_tls=stack.require_tls)]
+    return out + ingress_collision_problems(stack)
+
+
+PLAINTEXT_FIX = {
+    "env": "take it from a Secret whose value is a Pulumi secret: secrets: [{name: creds, fromConfig: {NAME: <config key>}}] "
+           "on the workload, then envValueFrom: {NAME: {secretKeyRef: {name: <workload>-creds, key: NAME}}}",
+    "envVars": "a runtime environment is plaintext in the job's or service's object: give the cluster's containers the "
+               "variable from a Secret instead (envValueFrom on its head and worker groups; Ray's processes inherit it)",
+    "rayStartParams": "ray start gets it on its command line: give the head the variable from a Secret (envValueFrom: "
+                      "{REDIS_PASSWORD: {secretKeyRef: ...}}) and write \"$REDIS_PASSWORD\" here, or use gcsFaultTolerance",
+    "data": "a ConfigMap is plaintext: declare the file in the workload's secrets (fromConfig) and mount that Secret",
+    "serve": "Serve's config is plaintext in the RayService: have the code read an environment variable the cluster's "
+             "containers take from a Secret (envValueFrom)",
+}
+"""How to keep a secret out of each kind of plaintext value."""
+
+
+def _plaintext_values(value: Any, key: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str, Any, str]]:
+    """(key path, name, value, kind of place) of every named plaintext value in ``value`` (a spec model, at any depth)."""
+    from pydantic import BaseModel
+
+    from raydask.spec.overrides import PodOverrides
+
+    out: list[tuple[tuple[Any, ...], str, Any, str]] = []
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            out += _plaintext_values(item, (*key, i))
+        return out
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if isinstance(item, BaseModel):
+                out += _plaintext_values(item, (*key, k))
+        return out
+    if not isinstance(value, BaseModel):
+        return out
+    fields = type(value).model_fields
+    for name, info in fields.items():
+        alias = info.alias or name
+        item = getattr(value, name)
+        where = (*key, alias)
+        if name in ("env", "env_vars", "ray_start_params") and isinstance(item, dict):
+            kind = {"env": "env", "env_vars": "envVars", "ray_start_params": "rayStartParams"}[name]
+            out += [((*where, k), str(k), v, kind) for k, v in item.items()]
+        elif name == "data" and isinstance(item, dict) and type(value).__name__ == "ConfigMapSpec":
+            out += [((*where, k), str(k), v, "data") for k, v in item.items()]
+        elif name in ("args", "user_config") and isinstance(item, dict):
+            out += [(p, n, v, "serve") for p, n, v in _nested(item, where)]
+        else:
+            out += _plaintext_values(item, where)
+    if isinstance(value, PodOverrides):
+        containers: list[tuple[tuple[Any, ...], Any]] = [((*key, f, i), c) for f, items in
+                                                         (("sidecars", value.sidecars), ("initContainers", value.init_containers))
+                                                         for i, c in enumerate(items)]
+        containers.append(((*key, "containerPatch"), value.container_patch))
+        spec = value.pod_patch.get("spec")
+        for f in ("initContainers", "containers"):
+            for i, c in enumerate((spec.get(f) or []) if isinstance(spec, dict) else []):
+                containers.append(((*key, "podPatch", "spec", f, i), c))
+        for where, c in containers:
+            env = c.get("env") if isinstance(c, dict) else None
+            for j, item in enumerate(env if isinstance(env, list) else []):
+                if isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item:
+                    out.append(((*where, "env", j, "value"), item["name"], item["value"], "env"))
+    return out
+
+
+def _nested(value: Any, key: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str, Any]]:
+    """(path, key, value) of every scalar in nested mappings and lists, named by its nearest mapping key."""
+    out: list[tuple[tuple[Any, ...], str, Any]] = []
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if isinstance(item, dict | list):
+                out += _nested(item, (*key, k))
+            else:
+                out.append(((*key, k), str(k), item))
+    elif isinstance(value, list):
+        name = str(key[-1]) if key else ""
+        for i, item in enumerate(value):
+            out += _nested(item, (*key, i)) if isinstance(item, dict | list) else [((*key, i), name, item)]
+    return out
+
+
+def plaintext_problems(workload: Any, kind: str) -> list[Problem]:
+    """Every secret-looking value (:func:`raydask.k8s.secrets.plaintext_secret`) a workload spec (of the ``kind``
+    object) would write in plaintext, but those its ``notSecret`` names; and ``notSecret`` entries that name nothing
+    secret-looking."""
+    from raydask.k8s.secrets import plaintext_secret
+
+    allowed = list(getattr(workload, "not_secret", []))
+    out: list[Problem] = []
+    named: set[str] = set()
+    cluster = workload if hasattr(workload, "gcs_fault_tolerance") else getattr(workload, "cluster", None)
+    said = ("rayStartParams", "redis-password") if getattr(cluster, "gcs_fault_tolerance", None) is not None else None
+    for path, name, value, place in _plaintext_values(workload, ()):
+        reason = plaintext_secret(name, value)
+        if reason is None or path[-2:] == said:  # said by gcs_problems
+            continue
+        named.add(name)
+        if name in allowed:
+            continue
+        out.append((path, f"looks like a secret ({reason}) given in plaintext: it would be stored unencrypted in the {kind}, "
+                          f"the rendered manifests and the Pulumi state; {PLAINTEXT_FIX[place]} (if it is not a secret, "
+                          f"list '{name}' in notSecret)"))
+    out += [(("notSecret", i), f"'{name}' names no secret-looking value of this workload: remove it")
+            for i, name in enumerate(allowed) if name not in named]
+    return out
+
+
+def stack_ingresses(stack: StackSpec) -> list[tuple[str, str, str, IngressSpec]]:
+    """(key, namespace, Ingress name, spec) of every Ingress the stack declares, in declaration order."""
+    from raydask.k8s.naming import DaskNames, RayNames
+
+    out: list[tuple[str, str, str, IngressSpec]] = []
+    for i, c in enumerate(stack.ray_clusters):
+        ns = c.namespace or stack.namespace
+        for what, ingress in (("dashboard", c.dashboard.ingress), ("serve", c.serve.ingress)):
+            if ingress is not None:
+                out.append((f"rayClusters.{i}.{what}.ingress", ns, RayNames.ingress(c.name, what), ingress))
+    for i, svc in enumerate(stack.ray_services):
+        if svc.ingress is not None:
+            out.append((f"rayServices.{i}.ingress", svc.namespace or stack.namespace, RayNames.ingress(svc.name, "serve"),
+                        svc.ingress))
+    for i, d in enumerate(stack.dask_clusters):
+        if d.dashboard.ingress is not None:
+            out.append((f"daskClusters.{i}.dashboard.ingress", d.namespace or stack.namespace, DaskNames.ingress(d.name),
+                        d.dashboard.ingress))
+    return out
+
+
+def ingress_collision_problems(stack: StackSpec) -> list[Problem]:
+    """Two Ingresses of one class for one host and path, in any namespaces: an Ingress controller routes the pair to one
+    backend (ingress-nginx's admission webhook refuses the second)."""
+    out: list[Problem] = []
+    seen: dict[tuple[str | None, str, str], tuple[str, str, str]] = {}
+    for key, ns, name, ingress in stack_ingresses(stack):
+        route = (ingress.class_name, ingress.host or "", ingress.path)
+        if route in seen:
+            other, other_ns, other_name = seen[route]
+            host = f"host {ingress.host}" if ingress.host else "every host (no host set)"
+            out.append((f"{key}.path", f"'{ingress.path}' on {host} is already routed by "
+                                       f"{key_path('raydask:', parts(other))} (Ingress {other_ns}/{other_name}): one host and "
+                                       "path go to one backend (ingress-nginx refuses the second Ingress); give this Ingress "
+                                       "another host or path"))
+        else:
+            seen[route] = (key, ns, name)
     return out
 
 

@@ -35,6 +35,8 @@ def _kubernetes_version(value: str) -> str:
 
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 """A Kubernetes minor version from 1.25 to 1.37."""
+KUBERNETES_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+"""Namespaces Kubernetes creates for itself."""
 KUBERAY_NETWORK_POLICY = "kuberay-operator-netpol"
 DASK_OPERATOR_NETWORK_POLICY = "dask-kubernetes-operator-netpol"
 Workload = RayClusterSpec | RayJobSpec | RayServiceSpec | DaskClusterSpec | DaskJobSpec
@@ -257,9 +259,87 @@ class StackSpec(Spec):
             out += [(ns, kind, name, blame, who) for kind, name, blame, who in objects]
         return out
 
+    def namespace_keys(self) -> list[tuple[Path, str]]:
+        """(key, namespace) of every namespace the stack puts objects in, by the key that names it (a workload without
+        its own namespace is blamed on ``namespace``, the stack's)."""
+        found: list[tuple[Path, str]] = [("namespace", self.namespace)]
+        for key, op in (("kuberay", self.kuberay), ("daskOperator", self.dask_operator)):
+            if op is not None:
+                found.append((f"{key}.namespace" if op.namespace else "namespace", op.namespace or self.namespace))
+        if self.kuberay is not None:
+            found += [(("kuberay", "watchNamespaces", i), ns) for i, ns in enumerate(self.kuberay.watch_namespaces)]
+        found += [(f"{field}.{i}.namespace" if w.namespace else "namespace", w.namespace or self.namespace)
+                  for field, i, w in self.workloads()]
+        return found
+
+    def _foreign_namespaces(self) -> dict[str, str]:
+        """Namespaces the stack names as someone else's (Prometheus, the Ingress controller, the cluster DNS, an operator
+        it does not install), with whose."""
+        out: dict[str, str] = {}
+        if self.monitoring is not None:
+            out[self.monitoring.namespace] = "Prometheus's namespace (raydask:monitoring.namespace)"
+        policies = [("raydask:networkPolicy", self.network_policy)]
+        policies += [(f"raydask:{field}[{i}].networkPolicy", getattr(w, "network_policy", None)) for field, i, w in self.workloads()]
+        policies += [(f"raydask:{field}[{i}].cluster.networkPolicy", w.cluster.network_policy)
+                     for field, i, w in self.workloads() if isinstance(w, RayJobSpec | RayServiceSpec) and w.cluster is not None]
+        for key, policy in policies:
+            if policy is None:
+                continue
+            out.setdefault(policy.ingress_controller_namespace, f"the Ingress controller's namespace ({key}.ingressControllerNamespace)")
+            out.setdefault(policy.dns_namespace, f"the cluster DNS's namespace ({key}.dnsNamespace)")
+            if policy.operator_namespace is not None:
+                out.setdefault(policy.operator_namespace, f"an operator's namespace ({key}.operatorNamespace)")
+        return out
+
+    def _reserved_namespace_problems(self) -> list[tuple[Path, str]]:
+        """Namespaces raydask must not use or own: Kubernetes' own, ``default`` when it would create (adopt) the
+        Namespace, and those the stack names as someone else's."""
+        problems: list[tuple[Path, str]] = []
+        foreign = self._foreign_namespaces() if self.create_namespace else {}
+        own = {op.namespace or self.namespace for op in (self.kuberay, self.dask_operator) if op is not None}
+        for key, ns in self.namespace_keys():
+            if ns in KUBERNETES_NAMESPACES:
+                problems.append((key, f"'{ns}' is Kubernetes' own namespace ({', '.join(KUBERNETES_NAMESPACES)} hold the "
+                                      "control plane's objects): raydask would label it Pod Security restricted and its "
+                                      "workloads would run beside the control plane; choose a namespace of your own"))
+            elif ns == "default" and self.create_namespace:
+                problems.append((key, "'default' exists in every cluster: raydask would take it over (label it Pod Security "
+                                      "restricted for every pod in it, and own it in the Pulumi state); choose a namespace "
+                                      "of your own, or set raydask:createNamespace: false"))
+            elif ns in foreign and ns not in own:
+                problems.append((key, f"'{ns}' is {foreign[ns]}: raydask would create it, label it Pod Security restricted "
+                                      "(its own pods would then be refused) and delete it on pulumi destroy; choose a "
+                                      "namespace of your own, or set raydask:createNamespace: false"))
+        return list(dict.fromkeys(problems))
+
+    def _cluster_selector_problems(self) -> list[tuple[Path, str]]:
+        """RayJobs whose ``clusterSelector`` names no RayCluster of the stack in the job's namespace (KubeRay looks only
+        there, and waits for it forever)."""
+        problems: list[tuple[Path, str]] = []
+        clusters: dict[str, list[str]] = {}
+        for c in self.ray_clusters:
+            clusters.setdefault(c.name, []).append(c.namespace or self.namespace)
+        for i, job in enumerate(self.ray_jobs):
+            name, ns = job.cluster_selector, job.namespace or self.namespace
+            if name is None or job.external_cluster or ns in clusters.get(name, []):
+                continue
+            if name in clusters:
+                where = " and ".join(f"'{n}'" for n in clusters[name])
+                problems.append((f"rayJobs.{i}.clusterSelector", f"the stack's RayCluster '{name}' is in namespace {where}, "
+                                                                 f"this job in '{ns}': KubeRay looks for the cluster in the "
+                                                                 f"job's namespace only; set rayJobs[{i}].namespace: "
+                                                                 f"{clusters[name][0]}"))
+            else:
+                known = ", ".join(f"{n} ({', '.join(nss)})" for n, nss in clusters.items()) or "none"
+                problems.append((f"rayJobs.{i}.clusterSelector", f"'{name}' is not a RayCluster of this stack (its RayClusters: "
+                                                                 f"{known}): the job would wait for it forever; name one of "
+                                                                 "them, or set externalCluster: true for a cluster made "
+                                                                 "elsewhere"))
+        return problems
+
     def _namespace_problems(self) -> list[tuple[Path, str]]:
         """Workloads in namespaces their operator does not watch: they would never be reconciled."""
-        problems: list[tuple[Path, str]] = []
+        problems: list[tuple[Path, str]] = [*self._reserved_namespace_problems(), *self._cluster_selector_problems()]
         if self.kuberay is not None:
             op_ns = self.kuberay.namespace or self.namespace
             watched = list(self.kuberay.watch_namespaces) or ([op_ns] if self.kuberay.single_namespace_install else [])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from raydask.k8s import naming, quantities
+from raydask.k8s import naming, quantities, validation
 from raydask.k8s.schema import json_type
 from raydask.offline.validation import Finding, ref_of
 
@@ -386,6 +386,13 @@ def _rule(*names: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def _joined(path: str, parts: tuple[Any, ...]) -> str:
+    """``path`` joined with the key path ``parts`` of a :mod:`raydask.k8s.validation` issue."""
+    for part in parts:
+        path = join(path, part)
+    return path
+
+
 def _enum(v: dict[str, Any], field: str, allowed: tuple[str, ...], path: str, out: list[Issue]) -> None:
     value = v.get(field)
     if value is not None and value not in allowed:
@@ -424,113 +431,14 @@ def _backend_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
 
 @_rule("api.core.v1.ServiceSpec")
 def _service_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "type", ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"), path, out)
-    _enum(v, "sessionAffinity", ("ClientIP", "None"), path, out)
-    _enum(v, "externalTrafficPolicy", ("Cluster", "Local"), path, out)
-    _enum(v, "internalTrafficPolicy", ("Cluster", "Local"), path, out)
-    _enum(v, "ipFamilyPolicy", ("SingleStack", "PreferDualStack", "RequireDualStack"), path, out)
-    for i, fam in enumerate(v.get("ipFamilies") or []):
-        if fam not in ("IPv4", "IPv6"):
-            out.append((join(join(path, "ipFamilies"), i), f"{fam!r} is not one of ['IPv4', 'IPv6']"))
-    ports = v.get("ports") or []
-    if not isinstance(ports, list):
-        return
-    if not ports and v.get("type") != "ExternalName" and v.get("clusterIP") != "None":
-        out.append((join(path, "ports"), "a Service needs at least one port (unless headless or ExternalName)"))
-    if v.get("type") == "ExternalName" and not v.get("externalName"):
-        out.append((join(path, "externalName"), "required for type ExternalName"))
-    if len(ports) > 1:
-        seen: dict[Any, int] = {}
-        for i, port in enumerate(ports):
-            if not isinstance(port, dict):
-                continue
-            name = port.get("name")
-            if not name:
-                out.append((join(join(path, "ports"), i), "every port must have a name when a Service has more than one port"))
-            elif name in seen:
-                out.append((join(join(join(path, "ports"), i), "name"), f"duplicate port name {name!r} (first at index {seen[name]})"))
-            else:
-                seen[name] = i
-
-
-@_rule("api.core.v1.ServicePort")
-def _service_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "protocol", PROTOCOLS, path, out)
-    if "port" in v and (err := port_number_error(v["port"])):
-        out.append((join(path, "port"), err))
-    if v.get("targetPort") is not None and (err := int_or_string_port_error(v["targetPort"])):
-        out.append((join(path, "targetPort"), err))
-    name = v.get("name")
-    if isinstance(name, str) and name and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
-    if v.get("nodePort") is not None and (err := port_number_error(v["nodePort"], allow_zero=True)):
-        out.append((join(path, "nodePort"), err))
-
-
-@_rule("api.core.v1.ContainerPort")
-def _container_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "protocol", PROTOCOLS, path, out)
-    if "containerPort" in v and (err := port_number_error(v["containerPort"])):
-        out.append((join(path, "containerPort"), err))
-    if v.get("hostPort") is not None and (err := port_number_error(v["hostPort"], allow_zero=True)):
-        out.append((join(path, "hostPort"), err))
-    name = v.get("name")
-    if isinstance(name, str) and (err := port_name_error(name)):
-        out.append((join(path, "name"), err))
-
-
-@_rule("api.core.v1.Container", "api.core.v1.EphemeralContainer")
-def _container(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "imagePullPolicy", ("Always", "Never", "IfNotPresent"), path, out)
-    _enum(v, "terminationMessagePolicy", ("File", "FallbackToLogsOnError"), path, out)
-    name = v.get("name")
-    if isinstance(name, str) and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
-    seen: dict[str, int] = {}
-    for i, port in enumerate(v.get("ports") or []):
-        pname = port.get("name") if isinstance(port, dict) else None
-        if isinstance(pname, str) and pname:
-            if pname in seen:
-                out.append((join(join(join(path, "ports"), i), "name"), f"duplicate port name {pname!r} (first at index {seen[pname]})"))
-            seen.setdefault(pname, i)
+    out.extend((_joined(path, p), m) for p, m in validation.service_spec_issues(v))
 
 
 @_rule("api.core.v1.PodSpec")
 def _pod_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "restartPolicy", ("Always", "OnFailure", "Never"), path, out)
-    _enum(v, "dnsPolicy", ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"), path, out)
-    _enum(v, "preemptionPolicy", ("PreemptLowerPriority", "Never"), path, out)
-    containers = v.get("containers")
-    if isinstance(containers, list) and not containers:
-        out.append((join(path, "containers"), "a Pod needs at least one container"))
-    volumes = {vol.get("name") for vol in v.get("volumes") or [] if isinstance(vol, dict)}
-    names: dict[str, str] = {}
-    for field in ("initContainers", "containers"):
-        for i, c in enumerate(v.get(field) or []):
-            if not isinstance(c, dict):
-                continue
-            cpath = join(join(path, field), i)
-            cname = c.get("name")
-            if isinstance(cname, str):
-                if cname in names and names[cname] != field:
-                    out.append((join(cpath, "name"), f"container name {cname!r} is also used in {names[cname]}"))
-                names.setdefault(cname, field)
-            for j, mount in enumerate(c.get("volumeMounts") or []):
-                if isinstance(mount, dict) and mount.get("name") not in volumes:
-                    out.append(
-                        (
-                            join(join(join(cpath, "volumeMounts"), j), "name"),
-                            f"volume {mount.get('name')!r} is not defined in the pod's volumes",
-                        )
-                    )
-
-
-@_rule("api.core.v1.Toleration")
-def _toleration(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "operator", ("Exists", "Equal"), path, out)
-    _enum(v, "effect", ("NoSchedule", "PreferNoSchedule", "NoExecute"), path, out)
-    if v.get("operator") == "Exists" and v.get("value"):
-        out.append((join(path, "value"), "must be empty when operator is 'Exists'"))
+    """Every rule of the API server on a pod spec (:func:`raydask.k8s.validation.pod_spec_issues`, the rules the
+    configuration's checks apply too); the walk applies no rule of its own beneath it."""
+    out.extend((_joined(path, p), m) for p, m in validation.pod_spec_issues(v))
 
 
 @_rule("apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement")
@@ -549,11 +457,6 @@ def _selector_requirement(v: dict[str, Any], path: str, out: list[Issue]) -> Non
 @_rule("apimachinery.pkg.apis.meta.v1.LabelSelector")
 def _label_selector(v: dict[str, Any], path: str, out: list[Issue]) -> None:
     out.extend(label_map_issues(v.get("matchLabels"), join(path, "matchLabels")))
-
-
-@_rule("api.core.v1.NodeSelectorRequirement")
-def _node_selector_requirement(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "operator", ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"), path, out)
 
 
 @_rule("api.networking.v1.NetworkPolicySpec")
@@ -589,56 +492,6 @@ def _workload_spec(v: dict[str, Any], path: str, out: list[Issue]) -> None:
             out.append((join(path, "selector"), "empty selector is invalid for a workload"))
         elif isinstance(labels, dict) and not selector_matches(selector, labels):
             out.append((join(path, "selector"), "selector does not match template labels"))
-
-
-@_rule("api.core.v1.TopologySpreadConstraint")
-def _topology_spread(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "whenUnsatisfiable", ("DoNotSchedule", "ScheduleAnyway"), path, out)
-
-
-@_rule("api.core.v1.SeccompProfile")
-def _seccomp(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    _enum(v, "type", ("RuntimeDefault", "Unconfined", "Localhost"), path, out)
-
-
-@_rule("api.core.v1.ResourceRequirements")
-def _resources(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    limits, requests = v.get("limits") or {}, v.get("requests") or {}
-    if not isinstance(limits, dict) or not isinstance(requests, dict):
-        return
-    for field, values in (("limits", limits), ("requests", requests)):
-        for name, q in values.items():
-            amount = parse_quantity(q)
-            if amount is not None and amount < 0:
-                out.append((join(join(path, field), name), f"{q!r} must be greater than or equal to 0"))
-    for name, q in requests.items():
-        req, lim = parse_quantity(q), parse_quantity(limits.get(name)) if name in limits else None
-        if req is not None and lim is not None and req > lim:
-            out.append(
-                (join(join(path, "requests"), name), f"request {q!r} must be less than or equal to the {name} limit {limits[name]!r}")
-            )
-
-
-@_rule("api.core.v1.HTTPGetAction", "api.core.v1.TCPSocketAction")
-def _probe_port(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    if v.get("port") is not None and (err := int_or_string_port_error(v["port"])):
-        out.append((join(path, "port"), err))
-
-
-@_rule("api.core.v1.EnvVar")
-def _env_var(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    name = v.get("name")
-    if isinstance(name, str) and (err := naming.env_var_name_error(name)):
-        out.append((join(path, "name"), err))
-    if v.get("value") and v.get("valueFrom"):
-        out.append((path, "may not have both 'value' and 'valueFrom'"))
-
-
-@_rule("api.core.v1.Volume")
-def _volume(v: dict[str, Any], path: str, out: list[Issue]) -> None:
-    name = v.get("name")
-    if isinstance(name, str) and (err := dns1123_label_error(name)):
-        out.append((join(path, "name"), err))
 
 
 @_rule("api.core.v1.Secret", "api.core.v1.ConfigMap")
@@ -697,8 +550,14 @@ def list_key_issues(items: list[Any], list_type: Any, keys: Any, path: str, defa
     return out
 
 
-def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issue], defname: str = "", *, full: bool = True) -> None:
-    """Apply the rules along ``value``; ``full=False`` skips what a CRD schema already checked (quantities, list keys)."""
+OWN_SUBTREE = frozenset({"io.k8s.api.core.v1.PodSpec", "io.k8s.api.core.v1.ServiceSpec"})
+"""Definitions whose rule checks everything beneath them (:mod:`raydask.k8s.validation`): no other rule applies there."""
+
+
+def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issue], defname: str = "", *, full: bool = True,
+          rules: bool = True) -> None:
+    """Apply the rules along ``value`` (``rules=False``: beneath a definition whose rule covers its whole sub-tree);
+    ``full=False`` skips what a CRD schema already checked (quantities, list keys)."""
     if not isinstance(node, dict):
         return
     ref = node.get("$ref")
@@ -712,22 +571,23 @@ def _walk(value: Any, node: Any, defs: dict[str, Any], path: str, out: list[Issu
     if defname == INT_OR_STRING:
         return
     if isinstance(value, dict):
-        rule = _RULES.get(defname)
+        rule = _RULES.get(defname) if rules else None
         if rule is not None:
             rule(value, path, out)
+        below = rules and defname not in OWN_SUBTREE
         props = node.get("properties") or {}
         extra = node.get("additionalProperties")
         for key, child in value.items():
             if key in props:
-                _walk(child, props[key], defs, join(path, str(key)), out, full=full)
+                _walk(child, props[key], defs, join(path, str(key)), out, full=full, rules=below)
             elif isinstance(extra, dict):
-                _walk(child, extra, defs, join(path, str(key)), out, full=full)
+                _walk(child, extra, defs, join(path, str(key)), out, full=full, rules=below)
     elif isinstance(value, list):
         if full:
             out.extend(list_key_issues(value, node.get("x-kubernetes-list-type"), node.get("x-kubernetes-list-map-keys"), path))
         items = node.get("items")
         for i, child in enumerate(value):
-            _walk(child, items, defs, join(path, i), out, full=full)
+            _walk(child, items, defs, join(path, i), out, full=full, rules=rules)
 
 
 def apiserver_issues(obj: dict[str, Any], kubernetes_version: str) -> list[Issue]:

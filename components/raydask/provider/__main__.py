@@ -1,0 +1,5 @@
+"""``python -m raydask.provider <engine address>``: serve the raydask component provider to the Pulumi engine."""
+
+from raydask.provider.host import main
+
+main()
