@@ -25,7 +25,9 @@ class RayCronJob(WorkloadComponent[RayCronJobSpec, RayCronJobEndpoints]):
     SPEC = RayCronJobSpec
 
     cron_job_name: pulumi.Output[str]
+    """The RayCronJob's name (its runs are the RayJobs ``<name>-<5 characters>``)."""
     schedule: pulumi.Output[str]
+    """The cron schedule."""
 
     def plan(self, spec: RayCronJobSpec, ctx: Context) -> Plan[RayCronJobEndpoints]:
         return plan_ray_cron_job(spec, ctx)
