@@ -41,8 +41,8 @@ WORKLOADS: Final = ("kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Daemon
 RAY: Final = (RAY_CLUSTER, RAY_JOB, RAY_SERVICE)
 DASK: Final = (DASK_CLUSTER, DASK_WORKER_GROUP)
 POD_MAKERS: Final = (*RAY, *DASK, DEPLOYMENT, *WORKLOADS)
-DASHBOARD_PORTS: Final = frozenset({"dashboard", "http-dashboard", 8265, 8787})
-"""Ray dashboard / job API and Dask dashboard ports, by name and number (they run code or show the data)."""
+DASHBOARD_PORTS: Final = frozenset({"dashboard", "http-dashboard", 8265, 8787, 8788})
+"""Ray dashboard / job API and Dask scheduler and worker dashboards, by name and number (they run code or show the data)."""
 CLIENT_PORTS: Final = frozenset({"client", "tcp-comm", 10001, 8786})
 """Ray client and Dask scheduler ports: unauthenticated code execution when exposed."""
 

@@ -425,12 +425,35 @@ def test_default_cluster(run_program: Any) -> None:
     w = container(worker)
     assert worker["replicas"] == 1
     assert w["args"] == ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--nthreads", "1", "--memory-limit", str(2 * 2**30),
-                         "--dashboard-address", ":8787", "--worker-port", "8788", "--nanny-port", "8789"]
+                         "--dashboard-address", "8788", "--worker-port", "8789", "--nanny-port", "8790"]
     assert [p["name"] for p in w["ports"]] == ["http-dashboard", "tcp-worker", "tcp-nanny"]
     assert w["env"] == [{"name": "HOME", "value": "/tmp"}, {"name": "USER", "value": "dask"}] and w["workingDir"] == "/tmp"
     assert w["volumeMounts"] == [{"name": "dask-tmp", "mountPath": "/tmp"}]
     assert worker["metadata"]["labels"]["app.kubernetes.io/component"] == "worker-default"
     validate(result.objects())
+
+
+def test_ports_are_the_dask_operators_own() -> None:
+    """The scheduler's and the workers' dashboard ports are where the Dask operator's own specs put them (its
+    ``make_scheduler_spec`` / ``make_worker_spec``, which every Dask example copies): 8787 and 8788, both
+    ``http-dashboard``; raydask's fixed worker and nanny ports take none of them."""
+    pytest.importorskip("dask_kubernetes")
+    from dask_kubernetes.operator.kubecluster.kubecluster import make_scheduler_spec, make_worker_spec
+
+    from raydask.builders.dask import worker_args
+    from raydask.k8s.ports import DaskPorts
+    from raydask.spec.dask import DaskWorkerSpec
+
+    theirs = make_worker_spec()["spec"]["containers"][0]
+    ours = dict(DaskPorts.worker())
+    for port in theirs["ports"]:
+        assert ours[port["name"]] == port["containerPort"]
+    args = theirs["args"]
+    assert worker_args(DaskWorkerSpec())[worker_args(DaskWorkerSpec()).index("--dashboard-address") + 1] == \
+        args[args.index("--dashboard-address") + 1]
+    scheduler = make_scheduler_spec("demo")["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in scheduler["ports"]} == dict(DaskPorts.scheduler())
+    assert len(set(ours.values()) | {DaskPorts.COMM, DaskPorts.DASHBOARD}) == 5
 
 
 def test_scheduler_http_routes_keep_the_defaults_and_add_the_api(run_program: Any) -> None:
@@ -493,9 +516,42 @@ def test_worker_overrides(run_program: Any) -> None:
                                     "tolerations": GPU_TAINT,
                                     "workerResources": {"MEMORY": 6e9, "GPU": 1}, "extraArgs": ["--lifetime", "1h"]}}
     w = container(one(run_cluster(run_program, spec), "DaskCluster")["spec"]["worker"])
-    assert w["args"][4:8] == ["--nthreads", "8", "--memory-limit", str(6 * 2**30)]
+    assert w["args"][4:8] == ["--nthreads", "8", "--memory-limit", "6Gi"]  # as written: Dask reads it
     assert w["args"][-4:] == ["--resources", "GPU=1,MEMORY=6e+09", "--lifetime", "1h"]
     assert w["resources"]["limits"]["nvidia.com/gpu"] == "2"
+
+
+def test_dask_memory_syntax(run_program: Any) -> None:
+    """Dask's own byte units, as the Dask docs write them (``--memory-limit 6GB``): kept as written where Dask reads
+    them, written as the Kubernetes quantity of the same amount where the container's limit is emitted."""
+    spec = {"name": "w", "worker": {"cpu": "2", "memory": "6GB", "memoryLimit": "6GB"}, "scheduler": {"memory": "1 GB"},
+            "workerGroups": [{"name": "big", "memory": "1.5GiB", "memoryLimit": "1gib"}]}
+    result = run_cluster(run_program, spec)
+    worker = container(one(result, "DaskCluster")["spec"]["worker"])
+    assert worker["resources"]["limits"]["memory"] == worker["resources"]["requests"]["memory"] == "6G"
+    assert worker["args"][worker["args"].index("--memory-limit") + 1] == "6GB"
+    assert container(one(result, "DaskCluster")["spec"]["scheduler"])["resources"]["limits"]["memory"] == "1G"
+    big = container(one(result, "DaskWorkerGroup")["spec"]["worker"])
+    assert big["resources"]["limits"]["memory"] == "1.5Gi" and big["args"][big["args"].index("--memory-limit") + 1] == "1gib"
+    validate(result.objects())
+
+
+@pytest.mark.parametrize("text", ["6GB", "6 GB", "6gb", "1.5GiB", "512Mi", "512MiB", "6e9", "1e6 kB", "100", "5.4 kB",
+                                  "6G", "6 foos", "abc GB", "6Ei", "1kiB", "2TB", "3P"])
+def test_dask_bytes_reads_what_dask_reads(text: str) -> None:
+    from dask.utils import parse_bytes
+
+    from raydask.spec.dask import dask_bytes
+
+    try:
+        expected: int | None = parse_bytes(text)
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            dask_bytes(text)
+    else:
+        assert dask_bytes(text) == expected
 
 
 def test_cluster_outputs(run_program: Any) -> None:
@@ -610,17 +666,26 @@ P = "DaskCluster(c)"
                       "a letter, ending with a letter or digit (no dots or underscores)"),
     ({"worker": {"replicas": -1}}, f"{P}.worker.replicas: must be ≥ 0, got -1"),
     ({"worker": {"gpus": 1.5}}, f"{P}.worker.gpus: must be a whole number, got 1.5"),
-    ({"worker": {"memory": "2GB"}}, f"{P}.worker.memory: '2GB' is not a Kubernetes quantity (use G or Gi)"),
+    ({"worker": {"memory": "2XB"}}, f"{P}.worker.memory: '2XB' is neither a Kubernetes quantity ('8Gi', '6G') nor an amount in "
+                                    "Dask's byte units ('6GB', '1.5GiB')"),
+    ({"worker": {"memoryLimit": "6 foos"}},
+     f"{P}.worker.memoryLimit: '6 foos': Dask reads no byte unit 'foos' (kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)"),
+    ({"worker": {"memoryLimit": "0.5"}},
+     f"{P}.worker.memoryLimit: '0.5' is 0 bytes (Dask reads a number up to 1 as a fraction of the memory it finds, not an "
+     "amount): give an amount with a unit, e.g. '6GB' or '6GiB'"),
+    ({"worker": {"memory": "6G", "memoryLimit": "7GB"}},
+     f"{P}.worker.memoryLimit: must be ≤ the container's memory limit (7GB > 6G): Dask would ignore it and spill, pause and "
+     "restart the worker at the container's limit"),
     ({"worker": {"cpu": "2", "cpuLimit": "1"}}, f"{P}.worker.cpuLimit: must be at least cpu (1 < 2)"),
     ({"worker": {"nthreads": 0}}, f"{P}.worker.nthreads: must be ≥ 1, got 0"),
     ({"worker": {"memory": "2Gi", "memoryLimit": "3Gi"}},
-     f"{P}.worker.memoryLimit: must be ≤ the container's memory limit (3Gi > 2Gi): the kernel would kill the pod before "
-     "Dask spills or pauses"),
+     f"{P}.worker.memoryLimit: must be ≤ the container's memory limit (3Gi > 2Gi): Dask would ignore it and spill, pause and "
+     "restart the worker at the container's limit"),
     ({"worker": {"extraArgs": ["--nthreads=4"]}}, f"{P}.worker.extraArgs[0]: '--nthreads' is set by raydask: use the nthreads key"),
     ({"worker": {"extraArgs": ["--nworkers", "2"]}},
      f"{P}.worker.extraArgs[0]: '--nworkers' is set by raydask: one worker process per pod: scale with replicas"),
     ({"workerGroups": [{"name": "g", "extraArgs": ["--worker-port", "9000"]}]},
-     f"{P}.workerGroups[0].extraArgs[0]: '--worker-port' is set by raydask: ports are fixed (8788)"),
+     f"{P}.workerGroups[0].extraArgs[0]: '--worker-port' is set by raydask: ports are fixed (8789), so NetworkPolicies can name them"),
     ({"scheduler": {"extraArgs": ["--port", "9000"]}},
      f"{P}.scheduler.extraArgs[0]: '--port' is set by raydask: the Service, the operator and the workers use port 8786"),
     ({"worker": {"workerResources": {"GPU count": 1}}},

@@ -57,6 +57,22 @@ def test_a_dask_job_renders_validates_and_expands_as_the_operator_does() -> None
     assert rp.check_resources("kubernetes:kubernetes.dask.org/v1:DaskJob", job) == []
 
 
+def test_args_alone_keep_the_images_entrypoint() -> None:
+    """The Dask operator's examples give the runner ``args`` only: the image's entrypoint (the Dask image's ``tini``
+    and ``prepare.sh``, which installs ``EXTRA_PIP_PACKAGES``) runs them, as it runs raydask's scheduler and workers."""
+    job = {"name": "etl", "args": ["python", "-c", "from dask.distributed import Client; Client()"],
+           "runner": {"env": {"EXTRA_PIP_PACKAGES": "s3fs==2026.3.0"}}}
+    objs = objects({"namespace": "ml", "daskJobs": [job]})
+    assert_valid(objs, "1.31")
+    dask_job = next(o for o in objs if o["kind"] == "DaskJob")
+    (container,) = dask_job["spec"]["job"]["spec"]["containers"]
+    assert "command" not in container and container["args"] == job["args"]
+    pod = next(x for x in consumers.expand_dask_job(dask_job) if x["kind"] == "Pod")
+    assert "command" not in pod["spec"]["containers"][0] and pod["spec"]["containers"][0]["args"] == job["args"]
+    for side in (dask_job["spec"]["cluster"]["spec"]["scheduler"], dask_job["spec"]["cluster"]["spec"]["worker"]):
+        assert "command" not in side["spec"]["containers"][0]  # like raydask's own scheduler and workers
+
+
 def test_the_component_registers_a_job_replaced_on_change(run_program: Any) -> None:
     seen: dict[str, Any] = {}
 
@@ -76,6 +92,8 @@ def test_the_component_registers_a_job_replaced_on_change(run_program: Any) -> N
      "raydask:daskJobs[0].runner.env.DASK_SCHEDULER_ADDRESS: 'DASK_SCHEDULER_ADDRESS' is set by the Dask operator (the job's "
      "scheduler)"),
     ({"command": []}, "raydask:daskJobs[0].command: needs at least 1 item"),
+    ({"command": None, "args": []}, "raydask:daskJobs[0].args: the runner needs something to run: set args (run by the "
+                                    "image's entrypoint, e.g. [python, -m, etl]) or command"),
     ({"image": "ghcr.io/dask/dask:2024.1.0"},
      "raydask:daskJobs[0].image: image tag '2024.1.0' does not match daskVersion 2026.8.0; set the matching image or allow "
      "the mismatch (allowImageVersionMismatch: true)"),

@@ -12,12 +12,14 @@ from raydask.spec.base import Toleration
 
 
 def test_constructor_raises_config_error_naming_the_key_relative_to_the_model() -> None:
-    group = WorkerGroupSpec(name="cpu", replicas=2, min_replicas=1, max_replicas=10, cpu="4", memory="16Gi")
+    group = WorkerGroupSpec(name="cpu", replicas=2, min_replicas=1, max_replicas=10, cpu="4", memory="16Gi",
+                            idle_timeout_seconds=60)
+    RayClusterSpec(name="train", head=HeadSpec(cpu="2", memory="8Gi"), worker_groups=[group], autoscaling=AutoscalingSpec())
     with pytest.raises(ConfigError) as exc:
-        RayClusterSpec(name="train", head=HeadSpec(cpu="2", memory="8Gi"), worker_groups=[group], autoscaling=AutoscalingSpec())
+        RayClusterSpec(name="train", head=HeadSpec(cpu="2", memory="8Gi"), worker_groups=[group])
     assert exc.value.problems == [
-        "RayClusterSpec.workerGroups[0].replicas: the Ray autoscaler owns the replica count of an autoscaled group (it starts "
-        "at minReplicas, 1); remove replicas, or set minReplicas: 2 to start with 2"]
+        "RayClusterSpec.workerGroups[0].idleTimeoutSeconds: only the Ray autoscaler reads it, and this cluster has none: turn "
+        "on autoscaling, or remove it"]
 
 
 @pytest.mark.parametrize(("build", "expected"), [

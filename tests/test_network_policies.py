@@ -104,7 +104,7 @@ def test_dask_cluster_admits_clients_ingress_prometheus_and_its_operator() -> No
     assert set(policies) == {"etl-netpol", "etl-netpol-scheduler"}
     base, scheduler = policies["etl-netpol"], policies["etl-netpol-scheduler"]
     own = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dask", "app.kubernetes.io/instance": "etl"}}}
-    assert base["ingress"] == [{"from": [own]}, {"from": [ns("prom")], "ports": tcp(8787)}]
+    assert base["ingress"] == [{"from": [own]}, {"from": [ns("prom")], "ports": tcp(8787, 8788)}]  # scheduler, workers
     assert base["egress"] == [{"to": [own]}, {"to": [ns("kube-system")], "ports": [{"protocol": "UDP", "port": 53},
                                                                                   {"protocol": "TCP", "port": 53}]}]
     assert scheduler["policyTypes"] == ["Ingress"]

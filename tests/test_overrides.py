@@ -126,7 +126,7 @@ def test_without_overrides_the_pods_are_unchanged() -> None:
      "raydask:rayClusters[0].head.podPatch.spec.nodeNam: unknown key (did you mean 'nodeName'?): the API server would "
      "silently drop it"),
     ("rayClusters.0.workerGroups.0", {"containerPatch": {"name": "x"}},
-     "raydask:rayClusters[0].workerGroups[0].containerPatch.name: the container's name is raydask's (the operators look for it)"),
+     "raydask:rayClusters[0].workerGroups[0].containerPatch.name: set it with the group's containerName"),
     ("rayClusters.0.head", {"containerPatch": {"securityContext": {"privileged": True}}},
      "raydask:rayClusters[0].head.containerPatch: the pod would break Pod Security \"restricted\" (Privileged Containers): "
      "spec.containers[0].securityContext.privileged: container 'ray-head': must be false or unset"
@@ -142,8 +142,14 @@ def test_without_overrides_the_pods_are_unchanged() -> None:
     ("rayClusters.0.head", {"sidecars": [{"name": "shipper", "image": "busybox:latest"}]},
      "raydask:rayClusters[0].head.sidecars[0].image: 'busybox:latest' uses the ':latest' tag; pin a version tag or a digest"),
     ("rayClusters.0.head", {"extraPorts": [{"name": "dashboard", "containerPort": 9999}]},
-     "raydask:rayClusters[0].head.extraPorts: container 'ray-head' has two ports with name dashboard: raydask declares "
-     "dashboard:8265; pick another"),
+     "raydask:rayClusters[0].head.extraPorts[0].name: 'dashboard' is the name of the head's port 8265: choose another"),
+    ("rayClusters.0.head", {"extraPorts": [{"name": "gcs", "containerPort": 6379}]},
+     "raydask:rayClusters[0].head.extraPorts[0].containerPort: 6379 is the head's port 'gcs-server': KubeRay copies the head "
+     "container's named ports to the head Service, which refuses two ports of one number (to name the GCS port otherwise, "
+     "set gcsPortName)"),
+    ("rayClusters.0.workerGroups.0", {"extraPorts": [{"name": "metrics", "containerPort": 9998}]},
+     "raydask:rayClusters[0].workerGroups[0].extraPorts: container 'ray-worker' has two ports with name metrics: raydask "
+     "declares metrics:8080; pick another"),
     ("rayClusters.0.head", {"extraPorts": [{"containerPort": 9999}]},
      "raydask:rayClusters[0].head.extraPorts[0]: a port needs a name (the operators and Services refer to ports by name)"),
     ("rayClusters.0.head", {"envValueFrom": {"X": {"fieldRef": {"fieldPath": "status.podIP"}, "secretKeyRef": {}}}},

@@ -32,6 +32,7 @@ from raydask.builders.workloads import (
     plan_dask_cluster,
     plan_dask_job,
     plan_ray_cluster,
+    plan_ray_cron_job,
     plan_ray_job,
     plan_ray_service,
 )
@@ -204,11 +205,13 @@ def build_spec(spec: StackSpec) -> list[dict[str, Any]]:
     objects += namespaces(spec)
     if spec.kuberay:  # raydask.resources.operators.KubeRayOperator
         objects += kuberay_operator_policies(spec.kuberay, spec.kuberay.namespace or spec.namespace,
-                                             effective_network_policy(spec.network_policy, None), spec.monitoring)
+                                             effective_network_policy(spec.network_policy, None), spec.monitoring,
+                                             spec.serve_ports())
     secrets = {ref: f"{REDIS_PASSWORD_PLACEHOLDER}-{ref}" for _, _, w in spec.workloads() for _, ref in w.secret_references()}
     plans: dict[str, Callable[..., Plan[Any]]] = {
         "rayClusters": functools.partial(plan_ray_cluster, redis_password=REDIS_PASSWORD_PLACEHOLDER),
-        "rayJobs": plan_ray_job, "rayServices": functools.partial(plan_ray_service, redis_password=REDIS_PASSWORD_PLACEHOLDER),
+        "rayJobs": plan_ray_job, "rayCronJobs": plan_ray_cron_job,
+        "rayServices": functools.partial(plan_ray_service, redis_password=REDIS_PASSWORD_PLACEHOLDER),
         "daskClusters": plan_dask_cluster, "daskJobs": plan_dask_job}
     clusters = {(c.namespace or spec.namespace, c.name): c for c in spec.ray_clusters}
     if spec.dask_operator:  # raydask.resources.dask_cluster.DaskOperator

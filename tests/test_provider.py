@@ -34,6 +34,7 @@ def test_inputs_are_the_python_constructors_keywords() -> None:
     for kind in KINDS:
         params = {n for n, p in inspect.signature(kind.component.__init__).parameters.items()
                   if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "name", "opts", "key"}
+        params -= {"plan_options"}  # what the program derives from the whole stack (its Serve ports), not an input
         fields = set(kind.args.model_fields) - {"security"} | ({"security"} if "security" in params else set())
         if kind.component is Stack:
             params = params - {"spec"} | {"config"}
@@ -76,7 +77,7 @@ def test_every_model_field_is_a_typed_described_property() -> None:
 def test_components_inputs_outputs_and_secrets() -> None:
     resources = schema.package_schema()["resources"]
     assert set(resources) == {"raydask:kuberay:KubeRayOperator", "raydask:dask:DaskOperator", "raydask:ray:RayCluster",
-                              "raydask:ray:RayJob", "raydask:ray:RayService", "raydask:dask:DaskCluster",
+                              "raydask:ray:RayJob", "raydask:ray:RayCronJob", "raydask:ray:RayService", "raydask:dask:DaskCluster",
                               "raydask:dask:DaskJob", "raydask:index:Stack"}
     ray = resources["raydask:ray:RayCluster"]
     assert ray["requiredInputs"] == ["spec"] and ray["inputProperties"]["spec"]["$ref"] == "#/types/raydask:index:RayClusterSpec"
@@ -88,7 +89,7 @@ def test_components_inputs_outputs_and_secrets() -> None:
     assert stack["inputProperties"]["config"]["$ref"] == "#/types/raydask:index:StackSpec"
     assert stack["inputProperties"]["redisPassword"]["secret"]
     assert set(stack["properties"]) == {"namespace", "kuberayVersion", "daskOperatorVersion", "rayClusters", "rayJobs",
-                                        "rayServices", "daskClusters", "daskJobs"}
+                                        "rayCronJobs", "rayServices", "daskClusters", "daskJobs"}
     secret_inputs = {(t, k) for t, r in resources.items() for k, p in r["inputProperties"].items() if p.get("secret")}
     assert {k for _, k in secret_inputs} == {"redisPassword", "secretValues"}
     assert all("status" in r["properties"] for t, r in resources.items() if issubclass(BY_TOKEN[t].component, WorkloadComponent))

@@ -294,18 +294,58 @@ def test_options_propagate_to_children(run_program: Any) -> None:
 
 
 def test_autoscaled_groups_leave_replicas_to_the_autoscaler() -> None:
-    """KubeRay starts an autoscaled group at minReplicas; raydask applies no replicas an update could reset."""
+    """KubeRay starts an autoscaled group at minReplicas; the RayCluster carries no replicas an update could reset."""
     group = {"name": "cpu", "minReplicas": 1, "maxReplicas": 4}
     cluster = {"name": "train", "autoscaling": {}, "workerGroups": [group]}
     assert "replicas" not in built(cluster)["spec"]["workerGroupSpecs"][0]
     assert "replicas" not in built({**cluster, "workerGroups": [{**group, "replicas": 1}]})["spec"]["workerGroupSpecs"][0]
+    assert "replicas" not in built({**cluster, "workerGroups": [{**group, "replicas": 3}]})["spec"]["workerGroupSpecs"][0]
     with pytest.raises(ConfigError) as exc:
-        parse_spec(RayClusterSpec, {**cluster, "workerGroups": [{**group, "replicas": 3}]}, "raydask:rayClusters[0]")
-    assert exc.value.problems == [
-        "raydask:rayClusters[0].workerGroups[0].replicas: the Ray autoscaler owns the replica count of an autoscaled group "
-        "(it starts at minReplicas, 1); remove replicas, or set minReplicas: 3 to start with 3"]
+        parse_spec(RayClusterSpec, {**cluster, "workerGroups": [{**group, "replicas": 5}]}, "raydask:rayClusters[0]")
+    assert exc.value.problems == ["raydask:rayClusters[0].workerGroups[0].replicas: must be ≤ maxReplicas (5 > 4)"]
     off = {**cluster, "autoscaling": {"enabled": False}, "workerGroups": [{**group, "replicas": 3}]}
     assert built(off)["spec"]["workerGroupSpecs"][0]["replicas"] == 3
+
+
+def test_a_warm_start_is_a_patch_applied_once() -> None:
+    """``replicas: 3, minReplicas: 1`` in an autoscaled cluster: a patch of the group's replicas alone, registered to be
+    applied when it is created and never updated (``on_create``); the RayCluster itself still carries none. A RayJob's
+    or RayService's cluster carries it (KubeRay reads it when it creates the cluster)."""
+    from raydask.builders.plan import Context
+    from raydask.builders.ray_job import build_ray_job
+    from raydask.builders.workloads import plan_ray_cluster
+    from raydask.spec.ray_workloads import RayJobSpec
+
+    groups = [{"name": "warm", "replicas": 3, "minReplicas": 1, "maxReplicas": 5},
+              {"name": "cold", "minReplicas": 0, "maxReplicas": 5}, {"name": "even", "replicas": 2, "minReplicas": 2, "maxReplicas": 5}]
+    spec = RayClusterSpec.model_validate({"name": "train", "autoscaling": {}, "workerGroups": groups})
+    plan = plan_ray_cluster(spec, Context("k", "ml"))
+    assert plan.on_create == ({"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": "train", "namespace": "ml"},
+                               "spec": {"workerGroupSpecs": [{"groupName": "warm", "replicas": 3}]}},)
+    assert all("replicas" not in g for g in plan.main["spec"]["workerGroupSpecs"])
+    job = RayJobSpec.model_validate({"name": "etl", "entrypoint": "python -m etl",
+                                     "cluster": {"autoscaling": {}, "workerGroups": groups}})
+    embedded = build_ray_job(job, "ml").job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
+    assert [g.get("replicas") for g in embedded] == [3, None, None]
+    off = RayClusterSpec.model_validate({"name": "train", "workerGroups": groups[:1]})
+    assert plan_ray_cluster(off, Context("k", "ml")).on_create == ()
+
+
+def test_the_warm_start_patch_registers_once(run_program: Any) -> None:
+    """The patch registers after the RayCluster with ``ignore_changes: [spec]`` (a later change of replicas is never
+    applied) and ``retain_on_delete`` (removing it leaves the autoscaler's count alone)."""
+    seen: dict[str, Any] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    spec = {"name": "train", "autoscaling": {}, "wait": {"enabled": False},
+            "workerGroups": [{"name": "cpu", "replicas": 3, "minReplicas": 1, "maxReplicas": 4}]}
+    result = run_program(lambda: RayCluster("train", spec, namespace="ml", opts=pulumi.ResourceOptions(transformations=[capture])))
+    patches = [r for r in result.resources if r.type == "kubernetes:ray.io/v1:RayClusterPatch"]
+    assert [r.name for r in patches] == ["train-rayclusterpatch-train-on-create"]
+    opts = seen["train-rayclusterpatch-train-on-create"]
+    assert opts.ignore_changes == ["spec"] and opts.retain_on_delete is True
 
 
 def test_pulumi_up_waits_once_for_ready_and_again_after_a_replacement() -> None:

@@ -7,6 +7,7 @@ the field; every refusal is checked with its exact message, the KubeRay version 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -410,3 +411,142 @@ def test_job_metadata_and_managed_by() -> None:
     assert ray_job_spec(RayJobSpec.model_validate({**JOB, "jobMetadata": {"run": "43"}}), "ml")["jobId"] != base
     assert problems(stack(rayJobs=[{**JOB, "managedBy": "kueue"}])) == [
         "raydask:rayJobs[0].managedBy: must be one of 'ray.io/kuberay-operator' or 'kueue.x-k8s.io/multikueue', got 'kueue'"]
+
+
+# ---- SidecarMode ----------------------------------------------------------------------------------------------------
+
+
+SIDECAR = {"name": "sidecar", "entrypoint": "python -c 'import ray; ray.init()'", "submissionMode": "SidecarMode",
+           "cluster": {"head": {"podSecurity": {"level": "baseline", "reason": "KubeRay's SidecarMode submitter has no "
+                                                                              "securityContext"}}}}
+
+
+def test_sidecar_mode_with_a_baseline_head() -> None:
+    """KubeRay's ray-job.sidecar-mode sample: the submitter runs as a container KubeRay adds to the head pod, without a
+    securityContext, so the head needs Pod Security "baseline": an explicit exception on the head, which lowers the
+    namespace's enforce label to baseline; the head pod as KubeRay builds it (the offline scan adds the sidecar) then
+    meets baseline and breaks restricted only in the sidecar."""
+    from raydask.builders.namespaces import namespaces
+    from raydask.k8s import pss
+    from raydask.offline import scan
+    from raydask.program import load_stack_spec
+
+    values = {"namespace": "ml", "kuberay": {"version": "1.7.0"}, "rayJobs": [SIDECAR]}
+    objs = build(values)
+    assert_valid(objs, "1.31")
+    job = next(o for o in objs if o["kind"] == "RayJob")["spec"]
+    assert job["submissionMode"] == "SidecarMode" and "submitterPodTemplate" not in job and "submitterConfig" not in job
+    head = next(t for t in scan.pod_templates([next(o for o in objs if o["kind"] == "RayJob")]) if t.name.endswith("-head"))
+    assert [c["name"] for c in head.template["spec"]["containers"]] == ["ray-head", "ray-job-submitter"]
+    assert pss.check_template(head.template, level="baseline") == []
+    broken = pss.check_template(head.template, level="restricted")
+    assert broken and all("ray-job-submitter" in v.message for v in broken)
+    ns = next(n for n in namespaces(load_stack_spec(values)) if n["metadata"]["name"] == "ml")
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def refused(values: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        build(values)
+    return exc.value.problems
+
+
+def test_sidecar_mode_refusals() -> None:
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": {}}]}) == [
+        "raydask:rayJobs[0].submissionMode: SidecarMode: KubeRay adds its submitter container to the head pod without a "
+        "securityContext, which Pod Security \"restricted\" refuses: give the head an exception, cluster.head.podSecurity: "
+        "{level: baseline, reason: ...} (its namespace then enforces baseline), or use K8sJobMode"]
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": None, "clusterSelector": "train"}]}) == [
+        "raydask:rayJobs[0].submissionMode: SidecarMode needs a cluster of the job's own (KubeRay refuses it with "
+        "clusterSelector): use K8sJobMode or HTTPMode"]
+    privileged = {"level": "privileged", "reason": "x"}
+    assert refused({"namespace": "ml", "rayJobs": [{**SIDECAR, "cluster": {"head": {"podSecurity": privileged}}}]}) == [
+        "raydask:rayJobs[0].cluster.head.podSecurity.level: 'privileged' is more than the pods need: they meet \"baseline\"; "
+        "use level: baseline"]
+
+
+# ---- serveService.spec ----------------------------------------------------------------------------------------------
+
+
+def test_serve_service_spec() -> None:
+    """KubeRay's ray-service.custom-serve-service sample: the Serve Service's type and ServiceSpec fields, merged by
+    port name as KubeRay merges them; a LoadBalancer admits its source ranges to Serve through the NetworkPolicies."""
+    serve_service = {"name": "custom-ray-serve-service-name", "labels": {"custom-label": "x"},
+                     "annotations": {"custom-annotation": "y"},
+                     "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"],
+                              "externalTrafficPolicy": "Local",
+                              "ports": [{"name": "serve", "port": 8000, "appProtocol": "http"},
+                                        {"name": "serve-grpc", "port": 9000, "appProtocol": "kubernetes.io/h2c"}]}}
+    service = {"name": "custom", "applications": [{"name": "a", "importPath": "m:app"}], "serveService": serve_service,
+               "cluster": {"head": {"extraPorts": [{"name": "serve-grpc", "containerPort": 9000}]}}}
+    objs = build({"namespace": "ml", "networkPolicy": {}, "rayServices": [service]})
+    assert_valid(objs, "1.31")
+    spec = next(o for o in objs if o["kind"] == "RayService")["spec"]["serveService"]
+    assert spec["metadata"]["name"] == "custom-ray-serve-service-name"
+    assert spec["spec"] == {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"], "externalTrafficPolicy": "Local",
+                            "ports": [{"name": "serve", "port": 8000, "appProtocol": "http"},
+                                      {"name": "serve-grpc", "port": 9000, "appProtocol": "kubernetes.io/h2c"}]}
+    rules = [r for o in objs if o["kind"] == "NetworkPolicy" for r in o["spec"].get("ingress", [])]
+    assert {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP", "port": 8000}]} in rules
+
+
+@pytest.mark.parametrize(("serve_service", "messages"), [
+    ({"spec": {"selector": {"a": "b"}}}, ["raydask:rayServices[0].serveService.spec.selector: is refused: KubeRay selects the "
+                                          "pods serving traffic itself"]),
+    ({"spec": {"ports": [{"name": "custom-ray-serve-service-port", "port": 12345}]}},
+     ["raydask:rayServices[0].serveService.spec.ports[0].name: KubeRay keeps only serving ports on the Serve Service (named "
+      "'serve' or 'serve-…', as the head container declares them) and drops 'custom-ray-serve-service-port': name one of "
+      "those, or expose the port on the head Service (cluster.head.service.extraPorts)"]),
+    ({"spec": {"ports": [{"name": "serve-grpc", "port": 9000}]}},
+     ["raydask:rayServices[0].serveService.spec.ports[0].name: 'serve-grpc' is no port of the head container: KubeRay drops "
+      "it; declare it in cluster.head.extraPorts"]),
+    ({"spec": {"type": "Balanced"}}, ["raydask:rayServices[0].serveService.spec.type: expected ClusterIP, NodePort or "
+                                      "LoadBalancer, got 'Balanced'"]),
+    ({"spec": {"sessionAfinity": "ClientIP"}}, ["raydask:rayServices[0].serveService.spec.sessionAfinity: unknown key (did you "
+                                                "mean 'sessionAffinity'?): the API server would silently drop it"]),
+])
+def test_serve_service_spec_refusals(serve_service: dict[str, Any], messages: list[str]) -> None:
+    service = {"name": "custom", "applications": [{"name": "a", "importPath": "m:app"}], "serveService": serve_service}
+    assert refused({"namespace": "ml", "rayServices": [service]}) == messages
+
+
+# ---- generateName ---------------------------------------------------------------------------------------------------
+
+
+def test_generate_name_names_each_job_definition_anew(run_program: Any) -> None:
+    """KubeRay's ray-job.kueue-toy-sample (``generateName: rayjob-sample-``): the object is ``<name>-<5 characters>``
+    from the API server's alphabet, derived from the definition, so an unchanged job keeps its object and a changed one
+    is a new object, created before the old one is deleted; the outputs name it."""
+    import pulumi
+
+    from raydask.resources.ray_job import RayJob
+
+    job = {"name": "rayjob-sample", "generateName": True, "entrypoint": "python -c 'print(1)'", "cluster": {}}
+    objs = build({"namespace": "ml", "rayJobs": [job]})
+    assert_valid(objs, "1.31")
+    name = next(o for o in objs if o["kind"] == "RayJob")["metadata"]["name"]
+    assert re.fullmatch(r"rayjob-sample-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [job]}) if o["kind"] == "RayJob")["metadata"]["name"] == name
+    changed = {**job, "entrypoint": "python -c 'print(2)'"}
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [changed]}) if o["kind"] == "RayJob")["metadata"]["name"] != name
+    suspended = {**job, "suspend": True}
+    assert next(o for o in build({"namespace": "ml", "rayJobs": [suspended]}) if o["kind"] == "RayJob")["metadata"]["name"] == name
+    seen: dict[str, Any] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    result = run_program(lambda: pulumi.export("job", RayJob("rayjob-sample", job, namespace="ml",
+                                                                opts=pulumi.ResourceOptions(transformations=[capture])).job_name))
+    assert result.outputs["job"] == name
+    assert seen["rayjob-sample"].delete_before_replace is False
+    # the pods and NetworkPolicies keep the job's name; the head Service is KubeRay's, after the object's name
+    pod_labels = next(o for o in objs if o["kind"] == "RayJob")["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["metadata"]
+    assert pod_labels["labels"]["app.kubernetes.io/instance"] == "rayjob-sample"
+
+
+def test_generate_name_bounds_the_name() -> None:
+    job = {"name": "x" * 42, "generateName": True, "entrypoint": "python -m x", "cluster": {}}
+    assert refused({"namespace": "ml", "rayJobs": [job]}) == [
+        f"raydask:rayJobs[0].name: '{'x' * 42}' is 42 characters; with generateName the RayJob is named <name>-<5 characters>, "
+        "which KubeRay limits to 47: at most 41"]

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pydantic import ValidationError
 from stack_renders import stack_config
 
 from raydask.builders.ray import build_ray_cluster, ray_cluster_spec
@@ -115,9 +116,10 @@ JOB_RULES = [
     ("clusterSelector", "train", "raydask:rayJobs[0].clusterSelector: set exactly one of cluster (a new cluster for this job) "
                                  "and clusterSelector (an existing RayCluster)"),
     ("shutdownAfterJobFinishes", False, "raydask:rayJobs[0].ttlSecondsAfterFinished: only applies with shutdownAfterJobFinishes: true"),
-    ("submissionMode", "SidecarMode", "raydask:rayJobs[0].submissionMode: SidecarMode is not supported: KubeRay adds its submitter "
-                                      "container to the head pod without a securityContext, which Pod Security 'restricted' "
-                                      "rejects; use K8sJobMode or HTTPMode"),
+    ("submissionMode", "SidecarMode", "raydask:rayJobs[0].submissionMode: SidecarMode: KubeRay adds its submitter container to "
+                                      "the head pod without a securityContext, which Pod Security \"restricted\" refuses: give "
+                                      "the head an exception, cluster.head.podSecurity: {level: baseline, reason: ...} (its "
+                                      "namespace then enforces baseline), or use K8sJobMode"),
     ("submissionMode", "InteractiveMode", "raydask:rayJobs[0].backoffLimit: must be 0 with InteractiveMode (KubeRay cannot retry "
                                           "interactive jobs)"),
     ("submissionMode", "Batch", "raydask:rayJobs[0].submissionMode: must be one of 'K8sJobMode', 'HTTPMode', 'InteractiveMode' or "
@@ -134,7 +136,7 @@ JOB_RULES = [
     ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: must be ≥ 0, got -1"),
     ("backoffLimit", 1.5, "raydask:rayJobs[0].backoffLimit: must be a whole number, got 1.5"),
     ("runtimeEnv.pip.1", "emoji=2", "raydask:rayJobs[0].runtimeEnv.pip[1]: 'emoji=2' is not a pip requirement such as "
-                                    "'emoji==2.14.1'"),
+                                    "'emoji==2.14.1', a URL, or an option of a requirements file"),
     ("runtimeEnv.envVars", {"1X": "y"}, "raydask:rayJobs[0].runtimeEnv.envVars[\"1X\"]: '1X' is not an environment variable name "
                                         "(letters, digits, '_', not starting with a digit)"),
     ("runtimeEnv.workingDir", "./src", "raydask:rayJobs[0].runtimeEnv.workingDir: './src' is not a package URI Ray can fetch on "
@@ -203,10 +205,14 @@ SERVICE_RULES = [
     ("applications.0.routePrefix", "/fruit/", "raydask:rayServices[0].applications[0].routePrefix: '/fruit/' must not end with '/'"),
     ("applications.0.routePrefix", "/{id}", "raydask:rayServices[0].applications[0].routePrefix: '/{id}' must not contain wildcards "
                                             "('{' or '}')"),
-    ("applications.0.importPath", "fruit", "raydask:rayServices[0].applications[0].importPath: 'fruit' is not an import path such as "
-                                           "'module:app' or 'package.module.app'"),
-    ("applications.0.importPath", "a:b:c", "raydask:rayServices[0].applications[0].importPath: 'a:b:c' is not an import path such as "
-                                           "'module:app' or 'package.module.app'"),
+    ("applications.0.importPath", "fruit", "raydask:rayServices[0].applications[0].importPath: 'fruit' is not an import path Ray "
+                                           "can import, such as 'module:app', 'package.module.app' or 'my-dir.module:app' "
+                                           "(module parts are file or directory names; one attribute after ':' or the last "
+                                           "'.')"),
+    ("applications.0.importPath", "a:b:c", "raydask:rayServices[0].applications[0].importPath: 'a:b:c' is not an import path Ray "
+                                           "can import, such as 'module:app', 'package.module.app' or 'my-dir.module:app' "
+                                           "(module parts are file or directory names; one attribute after ':' or the last "
+                                           "'.')"),
     ("applications.0.name", "fruit app", "raydask:rayServices[0].applications[0].name: 'fruit app' is not an application name: "
                                          "letters, digits, '-', '_' or '.'"),
     ("applications.0.deployments.1.name", "MangoStand", "raydask:rayServices[0].applications[0].deployments[1].name: duplicate "
@@ -363,6 +369,46 @@ def test_what_we_refuse_ray_serve_refuses_too(path: str, value: Any) -> None:
         schema = ServeDeploySchema.model_validate(raw)
         for app in schema.applications:
             validate_route_prefix(app.route_prefix)
+
+
+IMPORTABLE = ["fruit.deployment_graph", "text_ml:app", "ray-operator.config.samples.ray-serve.single_deployment_dag:DagNode",
+              "my-dir.serve_app.app", "pkg.sub:build_app"]
+UNIMPORTABLE = ["fruit", "a:b:c", "mod:app.attr", "mod..app", ".mod:app", "mod:", "mod:1app", "my dir.mod:app"]
+
+
+@pytest.mark.parametrize("path", IMPORTABLE)
+def test_import_paths_ray_imports_are_accepted(path: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KubeRay's samples import from directories with '-' in their names (``ray-operator.config.samples…``): Ray imports
+    the module with ``importlib`` (``import_module_and_attr``) from the working directory, so file and directory names
+    are fine; Serve's schema takes them too."""
+    from ray._common.utils import import_module_and_attr
+    from ray.serve.schema import ServeApplicationSchema
+
+    module, _, attr = path.rpartition(":") if ":" in path else path.rpartition(".")
+    parts = module.split(".")
+    directory = tmp_path.joinpath(*parts[:-1])
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{parts[-1]}.py").write_text(f"{attr} = 'found'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert import_module_and_attr(path)[1] == "found"
+    ServeApplicationSchema.model_validate({"import_path": path})
+    app = RayServiceSpec.model_validate({**SERVICE, "applications": [{"name": "a", "importPath": path}]}).applications[0]
+    assert app.import_path == path
+
+
+@pytest.mark.parametrize("path", UNIMPORTABLE)
+def test_import_paths_ray_cannot_import_are_refused(path: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused, and Ray fails on them too (its schema, or its import with every file in place)."""
+    from ray._common.utils import import_module_and_attr
+    from ray.serve.schema import ServeApplicationSchema
+
+    with pytest.raises(ValidationError):
+        RayServiceSpec.model_validate({**SERVICE, "applications": [{"name": "a", "importPath": path}]})
+    (tmp_path / "mod.py").write_text("app = 'found'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises((ValueError, ImportError, AttributeError, TypeError)):
+        ServeApplicationSchema.model_validate({"import_path": path})
+        import_module_and_attr(path)
 
 
 # ---- RayJob manifests -------------------------------------------------------------------------------------------
@@ -651,7 +697,8 @@ def test_program_wires_jobs_and_services_after_operator_namespaces_and_clusters(
         assert {"KubeRayOperator", "Namespace"} <= kinds, key
     assert not any(isinstance(d, RayCluster) for d in deps[("raydask:ray:RayJob", "etl")])
     assert result.outputs["rayJobs"]["report"] == {"namespace": "ml", "jobId": job_built(SELECTOR_JOB).job_id,
-                                                   "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265"}
+                                                   "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265",
+                                                   "jobName": "report"}
     assert result.outputs["rayJobs"]["etl"]["dashboardUrl"] == "http://etl-head-svc.batch.svc.cluster.local:8265"
     assert result.outputs["rayServices"]["fruit"] == {
         "namespace": "ml", "serveService": "fruit-serve-svc", "serveUrl": "http://fruit-serve-svc.ml.svc.cluster.local:8000",

@@ -144,8 +144,8 @@ def test_without_the_new_keys_nothing_changes() -> None:
     ("rayClusters[0].head", {"limits": {"memory": None}, "requests": {"memory": "3Gi"}}, None),
     ("daskClusters[0].worker", {"memoryLimit": "3Gi", "limits": {"memory": None}}, None),
     ("daskClusters[0].worker", {"memoryLimit": "3Gi", "limits": {"memory": "2Gi"}},
-     "memoryLimit: must be ≤ the container's memory limit (3Gi > 2Gi): the kernel would kill the pod before Dask spills "
-     "or pauses"),
+     "memoryLimit: must be ≤ the container's memory limit (3Gi > 2Gi): Dask would ignore it and spill, pause and restart "
+     "the worker at the container's limit"),
     ("rayJobs[0].submitter", {"requests": {"memory": "2Gi"}},
      "requests.memory: '2Gi' is above the limit '512Mi': a request is at most the limit"),
 ])

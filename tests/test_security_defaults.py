@@ -112,7 +112,8 @@ CLUSTER_RULES = [
     ("gcsFaultTolerance", {"redisAddress": "redis:99999"},
      f"{P}.gcsFaultTolerance.redisAddress: 'redis:99999' is not a Redis address: use host:port, e.g. "
      "redis.ml.svc.cluster.local:6379 (redis:// or rediss:// allowed)"),
-    ("gcsFaultTolerance", {}, f"{P}.gcsFaultTolerance.redisAddress: required key is missing"),
+    ("gcsFaultTolerance", {}, f"{P}.gcsFaultTolerance.redisAddress: required with the redis backend: host:port of your Redis "
+                              "(or backend: rocksdb for the store embedded in the GCS)"),
     ("gcsFaultTolerance", {"redisAddress": "redis:6379", "passwordSecret": {"key": "password"}},
      f"{P}.gcsFaultTolerance.passwordSecret.name: required key is missing"),
     ("auth", {"secretName": "ray-token", "k8sTokenAuth": True},

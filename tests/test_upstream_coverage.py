@@ -23,6 +23,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "RayCluster": ("headGroupSpec", "workerGroupSpecs", "autoscalerOptions"),
     "RayJob": (),
     "RayService": ("upgradeStrategy",),
+    "RayCronJob": (),
     "DaskCluster": ("scheduler", "worker"),
     "DaskWorkerGroup": ("worker",),
     "DaskJob": ("cluster", "job"),

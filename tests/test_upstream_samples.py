@@ -42,7 +42,7 @@ DASK_KINDS = ("DaskCluster", "DaskWorkerGroup", "DaskJob", "DaskAutoscaler")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# what raydask cannot say yet (issue 26)
+# what raydask cannot say yet (found beyond issue 26, whose gaps are closed)
 # ---------------------------------------------------------------------------------------------------------------------
 
 
@@ -58,32 +58,7 @@ class Gap:
 
 
 GAPS: dict[str, Gap] = {
-    # issue 26's list
-    "gcs-port-name": Gap("the head's GCS port named as upstream names it (gcs, redis): a second port on 6379 is refused "
-                         "(issue 26, 1)", (r"ports with containerPort 6379",)),
-    "dask-worker-dashboard": Gap("the Dask worker dashboard on 8788 (--dashboard-address 8788, port http-dashboard) "
-                                 "(issue 26, 2)", (r"dashboardPort: unknown key",)),
-    "main-container-name": Gap("the main container's name (head, worker, llm, ray-node, a submitter's own) (issue 26, 3)",
-                               (r"containerName: unknown key",)),
-    "pip-options": Gap("pip options in a runtime environment (-f <find-links URL>) (issue 26, 4)",
-                       (r"is not a pip requirement",)),
-    "daskjob-runner-args": Gap("a DaskJob runner given args only, keeping the image's entrypoint (issue 26, 5)",
-                               (r"daskJobs\[\d+\]\.command: required key is missing",)),
-    "generate-name": Gap("metadata.generateName on RayJobs (issue 26, 6)",
-                         (r"generateName: unknown key", r"rayJobs\[\d+\]\.name: required key is missing")),
-    "gang-scheduling-label": Gap("the gang-scheduling label ray.io/gang-scheduling-enabled (issue 26, 7)",
-                                 (r"ray\.io/gang-scheduling-enabled",)),
-    "ray-cron-job": Gap("RayCronJob, raydask:rayCronJobs (issue 26, 9)", (r"rayCronJobs: unknown key",)),
-    "serve-import-path": Gap("a Serve import_path with '-' in a module directory (issue 26, 10)",
-                             (r"importPath: .* is not an import path",)),
-    "sidecar-mode": Gap("RayJob submissionMode SidecarMode (issue 26, 11)", (r"SidecarMode",)),
-    "serve-port": Gap("Serve on a port other than 8000 (issue 26, 11)", (r"servePort: unknown key",)),
-    "embedded-gcs-ft": Gap("GCS fault tolerance in embedded RocksDB storage (issue 26, 11)",
-                           (r"gcsFaultTolerance\.(backend|storage): unknown key", r"gcsFaultTolerance\.redisAddress: required")),
-    "serve-service-spec": Gap("serveService.spec: the Serve Service's type and more ports (issue 26, 11)",
-                              (r"serveService\.type: unknown key", r"serveService\.extraPorts")),
-    "dask-memory-syntax": Gap("Dask's own memory syntax, memoryLimit: 6GB (issue 26, 11)", (r"memoryLimit",)),
-    # found beyond the issue's list
+    # beyond issue 26's list (every gap of that list is closed: its samples render without loss)
     "gpu-toleration": Gap("a GPU group without a toleration of a GPU taint is refused; KubeRay takes it, and GKE adds the "
                           "toleration itself (ExtendedResourceToleration)", (r"a group with GPUs needs a toleration",)),
     "rayjob-head-service-name": Gap("the head Service name of a RayJob's cluster is refused; KubeRay 1.7 names the "
@@ -94,65 +69,18 @@ GAPS: dict[str, Gap] = {
     "gcs-ft-without-password": Gap("GCS fault tolerance with a Redis that has no password (a sidecar on 127.0.0.1): "
                                    "raydask always sends one", (r"gcsFaultTolerance\.password: unknown key",)),
 }
-"""Gaps of issue 26 (and those found beyond it), by a short name, with how the failures they cause read."""
+"""Gaps found beyond issue 26, by a short name, with how the failures they cause read."""
 
 PENDING: dict[str, tuple[str, ...]] = {
-    "kuberay/agent-sandbox/ray-cluster.yaml": ("gcs-port-name",),
-    "kuberay/pytorch-resnet-image-classifier/ray-job.pytorch-image-classifier.yaml": ("generate-name",),
-    "kuberay/pytorch-text-classifier/ray-job.pytorch-distributed-training.yaml": ("generate-name",),
-    "kuberay/ray-cluster-label-selector.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.autoscaler-v2-overwrite-cmd.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.autoscaler-v2.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.autoscaler.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.complete.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.deprecate-gcs-ft.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.embed-grafana.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.embedded-gcs-ft.yaml": ("embedded-gcs-ft", "gcs-port-name"),
-    "kuberay/ray-cluster.external-redis-uri.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.external-redis.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.kai-gpu-sharing.yaml": ("main-container-name",),
     "kuberay/ray-cluster.persistent-redis-sidecar.yaml": ("gcs-ft-without-password",),
-    "kuberay/ray-cluster.persistent-redis.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.scheduler-plugins.yaml": ("main-container-name", "gang-scheduling-label"),
-    "kuberay/ray-cluster.tls.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.tpu-v4-multihost.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.tpu-v4-singlehost.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.tpu-v6e-16-multihost.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.tpu-v6e-256-multihost.yaml": ("gcs-port-name",),
-    "kuberay/ray-cluster.tpu-v6e-singlehost.yaml": ("gcs-port-name",),
     "kuberay/ray-cluster.verl.yaml": ("gpu-toleration",),
-    "kuberay/ray-cluster.volcano-scheduler-queue.yaml": ("main-container-name",),
-    "kuberay/ray-cluster.yunikorn-scheduler.yaml": ("main-container-name", "gang-scheduling-label"),
-    "kuberay/ray-cronjob-timezone.sample.yaml": ("ray-cron-job",),
-    "kuberay/ray-cronjob.sample.yaml": ("ray-cron-job",),
     "kuberay/ray-job.batch-inference.yaml": ("gpu-toleration",),
     "kuberay/ray-job.custom-head-svc.yaml": ("rayjob-head-service-name",),
-    "kuberay/ray-job.kueue-toy-sample.yaml": ("generate-name",),
-    "kuberay/ray-job.light-weight-submitter.yaml": ("main-container-name", "rayjob-without-entrypoint"),
-    "kuberay/ray-job.sidecar-mode.yaml": ("sidecar-mode",),
-    "kuberay/ray-job.tpu-jax.yaml": ("pip-options",),
-    "kuberay/ray-job.tpu-v6e-16-multihost.yaml": ("pip-options",),
-    "kuberay/ray-job.tpu-v6e-256-multihost.yaml": ("pip-options",),
-    "kuberay/ray-job.tpu-v6e-singlehost.yaml": ("pip-options",),
-    "kuberay/ray-job.yunikorn-scheduler.yaml": ("gang-scheduling-label",),
-    "kuberay/ray-service.custom-serve-service.yaml": ("serve-service-spec",),
-    "kuberay/ray-service.different-port.yaml": ("serve-port",),
-    "kuberay/ray-service.high-throughput-gemma4.yaml": ("main-container-name",),
-    "kuberay/ray-service.high-throughput-llm.yaml": ("main-container-name",),
-    "kuberay/ray-service.llm-serve.yaml": ("gpu-toleration", "gcs-port-name"),
-    "kuberay/ray-service.no-ray-serve-replica.yaml": ("serve-import-path",),
+    "kuberay/ray-job.light-weight-submitter.yaml": ("rayjob-without-entrypoint",),
+    "kuberay/ray-service.high-throughput-llm.yaml": ("gpu-toleration",),
+    "kuberay/ray-service.llm-serve.yaml": ("gpu-toleration",),
     "kuberay/ray-service.stable-diffusion.yaml": ("gpu-toleration",),
     "kuberay/ray-service.text-summarizer.yaml": ("gpu-toleration",),
-    "kuberay/ray-service.tpu-single-host.yaml": ("pip-options",),
-    "kuberay/vllm/ray-service.vllm-tpu-v6e-singlehost.yaml": ("serve-import-path",),
-    "dask/docs-kubecluster-migrating-cluster-spec.yaml": ("dask-memory-syntax",),
-    "dask/docs-operator-resources-cluster.yaml": ("dask-worker-dashboard",),
-    "dask/docs-operator-resources-highmemworkers.yaml": ("dask-worker-dashboard",),
-    "dask/docs-operator-resources-job.yaml": ("dask-worker-dashboard", "daskjob-runner-args"),
-    "dask/operator-tests-failedjob.yaml": ("dask-worker-dashboard", "daskjob-runner-args"),
-    "dask/operator-tests-simplecluster.yaml": ("dask-worker-dashboard",),
-    "dask/operator-tests-simplejob.yaml": ("dask-worker-dashboard", "daskjob-runner-args"),
-    "dask/operator-tests-simpleworkergroup.yaml": ("dask-worker-dashboard",),
 }
 """Samples (``kuberay/<path>``, ``dask/<file>``) that wait for gaps, by gap name."""
 
@@ -198,6 +126,19 @@ def _name(doc: dict[str, Any]) -> str:
     return str(meta.get("name") or meta.get("generateName") or "")
 
 
+GENERATED = "[bcdfghjklmnpqrstvwxz2456789]{5}"
+"""The suffix the API server adds to a ``generateName`` (and raydask's ``generateName: true``)."""
+
+
+def _generated(doc: dict[str, Any], objects: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any] | None:
+    """The rendered object named as the API server completes ``doc``'s ``generateName`` (None without one)."""
+    prefix = (doc.get("metadata") or {}).get("generateName")
+    if not prefix or (doc.get("metadata") or {}).get("name"):
+        return None
+    return next((o for (kind, name), o in objects.items()
+                 if kind == doc["kind"] and re.fullmatch(re.escape(prefix) + GENERATED, name)), None)
+
+
 @functools.cache
 def rows() -> tuple[Deliberate, ...]:
     return tuple(deliberate_differences(DOC))
@@ -213,12 +154,14 @@ def failures(corpus: str, sample: str, upstream: list[dict[str, Any]], config: P
     out = []
     kinds = RAY_KINDS if corpus == "kuberay" else DASK_KINDS
     expected = {(d["kind"], _name(d)) for d in upstream}
+    expected |= {(d["kind"], name) for d in upstream for kind, name in result.objects
+                 if kind == d["kind"] and _generated(d, {(kind, name): {}}) is not None}
     compared_kinds = {kind for kind, _ in expected}  # a DaskWorkerGroup's config declares its DaskCluster too
     for ref in sorted(r for r in set(result.objects) - expected if r[0] in compared_kinds):
         out.append(f"{ref[0]} {ref[1]}: rendered, but the sample has no such object")
     for doc in upstream:
         ref = (doc["kind"], _name(doc))
-        ours = result.objects.get(ref)
+        ours = result.objects.get(ref) or _generated(doc, result.objects)
         if ours is None:
             out.append(f"{ref[0]} {ref[1]}: not rendered (rendered: {sorted(f'{k} {n}' for k, n in result.objects) or 'none'})")
             continue
@@ -431,10 +374,10 @@ def test_deliberate_rows_apply_where_they_say() -> None:
 
 
 def test_a_pending_sample_fails_for_real_when_anything_else_differs() -> None:
-    sample = next(s for s, gaps in PENDING.items() if gaps == ("gcs-port-name",))
+    sample = next(s for s, gaps in PENDING.items() if gaps == ("gpu-toleration",))
     with pytest.raises(PendingGap):
-        judge(sample, ["refused: raydask:rayClusters[0].head.extraPorts: container 'ray-head' has two ports with "
-                       "containerPort 6379: raydask declares gcs-server:6379; pick another"])
+        judge(sample, ["refused: raydask:rayClusters[0].head.tolerations: a group with GPUs needs a toleration of the GPU "
+                       "nodes' taint, or its pods stay Pending: add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}"])
     with pytest.raises(AssertionError) as caught:
         judge(sample, ["RayCluster x: spec.rayVersion: upstream \"2.52.0\", raydask \"2.60.0\""])
     assert not isinstance(caught.value, PendingGap)

@@ -1,6 +1,6 @@
 """raydask: Ray (KubeRay) and Dask clusters on Kubernetes from typed configuration, as Pulumi components.
 
-The components (:class:`KubeRayOperator`, :class:`RayCluster`, :class:`RayJob`, :class:`RayService`,
+The components (:class:`KubeRayOperator`, :class:`RayCluster`, :class:`RayJob`, :class:`RayCronJob`, :class:`RayService`,
 :class:`DaskOperator`, :class:`DaskCluster`, :class:`DaskJob`) take their spec models or the same keys as plain dicts;
 :func:`build_stack` declares a whole stack from a :class:`StackSpec`. The offline tools live in
 :mod:`raydask.offline`, the mock-engine driver in :mod:`raydask.testing`.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from raydask.resources.dask_job import DaskJob
     from raydask.resources.operators import DaskOperator, KubeRayOperator
     from raydask.resources.ray_cluster import RayCluster
+    from raydask.resources.ray_cron_job import RayCronJob
     from raydask.resources.ray_job import RayJob
     from raydask.resources.ray_service import RayService
     from raydask.resources.registration import CustomObject
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         KubeRayOperatorSpec,
         MonitoringSpec,
         RayClusterSpec,
+        RayCronJobSpec,
         RayJobSpec,
         RayServiceSpec,
         RuntimeEnvSpec,
@@ -51,8 +53,8 @@ if TYPE_CHECKING:
 
 _SPECS = ("AutoscalingSpec", "DaskAutoscalingSpec", "DaskClusterSpec", "DaskJobSpec", "DaskOperatorSpec", "DaskSchedulerSpec",
           "DaskWorkerGroupSpec", "DaskWorkerSpec", "HeadSpec", "IngressSpec", "KubeRayOperatorSpec", "MonitoringSpec",
-          "RayClusterSpec", "RayJobSpec", "RayServiceSpec", "RuntimeEnvSpec", "ServeApplicationSpec", "StackSpec", "Toleration",
-          "VolumeSpec", "WorkerGroupSpec", "WorkloadClusterSpec")
+          "RayClusterSpec", "RayCronJobSpec", "RayJobSpec", "RayServiceSpec", "RuntimeEnvSpec", "ServeApplicationSpec", "StackSpec",
+          "Toleration", "VolumeSpec", "WorkerGroupSpec", "WorkloadClusterSpec")
 _HOMES: dict[str, str] = {
     "ConfigError": "raydask.errors",
     "build_stack": "raydask.program",
@@ -62,6 +64,7 @@ _HOMES: dict[str, str] = {
     "DaskOperator": "raydask.resources.operators",
     "KubeRayOperator": "raydask.resources.operators",
     "RayCluster": "raydask.resources.ray_cluster",
+    "RayCronJob": "raydask.resources.ray_cron_job",
     "RayJob": "raydask.resources.ray_job",
     "RayService": "raydask.resources.ray_service",
     "CustomObject": "raydask.resources.registration",
@@ -90,6 +93,8 @@ __all__ = [
     "MonitoringSpec",
     "RayCluster",
     "RayClusterSpec",
+    "RayCronJob",
+    "RayCronJobSpec",
     "RayJob",
     "RayJobSpec",
     "RayService",

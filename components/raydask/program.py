@@ -24,6 +24,7 @@ from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_cron_job import RayCronJob
 from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
 from raydask.resources.registration import kubernetes_resource
@@ -171,6 +172,7 @@ class WorkloadKind:
 WORKLOADS: tuple[WorkloadKind, ...] = (
     WorkloadKind("ray_clusters", "rayClusters", RayCluster, "kuberay"),
     WorkloadKind("ray_jobs", "rayJobs", RayJob, "kuberay"),
+    WorkloadKind("ray_cron_jobs", "rayCronJobs", RayCronJob, "kuberay"),
     WorkloadKind("ray_services", "rayServices", RayService, "kuberay"),
     WorkloadKind("dask_clusters", "daskClusters", DaskCluster, "daskOperator"),
     WorkloadKind("dask_jobs", "daskJobs", DaskJob, "daskOperator"),
@@ -216,7 +218,8 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
         op_ns = spec.kuberay.namespace or spec.namespace
         operators["kuberay"].append(KubeRayOperator(
             "kuberay", spec.kuberay, namespace=spec.namespace, monitoring=spec.monitoring, project_dir=root,
-            network_policy=network_policy, opts=after([op_ns, *spec.kuberay.watch_namespaces])))
+            network_policy=network_policy, plan_options={"serve_ports": spec.serve_ports()},
+            opts=after([op_ns, *spec.kuberay.watch_namespaces])))
         outputs["kuberayVersion"] = spec.kuberay.version
     if spec.dask_operator:
         op_ns = spec.dask_operator.namespace or spec.namespace

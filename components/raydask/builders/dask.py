@@ -59,10 +59,8 @@ APP = "dask"
 DASK_API = "kubernetes.dask.org/v1"
 CHART = DASK_CHART
 RELEASE = "dask-kubernetes-operator"
-SCHEDULER_CONTAINER = "scheduler"
 TMP_VOLUME = "dask-tmp"
 """emptyDir at ``/tmp``: the root filesystem is read-only."""
-WORKER_CONTAINER = "worker"
 DEFAULT_SCHEDULER_ROUTES = (
     "distributed.http.scheduler.prometheus",
     "distributed.http.scheduler.info",
@@ -215,10 +213,11 @@ def _number(value: float) -> str:
 
 
 def worker_args(group: DaskWorkerSpec) -> list[str]:
-    """``dask worker`` command line: threads and memory from the container's resources, fixed ports."""
+    """``dask worker`` command line: threads and memory from the container's resources, the dashboard where the Dask
+    operator puts it (``--dashboard-address 8788``), fixed worker and nanny ports."""
     args = ["dask", "worker", "--name", "$(DASK_WORKER_NAME)",
-            "--nthreads", str(group.threads), "--memory-limit", str(group.memory_limit_bytes),
-            "--dashboard-address", f":{DaskPorts.DASHBOARD}",
+            "--nthreads", str(group.threads), "--memory-limit", group.memory_limit_arg,
+            "--dashboard-address", str(DaskPorts.WORKER_DASHBOARD),
             "--worker-port", str(DaskPorts.WORKER_COMM), "--nanny-port", str(DaskPorts.WORKER_NANNY)]
     if group.dask_resources:
         args += ["--resources", ",".join(f"{k}={_number(v)}" for k, v in group.dask_resources.items())]
@@ -288,7 +287,7 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
     """``spec.scheduler``: pod template (with the HTTP API route) and the scheduler Service."""
     s = spec.scheduler
     env = {SCHEDULER_ROUTES_ENV: scheduler_routes(), **s.env}
-    container = _container(spec, s, SCHEDULER_CONTAINER, scheduler_args(spec), env, DaskPorts.scheduler())
+    container = _container(spec, s, s.container_name, scheduler_args(spec), env, DaskPorts.scheduler())
     container["startupProbe"] = _startup_probe()
     container["readinessProbe"] = {**_probe(), "periodSeconds": 10}
     container["livenessProbe"] = {**_probe(), "periodSeconds": 20}
@@ -305,7 +304,7 @@ def scheduler(spec: DaskClusterSpec) -> Manifest:
 
 def worker(spec: DaskClusterSpec, group: DaskWorkerSpec, component: str) -> Manifest:
     """``spec.worker`` of a DaskCluster or DaskWorkerGroup."""
-    container = _container(spec, group, WORKER_CONTAINER, worker_args(group), dict(group.env), DaskPorts.worker())
+    container = _container(spec, group, group.container_name, worker_args(group), dict(group.env), DaskPorts.worker())
     container["startupProbe"] = _startup_probe()
     container["readinessProbe"] = {**_probe(), "periodSeconds": 10}
     # lenient: a task holding the GIL can stall the worker's event loop for a while; only a hung worker is restarted
@@ -382,8 +381,6 @@ def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuil
     return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))
 
 
-RUNNER_CONTAINER = "job"
-"""The runner's container (the Dask operator's examples name it ``job``)."""
 
 
 @dataclass(frozen=True)
@@ -417,10 +414,10 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
     image = spec.image_for(r)
     volumes, mounts = extra_volumes(r.volumes)
     container: Manifest = {
-        "name": RUNNER_CONTAINER,
+        "name": r.container_name,
         "image": image,
         "imagePullPolicy": images.pull_policy(image, r.image_pull_policy),
-        "command": list(spec.command),
+        **({"command": list(spec.command)} if spec.command is not None else {}),  # else the image's entrypoint runs args
         **({"args": list(spec.args)} if spec.args else {}),
         "resources": r.resources(),
         "securityContext": container_security_context(DASK_UID, DASK_GID, read_only_root=True),
@@ -441,9 +438,9 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
     else:  # the runner talks to the scheduler only
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "job-runner", {**spec.labels, **r.labels})}
-    if annotations := {**r.annotations, **no_limits_annotation({RUNNER_CONTAINER: r.removed_limits})}:
+    if annotations := {**r.annotations, **no_limits_annotation({r.container_name: r.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, r, RUNNER_CONTAINER)
+    return apply_overrides({"metadata": metadata, "spec": pod}, r, r.container_name)
 
 
 def build_dask_job(spec: DaskJobSpec, namespace: str) -> DaskJobBuild:

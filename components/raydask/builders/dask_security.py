@@ -35,8 +35,8 @@ def dask_network_policies(spec: DaskClusterSpec, namespace: str, monitoring: Mon
     """NetworkPolicies of a resolved cluster (scheduler and every worker group); none when its ``networkPolicy`` is off.
 
     Admitted: the cluster's own pods (all ports), clients to the scheduler (8786) from ``clientNamespaces``, the Ingress
-    controller to the dashboard when it has an Ingress, Prometheus to 8787 on every pod (the operator chart's monitors
-    scrape the scheduler and the workers there), the operator to the scheduler's 8786 and 8787.
+    controller to the dashboard when it has an Ingress, Prometheus to the dashboards (8787 on the scheduler, 8788 on the
+    workers: the operator chart's monitors scrape them), the operator to the scheduler's 8786 and 8787.
     """
     policy = spec.network_policy
     if policy is None:
@@ -52,7 +52,7 @@ def dask_network_policies(spec: DaskClusterSpec, namespace: str, monitoring: Mon
         groups={SCHEDULER: lbl.selector(APP, spec.name, SCHEDULER)},
         client_ports=(DaskPorts.COMM,), client_group=SCHEDULER,
         exposed=[(DaskPorts.DASHBOARD, SCHEDULER)] if spec.dashboard.ingress else [],
-        metrics=(monitoring.namespace, [DaskPorts.DASHBOARD]) if scraped and monitoring else None,
+        metrics=(monitoring.namespace, DaskPorts.scraped()) if scraped and monitoring else None,
         operator=(operator_ns, OPERATOR_PORTS, SCHEDULER) if operator_ns else None,
         ingress=external,
     )

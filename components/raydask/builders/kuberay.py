@@ -62,6 +62,8 @@ def helm_values(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitorin
     watch = watched_namespaces(spec, namespace)
     if watch:
         values["watchNamespace"] = watch
+    if spec.batch_scheduler:
+        values["batchScheduler"] = {"enabled": False, "name": spec.batch_scheduler}
     return merge(values, spec.values, keys=())  # Helm replaces lists
 
 
@@ -72,14 +74,16 @@ def watched_namespaces(spec: KubeRayOperatorSpec, namespace: str) -> list[str]:
 
 
 def operator_network_policies(spec: KubeRayOperatorSpec, namespace: str, policy: NetworkPolicySpec | None,
-                              monitoring: MonitoringSpec | None) -> list[Manifest]:
+                              monitoring: MonitoringSpec | None, serve_ports: Sequence[int] = ()) -> list[Manifest]:
     """NetworkPolicies of the operator pods: Prometheus in to ``/metrics``; out to DNS, the API server, and the job API
-    (8265) and Serve health checks (8000) of the Ray pods it manages. None when ``policy`` is None."""
+    (8265) and Serve health checks (8000, and ``serve_ports``: RayServices' Serve on other ports) of the Ray pods it
+    manages. None when ``policy`` is None."""
     if policy is None:
         return []
     name = str(spec.values.get("nameOverride") or CHART)
     watch = watched_namespaces(spec, namespace)
-    ray_pods = Egress((RayPorts.DASHBOARD, RayPorts.SERVE), namespaces=tuple(watch), pods=(("ray.io/is-ray-node", "yes"),),
+    ports = (RayPorts.DASHBOARD, *sorted({RayPorts.SERVE, *serve_ports}))
+    ray_pods = Egress(ports, namespaces=tuple(watch), pods=(("ray.io/is-ray-node", "yes"),),
                       all_namespaces=not watch)
     scraped = monitoring is not None and monitoring.enabled
     return network_policies(
@@ -147,10 +151,11 @@ def retire_before_removal(crd: Manifest) -> Manifest:
 
 
 def operator_plan(spec: KubeRayOperatorSpec, namespace: str, monitoring: MonitoringSpec | None,
-                  policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest]) -> OperatorPlan:
+                  policy: NetworkPolicySpec | None, crd_documents: Sequence[Manifest], serve_ports: Sequence[int] = ()) -> OperatorPlan:
     """The KubeRay operator: its CRDs (from ``crd_documents``, the chart's), the release, NetworkPolicies and the
-    Deployment patch."""
+    Deployment patch; ``serve_ports``: the Serve ports of the RayServices it runs, when not 8000 (it probes them)."""
     values = helm_values(spec, namespace, monitoring)
     crds = tuple(retire_before_removal(granular_worker_groups(c)) for c in operator_crds(spec, RELEASE, crd_documents))
     return OperatorPlan(crds, release_args(spec, RELEASE, CHART, namespace, values),
-                        tuple(operator_network_policies(spec, namespace, policy, monitoring)), (token_patch(spec, namespace),))
+                        tuple(operator_network_policies(spec, namespace, policy, monitoring, serve_ports)),
+                        (token_patch(spec, namespace),))

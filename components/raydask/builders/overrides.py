@@ -124,10 +124,16 @@ def ray_groups(cluster: Any, body: Manifest, prefix: tuple[Any, ...] = ()) -> li
     return out
 
 
-def ray_job_groups(spec: Any, job: Manifest) -> list[tuple[Path, PodOverrides, Manifest]]:
-    """The groups of a RayJob's cluster and its submitter."""
+def ray_job_groups(spec: Any, job: Manifest, sidecar: Manifest | None = None) -> list[tuple[Path, PodOverrides, Manifest]]:
+    """The groups of a RayJob's cluster and its submitter; ``sidecar``: the container KubeRay adds to the head pod
+    (``SidecarMode``), held to the head's rules with it."""
     body = job["spec"]
     out = ray_groups(spec.cluster, body["rayClusterSpec"], ("cluster",)) if "rayClusterSpec" in body else []
+    if out and sidecar is not None:
+        where, head, template = out[0]
+        template = copy.deepcopy(template)
+        template["spec"]["containers"].append(sidecar)
+        out[0] = (where, head, template)
     if "submitterPodTemplate" in body:
         out.append((("submitter",), spec.submitter, body["submitterPodTemplate"]))
     return out

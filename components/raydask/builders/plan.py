@@ -57,8 +57,13 @@ class Plan(Generic[E]):
     after: tuple[Manifest, ...] = ()
     patches: tuple[Manifest, ...] = ()
     """Server-side apply patches of ``main`` (after it)."""
+    on_create: tuple[Manifest, ...] = ()
+    """Server-side apply patches of ``main`` applied once, when each is created (after ``main``), and never again: their
+    ``spec`` is ignored on updates and left in place on delete (an autoscaled group's starting ``replicas``)."""
     replace_on_changes: tuple[str, ...] = ()
     """Property paths of ``main`` whose change replaces it (a RayJob runs once)."""
+    create_before_delete: bool = False
+    """Replace ``main`` by creating the new object first (it has a name of its own); default delete first."""
 
     def objects(self) -> list[Manifest]:
         """Every object, in registration order."""

@@ -187,7 +187,7 @@ def ray_group_fields(group: RayGroup) -> Manifest:
 
 def head_group(spec: RayClusterSpec) -> Manifest:
     """``headGroupSpec``."""
-    container = _container(spec, spec.head, "ray-head", RayPorts.head())
+    container = _container(spec, spec.head, spec.head.container_name, spec.head.ports())
     return {
         "rayStartParams": head_start_params(spec.head),
         **ray_group_fields(spec.head),
@@ -197,13 +197,15 @@ def head_group(spec: RayClusterSpec) -> Manifest:
     }
 
 
-def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec) -> Manifest:
-    """One entry of ``workerGroupSpecs``, always with min and max replicas; ``replicas`` only when the cluster is not
-    autoscaled. The Ray autoscaler owns ``replicas`` of an autoscaled group (KubeRay starts it at ``minReplicas``), so
-    raydask never applies it: an update never resets a group the autoscaler has scaled."""
-    container = _container(spec, group, "ray-worker", RayPorts.worker())
+def worker_group(spec: RayClusterSpec, group: WorkerGroupSpec, embedded: bool = False) -> Manifest:
+    """One entry of ``workerGroupSpecs``, always with min and max replicas; ``replicas`` when the cluster is not
+    autoscaled. The Ray autoscaler owns ``replicas`` of an autoscaled group, so a RayCluster never carries it (an update
+    never resets a group the autoscaler has scaled; a starting count above ``minReplicas`` is :func:`warm_start_patch`,
+    applied once); the cluster of a RayJob or RayService (``embedded``) carries a starting count above
+    ``minReplicas``, which KubeRay reads when it creates the cluster."""
+    container = _container(spec, group, group.container_name, RayPorts.worker(spec.head.serve_port))
     out: Manifest = {"groupName": group.name}
-    if not _autoscaled(spec):
+    if not _autoscaled(spec) or (embedded and group in spec.warm_start()):
         out["replicas"] = group.count
     out |= {
         "minReplicas": group.min,
@@ -247,15 +249,15 @@ def autoscaler_options(spec: RayClusterSpec) -> Manifest:
     return options
 
 
-def ray_cluster_spec(spec: RayClusterSpec) -> Manifest:
-    """The ``spec`` of a RayCluster (also embedded by RayJob and RayService)."""
+def ray_cluster_spec(spec: RayClusterSpec, embedded: bool = False) -> Manifest:
+    """The ``spec`` of a RayCluster, or (``embedded``) of the cluster of a RayJob or RayService."""
     body: Manifest = {"rayVersion": spec.ray_version}
     autoscale = _autoscaled(spec)
     body["enableInTreeAutoscaling"] = autoscale
     if autoscale:
         body["autoscalerOptions"] = autoscaler_options(spec)
     body["headGroupSpec"] = head_group(spec)
-    body["workerGroupSpecs"] = [worker_group(spec, g) for g in spec.worker_groups]
+    body["workerGroupSpecs"] = [worker_group(spec, g, embedded) for g in spec.worker_groups]
     if spec.suspend:
         body["suspend"] = True
     for key, value in (("authOptions", auth_options(spec)), ("gcsFaultToleranceOptions", gcs_fault_tolerance_options(spec)),
@@ -304,7 +306,8 @@ def ray_cluster(spec: RayClusterSpec, namespace: str) -> Manifest:
     # the readiness patch's waitFor lands on the live object (and stays until the patch is deleted, after updates):
     # the RayCluster's own updates must never wait on it
     annotations = {**spec.annotations, **opt_out, **deletion_annotations(spec), PulumiAnnotations.SKIP_AWAIT: "true"}
-    return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
+    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
+    return obj(RAY_API, "RayCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", {**spec.labels, **batch}),
                annotations, spec=ray_cluster_spec(spec))
 
 
@@ -319,6 +322,20 @@ cluster, so ``pulumi up`` waits for the new one."""
 def restart_fields(spec: RayClusterSpec) -> tuple[str, ...]:
     """The RayCluster's properties whose change replaces it (none with ``upgradeStrategy: Recreate``)."""
     return () if spec.upgrade_strategy == "Recreate" else RESTART_FIELDS
+
+
+def warm_start_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
+    """A patch setting the starting ``replicas`` of the autoscaled groups that start above ``minReplicas``; None when
+    none does. Applied once, by a field manager of its own, when it is created (with the RayCluster, or when autoscaling
+    is turned on) and never again (:attr:`raydask.builders.plan.Plan.on_create`): the autoscaler's later writes take
+    the field over, and the RayCluster's own updates never carry ``replicas``. The RayCluster CRD's
+    ``workerGroupSpecs`` is a list map keyed by ``groupName`` (raydask's CRD), so the patch sets one field of each
+    group and nothing else."""
+    groups = spec.warm_start()
+    if not groups:
+        return None
+    return {"apiVersion": RAY_API, "kind": "RayCluster", "metadata": {"name": spec.name, "namespace": namespace},
+            "spec": {"workerGroupSpecs": [{"groupName": g.name, "replicas": g.replicas} for g in groups]}}
 
 
 def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
@@ -352,7 +369,7 @@ def external_service(spec: RayClusterSpec, namespace: str) -> Manifest:
     """Extra Service in front of the head, when asked for."""
     ext = spec.external_service
     assert ext is not None
-    by_name = dict(RayPorts.head())
+    by_name = dict(spec.head.ports())
     body: Manifest = {
         "type": ext.type,
         "selector": lbl.selector(APP, spec.name, "head"),

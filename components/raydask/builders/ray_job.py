@@ -30,8 +30,19 @@ from raydask.spec.base import MonitoringSpec
 from raydask.spec.ray import DEFAULT_RAY_VERSION
 from raydask.spec.ray_workloads import RayJobSpec, RuntimeEnvSpec
 
-SUBMITTER_CONTAINER = "ray-job-submitter"
-"""KubeRay's name for the submitter container (it runs the first container of the template)."""
+KUBERAY_SUBMITTER = "ray-job-submitter"
+"""The name of KubeRay's submitter container: its default submitter Job's, and the one it adds to the head pod of a
+``SidecarMode`` job."""
+KUBERAY_SUBMITTER_RESOURCES = {"requests": {"cpu": "500m", "memory": "200Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+"""The resources of KubeRay's submitter container (``common.GetDefaultSubmitterContainer``)."""
+
+
+def sidecar_submitter(image: str) -> Manifest:
+    """The container KubeRay 1.7 adds to the head pod of a ``SidecarMode`` job (``getSubmitterContainer``): the head's
+    image, its own resources, no securityContext (so the pod needs Pod Security "baseline")."""
+    return {"name": KUBERAY_SUBMITTER, "image": image, "resources": {k: dict(v) for k, v in KUBERAY_SUBMITTER_RESOURCES.items()}}
+
+
 RERUN_ON_CHANGES = [
     f"spec.{key}" for key in (
         "entrypoint", "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "runtimeEnvYAML", "jobId",
@@ -49,6 +60,8 @@ class RayJobEndpoints:
 
     job_id: str | None
     dashboard_url: str
+    job_name: str = ""
+    """The RayJob object's name."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +73,12 @@ class RayJobBuild:
     monitors: list[Manifest] = field(default_factory=list)
     job_id: str | None = None
     dashboard_url: str = ""
+    job_name: str = ""
+    """The RayJob object's name (``<name>-<suffix>`` with ``generateName``)."""
 
     @property
     def endpoints(self) -> RayJobEndpoints:
-        return RayJobEndpoints(self.job_id, self.dashboard_url)
+        return RayJobEndpoints(self.job_id, self.dashboard_url, self.job_name or self.job["metadata"]["name"])
 
     def objects(self) -> list[Manifest]:
         """All objects, the RayJob first."""
@@ -87,7 +102,7 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     image = sub.image or (cluster.image_for(cluster.head) if cluster else f"rayproject/ray:{DEFAULT_RAY_VERSION}")
     volumes, mounts = extra_volumes(sub.volumes)
     container: Manifest = {
-        "name": SUBMITTER_CONTAINER,
+        "name": sub.container_name,
         "image": image,
         "imagePullPolicy": images.pull_policy(image, sub.image_pull_policy),
         "resources": sub.resources(),
@@ -109,16 +124,41 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     else:  # `ray job submit` talks to the job API only
         pod["automountServiceAccountToken"] = False
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
-    if annotations := {**sub.annotations, **no_limits_annotation({SUBMITTER_CONTAINER: sub.removed_limits})}:
+    if annotations := {**sub.annotations, **no_limits_annotation({sub.container_name: sub.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, sub, SUBMITTER_CONTAINER)
+    return apply_overrides({"metadata": metadata, "spec": pod}, sub, sub.container_name)
+
+
+def _definition_digest(body: Manifest) -> bytes:
+    definition = {k: v for k, v in body.items() if k not in ("suspend", "jobId")}
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).digest()
 
 
 def derived_job_id(name: str, body: Manifest) -> str:
     """``<name>-<8 hex>``: stable for one job definition, new whenever it changes (``suspend`` excluded)."""
-    definition = {k: v for k, v in body.items() if k not in ("suspend", "jobId")}
-    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{name}-{digest}"
+    return f"{name}-{_definition_digest(body).hex()[:8]}"
+
+
+GENERATED_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters the API server draws a ``generateName`` suffix from (no vowels: no words)."""
+GENERATED_SUFFIX = 5
+
+
+def generated_name(name: str, body: Manifest) -> str:
+    """``<name>-<5 characters>``, as the API server completes ``generateName: <name>-``, but derived from the job
+    definition (``suspend`` and ``jobId`` excluded): stable for one definition, new whenever it changes. The kubernetes
+    provider's server-side apply cannot send ``generateName`` (and a random name would change on every ``pulumi up``)."""
+    number = int.from_bytes(_definition_digest(body), "big")
+    suffix = ""
+    for _ in range(GENERATED_SUFFIX):
+        number, digit = divmod(number, len(GENERATED_ALPHABET))
+        suffix += GENERATED_ALPHABET[digit]
+    return f"{name}-{suffix}"
+
+
+def job_name(spec: RayJobSpec, body: Manifest) -> str:
+    """The RayJob object's name: ``name``, or with ``generateName`` ``<name>-<suffix of the definition>``."""
+    return generated_name(spec.name, body) if spec.generate_name else spec.name
 
 
 def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
@@ -135,7 +175,7 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
         body["runtimeEnvYAML"] = runtime_env_yaml(spec.runtime_env)
     body["submissionMode"] = spec.submission_mode
     if spec.cluster is not None:
-        body["rayClusterSpec"] = ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace))
+        body["rayClusterSpec"] = ray_cluster_spec(spec.cluster.to_cluster(spec.name, namespace), embedded=True)
     else:
         body["clusterSelector"] = {lbl.RAY_CLUSTER: spec.cluster_selector}
     body["shutdownAfterJobFinishes"] = spec.shutdown
@@ -164,19 +204,22 @@ def ray_job_spec(spec: RayJobSpec, namespace: str) -> Manifest:
     return body
 
 
-def dashboard_url(spec: RayJobSpec, namespace: str) -> str:
-    """Job API / dashboard of the job's cluster: KubeRay's ``<job>-head-svc`` (or the selected cluster's head Service)."""
-    head = RayNames.head_service(spec.cluster_selector or spec.name)
+def dashboard_url(spec: RayJobSpec, namespace: str, name: str | None = None) -> str:
+    """Job API / dashboard of the job's cluster: KubeRay's ``<job>-head-svc`` (the RayJob object's ``name``), or the
+    selected cluster's head Service."""
+    head = RayNames.head_service(spec.cluster_selector or name or spec.name)
     return f"http://{service_fqdn(head, namespace)}:{RayPorts.DASHBOARD}"
 
 
 def build_ray_job(spec: RayJobSpec, namespace: str, monitoring: MonitoringSpec | None = None) -> RayJobBuild:
     """Every object of one RayJob: the job, plus the metrics Service and ServiceMonitor of a cluster it creates."""
     body = ray_job_spec(spec, namespace)
-    job = obj(RAY_API, "RayJob", spec.name, namespace, lbl.standard(APP, spec.name, "job", spec.labels),
+    name = job_name(spec, body)
+    batch = spec.batch_scheduling.labels(name) if spec.batch_scheduling else {}
+    job = obj(RAY_API, "RayJob", name, namespace, lbl.standard(APP, spec.name, "job", {**spec.labels, **batch}),
               spec.annotations or None, spec=body)
     services: list[Manifest] = []
     monitors: list[Manifest] = []
     if spec.cluster is not None:
         services, monitors = monitoring_objects(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring)
-    return RayJobBuild(job, services, monitors, body.get("jobId"), dashboard_url(spec, namespace))
+    return RayJobBuild(job, services, monitors, body.get("jobId"), dashboard_url(spec, namespace, name), name)

@@ -65,17 +65,13 @@ def gcs_fault_tolerance_options(spec: RayClusterSpec) -> Manifest | None:
     ft = spec.gcs_fault_tolerance
     if ft is None:
         return None
-    name, key = redis_password_ref(spec)
-    out: Manifest = {"redisAddress": ft.redis_address,
-                     "redisPassword": {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}}
-    if ft.external_storage_namespace:
-        out["externalStorageNamespace"] = ft.external_storage_namespace
-    return out
+    return ft.build(redis_password_ref(spec) if ft.redis else None)
 
 
 def needs_password(spec: RayClusterSpec) -> bool:
     """True when raydask must create the Redis password Secret (fault tolerance without ``passwordSecret``)."""
-    return spec.gcs_fault_tolerance is not None and spec.gcs_fault_tolerance.password_secret is None
+    ft = spec.gcs_fault_tolerance
+    return ft is not None and ft.redis and ft.password_secret is None
 
 
 def redis_password_secret(spec: RayClusterSpec, namespace: str, password: Any) -> Manifest:
@@ -92,12 +88,13 @@ SUBMITTERS = ((lbl.NAME, APP), (lbl.COMPONENT, SUBMITTER))
 
 def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: MonitoringSpec | None = None,
                          kuberay_namespace: str | None = None, *, workload: Workload = "cluster",
-                         serve_ingress: bool = False) -> list[Manifest]:
+                         serve_ingress: bool = False, serve_from: tuple[str, ...] = ()) -> list[Manifest]:
     """NetworkPolicies of a resolved cluster; none when its ``networkPolicy`` is off.
 
     A RayCluster admits the Ingress controller to what its Ingresses route to and RayJob submitters of its namespace
     to the job API; a RayService's Serve proxies run on every pod behind ``<name>-serve-svc``, so the Ingress controller
-    (``serve_ingress``) and the operator's health checks reach 8000 on all of them.
+    (``serve_ingress``), the operator's health checks and, when its Serve Service is a LoadBalancer or NodePort, the
+    networks ``serve_from`` reach Serve's port on all of them.
     """
     policy = spec.network_policy
     if policy is None:
@@ -105,9 +102,9 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
     exposed: list[tuple[int, str | None]] = []
     if workload == "cluster":
         exposed = [(port, HEAD) for port, ingress in ((RayPorts.DASHBOARD, spec.dashboard.ingress),
-                                                      (RayPorts.SERVE, spec.serve.ingress)) if ingress is not None]
+                                                      (spec.head.serve_port, spec.serve.ingress)) if ingress is not None]
     elif workload == "service" and serve_ingress:
-        exposed = [(RayPorts.SERVE, None)]
+        exposed = [(spec.head.serve_port, None)]
     scraped = monitoring is not None and monitoring.enabled and spec.monitoring
     operator_ns = policy.operator_namespace or kuberay_namespace
     api_server: list[str | None] = [HEAD] if spec.autoscaling and spec.autoscaling.enabled else []
@@ -115,12 +112,14 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
         api_server.append(None)
     ft = spec.gcs_fault_tolerance
     # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
-    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft else []
+    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft and ft.redis else []
     ingress: list[Allow] = []
     if workload == "cluster":
         ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]
     if workload == "service" and operator_ns:
-        ingress.append(Allow((RayPorts.SERVE,), (operator_ns,)))
+        ingress.append(Allow((spec.head.serve_port,), (operator_ns,)))
+    if workload == "service" and serve_from:
+        ingress.append(Allow((spec.head.serve_port,), cidrs=serve_from))
     return network_policies(
         RayNames.network_policy(spec.name, "netpol"), namespace, lbl.standard(APP, spec.name, "network-policy"),
         lbl.selector(APP, spec.name), policy,
@@ -151,13 +150,13 @@ def submitter_network_policies(job: str, cluster: str, namespace: str, policy: N
 def external_allowances(spec: RayClusterSpec) -> list[Allow]:
     """Ingress from outside the cluster to what a LoadBalancer / NodePort exposes (its source ranges, else anywhere)."""
     out: list[Allow] = []
-    by_name = dict(RayPorts.head())
+    by_name = dict(spec.head.ports())
     ext = spec.external_service
     if ext is not None and ext.type != "ClusterIP":
         cidrs = tuple(ext.load_balancer_source_ranges) if ext.type == "LoadBalancer" and ext.load_balancer_source_ranges else (EVERYWHERE,)
         out.append(Allow(tuple(by_name[p] for p in ext.ports), group=HEAD, cidrs=cidrs))
     if spec.head.service_type != "ClusterIP":
-        out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, RayPorts.SERVE), group=HEAD, cidrs=(EVERYWHERE,)))
+        out.append(Allow((RayPorts.CLIENT, RayPorts.DASHBOARD, spec.head.serve_port), group=HEAD, cidrs=(EVERYWHERE,)))
     return out
 
 
@@ -199,4 +198,16 @@ def service_network_policies(spec: RayServiceSpec, namespace: str, monitoring: M
                              defaults: SecurityDefaults) -> list[Manifest]:
     """NetworkPolicies of a resolved RayService's clusters."""
     return ray_network_policies(spec.cluster.to_cluster(spec.name, namespace), namespace, monitoring,
-                                defaults.kuberay_namespace, workload="service", serve_ingress=spec.ingress is not None)
+                                defaults.kuberay_namespace, workload="service", serve_ingress=spec.ingress is not None,
+                                serve_from=serve_sources(spec))
+
+
+def serve_sources(spec: RayServiceSpec) -> tuple[str, ...]:
+    """The networks a RayService's Serve Service admits from outside the cluster: its ``loadBalancerSourceRanges``
+    (LoadBalancer), else anywhere, when it is a LoadBalancer or NodePort (its own ``type``, else the head's)."""
+    settings = spec.serve_service
+    kind = (settings.type if settings else None) or spec.cluster.head.service_type
+    if kind == "ClusterIP":
+        return ()
+    ranges = (settings.spec.get("loadBalancerSourceRanges") or []) if settings and kind == "LoadBalancer" else []
+    return tuple(ranges) or (EVERYWHERE,)

@@ -46,7 +46,7 @@ class RayServiceBuild:
 def serve_config(spec: RayServiceSpec) -> dict[str, Any]:
     """Ray Serve's multi-application config (``ServeDeploySchema``), HTTP on the ``serve`` port."""
     return {
-        "http_options": {"host": SERVE_HOST, "port": RayPorts.SERVE},
+        "http_options": {"host": SERVE_HOST, "port": spec.cluster.head.serve_port},
         "applications": [app.render() for app in spec.applications],
     }
 
@@ -65,10 +65,10 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
     body: Manifest = {
         "serveConfigV2": serve_config_v2(spec),
         "upgradeStrategy": upgrade,
-        "rayClusterConfig": ray_cluster_spec(cluster),
+        "rayClusterConfig": ray_cluster_spec(cluster, embedded=True),
     }
     if spec.serve_service is not None:
-        body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, RayPorts.SERVE)])  # KubeRay keeps only it
+        body["serveService"] = spec.serve_service.template([(RayPorts.SERVE_NAME, spec.cluster.head.serve_port)])  # KubeRay keeps only it
     if spec.ray_cluster_deletion_delay_seconds is not None:
         body["rayClusterDeletionDelaySeconds"] = spec.ray_cluster_deletion_delay_seconds
     if spec.exclude_head_pod_from_serve_svc:
@@ -77,8 +77,9 @@ def ray_service(spec: RayServiceSpec, namespace: str) -> Manifest:
         body["suspend"] = True
     if spec.managed_by is not None:
         body["managedBy"] = spec.managed_by
+    batch = spec.batch_scheduling.labels(spec.name) if spec.batch_scheduling else {}
     # its clusters are deleted as RayClusters of the stack are: their Redis cleanup needs their service account
-    return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", spec.labels),
+    return obj(RAY_API, "RayService", spec.name, namespace, lbl.standard(APP, spec.name, "service", {**spec.labels, **batch}),
                {**spec.annotations, **deletion_annotations(cluster)} or None, spec=body)
 
 
@@ -87,7 +88,7 @@ def endpoints(spec: RayServiceSpec, namespace: str) -> RayServiceEndpoints:
     serve = spec.serve_service_name
     return RayServiceEndpoints(
         serve_service=serve,
-        serve_url=f"http://{service_fqdn(serve, namespace)}:{RayPorts.SERVE}",
+        serve_url=f"http://{service_fqdn(serve, namespace)}:{spec.cluster.head.serve_port}",
         dashboard_url=f"http://{service_fqdn(RayNames.head_service(spec.name), namespace)}:{RayPorts.DASHBOARD}",
         serve_ingress_url=ingress_url(spec.ingress) if spec.ingress else None,
     )

@@ -9,22 +9,25 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from raydask.builders import dask_security, ray_security
+from raydask.builders.common import Manifest
 from raydask.builders.companions import plan_companions
 from raydask.builders.dask import DaskEndpoints, DaskJobEndpoints, build_dask_cluster, build_dask_job
 from raydask.builders.overrides import built_problems, dask_groups, dask_job_groups, ray_groups, ray_job_groups
 from raydask.builders.plan import Context, Plan
-from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, restart_fields
-from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job
+from raydask.builders.ray import RayEndpoints, build_ray_cluster, readiness_patch, restart_fields, warm_start_patch
+from raydask.builders.ray_cron_job import RayCronJobEndpoints, build_ray_cron_job
+from raydask.builders.ray_job import RERUN_ON_CHANGES, RayJobEndpoints, build_ray_job, sidecar_submitter
 from raydask.builders.ray_service import RayServiceEndpoints, build_ray_service
 from raydask.k8s.security import NOT_SECRET_ANNOTATION
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec
 from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import effective_network_policy, ingress_problems, redis_password_missing
 
 E = TypeVar("E")
 
-NOT_SECRET_KINDS = ("RayCluster", "RayJob", "RayService", "DaskCluster", "DaskJob", "DaskWorkerGroup", "ConfigMap")
+NOT_SECRET_KINDS = ("RayCluster", "RayJob", "RayCronJob", "RayService", "DaskCluster", "DaskJob", "DaskWorkerGroup", "ConfigMap")
 """The objects of a workload that carry its ``notSecret`` names for the policy pack."""
 
 
@@ -52,10 +55,11 @@ def plan_ray_cluster(spec: RayClusterSpec, ctx: Context, redis_password: Any = N
     secret = [ray_security.redis_password_secret(spec, ns, redis_password)] if needs_password else []
     policies = ray_security.ray_network_policies(spec, ns, ctx.monitoring, ctx.security.kuberay_namespace)
     ready = readiness_patch(spec, ns)
+    warm = warm_start_patch(spec, ns)
     companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
     plan = Plan(built.cluster, built.endpoints, before=(*secret, *companions, *policies),
                 after=(*built.services, *built.ingresses, *built.monitors), patches=(ready,) if ready else (),
-                replace_on_changes=restart_fields(spec))
+                on_create=(warm,) if warm else (), replace_on_changes=restart_fields(spec))
     return _not_secret(plan, spec.not_secret)
 
 
@@ -68,19 +72,47 @@ def on_stack_cluster(job: RayJobSpec, cluster: RayClusterSpec | None) -> RayJobS
     return job.model_copy(update={"submitter": submitter})
 
 
+S = TypeVar("S", bound=RayJobSpec)
+
+
+def _resolved_job(spec: S, ctx: Context) -> S:
+    if spec.cluster is not None:
+        spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
+    ctx.refuse(ray_security.workload_problems(spec.cluster))
+    return spec
+
+
+def _job_checks(spec: RayJobSpec, ctx: Context, ns: str, job_spec: Manifest) -> tuple[Manifest, ...]:
+    """Refuse the pods of a RayJob (``job_spec``: its ``spec``) that break their overrides' rules; its NetworkPolicies
+    and companions."""
+    sidecar = None
+    if spec.submission_mode == "SidecarMode" and spec.cluster is not None:
+        sidecar = sidecar_submitter(spec.cluster.to_cluster(spec.name, ns).image_for(spec.cluster.head))
+    ctx.refuse(built_problems(ray_job_groups(spec, {"spec": job_spec}, sidecar)))
+    policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
+    return (*plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels), *policies)
+
+
 def plan_ray_job(spec: RayJobSpec, ctx: Context) -> Plan[RayJobEndpoints]:
     """A RayJob with its NetworkPolicies and the monitors of the cluster it creates; any change but ``suspend``
     replaces it (a RayJob runs once)."""
-    if spec.cluster is not None:
-        spec = spec.model_copy(update={"cluster": ray_security.resolve_workload(spec.cluster, ctx.security)})
+    spec = _resolved_job(spec, ctx)
     ns = ctx.namespace_for(spec.namespace)
-    ctx.refuse(ray_security.workload_problems(spec.cluster))
     built = build_ray_job(spec, ns, ctx.monitoring)
-    ctx.refuse(built_problems(ray_job_groups(spec, built.job)))
-    policies = ray_security.job_network_policies(spec, ns, ctx.monitoring, ctx.security)
-    companions = plan_companions(spec, ctx, spec.name, ns, "ray", spec.labels)
-    plan = Plan(built.job, built.endpoints, before=(*companions, *policies), after=(*built.services, *built.monitors),
-                replace_on_changes=tuple(RERUN_ON_CHANGES))
+    before = _job_checks(spec, ctx, ns, built.job["spec"])
+    plan = Plan(built.job, built.endpoints, before=before, after=(*built.services, *built.monitors),
+                replace_on_changes=tuple(RERUN_ON_CHANGES), create_before_delete=spec.generate_name)
+    return _not_secret(plan, spec.not_secret)
+
+
+def plan_ray_cron_job(spec: RayCronJobSpec, ctx: Context) -> Plan[RayCronJobEndpoints]:
+    """A RayCronJob with the NetworkPolicies and monitors of its runs (they select the runs' pods by the job's labels);
+    a change is applied in place (the next runs use it)."""
+    spec = _resolved_job(spec, ctx)
+    ns = ctx.namespace_for(spec.namespace)
+    built = build_ray_cron_job(spec, ns, ctx.monitoring)
+    before = _job_checks(spec, ctx, ns, built.cron_job["spec"]["jobTemplate"])
+    plan = Plan(built.cron_job, built.endpoints, before=before, after=(*built.services, *built.monitors))
     return _not_secret(plan, spec.not_secret)
 
 

@@ -175,6 +175,11 @@ def port_name_error(name: str) -> str | None:
     return None
 
 
+def check_port_name(name: str) -> str:
+    """An IANA service name, else ValueError (:func:`port_name_error`)."""
+    return _raise_on(port_name_error(name), name)
+
+
 def config_key_error(key: str, what: str = "data key") -> str | None:
     """Why ``key`` cannot be a ConfigMap or Secret data key (letters, digits, '-', '_' and '.', at most 253, not '.' or
     '..'), or None; ``what`` names it in the message."""
@@ -208,6 +213,11 @@ def label_value_error(value: str) -> str | None:
         return (f"'{value}' is not a valid label value: letters, digits, '-', '_' and '.', starting and ending with a letter or "
                 "digit (or empty)")
     return None
+
+
+def check_label_value(value: str) -> str:
+    """A label value, else ValueError (:func:`label_value_error`)."""
+    return _raise_on(label_value_error(value), value)
 
 
 def env_var_name_error(name: str) -> str | None:

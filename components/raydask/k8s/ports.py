@@ -24,24 +24,25 @@ class RayPorts:
     DASHBOARD_METRICS_NAME: Final = "dash-metrics"
 
     @classmethod
-    def head(cls, serve: bool = True) -> list[tuple[str, int]]:
-        """(name, port) pairs declared on the head container."""
-        ports = [
-            (cls.GCS_NAME, cls.GCS),
+    def head(cls, gcs_name: str = GCS_NAME, serve: int = SERVE) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on the head container: the GCS port under ``gcs_name`` (KubeRay's own name,
+        ``gcs-server``, by default), Serve on ``serve`` (KubeRay reads the port named ``serve``)."""
+        return [
+            (gcs_name, cls.GCS),
             (cls.DASHBOARD_NAME, cls.DASHBOARD),
             (cls.CLIENT_NAME, cls.CLIENT),
+            (cls.SERVE_NAME, serve),
             (cls.METRICS_NAME, cls.METRICS),
             (cls.AUTOSCALER_METRICS_NAME, cls.AUTOSCALER_METRICS),
             (cls.DASHBOARD_METRICS_NAME, cls.DASHBOARD_METRICS),
         ]
-        if serve:
-            ports.insert(3, (cls.SERVE_NAME, cls.SERVE))
-        return ports
 
     @classmethod
-    def worker(cls) -> list[tuple[str, int]]:
-        """(name, port) pairs declared on worker containers."""
-        return [(cls.METRICS_NAME, cls.METRICS)]
+    def worker(cls, serve: int = SERVE) -> list[tuple[str, int]]:
+        """(name, port) pairs declared on worker containers: metrics, and Serve when it is not on 8000 (KubeRay's
+        readiness probe of a RayService's workers checks the Serve proxy on the container's ``serve`` port, 8000
+        without one)."""
+        return [(cls.METRICS_NAME, cls.METRICS), *([(cls.SERVE_NAME, serve)] if serve != cls.SERVE else [])]
 
     @classmethod
     def scraped(cls) -> list[tuple[str, int]]:
@@ -54,16 +55,20 @@ class RayPorts:
 
 
 class DaskPorts:
-    """Dask scheduler and worker ports; names as the DaskCluster CRD requires (named strings)."""
+    """Dask scheduler and worker ports; names as the DaskCluster CRD requires (named strings) and as the Dask operator
+    names them (``dask_kubernetes.operator``'s ``make_scheduler_spec`` / ``make_worker_spec``)."""
 
     COMM: Final = 8786
     COMM_NAME: Final = "tcp-comm"
     DASHBOARD: Final = 8787
     DASHBOARD_NAME: Final = "http-dashboard"
-    WORKER_NANNY: Final = 8789
-    WORKER_NANNY_NAME: Final = "tcp-nanny"
-    WORKER_COMM: Final = 8788
+    WORKER_DASHBOARD: Final = 8788
+    """A worker's dashboard and ``/metrics``: the Dask operator's and every Dask example's ``--dashboard-address 8788``,
+    under the scheduler's port name (the operator chart's PodMonitor scrapes ``http-dashboard``)."""
+    WORKER_COMM: Final = 8789
     WORKER_COMM_NAME: Final = "tcp-worker"
+    WORKER_NANNY: Final = 8790
+    WORKER_NANNY_NAME: Final = "tcp-nanny"
 
     @classmethod
     def scheduler(cls) -> list[tuple[str, int]]:
@@ -72,8 +77,15 @@ class DaskPorts:
 
     @classmethod
     def worker(cls) -> list[tuple[str, int]]:
-        """(name, port) pairs of a worker container: dashboard and ``/metrics`` under the scheduler's name and port."""
-        return [(cls.DASHBOARD_NAME, cls.DASHBOARD), (cls.WORKER_COMM_NAME, cls.WORKER_COMM), (cls.WORKER_NANNY_NAME, cls.WORKER_NANNY)]
+        """(name, port) pairs of a worker container: the dashboard (``/metrics``) as the operator declares it, then the
+        worker and nanny ports raydask fixes (Dask picks random ones), which NetworkPolicies can name."""
+        return [(cls.DASHBOARD_NAME, cls.WORKER_DASHBOARD), (cls.WORKER_COMM_NAME, cls.WORKER_COMM),
+                (cls.WORKER_NANNY_NAME, cls.WORKER_NANNY)]
+
+    @classmethod
+    def scraped(cls) -> list[int]:
+        """Ports Prometheus scrapes: the scheduler's and the workers' dashboards."""
+        return [cls.DASHBOARD, cls.WORKER_DASHBOARD]
 
 
 class KubernetesPorts:

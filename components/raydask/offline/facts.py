@@ -34,7 +34,8 @@ def _schemas(chart: charts.LocalChart) -> dict[str, Any]:
         worker = cluster["workerGroupSpecs"]["items"]["properties"]["template"]["properties"]["spec"]
         if head != worker:
             raise ValueError(f"{chart.name} {chart.version}: the head and worker PodSpecs differ; ship both")
-        return {"podSpec": head}
+        service = _crd_spec(chart, "rayservices.ray.io")["serveService"]["properties"]["spec"]
+        return {"podSpec": head, "serveServiceSpec": service}
     cluster = _crd_spec(chart, "daskclusters.kubernetes.dask.org")
     job = _crd_spec(chart, "daskjobs.kubernetes.dask.org")
     return {"podSpec": cluster["worker"]["properties"]["spec"], "serviceSpec": cluster["scheduler"]["properties"]["service"],

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from raydask.builders.ray_job import KUBERAY_SUBMITTER, KUBERAY_SUBMITTER_RESOURCES
+from raydask.builders.ray_job import sidecar_submitter as sidecar_submitter_container
 from raydask.k8s.manifest import object_ref
 from raydask.k8s.security import RAY_LOGS
 
@@ -35,12 +37,12 @@ DASK_KINDS: Final = frozenset({"DaskCluster", "DaskWorkerGroup", "DaskJob"})
 TEMPLATE_KINDS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"})
 AUTOSCALER: Final = "autoscaler"
 WAIT_GCS: Final = "wait-gcs-ready"
-SUBMITTER: Final = "ray-job-submitter"
+SUBMITTER: Final = KUBERAY_SUBMITTER
 KUBERAY_SHELL: Final = ["/bin/bash", "-lc", "--"]
 AUTOSCALER_RESOURCES: Final = {"cpu": "500m", "memory": "512Mi"}
 """KubeRay's autoscaler container resources when ``autoscalerOptions.resources`` is unset (requests = limits)."""
 WAIT_GCS_RESOURCES: Final = {"cpu": "200m", "memory": "256Mi"}
-SUBMITTER_RESOURCES: Final = {"requests": {"cpu": "500m", "memory": "200Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+SUBMITTER_RESOURCES: Final = KUBERAY_SUBMITTER_RESOURCES
 """KubeRay's default submitter Job resources (no ``submitterPodTemplate``)."""
 RAYLET_HEALTH: Final = "wget -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success"
 GCS_HEALTH: Final = "wget -T 10 -q -O- http://localhost:8265/api/gcs_healthz | grep success"
@@ -171,8 +173,7 @@ def ray_head(cluster_spec: Manifest, cluster: str, *, sidecar_submitter: bool = 
         _add_empty_dir(template, ray, *RAY_LOGS)
         _add_empty_dir(template, autoscaler, *RAY_LOGS)
     if sidecar_submitter:  # KubeRay's SidecarMode container: no securityContext
-        submitter = {"name": SUBMITTER, "image": ray.get("image"), "resources": copy.deepcopy(SUBMITTER_RESOURCES)}
-        template["spec"]["containers"].append(submitter)
+        template["spec"]["containers"].append(sidecar_submitter_container(str(ray.get("image"))))
     _add_empty_dir(template, ray, "shared-mem", "/dev/shm")
     ray.setdefault("livenessProbe", _probe([RAYLET_HEALTH, GCS_HEALTH], 30, 120, 5))
     ray.setdefault("readinessProbe", _probe([RAYLET_HEALTH, GCS_HEALTH], 10, 10, 5))

@@ -13,6 +13,7 @@ from raydask.spec.config import SPEC_CONFIG
 from raydask.spec.dask import DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
 from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import AuthSpec, NetworkPolicySpec
 from raydask.spec.stack import StackSpec
@@ -79,6 +80,11 @@ class RayJobArgs(WorkloadArgs):
     """The Ray job (the keys of a ``raydask:rayJobs`` entry); required."""
 
 
+class RayCronJobArgs(WorkloadArgs):
+    spec: RayCronJobSpec
+    """The Ray job on a schedule (the keys of a ``raydask:rayCronJobs`` entry); required."""
+
+
 class RayServiceArgs(RedisPasswordArgs):
     spec: RayServiceSpec
     """The Ray Serve applications and their cluster (the keys of a ``raydask:rayServices`` entry); required."""
@@ -136,4 +142,4 @@ class StackArgs(Args):
 
 
 __all__ = ["Args", "DaskClusterArgs", "DaskJobArgs", "DaskOperatorArgs", "KubeRayOperatorArgs", "OperatorArgs",
-           "RayClusterArgs", "RayJobArgs", "RayServiceArgs", "SecuritySettings", "StackArgs", "WorkloadArgs"]
+           "RayClusterArgs", "RayCronJobArgs", "RayJobArgs", "RayServiceArgs", "SecuritySettings", "StackArgs", "WorkloadArgs"]

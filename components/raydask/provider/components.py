@@ -18,6 +18,7 @@ from raydask.resources.dask_cluster import DaskCluster
 from raydask.resources.dask_job import DaskJob
 from raydask.resources.operators import DaskOperator, KubeRayOperator
 from raydask.resources.ray_cluster import RayCluster
+from raydask.resources.ray_cron_job import RayCronJob
 from raydask.resources.ray_job import RayJob
 from raydask.resources.ray_service import RayService
 from raydask.spec.stack import StackSpec
@@ -40,6 +41,8 @@ class Stack(pulumi.ComponentResource):
     """Each Ray cluster's namespace and addresses, by name (the ``rayClusters`` stack output)."""
     ray_jobs: pulumi.Output[dict[str, Any]]
     """Each Ray job's namespace, job id and dashboard, by name."""
+    ray_cron_jobs: pulumi.Output[dict[str, Any]]
+    """Each Ray job on a schedule's namespace, name and schedule, by name."""
     ray_services: pulumi.Output[dict[str, Any]]
     """Each Ray Serve application's namespace and addresses, by name."""
     dask_clusters: pulumi.Output[dict[str, Any]]
@@ -82,6 +85,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(DaskOperator, a.DaskOperatorArgs),
     Kind(RayCluster, a.RayClusterArgs),
     Kind(RayJob, a.RayJobArgs),
+    Kind(RayCronJob, a.RayCronJobArgs),
     Kind(RayService, a.RayServiceArgs),
     Kind(DaskCluster, a.DaskClusterArgs),
     Kind(DaskJob, a.DaskJobArgs),

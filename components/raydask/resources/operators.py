@@ -3,7 +3,7 @@ Helm, which never upgrades them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -24,7 +24,8 @@ from raydask.spec.operators import OperatorSpec
 from raydask.spec.security import NetworkPolicySpec
 
 S = TypeVar("S", bound=OperatorSpec)
-Planner = Callable[[Any, str, MonitoringSpec | None, NetworkPolicySpec | None, Sequence[Manifest]], OperatorPlan]
+Planner = Callable[..., OperatorPlan]
+"""``(spec, namespace, monitoring, network policy, CRD documents, **plan_options)`` -> the operator's plan."""
 
 
 class OperatorComponent(pulumi.ComponentResource, Generic[S]):
@@ -33,7 +34,9 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
     release after them, NetworkPolicies, and patches of what the chart renders after the release.
 
     ``namespace`` is the default when the spec sets none; ``network_policy`` (the stack's ``networkPolicy``) isolates the
-    operator pods; ``project_dir`` is where a relative ``chart.path`` starts (default the working directory).
+    operator pods; ``project_dir`` is where a relative ``chart.path`` starts (default the working directory);
+    ``plan_options`` are passed on to the builder (KubeRay: ``serve_ports``, the Serve ports its NetworkPolicy admits
+    besides 8000).
     """
 
     TYPE: ClassVar[str]
@@ -63,6 +66,7 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
         network_policy: NetworkPolicySpec | None = None,
         project_dir: str | Path | None = None,
         key: str | None = None,
+        plan_options: Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
@@ -79,7 +83,7 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
                     raise ConfigError([f"{key}.chart: {exc}"]) from None
                 raise charts.unavailable(exc, f"{key}.chart", self.CHART, parsed.version, parsed.chart.repo) from None
             crd_documents = chart.crds() if parsed.crds.manage else ()
-        plan = type(self).PLAN(parsed, ns, monitoring, network_policy, crd_documents)
+        plan = type(self).PLAN(parsed, ns, monitoring, network_policy, crd_documents, **(plan_options or {}))
         crds = [kubernetes_resource(f"{name}-crd-{crd['metadata']['name']}", crd, child_options(self, opts, retain_on_delete=True))
                 for crd in plan.crds]
         self.release = Release(name, child_options(self, opts, depends_on=crds), **plan.release)

@@ -35,7 +35,7 @@ class RayJob(WorkloadComponent[RayJobSpec, RayJobEndpoints]):
         return plan_ray_job(spec, ctx)
 
     def publish(self, spec: RayJobSpec) -> dict[str, pulumi.Output[Any]]:
-        self.job_name = self.once_registered(spec.name)
+        self.job_name = self.once_registered(self.endpoints.job_name or spec.name)
         self.job_id = pulumi.Output.from_input(self.endpoints.job_id)
         self.dashboard_url = self.once_registered(self.endpoints.dashboard_url)
         return {"jobName": self.job_name, "jobId": self.job_id, "dashboardUrl": self.dashboard_url}

@@ -105,15 +105,20 @@ def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
     return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(**extra)) if extra else base
 
 
-def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False) -> str:
-    """``<component>-<kind>-<object name>`` (``<kind>patch`` for a patch)."""
-    return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}"
+def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False, suffix: str = "") -> str:
+    """``<component>-<kind>-<object name>`` (``<kind>patch`` for a patch), then ``suffix``."""
+    return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}{suffix}"
+
+
+ON_CREATE_SUFFIX = "-on-create"
+"""Names the patches applied once, when created (:attr:`Plan.on_create`)."""
 
 
 def register_children(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str,
-                      manifests: Iterable[Mapping[str, Any]], *, patch: bool = False, **extra: Any) -> list[pulumi.CustomResource]:
+                      manifests: Iterable[Mapping[str, Any]], *, patch: bool = False, suffix: str = "",
+                      **extra: Any) -> list[pulumi.CustomResource]:
     """Register each manifest as a child of ``parent`` named by :func:`child_name`; ``extra``: more options."""
-    return [kubernetes_resource(child_name(name, m, patch), m, child_options(parent, opts, **extra), patch=patch)
+    return [kubernetes_resource(child_name(name, m, patch, suffix), m, child_options(parent, opts, **extra), patch=patch)
             for m in manifests]
 
 
@@ -129,17 +134,27 @@ class Registered(Generic[E]):
 
 
 def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
-    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after`` and the
-    patches of ``main``."""
+    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after``, the
+    patches of ``main`` and its patches applied once (``on_create``)."""
     before = register_children(parent, opts, name, plan.before)
     extra: dict[str, Any] = {"depends_on": before} if before else {}
     if plan.replace_on_changes:
-        extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=True)
+        extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=not plan.create_before_delete)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    patches = [kubernetes_resource(child_name(name, p, True), patch_of(main, p), child_options(parent, opts, depends_on=[main]),
-                                   patch=True) for p in plan.patches]
+    patches = register_patches(parent, opts, name, main, plan.patches)
+    # applied when created, then never again: a later change of their spec is ignored, and deleting them leaves the
+    # fields they set to whoever owns them now (the autoscaler)
+    register_patches(parent, opts, name, main, plan.on_create, suffix=ON_CREATE_SUFFIX, ignore_changes=["spec"],
+                     retain_on_delete=True)
     return Registered(main, before, after, patches)
+
+
+def register_patches(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, main: pulumi.CustomResource,
+                     manifests: Iterable[Mapping[str, Any]], *, suffix: str = "", **extra: Any) -> list[pulumi.CustomResource]:
+    """Register each manifest as a patch of ``main`` (:func:`patch_of`), after it; ``extra``: more options."""
+    return [kubernetes_resource(child_name(name, p, True, suffix), patch_of(main, p),
+                                child_options(parent, opts, depends_on=[main], **extra), patch=True) for p in manifests]
 
 
 def patch_of(main: pulumi.CustomResource, patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from raydask.spec.kuberay import KubeRayOperatorSpec
     from raydask.spec.ray import AutoscalingSpec, HeadSpec, RayClusterSpec, WorkerGroupSpec
+    from raydask.spec.ray_cron_job import RayCronJobSpec
     from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec, RuntimeEnvSpec, ServeApplicationSpec, WorkloadClusterSpec
     from raydask.spec.stack import StackSpec
 
@@ -42,6 +43,7 @@ _HOMES: dict[str, str] = {
     "MonitoringSpec": "raydask.spec.base",
     "PodSettings": "raydask.spec.base",
     "RayClusterSpec": "raydask.spec.ray",
+    "RayCronJobSpec": "raydask.spec.ray_cron_job",
     "RayJobSpec": "raydask.spec.ray_workloads",
     "RayServiceSpec": "raydask.spec.ray_workloads",
     "RuntimeEnvSpec": "raydask.spec.ray_workloads",
@@ -71,6 +73,7 @@ __all__ = [
     "MonitoringSpec",
     "PodSettings",
     "RayClusterSpec",
+    "RayCronJobSpec",
     "RayJobSpec",
     "RayServiceSpec",
     "RuntimeEnvSpec",

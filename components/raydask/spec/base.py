@@ -225,6 +225,10 @@ Host = Annotated[str, AfterValidator(naming.check_host)]
 """An Ingress host: a DNS name, or a wildcard such as ``*.example.com``."""
 Subdomain = Annotated[str, AfterValidator(naming.check_dns1123_subdomain)]
 """A DNS-1123 subdomain (Secret, IngressClass, PriorityClass names)."""
+ContainerName = Annotated[str, AfterValidator(naming.check_dns1123_label)]
+"""A container name: a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)."""
+PortName = Annotated[str, AfterValidator(naming.check_port_name)]
+"""A container port name (an IANA service name: at most 15 lower-case letters, digits and '-', with a letter)."""
 PinnedImage = Annotated[str, AfterValidator(images.check_pinned)]
 """An image reference with a version tag or digest; ``:latest`` and untagged are rejected."""
 
@@ -250,14 +254,23 @@ Duration = Annotated[str, AfterValidator(_duration)]
 """A Prometheus duration such as ``30s`` or ``1m``."""
 
 
+TYPED_LABELS = {"ray.io/gang-scheduling-enabled": "batchScheduling.gang", "ray.io/priority-class-name":
+                "batchScheduling.priorityClassName"}
+"""Labels KubeRay reads from a workload that raydask sets from a typed key, by that key."""
+
+
 def label_problems(labels: Mapping[str, str], where: str, reserved: Iterable[str] = ()) -> list[tuple[Path, str]]:
-    """Keys and values the API server refuses in ``labels`` (at ``where``), and keys raydask or an operator sets
-    itself (``reserved``: exact keys or ``prefix/`` domains)."""
+    """Keys and values the API server refuses in ``labels`` (at ``where``), keys raydask sets from a typed key
+    (:data:`TYPED_LABELS`), and keys raydask or an operator sets itself (``reserved``: exact keys or ``prefix/``
+    domains)."""
     out: list[tuple[Path, str]] = []
     taken = tuple(reserved)
     for key, value in labels.items():
         if err := naming.qualified_name_error(key):
             out.append(((where, key), err))
+        elif key in TYPED_LABELS:
+            out.append(((where, key), f"'{key}' is KubeRay's batch-scheduling label on the workload: set it with "
+                                      f"{TYPED_LABELS[key]}"))
         elif any(key == r or (r.endswith("/") and key.startswith(r)) for r in taken):
             out.append(((where, key), f"'{key}' is set by raydask or the operator (it selects the pods): use another key"))
         elif err := naming.label_value_error(value):

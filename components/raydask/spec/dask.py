@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from raydask import facts
 from raydask.errors import Path
@@ -13,6 +13,7 @@ from raydask.k8s import images, naming, quantities, schema, validation
 from raydask.k8s.ports import DaskPorts
 from raydask.spec.base import (
     INT32_MAX,
+    ContainerName,
     Count,
     Cpu,
     GroupName,
@@ -63,6 +64,77 @@ def _resource_name(value: str) -> str:
     return value
 
 
+DASK_BYTE_UNITS = {"b": 1, "": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "pb": 10**15, "kib": 2**10,
+                   "mib": 2**20, "gib": 2**30, "tib": 2**40, "pib": 2**50, "k": 10**3, "m": 10**6, "g": 10**9,
+                   "t": 10**12, "p": 10**15, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40, "pi": 2**50}
+"""The byte units Dask reads (``dask.utils.byte_sizes``), case-insensitive: decimal ``kB``/``MB``/``GB``/``TB``/``PB``
+(``k``, ``M``… alone too) and binary ``KiB``… (``Ki``… too)."""
+_KUBERNETES_UNITS = {1: "", 10**3: "k", 10**6: "M", 10**9: "G", 10**12: "T", 10**15: "P",
+                     2**10: "Ki", 2**20: "Mi", 2**30: "Gi", 2**40: "Ti", 2**50: "Pi"}
+
+
+def dask_bytes(value: object) -> int:
+    """Bytes of a Dask byte string as Dask reads it (``dask.utils.parse_bytes``: ``6GB``, ``6 GB``, ``1.5GiB``,
+    ``512Mi``, ``6e9``); ValueError naming what Dask cannot read."""
+    import re
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected an amount of bytes such as '6GB' or '8Gi', got {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    text = value.replace(" ", "")
+    m = re.fullmatch(r"(?P<num>.*?)(?P<unit>[A-Za-z]*)", text)
+    assert m is not None
+    try:
+        number = float(m["num"])
+    except ValueError:
+        raise ValueError(f"'{value}' is not an amount of bytes Dask reads: a number and a unit, e.g. '6GB', '1.5GiB', "
+                         "'512MiB'") from None
+    unit = m["unit"].lower()
+    if unit not in DASK_BYTE_UNITS:
+        raise ValueError(f"'{value}': Dask reads no byte unit '{m['unit']}' (kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)")
+    return int(number * DASK_BYTE_UNITS[unit])
+
+
+def _dask_memory_limit(value: object) -> str:
+    """``--memory-limit`` as Dask reads it: an amount of bytes of at least 1Mi (the text is kept: Dask parses it)."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected an amount of bytes such as '6GB' or '8Gi', got {value}")
+    amount = dask_bytes(value)
+    if amount < quantities.MIN_MEMORY:
+        try:
+            fraction = float(value) <= 1  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            fraction = False
+        why = ("Dask reads a number up to 1 as a fraction of the memory it finds, not an amount" if fraction else
+               "less memory than a worker runs in")
+        raise ValueError(f"'{value}' is {amount} bytes ({why}): give an amount with a unit, e.g. '6GB' or '6GiB'")
+    return str(int(value)) if isinstance(value, int | float) else str(value)
+
+
+def _dask_memory(value: object) -> str:
+    """A container's memory: a Kubernetes quantity, or an amount in Dask's byte units written as one (``6GB`` ->
+    ``6G``, ``1.5 GiB`` -> ``1.5Gi``)."""
+    import re
+
+    if isinstance(value, str):
+        try:
+            quantities.parse(value)
+        except ValueError:
+            m = re.fullmatch(r"(?P<num>\d+(?:\.\d+)?)(?P<unit>[A-Za-z]+)", value.replace(" ", ""))
+            unit = DASK_BYTE_UNITS.get(m["unit"].lower()) if m else None
+            if m is None or unit is None:
+                raise ValueError(f"'{value}' is neither a Kubernetes quantity ('8Gi', '6G') nor an amount in Dask's byte "
+                                 "units ('6GB', '1.5GiB')") from None
+            value = f"{m['num']}{_KUBERNETES_UNITS[unit]}"
+    return quantities.check_memory(value)
+
+
+DaskMemory = Annotated[str, BeforeValidator(_dask_memory)]
+"""A container's memory (at least 1Mi): a Kubernetes quantity (``8Gi``, ``6G``), or Dask's byte units (``6GB``,
+``1.5GiB``), written as the Kubernetes quantity of the same amount."""
+DaskMemoryLimit = Annotated[str, BeforeValidator(_dask_memory_limit)]
+"""An amount of bytes as Dask reads it (``6GB``, ``6GiB``, ``512MiB``, ``8Gi``, a number of bytes), kept as written."""
 ResourceName = Annotated[str, AfterValidator(_resource_name)]
 """A Dask abstract resource name such as ``GPU`` or ``MEMORY``."""
 Threads = Annotated[Whole, Field(ge=1, le=INT32_MAX)]
@@ -80,9 +152,10 @@ WORKER_ARGS: dict[str, str] = {
     "--nthreads": "use the nthreads key",
     "--memory-limit": "use the memoryLimit key",
     "--resources": "use the workerResources key (GPU=<gpus> is added for you)",
-    "--dashboard-address": "the PodMonitor scrapes port 8787",
-    "--worker-port": "ports are fixed (8788)",
-    "--nanny-port": "ports are fixed (8789)",
+    "--dashboard-address": "the dashboard and /metrics are on port 8788 (http-dashboard), as the Dask operator puts them; the "
+                           "PodMonitor and NetworkPolicies use it",
+    "--worker-port": "ports are fixed (8789), so NetworkPolicies can name them",
+    "--nanny-port": "ports are fixed (8790), so NetworkPolicies can name them",
     "--nworkers": "one worker process per pod: scale with replicas",
     "--nprocs": "one worker process per pod: scale with replicas",
 }
@@ -165,6 +238,10 @@ DASK_ENV = {"DASK_WORKER_NAME": "is set by the Dask operator", "DASK_SCHEDULER_A
 class DaskPodSettings(PodSettings):
     """Resources and scheduling of Dask pods."""
 
+    memory: DaskMemory = "2Gi"
+    """Memory request and limit (equal, as Dask recommends; ``requests``/``limits`` make them differ): a Kubernetes
+    quantity, or Dask's byte units (``6GB`` is written ``6G``); default ``2Gi``."""
+
     extra_args: list[str] = []
     """Extra command-line options appended to ``dask scheduler`` / ``dask worker``; default none."""
 
@@ -181,6 +258,8 @@ class DaskPodSettings(PodSettings):
 class DaskSchedulerSpec(DaskPodSettings):
     """The Dask scheduler pod and its Service."""
 
+    container_name: ContainerName = "scheduler"
+    """Name of the scheduler container; default ``scheduler``, as the Dask operator names it."""
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the ``<cluster>-scheduler`` Service the operator creates; default ``ClusterIP``."""
     service_patch: dict[str, Any] = {}
@@ -229,12 +308,15 @@ class DaskSchedulerSpec(DaskPodSettings):
 class DaskWorkerSpec(DaskPodSettings):
     """Dask worker pods."""
 
+    container_name: ContainerName = "worker"
+    """Name of the worker container; default ``worker``, as the Dask operator names it."""
     replicas: Count = 1
     """Worker pods; default 1."""
     nthreads: Threads | None = None
     """Threads per worker (``--nthreads``); default the CPU limit (else request) rounded up."""
-    memory_limit: Memory | None = None
-    """Worker memory limit (``--memory-limit``); default the container memory limit (else request), in bytes."""
+    memory_limit: DaskMemoryLimit | None = None
+    """Worker memory limit (``--memory-limit``) as Dask reads it and written as given (``6GB``, ``6GiB``, ``8Gi``); at
+    most the container's memory limit; default the container memory limit (else request), in bytes."""
     worker_resources: dict[ResourceName, Annotated[Real, Field(gt=0)]] = {}
     """Dask abstract resources (``--resources``), e.g. ``{MEMORY: 64e9}``; ``GPU: <gpus>`` is added for GPU workers; default
     none."""
@@ -244,12 +326,13 @@ class DaskWorkerSpec(DaskPodSettings):
         try:
             container = self.limit("memory")
             above = container is not None and self.memory_limit is not None and \
-                quantities.bytes_of(self.memory_limit) > quantities.bytes_of(container)
+                dask_bytes(self.memory_limit) > quantities.bytes_of(container)
         except ValueError:
             return problems  # reported as a requests/limits problem
         if above:
             problems.append(("memoryLimit", f"must be ≤ the container's memory limit ({self.memory_limit} > {container}): "
-                                            "the kernel would kill the pod before Dask spills or pauses"))
+                                            "Dask would ignore it and spill, pause and restart the worker at the "
+                                            "container's limit"))
         return problems
 
     @property
@@ -260,7 +343,14 @@ class DaskWorkerSpec(DaskPodSettings):
     @property
     def memory_limit_bytes(self) -> int:
         """``--memory-limit`` in bytes."""
-        return quantities.bytes_of(self.memory_limit or self.limit("memory") or self.request("memory"))
+        if self.memory_limit is not None:
+            return dask_bytes(self.memory_limit)
+        return quantities.bytes_of(self.limit("memory") or self.request("memory"))
+
+    @property
+    def memory_limit_arg(self) -> str:
+        """``--memory-limit``: as written (Dask reads it), else the container's limit in bytes."""
+        return self.memory_limit if self.memory_limit is not None else str(self.memory_limit_bytes)
 
     @property
     def dask_resources(self) -> dict[str, float]:
@@ -454,10 +544,14 @@ class DaskJobRunnerSpec(PodSettings):
 
     cpu: Cpu = "500m"
     """CPU request; default ``500m``. Also the limit unless ``cpuLimit`` is set."""
-    memory: Memory = "1Gi"
-    """Memory request and limit; default ``1Gi``."""
+    memory: DaskMemory = "1Gi"
+    """Memory request and limit: a Kubernetes quantity, or Dask's byte units (``1GB`` is written ``1G``); default
+    ``1Gi``."""
     image: PinnedImage | None = None
     """Runner image; default the job's image."""
+
+    container_name: ContainerName = "job"
+    """Name of the runner container; default ``job``, as the Dask operator's examples name it."""
 
     RESERVED_ENV: ClassVar[dict[str, str]] = {"DASK_SCHEDULER_ADDRESS": "is set by the Dask operator (the job's scheduler)"}
     RESERVED_VOLUMES: ClassVar[dict[str, str]] = {"dask-tmp": "/tmp"}
@@ -492,10 +586,13 @@ class DaskJobSpec(Spec, Companions):
     """Job name, also its cluster's (DNS-1035, ≤ 53 characters); required."""
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
-    command: Annotated[list[str], Field(min_length=1)]
-    """What the runner runs, e.g. ``[python, -m, etl]``; required."""
+    command: Annotated[list[str], Field(min_length=1)] | None = None
+    """The runner container's ``command``, which replaces the image's entrypoint; default the image's (the Dask image's
+    ``tini -g -- /usr/bin/prepare.sh``, which installs ``EXTRA_PIP_PACKAGES`` and ``EXTRA_CONDA_PACKAGES`` first). Set
+    ``command`` or ``args``, or both."""
     args: list[str] = []
-    """Its arguments; default none."""
+    """The runner container's ``args``: with ``command``, its arguments; alone, what the image's entrypoint runs, e.g.
+    ``[python, -m, etl]`` (as the Dask operator's examples write it); default none."""
     dask_version: DaskVersion = DASK_VERSION
     """Dask version; default ``2026.8.0``. Images default to ``ghcr.io/dask/dask:<daskVersion>``."""
     image: PinnedImage | None = None
@@ -528,6 +625,9 @@ class DaskJobSpec(Spec, Companions):
         for key in ("command", "args"):
             if key in self.runner.model_fields_set:
                 problems.append((f"runner.{key}", f"set the job's own {key}"))
+        if self.command is None and not self.args:
+            problems.append(("args", "the runner needs something to run: set args (run by the image's entrypoint, e.g. "
+                                     "[python, -m, etl]) or command"))
         if not self.allow_image_version_mismatch and self.runner.image:
             try:
                 images.check_version_tag(self.runner.image, self.dask_version, "daskVersion")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -21,6 +21,20 @@ def default_feature_gates(version: str) -> dict[str, bool]:
     """The feature gates the KubeRay chart of ``version`` turns on or off (:mod:`raydask.facts`); empty for a version
     raydask does not ship. Helm replaces lists, so raydask sends the whole list."""
     return facts.feature_gates(version) or {}
+
+OPERATOR_GATES: dict[str, tuple[str, ...]] = {
+    "1.7.0": ("SidecarSubmitterRestart", "GCSFaultToleranceEmbeddedStorage", "KubernetesWAS"),
+}
+"""Feature gates the operator of a version knows (its ``pkg/features/features.go``) that its chart's ``featureGates``
+list leaves out (all off by default): they may be turned on too."""
+
+
+def known_feature_gates(version: str) -> dict[str, bool]:
+    """Every feature gate of ``version`` with its default: the chart's list, then the operator's own (off); empty for a
+    version raydask does not ship."""
+    chart = default_feature_gates(version)
+    return {**chart, **{gate: False for gate in OPERATOR_GATES.get(version, ()) if gate not in chart}} if chart else {}
+
 
 class KubeRayChartSpec(ChartSourceSpec):
     """Where the KubeRay operator chart (``kuberay-operator``) comes from."""
@@ -48,17 +62,23 @@ class KubeRayOperatorSpec(OperatorSpec):
     resources: OperatorResources = OperatorResources()
     """Operator container resources; default 100m–500m CPU, 512Mi."""
     feature_gates: dict[str, bool] = {}
-    """Feature gates merged over the chart's defaults, e.g. ``{RayClusterStatusConditions: true}``; default none."""
+    """Feature gates merged over the chart's defaults, e.g. ``{RayClusterStatusConditions: true}`` (the chart's gates and
+    those the operator knows beyond them, such as KubeRay 1.7's ``GCSFaultToleranceEmbeddedStorage``); default none."""
     image: PinnedImage | None = None
     """Operator image; default ``quay.io/kuberay/operator:v<version>``."""
     reconcile_concurrency: Annotated[Count, Field(ge=1)] = 1
     """Concurrent reconciles, at least 1 (the chart refuses 0); default 1."""
+    batch_scheduler: Literal["volcano", "yunikorn", "scheduler-plugins", "kai-scheduler"] | None = None
+    """The batch scheduler KubeRay hands Ray pods to (``--batch-scheduler``, the chart's ``batchScheduler.name``):
+    ``volcano``, ``yunikorn``, ``scheduler-plugins`` or ``kai-scheduler``, installed in the cluster beforehand;
+    workloads opt in with ``batchScheduling``; default none (the default scheduler)."""
 
     RESERVED_VALUES: ClassVar[dict[str, str]] = {
         "image": "use kuberay.image (or kuberay.version)", "replicas": "use kuberay.replicas",
         "leaderElectionEnabled": "use kuberay.leaderElection", "reconcileConcurrency": "use kuberay.reconcileConcurrency",
         "resources": "use kuberay.resources", "featureGates": "use kuberay.featureGates",
         "singleNamespaceInstall": "use kuberay.singleNamespaceInstall", "watchNamespace": "use kuberay.watchNamespaces",
+        "batchScheduler": "use kuberay.batchScheduler",
         "podSecurityContext": "it runs the operator as non-root for Pod Security 'restricted'",
         "metrics.serviceMonitor.enabled": "use raydask:monitoring", "metrics.serviceMonitor.namespace": "the monitor lives with "
         "the operator", "metrics.enabled": "the operator's metrics are always on",
@@ -83,7 +103,7 @@ class KubeRayOperatorSpec(OperatorSpec):
             if isinstance(value, int | float) and not isinstance(value, bool) and not re.fullmatch(pattern, str(value)):
                 problems.append((("values", "kubeClient", key), f"{value} is not {what}: the chart refuses it "
                                                                "(kuberay-operator.validateConfig)"))
-        known = facts.feature_gates(self.version)
+        known = known_feature_gates(self.version)
         unknown = sorted(set(self.feature_gates) - set(known)) if known else []
         if unknown:
             problems.append(("featureGates", f"unknown feature gate(s) {unknown} for KubeRay {self.version}; known: "

@@ -42,6 +42,8 @@ GATES: dict[str, Gate] = {
     "RayServiceIncrementalUpgrade": Gate("1.7.0", "KubeRay upgrades the RayService in place, with downtime"),
     "RayClusterMTLS": Gate(None, "KubeRay refuses the cluster"),
     "RayClusterHistoryServer": Gate(None, "KubeRay ignores it (no collector)"),
+    "GCSFaultToleranceEmbeddedStorage": Gate(None, "KubeRay refuses the cluster"),
+    "RayCronJob": Gate(None, "KubeRay runs no RayCronJob controller: no RayJob is ever scheduled"),
 }
 """The feature gates keys need, with their defaults and effects."""
 
@@ -129,7 +131,11 @@ def check(value: Any, need: Needs | None, key: tuple[Any, ...], *, kind: str, ba
         if need.ray and ray and release(ray) < release(need.ray):
             also = f" and KubeRay ≥ {need.kuberay}" if need.kuberay else ""
             out.append((key, f"{need.what} needs Ray ≥ {need.ray}{also}; rayVersion is {ray}"))
-        if need.kuberay and kuberay and release(kuberay.version) < release(need.kuberay):
+        if need.kuberay and kuberay and release(kuberay.version) < release(need.kuberay) and need.crd == kind:
+            out.append((key, f"needs KubeRay ≥ {need.kuberay}; raydask:kuberay.version is {kuberay.version}, which has no "
+                             f"{kind} CRD (the API server refuses the object): set raydask:kuberay.version to "
+                             f"{need.kuberay} or later, or remove {key_path('', key[len(base):])}"))
+        elif need.kuberay and kuberay and release(kuberay.version) < release(need.kuberay):
             out.append((key, f"needs KubeRay ≥ {need.kuberay}; raydask:kuberay.version is {kuberay.version} (its {kind} CRD "
                              f"has no {need.crd}: the API server drops it): set raydask:kuberay.version to {need.kuberay} or "
                              f"later, or remove {key_path('', key[len(base):])}"))

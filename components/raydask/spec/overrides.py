@@ -29,7 +29,7 @@ POD_FIELDS = ("terminationGracePeriodSeconds", "topologySpreadConstraints", "run
 """Pod-level typed overrides, by their Kubernetes name."""
 CONTAINER_FIELDS = ("command", "args", "lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
 """Main-container typed overrides, by their Kubernetes name."""
-FIXED_CONTAINER_KEYS = {"name": "the container's name is raydask's (the operators look for it)",
+FIXED_CONTAINER_KEYS = {"name": "set it with the group's containerName",
                         "image": "set it with the image key", "resources": "set it with cpu, memory, requests and limits"}
 """Keys of the main container a ``containerPatch`` may not set, with why."""
 

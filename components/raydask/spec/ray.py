@@ -15,18 +15,22 @@ from raydask.k8s.ports import RayPorts
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME, RAY_WRITABLE
 from raydask.spec.base import (
     ClusterName,
+    ContainerName,
     Count,
     Cpu,
     GroupName,
     IngressSpec,
     Label,
+    LabelValue,
     Memory,
     PinnedImage,
     PodSettings,
+    PortName,
     PullPolicy,
     Real,
     ResourceAmount,
     Spec,
+    Subdomain,
     WaitSpec,
     annotation_problems,
     container_resources,
@@ -82,6 +86,14 @@ RAY_START_PARAMS: dict[str, str] = {
     "port": "is set by KubeRay (the GCS port, 6379)",
 }
 """``ray start`` parameters raydask or KubeRay set (or KubeRay refuses), with the reason."""
+KUBERAY_CONTAINERS: dict[str, str] = {
+    "autoscaler": "the autoscaler sidecar of an autoscaled cluster's head",
+    "ray-job-submitter": "the submitter container of a SidecarMode RayJob's head",
+    "ray-history-collector": "the history-server collector sidecar (historyServer)",
+    "wait-gcs-ready": "the init container of worker pods",
+    "wait-for-tls-ip-san": "the init container of every pod with tls",
+}
+"""Containers KubeRay adds to Ray pods, by name, with where: a Ray container of the same name makes the pod invalid."""
 TLS_ENV = ("RAY_USE_TLS", "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY", "RAY_TLS_CA_CERT")
 """Environment variables KubeRay sets in every Ray container (and the autoscaler) of a cluster with ``tls``; it refuses
 the cluster when they are set by hand."""
@@ -141,7 +153,7 @@ class RayGroup(PodSettings):
         for key, reason in RAY_START_PARAMS.items():
             if key in self.ray_start_params:
                 problems.append((("rayStartParams", key), f"'{key}' {reason}"))
-        problems += self._ray_resource_problems()
+        problems += self._ray_resource_problems() + self._container_name_problems()
         for key, have, what in (("num-cpus", cpus, "the CPU limit (else request) rounded up"), ("num-gpus", self.gpus, "gpus")):
             value = self.ray_start_params.get(key)
             if value is None or self.ray_resources:
@@ -158,6 +170,13 @@ class RayGroup(PodSettings):
         if extra is not None and not self.ray_resources:
             problems += _custom_resources(extra)
         return problems
+
+    def _container_name_problems(self) -> list[tuple[Path, str]]:
+        name = getattr(self, "container_name", None)
+        if name in KUBERAY_CONTAINERS:
+            return [("containerName", f"'{name}' is the name of a container KubeRay adds ({KUBERAY_CONTAINERS[name]}): "
+                                      "choose another")]
+        return []
 
     def _ray_resource_problems(self) -> list[tuple[Path, str]]:
         out: list[tuple[Path, str]] = []
@@ -245,7 +264,7 @@ class ServiceSettingsSpec(Spec):
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *label_problems(self.labels, "labels", ("ray.io/",)),
                     *annotation_problems(self.annotations, "annotations")]
-        taken = dict(RayPorts.head())
+        taken = {name: port for name, port in RayPorts.head() if name not in (RayPorts.GCS_NAME, RayPorts.SERVE_NAME)}
         names: dict[str, int] = {}
         for i, p in enumerate(self.extra_ports):
             if p.name in taken:
@@ -273,9 +292,80 @@ class ServiceSettingsSpec(Spec):
         return {"metadata": metadata, "spec": {"ports": listed} if listed else {}}
 
 
+SERVE_SERVICE_FIXED = {
+    "selector": "KubeRay selects the pods serving traffic itself",
+    "externalIPs": "it exposes Serve outside the cluster past the Service type: use type LoadBalancer or NodePort",
+}
+"""``serveService.spec`` fields raydask refuses, with why."""
+
+
+def is_serving_port(name: object) -> bool:
+    """KubeRay's serving port names (``isServingPort``): ``serve`` and ``serve-*`` (``serve-grpc``)."""
+    return isinstance(name, str) and (name == RayPorts.SERVE_NAME or name.startswith(f"{RayPorts.SERVE_NAME}-"))
+
+
+class ServeServiceSpec(ServiceSettingsSpec):
+    """The Serve Service KubeRay creates for a RayService (``serveService``): its name, labels and annotations, and the
+    ServiceSpec fields KubeRay keeps (``spec``)."""
+
+    spec: dict[str, Any] = {}
+    """ServiceSpec fields of the Serve Service, checked against the RayService CRD's schema: ``type`` (default the head's
+    ``serviceType``), ``loadBalancerSourceRanges``, ``externalTrafficPolicy``, ``sessionAffinity``…, and ``ports`` of the
+    serving ports to define further (``serve`` or a head ``extraPorts`` entry named ``serve-…``, e.g. its
+    ``appProtocol``); not ``selector`` or ``externalIPs``; default none (KubeRay's)."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        problems += [(("spec", key), f"is refused: {why}") for key, why in SERVE_SERVICE_FIXED.items() if key in self.spec]
+        ports = self.spec.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            name = port.get("name") if isinstance(port, dict) else None
+            if not is_serving_port(name):
+                problems.append((("spec", "ports", i, "name"), f"KubeRay keeps only serving ports on the Serve Service (named "
+                                                              f"'serve' or 'serve-…', as the head container declares them) and "
+                                                              f"drops '{name}': name one of those, or expose the port on the "
+                                                              "head Service (cluster.head.service.extraPorts)"))
+        kind = self.spec.get("type")
+        if kind is not None and kind not in ("ClusterIP", "NodePort", "LoadBalancer"):
+            problems.append((("spec", "type"), f"expected ClusterIP, NodePort or LoadBalancer, got {kind!r}"))
+        ranges = self.spec.get("loadBalancerSourceRanges")
+        problems += [(("spec", "loadBalancerSourceRanges", i), err) for i, cidr in enumerate(ranges if isinstance(ranges, list) else [])
+                     if isinstance(cidr, str) and (err := naming.cidr_error(cidr, strict=False))]
+        if self.spec:
+            service = facts.schema(KUBERAY_CHART, operator_version(KUBERAY_CHART, KUBERAY_VERSION), "serveServiceSpec")
+            problems += [(("spec", *path), message) for path, message in schema.issues(self.spec, service, partial=True)]
+        return problems
+
+    @property
+    def type(self) -> str | None:
+        """The Service type the spec sets, None for KubeRay's default (the head's ``serviceType``)."""
+        value = self.spec.get("type")
+        return value if isinstance(value, str) else None
+
+    def template(self, ports: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+        """``serveService``: the metadata, ``spec`` merged over the serving ``ports`` (by name, as KubeRay merges them)."""
+        out = super().template(ports)
+        if self.spec:
+            given = {p["name"]: p for p in self.spec.get("ports") or [] if isinstance(p, dict)}
+            listed = [{**p, **given.get(p["name"], {})} for p in out["spec"].get("ports", [])]
+            listed += [p for name, p in given.items() if name not in {q["name"] for q in listed}]
+            out["spec"] = {**{k: v for k, v in self.spec.items() if k != "ports"}, **({"ports": listed} if listed else {})}
+        return out
+
+
 class HeadSpec(RayGroup):
     """The Ray head pod."""
 
+    container_name: ContainerName = "ray-head"
+    """Name of the Ray container (KubeRay takes the first container as Ray's, whatever its name); default ``ray-head``,
+    as KubeRay's samples name it."""
+    gcs_port_name: PortName = RayPorts.GCS_NAME
+    """Name of the head container's GCS port, 6379 (KubeRay's samples use ``gcs-server``, ``gcs`` or ``redis``; KubeRay
+    copies it to the head Service, where clients find it by name); default ``gcs-server``, KubeRay's own."""
+    serve_port: Port = RayPorts.SERVE
+    """Ray Serve's HTTP port, declared as the port ``serve`` of the head (and, when not 8000, of every worker): KubeRay
+    routes the Serve Service to it and probes Serve's proxies there, a RayService's Serve config listens on it, and
+    raydask's NetworkPolicies admit it; default 8000, Serve's own."""
     schedulable: bool = True
     """Run tasks on the head; default true. Set false on large clusters (emits ``num-cpus: "0"``)."""
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
@@ -284,11 +374,40 @@ class HeadSpec(RayGroup):
     """Name, labels, annotations and more ports of the head Service KubeRay creates (``headService``); default
     KubeRay's. KubeRay adds every named port of the head container (``extraPorts`` too) to it by itself."""
 
+    def ports(self) -> list[tuple[str, int]]:
+        """(name, port) pairs raydask declares on the head container."""
+        return RayPorts.head(self.gcs_port_name, self.serve_port)
+
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
+        fixed = {name: port for name, port in RayPorts.head() if name != RayPorts.GCS_NAME}
+        if self.gcs_port_name in fixed:
+            problems.append(("gcsPortName", f"'{self.gcs_port_name}' is the name of the head's port {fixed[self.gcs_port_name]}: "
+                                            "choose another"))
+        taken = {port: name for name, port in RayPorts.head() if name != RayPorts.SERVE_NAME}
+        if self.serve_port in taken:
+            problems.append(("servePort", f"{self.serve_port} is the head's port '{taken[self.serve_port]}': choose another"))
+        own = self.ports()
+        for i, port in enumerate(self.extra_ports):
+            if not isinstance(port, dict):
+                continue
+            same = next(((n, number) for n, number in own if port.get("containerPort") == number), None)
+            if same is not None:
+                hint = " (to name the GCS port otherwise, set gcsPortName)" if same[1] == RayPorts.GCS else \
+                    " (to move Serve, set servePort)" if same[0] == RayPorts.SERVE_NAME else ""
+                problems.append((("extraPorts", i, "containerPort"), f"{same[1]} is the head's port '{same[0]}': KubeRay copies "
+                                                                    "the head container's named ports to the head Service, "
+                                                                    f"which refuses two ports of one number{hint}"))
+            elif port.get("name") in dict(own):
+                problems.append((("extraPorts", i, "name"), f"'{port.get('name')}' is the name of the head's port "
+                                                           f"{dict(own)[port['name']]}: choose another"))
         container = {p.get("name") for p in self.extra_ports if isinstance(p, dict)}
         named = [name for name, _ in RayPorts.head()] + sorted(str(n) for n in container if n)
         for i, p in enumerate(self.service.extra_ports if self.service else []):
+            if p.name in (self.gcs_port_name, RayPorts.SERVE_NAME) or p.port in (RayPorts.GCS, self.serve_port):
+                problems.append((f"service.extraPorts.{i}", f"'{p.name}' ({p.port}) is a port of the head container, which "
+                                                            "KubeRay adds to the head Service itself: choose another"))
+                continue
             if p.name in container:
                 problems.append((f"service.extraPorts.{i}.name", f"'{p.name}' is a port of the head container (extraPorts), "
                                                                  "which KubeRay adds to the head Service itself: leave it out"))
@@ -305,9 +424,14 @@ class WorkerGroupSpec(RayGroup):
 
     name: GroupName
     """Group name (DNS-1035 label of at most 56 characters, unique in the cluster); required."""
+    container_name: ContainerName = "ray-worker"
+    """Name of the Ray container (KubeRay takes the first container as Ray's, whatever its name); default
+    ``ray-worker``, as KubeRay's samples name it."""
     replicas: Count = 1
-    """Replica count; default 1. In an autoscaled cluster the autoscaler owns it (the group starts at ``minReplicas``
-    and raydask never applies it): leave it out or equal to ``minReplicas``."""
+    """Replica count; default 1. In an autoscaled cluster, the count the group starts with (a warm start, between
+    ``minReplicas`` and ``maxReplicas``; default ``minReplicas``), applied once, when the RayCluster is created (or
+    when autoscaling is turned on), and never again: the autoscaler owns the count from then on, and a later change of
+    ``replicas`` is not applied."""
     min_replicas: Count | None = None
     """Autoscaler lower bound; default ``replicas``."""
     max_replicas: Count | None = None
@@ -595,6 +719,75 @@ class ExternalServiceSpec(Spec):
         return problems
 
 
+BatchScheduler = Literal["volcano", "yunikorn", "scheduler-plugins", "kai-scheduler"]
+"""The batch schedulers KubeRay integrates (its ``--batch-scheduler``)."""
+QUEUE_LABELS: dict[str, str] = {"volcano": "volcano.sh/queue-name", "yunikorn": "yunikorn.apache.org/queue",
+                                "kai-scheduler": "kai.scheduler/queue"}
+"""The label each batch scheduler reads a workload's queue from (KubeRay 1.7's batchscheduler plugins)."""
+GANG_LABEL = "ray.io/gang-scheduling-enabled"
+PRIORITY_LABEL = "ray.io/priority-class-name"
+APP_ID_LABEL = "yunikorn.apache.org/app-id"
+
+
+class BatchSchedulingSpec(Spec):
+    """How the KubeRay operator's batch scheduler (``raydask:kuberay.batchScheduler``, KubeRay's ``--batch-scheduler``)
+    schedules a workload's pods: labels on the RayCluster, RayJob or RayService, which KubeRay reads (and copies to the
+    RayCluster of a RayJob or RayService) when it creates the pods, a PodGroup or task groups."""
+
+    scheduler: BatchScheduler
+    """``volcano``, ``yunikorn``, ``scheduler-plugins`` or ``kai-scheduler``: the operator's; required."""
+    gang: bool = False
+    """Gang scheduling, all of a cluster's pods or none (``ray.io/gang-scheduling-enabled``): YuniKorn's task groups,
+    scheduler-plugins' PodGroup; default false. Volcano and KAI group a cluster's pods by themselves (refused there)."""
+    queue: Annotated[str, AfterValidator(lambda v: naming.check_label_value(v))] | None = None
+    """The queue (``volcano.sh/queue-name``, ``yunikorn.apache.org/queue``, ``kai.scheduler/queue``); required with
+    ``kai-scheduler`` (its pods stay Pending without one), refused with ``scheduler-plugins``; default the scheduler's."""
+    priority_class_name: Subdomain | None = None
+    """Volcano only: the PriorityClass of the cluster's PodGroup (``ray.io/priority-class-name``); default none."""
+    application_id: LabelValue | None = None
+    """YuniKorn only: the application its pods belong to (``yunikorn.apache.org/app-id``); default the workload's
+    name, as KubeRay's samples set it."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.gang and self.scheduler in ("volcano", "kai-scheduler"):
+            who = "Volcano puts every RayCluster's pods in one PodGroup" if self.scheduler == "volcano" else \
+                "KAI's pod grouper puts a RayCluster's pods in one PodGroup"
+            problems.append(("gang", f"{who} by itself (KubeRay reads no gang label for it): remove gang"))
+        if self.queue is None and self.scheduler == "kai-scheduler":
+            problems.append(("queue", "required with kai-scheduler: KubeRay leaves a cluster without kai.scheduler/queue "
+                                      "Pending"))
+        if self.queue is not None and self.scheduler == "scheduler-plugins":
+            problems.append(("queue", "scheduler-plugins has no queues: remove it"))
+        if self.priority_class_name is not None and self.scheduler != "volcano":
+            problems.append(("priorityClassName", f"only Volcano reads it ({self.scheduler} takes the pods' "
+                                                  "priorityClassName): remove it"))
+        if self.application_id is not None and self.scheduler != "yunikorn":
+            problems.append(("applicationId", f"only YuniKorn reads it, not {self.scheduler}: remove it"))
+        return problems
+
+    def labels(self, name: str) -> dict[str, str]:
+        """The labels of the workload named ``name``."""
+        out: dict[str, str] = {}
+        if self.gang:
+            out[GANG_LABEL] = "true"
+        if self.queue is not None:
+            out[QUEUE_LABELS[self.scheduler]] = self.queue
+        if self.priority_class_name is not None:
+            out[PRIORITY_LABEL] = self.priority_class_name
+        if self.scheduler == "yunikorn":
+            out[APP_ID_LABEL] = self.application_id or name
+        return out
+
+
+def batch_label_problems(batch: BatchSchedulingSpec | None, labels: dict[str, str]) -> list[tuple[Path, str]]:
+    """Labels set twice: by ``batchScheduling`` and in ``labels``."""
+    if batch is None:
+        return []
+    return [(("labels", key), f"'{key}' is set by batchScheduling: remove it here") for key in batch.labels("x")
+            if key in labels]
+
+
 class RayClusterConfig(Spec):
     """What every Ray cluster is made of: a RayCluster's settings, and the cluster a RayJob or RayService creates."""
 
@@ -654,10 +847,6 @@ class RayClusterConfig(Spec):
                 problems.append((f"workerGroups.{i}.name", f"duplicate worker group name '{n}'"))
         autoscaled = bool(self.autoscaling and self.autoscaling.enabled)
         for i, g in enumerate(self.worker_groups):
-            if autoscaled and "replicas" in g.model_fields_set and g.replicas != g.min:
-                problems.append((f"workerGroups.{i}.replicas", f"the Ray autoscaler owns the replica count of an autoscaled "
-                                                               f"group (it starts at minReplicas, {g.min}); remove replicas, or "
-                                                               f"set minReplicas: {g.replicas} to start with {g.replicas}"))
             if g.idle_timeout_seconds is not None and not autoscaled:
                 problems.append((f"workerGroups.{i}.idleTimeoutSeconds", "only the Ray autoscaler reads it, and this cluster "
                                                                          "has none: turn on autoscaling, or remove it"))
@@ -723,6 +912,12 @@ class RayClusterConfig(Spec):
         cuda = group.gpus and group.gpu_resource == NVIDIA_GPU  # TPUs and other accelerators run the CPU image
         return f"rayproject/ray:{self.ray_version}{'-gpu' if cuda else ''}"
 
+    def warm_start(self) -> list[WorkerGroupSpec]:
+        """The autoscaled groups that start above ``minReplicas`` (their ``replicas`` set)."""
+        if not (self.autoscaling and self.autoscaling.enabled):
+            return []
+        return [g for g in self.worker_groups if "replicas" in g.model_fields_set and g.replicas > g.min]
+
     @property
     def autoscaler_version(self) -> str:
         if self.autoscaling and self.autoscaling.version:
@@ -745,6 +940,9 @@ class RayClusterSpec(RayClusterConfig, Companions):
     """Extra Service for access from outside; default none (KubeRay's head Service is reused)."""
     annotations: dict[str, str] = {}
     """Annotations on the RayCluster; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for this cluster: gang scheduling, queue, priority (labels on the RayCluster);
+    default none (the pods' own ``schedulerName``, the default scheduler)."""
     wait: WaitSpec = WaitSpec()
     """Wait in ``pulumi up`` until KubeRay reports the cluster ready (``status.state: ready``); default on, 600 s."""
     suspend: bool = False
@@ -765,7 +963,8 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *gcs_problems(self), *annotation_problems(self.annotations, "annotations"),
-                *self.companion_problems(self.name), *plaintext_problems(self, "RayCluster")]
+                *self.companion_problems(self.name), *batch_label_problems(self.batch_scheduling, self.labels),
+                *plaintext_problems(self, "RayCluster")]
 
     @property
     def head_service_name(self) -> str:
@@ -775,6 +974,7 @@ class RayClusterSpec(RayClusterConfig, Companions):
 
 __all__ = [
     "AutoscalingSpec",
+    "BatchSchedulingSpec",
     "CollectorSpec",
     "DashboardSpec",
     "ExternalServiceSpec",
@@ -783,6 +983,7 @@ __all__ = [
     "RayClusterConfig",
     "RayClusterSpec",
     "RayGroup",
+    "ServeServiceSpec",
     "ServeSpec",
     "TlsSpec",
     "WorkerGroupSpec",

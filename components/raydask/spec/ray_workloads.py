@@ -6,13 +6,13 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
-from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, Field
 
 from raydask.errors import Path
 from raydask.k8s import naming, quantities
 from raydask.spec.base import (
     ClusterName,
+    ContainerName,
     Count,
     Cpu,
     IngressSpec,
@@ -28,7 +28,15 @@ from raydask.spec.base import (
 )
 from raydask.spec.companions import Companions
 from raydask.spec.needs import Needs
-from raydask.spec.ray import RAY_ENV, RayClusterConfig, RayClusterSpec, ServiceSettingsSpec
+from raydask.spec.pip import line_problem as pip_line_problem
+from raydask.spec.ray import (
+    RAY_ENV,
+    BatchSchedulingSpec,
+    RayClusterConfig,
+    RayClusterSpec,
+    ServeServiceSpec,
+    batch_label_problems,
+)
 from raydask.spec.security import gcs_problems, plaintext_problems
 
 JobName = Annotated[str, AfterValidator(lambda v: naming.check_dns1035(v, naming.RAY_JOB_NAME_MAX))]
@@ -64,7 +72,10 @@ PY_MODULE_ARCHIVES = (*WORKING_DIR_ARCHIVES, ".whl")
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 JOB_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62})$")
 APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*|\.[A-Za-z_][\w]*)$")
+IMPORT_PATH = re.compile(r"^[\w-]+(\.[\w-]+)*(:[A-Za-z_]\w*|\.[A-Za-z_]\w*)$")
+"""Ray Serve's import path as Ray imports it (``import_module_and_attr``): a module path whose parts are file or
+directory names (``-`` allowed: ``importlib`` finds ``ray-operator/``), then ``:attribute`` or ``.attribute`` (one
+name: Ray looks it up with a single ``getattr``)."""
 
 
 def _number(value: float) -> float | int:
@@ -107,7 +118,10 @@ class RuntimeEnvSpec(Spec):
     """A Ray runtime environment, rendered as Ray's ``runtime_env`` (``runtimeEnvYAML`` or a Serve app's ``runtime_env``)."""
 
     pip: list[str] = []
-    """pip requirements installed on every node before the code runs, e.g. ``emoji==2.14.1``; default none."""
+    """pip requirements installed on every node before the code runs: the lines of the requirements file Ray hands to
+    ``pip install -r``, so requirements (``emoji==2.14.1``, ``name @ https://…``, a URL or an absolute path, with
+    ``--hash`` / ``--config-settings``) and pip's requirements-file options, each on an entry of its own (``-f
+    https://…/releases.html``, ``--index-url``, ``--extra-index-url``, ``--pre``…); default none."""
     env_vars: dict[str, str] = {}
     """Environment variables for the job's or application's processes; default none."""
     working_dir: str | None = None
@@ -118,11 +132,7 @@ class RuntimeEnvSpec(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
-        for i, req in enumerate(self.pip):
-            try:
-                Requirement(req)
-            except InvalidRequirement:
-                problems.append((f"pip.{i}", f"'{req}' is not a pip requirement such as 'emoji==2.14.1'"))
+        problems += [(f"pip.{i}", problem) for i, line in enumerate(self.pip) if (problem := pip_line_problem(line))]
         for key in self.env_vars:
             if not ENV_VAR.match(key):
                 problems.append((("envVars", key), f"'{key}' is not an environment variable name (letters, digits, '_', not "
@@ -160,6 +170,7 @@ EMBEDDED_CLUSTER_EXCLUDES = frozenset({
     "suspend",  # the RayJob / RayService suspends (a RayJob) or owns its cluster
     "upgrade_strategy",  # KubeRay refuses it on the clusters of RayJobs and RayServices (the RayService has its own)
     "managed_by",  # the RayJob / RayService has its own managedBy; KubeRay must run the cluster it creates
+    "batch_scheduling",  # labels of the RayJob / RayService, which KubeRay copies to the cluster
 })
 """RayClusterSpec fields a workload's cluster does not have."""
 
@@ -194,6 +205,9 @@ class WorkloadClusterSpec(RayClusterConfig):
 class SubmitterSpec(PodSettings):
     """The submitter pod of ``K8sJobMode``: a Kubernetes Job running ``ray job submit`` and following the logs."""
 
+    container_name: ContainerName = "ray-job-submitter"
+    """Name of the submitter container (KubeRay runs the first container of the template); default
+    ``ray-job-submitter``, KubeRay's own."""
     cpu: Cpu = "250m"
     """CPU request; default ``250m``. Also the limit unless ``cpuLimit`` is set."""
     memory: Memory = "512Mi"
@@ -350,6 +364,12 @@ class RayJobSpec(Spec, Companions):
 
     name: JobName
     """Job name (DNS-1035, ≤ 47 characters); required."""
+    generate_name: bool = False
+    """Name the RayJob object ``<name>-<5 characters>``, as ``metadata.generateName: <name>-`` does, with the characters
+    derived from the job definition: every new definition is a new RayJob object, created before the old one is
+    deleted (never a name still held by a finished job), while an unchanged one keeps its object; ``name`` stays the
+    Pulumi name, the pods' and NetworkPolicies' name, the ``jobId`` prefix, and needs to be at most 41 characters.
+    The ``jobName`` output is the object's name. Default false (the object is named ``name``)."""
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
     entrypoint: Annotated[str, AfterValidator(_command)] | None = None
@@ -373,7 +393,8 @@ class RayJobSpec(Spec, Companions):
     raydask cannot check; default false: it must be a RayCluster of this stack, in the job's namespace."""
     submission_mode: SubmissionMode = "K8sJobMode"
     """How KubeRay submits: ``K8sJobMode`` (a submitter Job, default), ``HTTPMode`` (the operator calls the job API),
-    ``InteractiveMode`` (you submit, then set ``jobId``); ``SidecarMode`` is refused (its container is not "restricted")."""
+    ``InteractiveMode`` (you submit, then set ``jobId``) or ``SidecarMode`` (KubeRay adds the submitter as a container of
+    the head pod, without a securityContext: it needs ``cluster.head.podSecurity: {level: baseline, reason: ...}``)."""
     submitter: SubmitterSpec = SubmitterSpec()
     """The submitter pod (``K8sJobMode`` only); default 250m CPU, 512Mi, the head image, restricted securityContext."""
     shutdown_after_job_finishes: bool | None = None
@@ -416,6 +437,9 @@ class RayJobSpec(Spec, Companions):
     """Labels on the RayJob object (e.g. ``kueue.x-k8s.io/queue-name``); default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayJob object; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for the job's cluster and submitter: gang scheduling, queue, priority (labels on
+    the RayJob, which KubeRay copies to the cluster it creates); default none (the default scheduler)."""
 
     @property
     def shutdown_refused(self) -> str | None:
@@ -438,6 +462,11 @@ class RayJobSpec(Spec, Companions):
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
+        longest = naming.RAY_JOB_NAME_MAX - 6
+        if self.generate_name and len(self.name) > longest:
+            problems.append(("name", f"'{self.name}' is {len(self.name)} characters; with generateName the RayJob is named "
+                                     f"<name>-<5 characters>, which KubeRay limits to {naming.RAY_JOB_NAME_MAX}: at most "
+                                     f"{longest}"))
         if self.cluster is not None and self.cluster.gcs_fault_tolerance is not None:
             problems.append(("cluster.gcsFaultTolerance", "a RayJob's cluster lives for one job: fault tolerance is for "
                                                            "long-lived clusters (a RayCluster, a RayService)"))
@@ -473,10 +502,7 @@ class RayJobSpec(Spec, Companions):
         elif self.suspend and not self.shutdown:
             problems.append(("suspend", "requires shutdownAfterJobFinishes: true"))
         problems += self._deletion_problems()
-        if self.submission_mode == "SidecarMode":
-            problems.append(("submissionMode", "SidecarMode is not supported: KubeRay adds its submitter container to the head pod "
-                                               "without a securityContext, which Pod Security 'restricted' rejects; use K8sJobMode "
-                                               "or HTTPMode"))
+        problems += self._sidecar_problems()
         if self.entrypoint is None and self.submission_mode != "InteractiveMode":
             problems.append(("entrypoint", f"is required with {self.submission_mode} (only InteractiveMode, where you submit "
                                            "the job yourself, has none): give the command the job runs"))
@@ -492,8 +518,32 @@ class RayJobSpec(Spec, Companions):
                                       "digit"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += batch_label_problems(self.batch_scheduling, self.labels)
+        if self.batch_scheduling is not None and self.cluster is None:
+            problems.append(("batchScheduling", "schedules the cluster a job creates: a job on an existing cluster "
+                                                "(clusterSelector) has only its submitter; set it on that RayCluster"))
         problems += plaintext_problems(self, "RayJob")
         return problems
+
+    def _sidecar_problems(self) -> list[tuple[Path, str]]:
+        """``SidecarMode``: KubeRay adds its submitter container to the head pod, without a securityContext."""
+        if self.submission_mode != "SidecarMode":
+            return []
+        if self.cluster is None:
+            return [("submissionMode", "SidecarMode needs a cluster of the job's own (KubeRay refuses it with "
+                                       "clusterSelector): use K8sJobMode or HTTPMode")]
+        out: list[tuple[Path, str]] = []
+        head = self.cluster.head
+        if head.pod_security is None:
+            out.append(("submissionMode", "SidecarMode: KubeRay adds its submitter container to the head pod without a "
+                                          "securityContext, which Pod Security \"restricted\" refuses: give the head an "
+                                          "exception, cluster.head.podSecurity: {level: baseline, reason: ...} (its namespace "
+                                          "then enforces baseline), or use K8sJobMode"))
+        restart = (head.pod_patch.get("spec") or {}).get("restartPolicy") if isinstance(head.pod_patch, dict) else None
+        if restart not in (None, "Never"):
+            out.append(("cluster.head.podPatch.spec.restartPolicy", "KubeRay refuses a head restartPolicy other than Never "
+                                                                    "with SidecarMode"))
+        return out
 
     def _deletion_problems(self) -> list[tuple[Path, str]]:
         """``deletionStrategy`` against the job: KubeRay's rules on the selected cluster and the autoscaler."""
@@ -656,7 +706,9 @@ def _route_prefix(value: str) -> str:
 
 def _import_path(value: str) -> str:
     if not IMPORT_PATH.match(value):
-        raise ValueError(f"'{value}' is not an import path such as 'module:app' or 'package.module.app'")
+        raise ValueError(f"'{value}' is not an import path Ray can import, such as 'module:app', 'package.module.app' or "
+                         "'my-dir.module:app' (module parts are file or directory names; one attribute after ':' or the "
+                         "last '.')")
     return value
 
 
@@ -764,13 +816,16 @@ class RayServiceSpec(Spec, Companions):
     replace the RayService to change it."""
     ingress: IngressSpec | None = None
     """Ingress to the Serve endpoint (``<name>-serve-svc``, port ``serve``); default none (in-cluster only)."""
-    serve_service: ServiceSettingsSpec | None = None
-    """Name, labels and annotations of the Serve Service KubeRay creates (``serveService``); default KubeRay's
-    (``<name>-serve-svc``)."""
+    serve_service: ServeServiceSpec | None = None
+    """Name, labels, annotations and ServiceSpec fields (``spec``: ``type``, ``loadBalancerSourceRanges``…) of the Serve
+    Service KubeRay creates (``serveService``); default KubeRay's (``<name>-serve-svc``, the head's ``serviceType``)."""
     labels: dict[str, str] = {}
     """Labels on the RayService object; default none."""
     annotations: dict[str, str] = {}
     """Annotations on the RayService object; default none."""
+    batch_scheduling: BatchSchedulingSpec | None = None
+    """The operator's batch scheduler for the service's clusters: gang scheduling, queue, priority (labels on the
+    RayService, which KubeRay copies to each cluster it creates); default none (the default scheduler)."""
 
     @property
     def serve_service_name(self) -> str:
@@ -780,8 +835,17 @@ class RayServiceSpec(Spec, Companions):
     def problems(self) -> list[tuple[Path, str]]:
         problems = [*super().problems(), *self.companion_problems(self.name)]
         if self.serve_service is not None and self.serve_service.extra_ports:
-            problems.append(("serveService.extraPorts", "KubeRay keeps only the 'serve' port on the Serve Service: expose "
+            problems.append(("serveService.extraPorts", "KubeRay keeps only the serving ports on the Serve Service: expose "
                                                         "more ports on the head Service (cluster.head.service.extraPorts)"))
+        if self.serve_service is not None:
+            serving = {"serve", *(p.get("name") for p in self.cluster.head.extra_ports if isinstance(p, dict))}
+            ports = self.serve_service.spec.get("ports")
+            for i, port in enumerate(ports if isinstance(ports, list) else []):
+                name = port.get("name") if isinstance(port, dict) else None
+                if isinstance(name, str) and name.startswith("serve-") and name not in serving:
+                    problems.append((("serveService", "spec", "ports", i, "name"), f"'{name}' is no port of the head "
+                                                                                  "container: KubeRay drops it; declare it "
+                                                                                  "in cluster.head.extraPorts"))
         if not self.applications:
             problems.append(("applications", "needs at least one Serve application"))
         names = [a.name for a in self.applications]
@@ -805,6 +869,7 @@ class RayServiceSpec(Spec, Companions):
                                                     "scales the new cluster with Ray's autoscaler): set autoscaling: {}"))
         problems += label_problems(self.labels, "labels", ("ray.io/",))
         problems += annotation_problems(self.annotations, "annotations")
+        problems += batch_label_problems(self.batch_scheduling, self.labels)
         problems += plaintext_problems(self, "RayService")
         return problems
 

@@ -20,9 +20,9 @@ from pydantic import AfterValidator, Field, StrictInt
 from raydask.errors import Path, key_path, parts
 from raydask.k8s import naming
 from raydask.k8s.security import INGRESS_AUTH_ANNOTATIONS
-from raydask.spec.base import IngressSpec, Label, Spec
+from raydask.spec.base import IngressSpec, Label, Quantity, Spec, Subdomain
 from raydask.spec.kuberay import default_feature_gates
-from raydask.spec.needs import KubeRay, Needs, check, unmet
+from raydask.spec.needs import KubeRay, Needs, check, needs_of, unmet
 
 if TYPE_CHECKING:
     from raydask.spec.dask import DaskClusterSpec
@@ -183,14 +183,70 @@ class SecretKeySpec(Spec):
     """Data key; default ``password``."""
 
 
+GCS_STORAGE_VOLUME = ("gcs-storage", "/data/gcs")
+"""(volume name, mount path) of the embedded RocksDB store KubeRay mounts into the head container."""
+GCS_STORAGE_ENV = ("RAY_gcs_storage", "RAY_gcs_storage_path")
+"""Environment variables KubeRay sets in the head container for the embedded RocksDB store (it refuses them by hand)."""
+ROCKSDB_NEEDS = Needs(kuberay="1.7.0", crd="gcsFaultToleranceOptions.backend", gate="GCSFaultToleranceEmbeddedStorage",
+                      what="the embedded RocksDB backend", when=lambda v: v == "rocksdb")
+"""What ``gcsFaultTolerance.backend: rocksdb`` needs."""
+
+
+class GcsStorageSpec(Spec):
+    """The persistent volume of the embedded RocksDB store (``gcsFaultToleranceOptions.storage``): a PVC KubeRay creates
+    (``<cluster>-gcs-pvc``, owned by the RayCluster), or an existing one (``claimName``)."""
+
+    claim_name: Subdomain | None = None
+    """An existing PersistentVolumeClaim to keep the store in, which KubeRay uses as it is (never creates, resizes or
+    deletes it): the way to keep the state across a RayService's upgrades; default none (KubeRay creates one). Not with
+    ``size``, ``storageClassName`` or ``accessModes``."""
+    size: Quantity | None = None
+    """Size of the PVC KubeRay creates; default KubeRay's, ``1Gi``. KubeRay creates it once: a later change needs the
+    PVC deleted."""
+    storage_class_name: Subdomain | None = None
+    """StorageClass of the PVC KubeRay creates; default the cluster's default class."""
+    access_modes: list[Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]] = []
+    """Access modes of the PVC KubeRay creates; default KubeRay's, ``[ReadWriteOnce]`` (RocksDB has one writer)."""
+    sub_path: str | None = Field(default=None, min_length=1)
+    """A directory of the volume to mount instead of its root (a relative path); default the root."""
+    deletion_policy: Literal["DeleteWithCluster", "Retain"] | None = None
+    """``DeleteWithCluster`` (KubeRay's default) or ``Retain``: keep the PVC KubeRay created, and the state, when the
+    RayCluster is deleted (a cluster of the same name adopts it)."""
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.claim_name is not None:
+            for key, value in (("size", self.size), ("storageClassName", self.storage_class_name),
+                               ("accessModes", self.access_modes), ("deletionPolicy", self.deletion_policy)):
+                if value:
+                    problems.append((key, "configures the PVC KubeRay creates; with claimName KubeRay uses your PVC as it "
+                                          "is: remove it"))
+        if self.sub_path is not None and (self.sub_path.startswith("/") or ".." in self.sub_path.split("/")):
+            problems.append(("subPath", f"'{self.sub_path}' must be a relative path inside the volume (no leading '/', no "
+                                        "'..')"))
+        return problems
+
+    def build(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in (("claimName", self.claim_name), ("size", self.size), ("storageClassName", self.storage_class_name),
+                           ("accessModes", list(self.access_modes)), ("subPath", self.sub_path),
+                           ("deletionPolicy", self.deletion_policy)):
+            if value:
+                out[key] = value
+        return out
+
+
 class GcsFaultToleranceSpec(Spec):
-    """GCS fault tolerance with an external Redis, RayCluster ``gcsFaultToleranceOptions``.
+    """GCS fault tolerance, RayCluster ``gcsFaultToleranceOptions``: the head keeps the cluster's state outside its own
+    memory, so a restarted head resumes running jobs, actors and Serve apps. In an external Redis (``backend: redis``,
+    the default), or in RocksDB embedded in the GCS on a persistent volume KubeRay mounts on the head (``backend:
+    rocksdb``, alpha)."""
 
-    The head keeps cluster state in Redis, so a restarted head resumes running jobs, actors and Serve apps.
-    """
-
-    redis_address: RedisAddress
-    """``host:port`` of the Redis server, e.g. ``redis.ml.svc.cluster.local:6379``; required."""
+    backend: Annotated[Literal["redis", "rocksdb"], ROCKSDB_NEEDS] = "redis"
+    """``redis`` (an external Redis, ``redisAddress``) or ``rocksdb`` (embedded, on a PVC, ``storage``; KubeRay's
+    ``GCSFaultToleranceEmbeddedStorage`` gate); default ``redis``. Immutable: the API server refuses a change."""
+    redis_address: RedisAddress | None = None
+    """``host:port`` of the Redis server, e.g. ``redis.ml.svc.cluster.local:6379``; required with ``redis``."""
     redis_cidr: Cidr | None = None
     """Network of the Redis server for the NetworkPolicy egress rule; default any destination on the Redis port."""
     password_secret: SecretKeySpec | None = None
@@ -198,12 +254,47 @@ class GcsFaultToleranceSpec(Spec):
     ``raydask:redisPassword``."""
     external_storage_namespace: str | None = Field(default=None, min_length=1)
     """Key prefix of this cluster's state in Redis; default KubeRay's (the RayCluster's UID)."""
+    storage: GcsStorageSpec | None = None
+    """``rocksdb`` only: the volume the store lives on; default a 1Gi ``ReadWriteOnce`` PVC KubeRay creates."""
+
+    @property
+    def redis(self) -> bool:
+        """Whether the state is in an external Redis."""
+        return self.backend == "redis"
 
     @property
     def redis_port(self) -> int:
-        m = _REDIS_ADDRESS.match(self.redis_address)
+        m = _REDIS_ADDRESS.match(self.redis_address or "")
         assert m is not None
         return int(m.group("port"))
+
+    def problems(self) -> list[tuple[Path, str]]:
+        problems = super().problems()
+        if self.redis:
+            if self.redis_address is None:
+                problems.append(("redisAddress", "required with the redis backend: host:port of your Redis (or backend: "
+                                                 "rocksdb for the store embedded in the GCS)"))
+            if self.storage is not None:
+                problems.append(("storage", "only applies to backend: rocksdb (KubeRay refuses it with redis)"))
+            return problems
+        for key, value in (("redisAddress", self.redis_address), ("redisCidr", self.redis_cidr),
+                           ("passwordSecret", self.password_secret),
+                           ("externalStorageNamespace", self.external_storage_namespace)):
+            if value is not None:
+                problems.append((key, "is Redis's: KubeRay refuses it with backend: rocksdb"))
+        return problems
+
+    def build(self, password_ref: tuple[str, str] | None) -> dict[str, Any]:
+        """``gcsFaultToleranceOptions``; the Redis password only as a reference to ``password_ref`` (Secret, key)."""
+        if not self.redis:
+            storage = self.storage.build() if self.storage else {}
+            return {"backend": "rocksdb", **({"storage": storage} if storage else {})}
+        assert password_ref is not None
+        out: dict[str, Any] = {"redisAddress": self.redis_address,
+                               "redisPassword": {"valueFrom": {"secretKeyRef": {"name": password_ref[0], "key": password_ref[1]}}}}
+        if self.external_storage_namespace:
+            out["externalStorageNamespace"] = self.external_storage_namespace
+        return out
 
 
 @dataclass(frozen=True)
@@ -264,6 +355,14 @@ def gcs_problems(cluster: RayClusterConfig) -> list[Problem]:
         if env in cluster.head.env:
             out.append(("head.env", f"'{env}' cannot be combined with gcsFaultTolerance; KubeRay sets it from "
                                     "gcsFaultTolerance"))
+    if not cluster.gcs_fault_tolerance.redis:
+        out += [(("head", "env", env), f"'{env}' is set by KubeRay for the embedded RocksDB store (it refuses the cluster "
+                                       "otherwise): remove it")
+                for env in GCS_STORAGE_ENV if env in cluster.head.env]
+        name, path = GCS_STORAGE_VOLUME
+        out += [(("head", "volumes", i), f"'{v.name}' at {v.mount_path}: KubeRay mounts the embedded RocksDB store as volume "
+                                         f"'{name}' at {path}: choose another name and path")
+                for i, v in enumerate(cluster.head.volumes) if v.name == name or v.mount_path.rstrip("/") == path]
     return out
 
 
@@ -390,17 +489,21 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
     out: list[Problem] = []
     kuberay = kuberay_of(stack)
     ray: list[tuple[str, Sequence[RayClusterSpec | RayJobSpec | RayServiceSpec]]] = [
-        ("rayClusters", stack.ray_clusters), ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+        ("rayClusters", stack.ray_clusters), ("rayJobs", stack.ray_jobs), ("rayCronJobs", stack.ray_cron_jobs),
+        ("rayServices", stack.ray_services)]
     clusters: list[tuple[str, RayClusterConfig]] = []
     for field, workloads in ray:
         for i, w in enumerate(workloads):
-            if kuberay is not None:
+            if kuberay is not None and field != "rayCronJobs":  # below, under the kind's own requirement
                 out += unmet(w, (field, i), kuberay=kuberay)
             cluster = w if isinstance(w, RayClusterConfig) else w.cluster
             if cluster is not None:
                 where = f"{field}.{i}" if cluster is w else f"{field}.{i}.cluster"
                 clusters.append((f"{field}[{i}]", cluster))
                 out += [(f"{where}.{p}", m) for p, m in _namespace_problems(cluster, stack)]
+    if kuberay is not None:
+        out += check(stack.ray_cron_jobs, needs_of(type(stack), "ray_cron_jobs"), ("rayCronJobs",), kind="RayCronJob",
+                     kuberay=kuberay)
     inheriting = [(label, c) for label, c in clusters if c.auth is None]
     if stack.ray_auth is not None and inheriting:
         for label, c in inheriting:  # the stack-wide default against every cluster's Ray version
@@ -411,7 +514,7 @@ def stack_problems(stack: StackSpec) -> list[Problem]:
         out += [(f"rayClusters.{i}.{p}", m) for p, m in ray_exposure_problems(c, require_tls=stack.require_tls,
                                                                                authenticated=authenticated)]
     jobs_and_services: list[tuple[str, Sequence[RayJobSpec | RayServiceSpec]]] = [
-        ("rayJobs", stack.ray_jobs), ("rayServices", stack.ray_services)]
+        ("rayJobs", stack.ray_jobs), ("rayCronJobs", stack.ray_cron_jobs), ("rayServices", stack.ray_services)]
     for field, items in jobs_and_services:
         for i, w in enumerate(items):
             inherited = stack.ray_auth if w.cluster is not None and w.cluster.auth is None else None

@@ -14,9 +14,11 @@ from raydask.k8s.naming import DaskNames, RayNames, network_policy_group
 from raydask.spec.base import Label, MonitoringSpec, PullPolicy, Spec
 from raydask.spec.dask import DASK_CHART, DaskClusterSpec, DaskJobSpec, DaskOperatorSpec
 from raydask.spec.kuberay import KUBERAY_CHART, KubeRayOperatorSpec
+from raydask.spec.needs import Needs
 from raydask.spec.operators import OperatorSpec, operator_versions
 from raydask.spec.overrides import pod_security_levels
 from raydask.spec.ray import RayClusterSpec
+from raydask.spec.ray_cron_job import RayCronJobSpec
 from raydask.spec.ray_workloads import RayJobSpec, RayServiceSpec
 from raydask.spec.security import AuthSpec, NetworkPolicySpec, effective_network_policy, stack_problems
 
@@ -99,6 +101,8 @@ class StackSpec(Spec):
     """Ray clusters; default none."""
     ray_jobs: list[RayJobSpec] = []
     """Ray batch jobs (RayJob); default none."""
+    ray_cron_jobs: Annotated[list[RayCronJobSpec], Needs(kuberay="1.7.0", crd="RayCronJob", gate="RayCronJob")] = []
+    """Ray batch jobs on a schedule (RayCronJob: KubeRay creates a RayJob at each scheduled time); default none."""
     ray_services: list[RayServiceSpec] = []
     """Ray Serve applications (RayService); default none."""
     dask_operator: DaskOperatorSpec | None = None
@@ -119,7 +123,35 @@ class StackSpec(Spec):
 
     def problems(self) -> list[tuple[Path, str]]:
         return [*super().problems(), *self._name_problems(), *self._namespace_problems(), *self._secret_key_problems(),
-                *stack_problems(self)]
+                *self._batch_scheduler_problems(), *self._warm_start_problems(), *stack_problems(self)]
+
+    def _warm_start_problems(self) -> list[tuple[Path, str]]:
+        """A starting count above ``minReplicas`` patches one field of a worker group: it needs raydask's RayCluster
+        CRD, whose ``workerGroupSpecs`` is a list map (upstream's atomic list would make the patch a conflict)."""
+        if self.kuberay is None or self.kuberay.crds.manage:
+            return []
+        return [(f"rayClusters.{i}.workerGroups.{j}.replicas",
+                 "a starting count above minReplicas needs raydask's RayCluster CRD (workerGroupSpecs as a list map, so it "
+                 "is applied to the group alone), which kuberay.crds.manage: false leaves to Helm: remove replicas, or let "
+                 "raydask manage the CRDs")
+                for i, c in enumerate(self.ray_clusters) for j, g in enumerate(c.worker_groups) if g in c.warm_start()]
+
+    def _batch_scheduler_problems(self) -> list[tuple[Path, str]]:
+        """Workloads asking the stack's KubeRay operator for a batch scheduler it does not run (it would read none of
+        their labels)."""
+        if self.kuberay is None:
+            return []  # an operator installed elsewhere: its --batch-scheduler is not known here
+        have = self.kuberay.batch_scheduler
+        out: list[tuple[Path, str]] = []
+        for field, i, w in self.workloads():
+            batch = getattr(w, "batch_scheduling", None)
+            if batch is None or batch.scheduler == have:
+                continue
+            runs = f"runs {have}" if have else "runs no batch scheduler"
+            out.append((f"{field}.{i}.batchScheduling.scheduler",
+                        f"the stack's KubeRay operator {runs} (raydask:kuberay.batchScheduler), so it would ignore "
+                        f"{batch.scheduler}'s labels: set raydask:kuberay.batchScheduler: {batch.scheduler}"))
+        return out
 
     def _secret_key_problems(self) -> list[tuple[Path, str]]:
         """Secrets that would read a raydask setting (``raydask:namespace``) as their value."""
@@ -131,9 +163,13 @@ class StackSpec(Spec):
     def workloads(self) -> list[tuple[str, int, Workload]]:
         """(config key, index, spec) of every Ray cluster, job, service and Dask cluster, in declaration order."""
         kinds: list[tuple[str, Sequence[Workload]]] = [
-            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayServices", self.ray_services),
-            ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
+            ("rayClusters", self.ray_clusters), ("rayJobs", self.ray_jobs), ("rayCronJobs", self.ray_cron_jobs),
+            ("rayServices", self.ray_services), ("daskClusters", self.dask_clusters), ("daskJobs", self.dask_jobs)]
         return [(field, i, w) for field, items in kinds for i, w in enumerate(items)]
+
+    def serve_ports(self) -> list[int]:
+        """The Serve ports of the stack's RayServices (the KubeRay operator probes Serve's proxies there)."""
+        return sorted({s.cluster.head.serve_port for s in self.ray_services})
 
     def _name_problems(self) -> list[tuple[Path, str]]:
         """Names that collide: two workloads of one name in a namespace (they share Services, Ingresses, NetworkPolicies
@@ -199,17 +235,21 @@ class StackSpec(Spec):
                     policy = effective_network_policy(self.network_policy, w.cluster.network_policy)
                 netpol = RayNames.network_policy(w.name, "netpol")
                 head = w.head_service_name if isinstance(w, RayClusterSpec) else RayNames.head_service(w.name)
-                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayServiceSpec: "RayService"}[type(w)]
+                kind = {RayClusterSpec: "RayCluster", RayJobSpec: "RayJob", RayCronJobSpec: "RayCronJob",
+                        RayServiceSpec: "RayService"}[type(w)]
                 names = [(kind, w.name), ("Service", head), ("Service", RayNames.metrics_service(w.name)),
                          ("ServiceMonitor", RayNames.service_monitor(w.name)), ("Ingress", RayNames.ingress(w.name, "serve"))]
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
-                    if w.gcs_fault_tolerance is not None and w.gcs_fault_tolerance.password_secret is None:
+                    ft = w.gcs_fault_tolerance
+                    if ft is not None and ft.redis and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
+                    if ft is not None and not ft.redis and not (ft.storage and ft.storage.claim_name):
+                        names.append(("PersistentVolumeClaim", f"{w.name}-gcs-pvc"))
                 if isinstance(w, RayServiceSpec):
                     names.append(("Service", w.serve_service_name))
                     ft = w.cluster.gcs_fault_tolerance
-                    if ft is not None and ft.password_secret is None:
+                    if ft is not None and ft.redis and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
                 if policy:
                     names.append(("NetworkPolicy", netpol))
@@ -344,7 +384,8 @@ class StackSpec(Spec):
         found = [self.namespace]
         if self.kuberay:
             found += [self.kuberay.namespace or self.namespace, *self.kuberay.watch_namespaces]
-        ray: list[RayClusterSpec | RayJobSpec | RayServiceSpec] = [*self.ray_clusters, *self.ray_jobs, *self.ray_services]
+        ray: list[RayClusterSpec | RayJobSpec | RayServiceSpec] = [*self.ray_clusters, *self.ray_jobs, *self.ray_cron_jobs,
+                                                                  *self.ray_services]
         found += [c.namespace or self.namespace for c in ray]
         if self.dask_operator:
             found.append(self.dask_operator.namespace or self.namespace)
