@@ -126,6 +126,8 @@ def _checked(obj: dict[str, Any], kubernetes_version: str) -> list[Finding]:
 _CRD_RESULTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[Finding, ...]]] = {}
 """Checked CRDs by ``(JSON text, Kubernetes version)``: every stack of a project installs the same megabyte-sized CRDs,
 so a process (``raydask validate dev production``) walks each one once."""
+_CRD_RESULTS_KEPT = 32
+"""At most this many (the oldest go first): a project installs a dozen CRDs at most."""
 
 
 def _crd_checked(raw: dict[str, Any], kubernetes_version: str) -> tuple[dict[str, Any], tuple[Finding, ...]]:
@@ -136,6 +138,8 @@ def _crd_checked(raw: dict[str, Any], kubernetes_version: str) -> tuple[dict[str
 
     key = (json.dumps(raw, sort_keys=True, default=repr), kubernetes_version)
     if key not in _CRD_RESULTS:
+        if len(_CRD_RESULTS) >= _CRD_RESULTS_KEPT:
+            del _CRD_RESULTS[next(iter(_CRD_RESULTS))]
         obj = normalize(raw)
         shape = _object_shape(obj)
         _CRD_RESULTS[key] = (obj, (*shape, *(() if any(f.path == "apiVersion" for f in shape) else _checked(obj, kubernetes_version))))
