@@ -3,9 +3,11 @@ cache filled in advance; every failure a message that says what to do."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import http.server
+import json
 import shutil
 import subprocess
 import threading
@@ -165,3 +167,28 @@ def test_kuberay_samples_come_from_the_reference_folder() -> None:
 
     samples = kuberay_samples()  # skips (CI: fails) with one line without ../shared
     assert any(samples.glob("ray-cluster*.yaml"))
+
+
+def test_parsed_yaml_is_kept_as_json_by_content_and_only_when_json_holds_it(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    """A parsed CRD file is stored once as JSON (named by its text's sha256) and read back instead of parsing YAML; YAML
+    that JSON would change (a date) is not stored; a damaged entry is parsed again, never trusted."""
+    monkeypatch.setenv(charts.CACHE_ENV, str(tmp_path / "cache"))
+    plain, dated = tmp_path / "plain.yaml", tmp_path / "dated.yaml"
+    plain.write_text("kind: CustomResourceDefinition\nmetadata: {name: a}\nspec: {n: 3, f: 1.5}\n---\nkind: Other\n")
+    dated.write_text("kind: CustomResourceDefinition\nmetadata: {name: b, created: 2024-01-01}\n")
+    stored = tmp_path / "cache" / charts.PARSED_DIR / f"{hashlib.sha256(plain.read_bytes()).hexdigest()}.json"
+    charts._parsed.cache_clear()
+    try:
+        assert charts.file_documents(plain) == list(yaml.safe_load_all(plain.read_text()))
+        assert json.loads(stored.read_text()) == list(yaml.safe_load_all(plain.read_text()))
+        assert charts.file_documents(dated)[0]["metadata"]["created"] == datetime.date(2024, 1, 1)
+        assert [p.name for p in stored.parent.iterdir()] == [stored.name]
+        stored.write_text('[{"kind": "FromTheCache"}]')
+        charts._parsed.cache_clear()
+        assert charts.file_documents(plain) == [{"kind": "FromTheCache"}]  # read from the cache, not parsed
+        stored.write_text("[{damaged")
+        charts._parsed.cache_clear()
+        assert charts.file_documents(plain)[0]["spec"] == {"n": 3, "f": 1.5}
+    finally:
+        charts._parsed.cache_clear()

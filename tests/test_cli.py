@@ -393,3 +393,18 @@ def test_validate_without_the_validators_says_which_extra(monkeypatch: pytest.Mo
     assert result.stderr.splitlines() == [
         "error: raydask validate runs the validators, which are not installed (ray[serve], dask-kubernetes): pip install "
         "'raydask[validate]' (in a checkout: bash scripts/setup.sh --validate)"]
+
+
+def test_help_loads_no_pulumi_grpc_pydantic_or_yaml() -> None:
+    """``raydask --help`` imports the CLI only: Pulumi, gRPC, pydantic, PyYAML and the program load when a command runs
+    (≤ 0.3 s of CPU, see docs/performance.md). A command's ``--help`` adds pydantic only (Typer's own adapters)."""
+    script = (
+        "import os, sys\n"
+        "from raydask.offline.cli import main\n"
+        "heavy = ('pulumi', 'pulumi_kubernetes', 'grpc', 'pydantic', 'yaml', 'jsonschema', 'raydask.program', 'raydask.spec')\n"
+        "os._exit = lambda code: print(sorted({h for m in sys.modules for h in heavy if m == h or m.startswith(h + '.')}))\n"
+        "main(sys.argv[1:])\n"
+    )
+    for args, loaded in ((["--help"], "[]"), (["render", "--help"], "['pydantic']"), (["validate", "--help"], "['pydantic']")):
+        proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
+        assert "Usage" in proc.stdout and proc.stdout.rstrip().endswith(loaded), (args, proc.stdout[-400:], proc.stderr)

@@ -903,10 +903,11 @@ def test_dask_waits_for_its_operator_and_namespaces(run_program: Any, project_ro
         main()
 
     run_stack(run_program, "production", program)
-    assert set(deps[("raydask:dask:DaskCluster", "analytics")]) == {"dask-operator", "namespace-ml"}
+    assert set(deps[("raydask:dask:DaskCluster", "analytics")]) == {"namespace-ml"}  # everything of the component
+    assert "dask-operator" in deps[("kubernetes:kubernetes.dask.org/v1:DaskCluster", "analytics")]  # the DaskCluster itself
     assert deps[("raydask:dask:DaskOperator", "dask-operator")] == ["namespace-dask-operator"]
     assert seen["namespace-dask-operator"].protect is True
-    assert "kuberay" not in deps[("raydask:dask:DaskCluster", "analytics")]
+    assert "kuberay" not in deps[("kubernetes:kubernetes.dask.org/v1:DaskCluster", "analytics")]
 
 
 @pytest.mark.parametrize(("patch", "message"), [

@@ -33,7 +33,7 @@ def test_committed_schema_is_the_generated_one() -> None:
 def test_inputs_are_the_python_constructors_keywords() -> None:
     for kind in KINDS:
         params = {n for n, p in inspect.signature(kind.component.__init__).parameters.items()
-                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "name", "opts", "key"}
+                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "name", "opts", "key", "main_depends_on"}
         params -= {"plan_options"}  # what the program derives from the whole stack (its Serve ports), not an input
         fields = set(kind.args.model_fields) - {"security"} | ({"security"} if "security" in params else set())
         if kind.component is Stack:

@@ -690,12 +690,12 @@ def test_program_wires_jobs_and_services_after_operator_namespaces_and_clusters(
     result = run_program(program)
     names = {(o["kind"], o["metadata"]["name"]) for o in result.objects()}
     assert {("Namespace", "ml"), ("Namespace", "batch"), ("RayJob", "report"), ("RayJob", "etl"), ("RayService", "fruit")} <= names
-    report = deps[("raydask:ray:RayJob", "report")]
+    report = deps[("kubernetes:ray.io/v1:RayJob", "report")]
     assert any(isinstance(d, RayCluster) for d in report)  # a job on a stack cluster waits for it
-    for key in [("raydask:ray:RayJob", "report"), ("raydask:ray:RayJob", "etl"), ("raydask:ray:RayService", "fruit")]:
-        kinds = {d._type.rsplit(":", 1)[-1] for d in deps[key]}
-        assert {"KubeRayOperator", "Namespace"} <= kinds, key
-    assert not any(isinstance(d, RayCluster) for d in deps[("raydask:ray:RayJob", "etl")])
+    for kind, name in [("RayJob", "report"), ("RayJob", "etl"), ("RayService", "fruit")]:
+        assert {d._type.rsplit(":", 1)[-1] for d in deps[(f"raydask:ray:{kind}", name)]} == {"Namespace"}, name
+        assert "KubeRayOperator" in {d._type.rsplit(":", 1)[-1] for d in deps[(f"kubernetes:ray.io/v1:{kind}", name)]}, name
+    assert not any(isinstance(d, RayCluster) for d in deps[("kubernetes:ray.io/v1:RayJob", "etl")])
     assert result.outputs["rayJobs"]["report"] == {"namespace": "ml", "jobId": job_built(SELECTOR_JOB).job_id,
                                                    "dashboardUrl": "http://train-head-svc.ml.svc.cluster.local:8265",
                                                    "jobName": "report"}

@@ -476,9 +476,10 @@ def test_redis_password_never_leaves_its_secret(run_program: Any, project_root: 
     elsewhere = [r for r in result.resources if r is not secret]
     assert elsewhere and not [r.name for r in elsewhere if PASSWORD in json.dumps(r.inputs, default=str)]
     assert PASSWORD not in json.dumps(result.outputs, default=str)
-    # The cluster starts only once its Secret and NetworkPolicies exist.
+    # The cluster starts only once its Secret and NetworkPolicies exist (and its operator: see test_dependency_graph).
     after = {getattr(d, "_name", "") for d in seen["train"].opts.depends_on or []}
-    assert after == {"train-secret-train-redis-password", "train-networkpolicy-train-netpol", "train-networkpolicy-train-netpol-head"}
+    assert after == {"train-secret-train-redis-password", "train-networkpolicy-train-netpol", "train-networkpolicy-train-netpol-head",
+                     "kuberay"}
 
 
 def test_redis_password_must_be_a_pulumi_secret(run_program: Any, project_root: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from upstream import kuberay_chart
 
 from raydask import charts
 from raydask.offline.validation import Finding, builtin, consumers, crd, references, upstream, validate_objects
@@ -821,3 +822,23 @@ def test_one_owner_for_name_and_quantity_rules() -> None:
         quantities.parse("4 GB")
     assert builtin.quantity_error("4 GB") == str(exc.value)
     assert builtin.parse_quantity("1.5Gi") == quantities.parse("1.5Gi")
+
+
+def test_a_crd_is_checked_once_per_process_whatever_the_number_of_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stack installs the same megabyte-sized CRDs: ``raydask validate dev production`` walks each one once, and
+    each stack still gets its findings."""
+    import raydask.offline.validation as validation
+
+    crd_doc = next(d for d in charts.LocalChart("kuberay-operator", "1.7.0", kuberay_chart("1.7.0")).crds()
+                   if d["spec"]["names"]["kind"] == "RayCluster")
+    calls: list[str] = []
+    checked = validation._checked
+    monkeypatch.setattr(validation, "_checked", lambda obj, version: calls.append(obj["kind"]) or checked(obj, version))
+    monkeypatch.setattr(validation, "_CRD_RESULTS", {})
+    broken = copy.deepcopy(crd_doc)
+    broken["metadata"]["name"] = "others.ray.io"
+    broken["spec"]["versions"][0]["served"] = "yes"
+    first = validate_objects([crd_doc, broken, ray_cluster()])
+    second = validate_objects([copy.deepcopy(crd_doc), copy.deepcopy(broken), ray_cluster()])
+    assert calls == ["CustomResourceDefinition", "CustomResourceDefinition", "RayCluster", "RayCluster"]
+    assert first == second and [f.path for f in first] == ["spec.versions[0].served"], first

@@ -242,7 +242,7 @@ def build_stack(spec: StackSpec, root: Path | None = None, opts: pulumi.Resource
             component = kind.component(
                 item.name, item, namespace=spec.namespace, monitoring=spec.monitoring, security=security,
                 secret_values=secrets, key=f"{NAMESPACE}:{kind.key}[{i}]",
-                opts=after([ns], [*operators[kind.operator], *([selected] if selected else [])]), **extra)
+                opts=after([ns]), main_depends_on=[*operators[kind.operator], *([selected] if selected else [])], **extra)
             if kind.component is RayCluster:
                 declared[(ns, item.name)] = (component, item)
             out[item.name] = endpoint_outputs(component, ns)

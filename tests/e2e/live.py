@@ -246,3 +246,16 @@ def joined(thread: threading.Thread, timeout: float = 300) -> None:
 
 __all__ = ["E2E_STACKS", "ROOT", "ControlPlane", "Pulumi", "in_background", "items", "joined", "kube_get", "patch_as",
            "project_copy", "secret_value", "start_operators", "wait_until"]
+
+
+def assert_no_changes(stack: Any) -> None:
+    """A preview and an up of ``stack`` with nothing changed report every resource ``same``: no update, create, delete
+    or replace (a readiness wait or a status field that leaves an update behind would show here, named)."""
+    for run in (stack.preview, stack.up):
+        events: list[Any] = []
+        result = run(color="never", on_event=events.append)
+        changed = sorted((e.resource_pre_event.metadata.op, e.resource_pre_event.metadata.urn.rsplit("::", 1)[-1])
+                         for e in events if e.resource_pre_event is not None
+                         and e.resource_pre_event.metadata.op not in ("same", "read"))
+        summary = result.change_summary if hasattr(result, "change_summary") else result.summary.resource_changes
+        assert not changed and set(summary or {}) <= {"same"}, (run.__name__, summary, changed)

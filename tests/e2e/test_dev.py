@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from live import ROOT, ControlPlane, Pulumi, items, joined, kube_get, project_copy, start_operators
+from live import ROOT, ControlPlane, Pulumi, assert_no_changes, items, joined, kube_get, project_copy, start_operators
 from pulumi import automation as auto
 from run_pulumi import select_stack
 from stack_renders import program_run
@@ -60,6 +60,7 @@ def test_dev_stack_preview_up_destroy(cluster: ControlPlane, pulumi: Pulumi, cha
         # the up returned once the operator set Pending or Running (dask-kubernetes #968); Running follows, nudged
         cluster.wait_dask_cluster_running("ray-dev", "dask")
         assert kube_get(cluster, "/apis/ray.io/v1/namespaces/" + QUIET + "/rayjobs/hello")["spec"]["entrypoint"]
+        assert_no_changes(stack)  # once the clusters are ready, nothing is left to update
     finally:  # a failure above must not leave the dev stack's objects to the e2e stack's tests
         stack.destroy(color="never")
         cluster.stop_kuberay()

@@ -23,6 +23,7 @@ from live import (
     ROOT,
     ControlPlane,
     Pulumi,
+    assert_no_changes,
     items,
     joined,
     kube_get,
@@ -198,7 +199,7 @@ def test_up_creates_what_the_operators_reconcile(deployed: Deployed) -> None:
 
 
 def test_a_second_up_and_a_refresh_change_nothing(deployed: Deployed) -> None:
-    deployed.up(expect_no_changes=True)
+    assert_no_changes(deployed.stack)
     deployed.stack.refresh(expect_no_changes=True, color="never", on_output=print)
 
 

@@ -133,11 +133,12 @@ class Registered(Generic[E]):
     """The patches of ``main``, in the plan's order."""
 
 
-def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E]) -> Registered[E]:
-    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them, then ``after``, the
-    patches of ``main`` and its patches applied once (``on_create``)."""
+def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str, plan: Plan[E],
+                  main_depends_on: Sequence[pulumi.Resource] = ()) -> Registered[E]:
+    """Register a plan under ``parent``: ``before``, then ``main`` (named ``name``) after them and ``main_depends_on``,
+    then ``after``, the patches of ``main`` and its patches applied once (``on_create``)."""
     before = register_children(parent, opts, name, plan.before)
-    extra: dict[str, Any] = {"depends_on": before} if before else {}
+    extra: dict[str, Any] = {"depends_on": [*before, *main_depends_on]} if before or main_depends_on else {}
     if plan.replace_on_changes:
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=not plan.create_before_delete)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))

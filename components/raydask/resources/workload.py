@@ -3,7 +3,7 @@ make one plan, register it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pulumi
@@ -24,7 +24,9 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
     ``namespace`` is the default when the spec sets none; ``monitoring`` the stack's Prometheus settings; ``security``
     the stack's defaults (``networkPolicy``, ``rayAuth``, ``requireTls``, the operators' namespaces); ``secret_values``
     the values the spec's ``secrets`` read, by config key (Pulumi secrets: they only ever reach those Secrets); ``key``
-    the config key errors name (default ``<Type>(<name>)``).
+    the config key errors name (default ``<Type>(<name>)``); ``main_depends_on`` what the main custom resource alone
+    waits for (and is deleted before): the operators that reconcile it, the cluster a job runs on. ``opts.depends_on``
+    gates every object; the Secrets, NetworkPolicies and Services wait for the operators only when put there.
     """
 
     TYPE: ClassVar[str]
@@ -51,13 +53,14 @@ class WorkloadComponent(pulumi.ComponentResource, Generic[S, E]):
         secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        main_depends_on: Sequence[pulumi.Resource] = (),
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         secrets = {k: pulumi.Output.secret(v) for k, v in (secret_values or {}).items()}
         ctx = Context(key or f"{type(self).__name__}({name})", namespace, monitoring, security or SecurityDefaults(), secrets)
         parsed = cast(S, parse_spec(self.SPEC, spec, ctx.key))
         plan = self.plan(parsed, ctx)
-        registered = register_plan(self, opts, name, plan)
+        registered = register_plan(self, opts, name, plan, main_depends_on)
         assert isinstance(registered.main, CustomObject)
         self.resource = registered.main
         self.endpoints = plan.endpoints
@@ -97,7 +100,8 @@ class RedisPasswordComponent(WorkloadComponent[S, E]):
         secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         key: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        main_depends_on: Sequence[pulumi.Resource] = (),
     ) -> None:
         self._redis_password = None if redis_password is None else pulumi.Output.secret(redis_password)
         super().__init__(name, spec, namespace=namespace, monitoring=monitoring, security=security,
-                         secret_values=secret_values, key=key, opts=opts)
+                         secret_values=secret_values, key=key, opts=opts, main_depends_on=main_depends_on)

@@ -59,6 +59,25 @@ class RunResult:
 
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """``(type, name)`` → the ``(type, name)`` of each resource its registration named as a dependency (explicit
+    ``depends_on``, a depended-on component expanded to its children), as the engine receives them."""
+
+    def gates(self, key: tuple[str, str]) -> set[tuple[str, str]]:
+        """Every resource the creation of ``key`` waits for: its dependencies and its ancestors' (a child registers
+        once its parent has, and a parent once its dependencies are created), transitively."""
+        parents = {(r.type, r.name): r.parent for r in self.resources}
+        out: set[tuple[str, str]] = set()
+        todo = [key]
+        while todo:
+            current = todo.pop()
+            parent = parents.get(current)
+            found = [*self.dependencies.get(current, ()), *([parent] if parent else [])]
+            for dep in found:
+                if dep not in out:
+                    out.add(dep)
+                    todo.append(dep)
+        return out
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -91,6 +110,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.preview = preview
         self._constructed: dict[tuple[str, str], list[_Pending]] = {}
         self._seq = 0
+        self.dependencies: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def transformation(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         """Stack transformation: note parent, construction order and the props as the program built them.
@@ -257,9 +277,16 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorder = recorder
 
     def RegisterResource(self, request: Any) -> Any:
+        self.recorder.dependencies[(request.type, request.name)] = tuple(_type_and_name(u) for u in request.dependencies)
         if self.recorder.recorded_as_built(request.type, request.name):
             request.ClearField("object")  # the SDK builds a request per registration and drops it after this call
         return super().RegisterResource(request)
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    """``(type, name)`` of a URN (``urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>``)."""
+    _, _, qualified, name = urn.split("::", 3)
+    return qualified.rsplit("$", 1)[-1], name
 
 
 def _camel(key: str) -> str:
@@ -339,6 +366,7 @@ def run(
             values = loop.run_until_complete(pulumi.Output.all(*[outputs[k] for k in keys]).future())
             result.outputs = dict(zip(keys, normalize(values or []), strict=False))
         result.resources = sorted(recorder.registered, key=lambda r: r.seq)
+        result.dependencies = recorder.dependencies
     finally:
         pulumi.runtime.set_all_config({}, [])
         settings.reset_options()

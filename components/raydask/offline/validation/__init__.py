@@ -82,11 +82,16 @@ def validate_objects(objects: list[dict[str, Any]], kubernetes_version: str = "1
     Prometheus-operator CRDs, see :mod:`.upstream`) raises ``FileNotFoundError``.
     """
     from raydask.k8s.manifest import normalize
-    from raydask.offline.validation import builtin, consumers, crd, references
+    from raydask.offline.validation import references
 
     findings: list[Finding] = []
     normalized: list[dict[str, Any]] = []
     for raw in objects:
+        if isinstance(raw, dict) and raw.get("kind") == "CustomResourceDefinition":
+            obj, found = _crd_checked(raw, kubernetes_version)
+            normalized.append(obj)
+            findings.extend(found)
+            continue
         obj = normalize(raw)
         shape = _object_shape(obj)
         if shape:
@@ -94,16 +99,7 @@ def validate_objects(objects: list[dict[str, Any]], kubernetes_version: str = "1
             if any(f.path in ("apiVersion", "kind") or f.obj == "?" for f in shape):
                 continue
         normalized.append(obj)
-        try:
-            if crd.is_custom_resource(obj):
-                findings.extend(crd.check_crd(obj, kubernetes_version))
-                findings.extend(consumers.check_consumers(obj, kubernetes_version))
-            else:
-                findings.extend(builtin.check_builtin(obj, kubernetes_version))
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # a validator bug must not hide the other findings
-            findings.append(Finding(ref_of(obj), "", f"validator error: {type(exc).__name__}: {exc}", "schema"))
+        findings.extend(_checked(obj, kubernetes_version))
     try:
         findings.extend(references.check_references(normalized))
     except FileNotFoundError:
@@ -111,6 +107,43 @@ def validate_objects(objects: list[dict[str, Any]], kubernetes_version: str = "1
     except Exception as exc:
         findings.append(Finding("*", "", f"validator error: {type(exc).__name__}: {exc}", "references"))
     return _deduplicate(findings)
+
+
+def _checked(obj: dict[str, Any], kubernetes_version: str) -> list[Finding]:
+    """The per-object checks of ``obj`` (already normalized and well-shaped)."""
+    from raydask.offline.validation import builtin, consumers, crd
+
+    try:
+        if crd.is_custom_resource(obj):
+            return [*crd.check_crd(obj, kubernetes_version), *consumers.check_consumers(obj, kubernetes_version)]
+        return builtin.check_builtin(obj, kubernetes_version)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a validator bug must not hide the other findings
+        return [Finding(ref_of(obj), "", f"validator error: {type(exc).__name__}: {exc}", "schema")]
+
+
+_CRD_RESULTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[Finding, ...]]] = {}
+"""Checked CRDs by ``(JSON text, Kubernetes version)``: every stack of a project installs the same megabyte-sized CRDs,
+so a process (``raydask validate dev production``) walks each one once."""
+_CRD_RESULTS_KEPT = 32
+"""At most this many (the oldest go first): a project installs a dozen CRDs at most."""
+
+
+def _crd_checked(raw: dict[str, Any], kubernetes_version: str) -> tuple[dict[str, Any], tuple[Finding, ...]]:
+    """A CustomResourceDefinition normalized and checked, once per process per content."""
+    import json
+
+    from raydask.k8s.manifest import normalize
+
+    key = (json.dumps(raw, sort_keys=True, default=repr), kubernetes_version)
+    if key not in _CRD_RESULTS:
+        if len(_CRD_RESULTS) >= _CRD_RESULTS_KEPT:
+            del _CRD_RESULTS[next(iter(_CRD_RESULTS))]
+        obj = normalize(raw)
+        shape = _object_shape(obj)
+        _CRD_RESULTS[key] = (obj, (*shape, *(() if any(f.path == "apiVersion" for f in shape) else _checked(obj, kubernetes_version))))
+    return _CRD_RESULTS[key]
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:
