@@ -18,6 +18,8 @@ from raydask.spec.ray import DEFAULT_RAY_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = [*sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), *sorted((ROOT / "tests/e2e/stacks").glob("Pulumi.*.yaml"))]
+FAKE_NODES_ONLY = {"Pulumi.day2.yaml": "its Ray version bump (2.52.0, then the default) runs on kwok's fake nodes, which pull nothing"}
+"""Stacks deployed only on kwok's fake nodes (no image of theirs runs), with why they name other versions."""
 
 
 def _load(name: str) -> Any:
@@ -51,7 +53,8 @@ def test_versions_are_raydasks_defaults_and_every_stacks(recipe: dict[str, Any])
     versions = recipe["versions"]
     assert versions["ray"] == DEFAULT_RAY_VERSION
     assert versions["dask"] == DASK_VERSION
-    for stack in STACKS:
+    assert {s.name for s in STACKS} >= set(FAKE_NODES_ONLY)
+    for stack in (s for s in STACKS if s.name not in FAKE_NODES_ONLY):
         config = yaml.safe_load(stack.read_text())
         assert set(_values(config, "rayVersion")) <= {versions["ray"]}, stack.name
         assert set(_values(config, "daskVersion")) <= {versions["dask"]}, stack.name
