@@ -207,12 +207,39 @@ def test_head_and_serve_service_settings() -> None:
                             "service": {"extraPorts": [{"name": "profiler", "port": 9999}]}},
      "raydask:rayClusters[0].head.service.extraPorts[0].name: 'profiler' is a port of the head container (extraPorts), which "
      "KubeRay adds to the head Service itself: leave it out"),
-    ("rayJobs.0.cluster.head", {"service": {"name": "mine"}},
-     "raydask:rayJobs[0].cluster.head.service.name: KubeRay names the head Service of a RayJob's or RayService's cluster "
-     "itself (<name>-head-svc)"),
 ])
 def test_service_settings_refused(path: str, settings: dict[str, Any], message: str) -> None:
     assert refused(with_(path, settings)) == [message]
+
+
+def test_the_head_service_name_of_a_job_cluster() -> None:
+    """KubeRay's RayCluster controller names a RayJob's cluster's head Service as told (the RayJob adds its own
+    ``<job>-head-svc``); where two clusters would claim the name, it is refused."""
+    values = with_("rayJobs.0.cluster.head", {"service": {"name": "nightly-ray"}})
+    objs = objects(values)
+    assert_valid(objs, "1.31")
+    head = find(objs, "RayJob", "nightly")["spec"]["rayClusterSpec"]["headGroupSpec"]
+    assert head["headService"] == {"metadata": {"name": "nightly-ray"}, "spec": {}}
+    values["rayJobs"][0]["generateName"] = True
+    assert refused(values) == [
+        "raydask:rayJobs[0].cluster.head.service.name: 'nightly-ray' would be claimed by two clusters: with generateName a "
+        "new job definition is a new RayJob, whose cluster starts before the old one is deleted (KubeRay cannot create the "
+        "new head Service, and points the new job at the old cluster): remove the name or generateName"]
+    taken = with_("rayJobs.0.cluster.head", {"service": {"name": "train-head-svc"}})
+    assert refused(taken) == ["raydask:rayJobs[0].cluster.head.service.name: makes the Service ml/train-head-svc, which "
+                              "rayClusters[0] makes too: choose another name"]
+    service = {"namespace": "ml", "rayServices": [{"name": "fruit", "applications": [{"name": "a", "importPath": "m:app"}],
+                                                   "cluster": {"head": {"service": {"name": "fruit-ray"}}}}]}
+    assert refused(service) == [
+        "raydask:rayServices[0].cluster.head.service.name: KubeRay refuses a head Service name on a RayService's cluster: it "
+        "names the Service <name>-head-svc and moves it to the new cluster on upgrades; remove it"]
+    cron = {"namespace": "ml", "kuberay": {"featureGates": {"RayCronJob": True}},
+            "rayCronJobs": [{"name": "hourly", "schedule": "@hourly", "entrypoint": "python -m x",
+                             "cluster": {"head": {"service": {"name": "hourly-ray"}}}}]}
+    assert refused(cron) == [
+        "raydask:rayCronJobs[0].cluster.head.service.name: 'hourly-ray' would be claimed by every run's cluster, and runs "
+        "can overlap (KubeRay cannot create the next run's head Service, and points its job at the other run's cluster): "
+        "remove it (KubeRay names each run's Service)"]
 
 
 def test_an_ingress_without_a_host() -> None:

@@ -131,7 +131,8 @@ JOB_RULES = [
                           "starting with a letter, ending with a letter or digit (no dots or underscores)"),
     ("entrypoint", "  ", "raydask:rayJobs[0].entrypoint: must be a command, got an empty string"),
     ("entrypoint", ..., "raydask:rayJobs[0].entrypoint: is required with K8sJobMode (only InteractiveMode, where you submit "
-                        "the job yourself, has none): give the command the job runs"),
+                        "the job yourself, and K8sJobMode with a submitter.command of your own, which KubeRay runs as it "
+                        "is, have none): give the command the job runs"),
     ("activeDeadlineSeconds", 0, "raydask:rayJobs[0].activeDeadlineSeconds: must be > 0, got 0"),
     ("ttlSecondsAfterFinished", -1, "raydask:rayJobs[0].ttlSecondsAfterFinished: must be ≥ 0, got -1"),
     ("backoffLimit", 1.5, "raydask:rayJobs[0].backoffLimit: must be a whole number, got 1.5"),
@@ -900,3 +901,24 @@ def test_a_rayservice_cluster_with_gcs_fault_tolerance(run_program: Any) -> None
     assert problems("rayJobs", {**JOB, "cluster": {**JOB["cluster"], "gcsFaultTolerance": ft}}) == [
         "raydask:rayJobs[0].cluster.gcsFaultTolerance: a RayJob's cluster lives for one job: fault tolerance is for "
         "long-lived clusters (a RayCluster, a RayService)"]
+
+
+def test_a_submitter_command_of_ones_own_says_what_to_run() -> None:
+    """K8sJobMode with ``submitter.command``: KubeRay runs that command in place of its ``ray job submit … --
+    <entrypoint>``, so the job needs no entrypoint (KubeRay's ``ray-job.light-weight-submitter.yaml``); without a command
+    of its own (``args`` alone are replaced by KubeRay's), or in HTTPMode, it still does."""
+    own = {k: v for k, v in JOB.items() if k != "entrypoint"} | {"submitter": {
+        "image": "quay.io/kuberay/submitter:v1.5.1", "command": ["/submitter"], "args": ["--", "python", "/app/run.py"]}}
+    body = job_built(own).job["spec"]
+    assert "entrypoint" not in body
+    submitter = body["submitterPodTemplate"]["spec"]["containers"][0]
+    assert submitter["command"] == ["/submitter"] and submitter["args"] == ["--", "python", "/app/run.py"]
+    message = ("raydask:rayJobs[0].entrypoint: is required with {} (only InteractiveMode, where you submit the job yourself, "
+               "and K8sJobMode with a submitter.command of your own, which KubeRay runs as it is, have none): give the "
+               "command the job runs")
+    args_only = own | {"submitter": {"args": ["python", "/app/run.py"]}}
+    assert problems("rayJobs", args_only) == [message.format("K8sJobMode"),
+        "raydask:rayJobs[0].submitter.args: KubeRay replaces the submitter's args with its own `ray job submit` unless the "
+        "container has a command of its own: set submitter.command too, or remove args"]
+    http = {k: v for k, v in own.items() if k != "submitter"} | {"submissionMode": "HTTPMode"}
+    assert message.format("HTTPMode") in problems("rayJobs", http)

@@ -177,3 +177,34 @@ def test_tpu_groups_default_to_the_cpu_image_and_gpu_groups_to_cuda() -> None:
     tpu, gpu = find(objects(values), "RayCluster", "r")["spec"]["workerGroupSpecs"]
     assert container(tpu["template"])["image"].endswith(":2.60.0")
     assert container(gpu["template"])["image"].endswith(":2.60.0-gpu")
+
+
+def test_pods_tolerate_the_taints_of_the_extended_resources_they_request() -> None:
+    """As Kubernetes' ExtendedResourceToleration admission plugin (and GKE) do: a pod asking for ``nvidia.com/gpu`` tolerates
+    the ``nvidia.com/gpu`` NoSchedule taint, unless its own tolerations already do; an Equal toleration of one value does
+    not (another value of the taint would keep the pod off the node)."""
+    gpu = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    values = {"namespace": "ml", "rayClusters": [{"name": "r", "workerGroups": [
+        {"name": "bare", "gpus": 2},
+        {"name": "told", "gpus": 1, "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]},
+        {"name": "any", "gpus": 1, "tolerations": [{"operator": "Exists"}]},
+        {"name": "one-value", "gpus": 1, "tolerations": [{"key": "nvidia.com/gpu", "value": "present"}]},
+        {"name": "fpga", "limits": {"example.com/fpga": "1"},
+         "sidecars": [{"name": "nic", "image": "example.com/nic:1.0.0",
+                       "resources": {"requests": {"example.com/nic": "1"}, "limits": {"example.com/nic": "1"}}}]},
+    ]}], "daskClusters": [{"name": "d", "worker": {"gpus": 1}}],
+        "rayJobs": [{"name": "j", "entrypoint": "python -m x", "cluster": {"head": {"gpus": 1, "schedulable": True}}}]}
+    objs = objects(values)
+    assert_valid(objs, "1.31")
+    rc = find(objs, "RayCluster", "r")["spec"]
+    assert "tolerations" not in rc["headGroupSpec"]["template"]["spec"]
+    tolerations = {g["groupName"]: g["template"]["spec"].get("tolerations") for g in rc["workerGroupSpecs"]}
+    assert tolerations == {
+        "bare": [gpu], "told": [{"key": "nvidia.com/gpu", "operator": "Exists"}], "any": [{"operator": "Exists"}],
+        "one-value": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}, gpu],
+        "fpga": [{"key": "example.com/fpga", "operator": "Exists", "effect": "NoSchedule"},
+                 {"key": "example.com/nic", "operator": "Exists", "effect": "NoSchedule"}]}
+    assert find(objs, "DaskCluster", "d")["spec"]["worker"]["spec"]["tolerations"] == [gpu]
+    job = find(objs, "RayJob", "j")["spec"]
+    assert job["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["tolerations"] == [gpu]
+    assert "tolerations" not in job["submitterPodTemplate"]["spec"]

@@ -25,6 +25,7 @@ from raydask.spec.security import (
     OFFLINE_SECRET_CONFIG,
     REDIS_PASSWORD_PLACEHOLDER,
     AuthSpec,
+    GcsFaultToleranceSpec,
     NetworkPolicySpec,
     SecurityDefaults,
     effective_network_policy,
@@ -246,7 +247,8 @@ def test_components_apply_the_same_rules_from_python(run_program: Any) -> None:
         run_program(lambda: RayCluster("x", with_("gcsFaultTolerance", {"redisAddress": "redis:6379"}), namespace="ml"))
     assert exc.value.problems == [
         "RayCluster(x).gcsFaultTolerance: needs the Redis password: set it with `pulumi config set --secret "
-        "raydask:redisPassword <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret"]
+        "raydask:redisPassword <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret "
+        "(a Redis without one, on the head pod's loopback: gcsFaultTolerance.noPassword: true)"]
 
 
 def test_components_apply_stack_defaults_from_python(run_program: Any) -> None:
@@ -488,7 +490,8 @@ def test_redis_password_must_be_a_pulumi_secret(run_program: Any, project_root: 
     assert str(exc.value) == (
         "invalid raydask configuration:\n"
         "raydask:rayClusters[0].gcsFaultTolerance: needs the Redis password: set it with `pulumi config set --secret "
-        "raydask:redisPassword <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret")
+        "raydask:redisPassword <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret "
+        "(a Redis without one, on the head pod's loopback: gcsFaultTolerance.noPassword: true)")
     with pytest.raises(pulumi.RunError) as exc:
         run_program(main, config=production_config(PASSWORD), stack="production")  # set without --secret
     assert str(exc.value) == (
@@ -519,3 +522,40 @@ def test_offline_render_secret_config_and_spec_models_never_see_it(run_program: 
                          secret_keys=list(OFFLINE_SECRET_CONFIG), stack="production")
     assert "redisPassword" not in values and "rayAuth" in values
     assert any(r.type == "kubernetes:core/v1:Secret" for r in result.resources)
+
+
+def test_a_redis_without_a_password_on_the_head_pods_loopback(run_program: Any, project_root: Path) -> None:
+    """``gcsFaultTolerance.noPassword``: a Redis sidecar bound to the head pod's loopback (KubeRay's
+    ray-cluster.persistent-redis-sidecar.yaml) gets no password, no Secret, no Pulumi secret and no egress rule; one
+    that other pods reach needs ``allowUnauthenticated`` as well."""
+    cfg = stack_config("production")
+    cfg["raydask:rayClusters"][0]["gcsFaultTolerance"] = {"redisAddress": "127.0.0.1:6380", "noPassword": True}
+    objs = by_kind_name(run_program(main, config=cfg, stack="production").objects())  # no raydask:redisPassword given
+    assert not [k for k in objs if k[0] == "Secret"]
+    assert objs[("RayCluster", "train")]["spec"]["gcsFaultToleranceOptions"] == {"redisAddress": "127.0.0.1:6380"}
+    head_egress = objs[("NetworkPolicy", "train-netpol-head")]["spec"].get("egress") or []
+    assert not [rule for rule in head_egress if {"protocol": "TCP", "port": 6380} in rule.get("ports", [])]
+    assert findings([o for (kind, name), o in objs.items() if name.startswith("train")]) == []
+    for address in ("localhost:6379", "[::1]:6379", "redis://127.0.0.2:6379"):
+        rc, _ = policies_for(with_("gcsFaultTolerance", {"redisAddress": address, "noPassword": True}))
+        assert rc["spec"]["gcsFaultToleranceOptions"] == {"redisAddress": address}
+    with pytest.raises(ValueError, match=r"noPassword: is about a Redis: backend rocksdb has none \(remove it\)"):
+        GcsFaultToleranceSpec.model_validate({"backend": "rocksdb", "noPassword": True})
+    remote = {"redisAddress": "redis.ml.svc:6379", "noPassword": True}
+    assert cluster_errors(with_("gcsFaultTolerance", remote)) == [
+        f"{P}.gcsFaultTolerance.noPassword: 'redis.ml.svc:6379' is not on the head pod's loopback (127.0.0.1, ::1, "
+        "localhost), so other pods reach this Redis, and without a password any of them can read and rewrite the "
+        "cluster's state: give the Redis a password (requirepass) and remove noPassword, or acknowledge it with "
+        "gcsFaultTolerance.allowUnauthenticated: true"]
+    rc, policies = policies_for(with_("networkPolicy", FULL_POLICY,
+                                      with_("gcsFaultTolerance", {**remote, "allowUnauthenticated": True})))
+    assert rc["spec"]["gcsFaultToleranceOptions"] == {"redisAddress": "redis.ml.svc:6379"}
+    assert [r for r in policies[("NetworkPolicy", "train-netpol-head")]["spec"]["egress"]
+            if {"protocol": "TCP", "port": 6379} in r["ports"]], "a Redis elsewhere keeps its egress rule"
+    assert cluster_errors(with_("gcsFaultTolerance", {"redisAddress": "127.0.0.1:6380", "noPassword": True,
+                                                      "passwordSecret": {"name": "redis"}})) == [
+        f"{P}.gcsFaultTolerance.passwordSecret: names the password of a Redis that has one, and noPassword says this one "
+        "has none: remove one of them"]
+    assert cluster_errors(with_("gcsFaultTolerance", {"redisAddress": "redis:6379", "allowUnauthenticated": True})) == [
+        f"{P}.gcsFaultTolerance.allowUnauthenticated: only applies with noPassword: true (a Redis without a password); "
+        "remove it"]

@@ -8,8 +8,10 @@ Rules (:func:`compare`): every field the upstream object sets must come out equa
   amount raydask adds is a difference too (it changes what the pod gets);
 - lists of named items are matched by name (containers and init containers, ports (by ``containerPort`` when
   unnamed), env, volumes, image pull secrets, Serve applications and deployments; volume mounts by ``mountPath``,
-  worker groups by ``groupName``), extra items raydask adds are allowed; any other list is compared position by
-  position and must have the same length;
+  worker groups by ``groupName``), extra items raydask adds are allowed; ``tolerations`` are a set: each upstream
+  toleration must be among raydask's (an omitted ``operator`` is ``Equal``), which may add more (the tolerations of
+  the extended resources a pod requests); any other list is compared position by position and must have the same
+  length;
 - scalars are equal, or numerically equal; amounts under ``resources``, ``requests``, ``limits`` and ``sizeLimit`` are
   compared as Kubernetes quantities (``1`` = ``"1"`` = ``1000m``); ``rayStartParams`` values as strings;
 - strings holding YAML or JSON (``serveConfigV2``, ``runtimeEnvYAML``, ``entrypointResources``) are parsed and compared
@@ -45,6 +47,8 @@ NAMED_LISTS: dict[str, tuple[str, ...]] = {
     "volumeMounts": ("mountPath",), "workerGroupSpecs": ("groupName",),
 }
 """List fields matched by a key of their items (the first key an item has), not by position."""
+SET_LISTS = frozenset({"tolerations"})
+"""List fields whose order means nothing, compared item by item as data (raydask may add items)."""
 EMBEDDED = {"serveConfigV2": "yaml", "runtimeEnvYAML": "yaml", "entrypointResources": "json"}
 """String fields holding data, compared as data."""
 QUANTITY_SEGMENTS = frozenset({"resources", "requests", "limits", "sizeLimit"})
@@ -117,6 +121,15 @@ def _item_key(item: Any, keys: tuple[str, ...]) -> str | None:
         if item.get(key) is not None:
             return str(item[key])
     return None
+
+
+def _toleration(item: dict[str, Any]) -> dict[str, Any]:
+    """A toleration as Kubernetes reads it: no empty fields, ``operator`` ``Equal`` unless given, numbers as numbers."""
+    out = {k: v for k, v in item.items() if not _empty(v)}
+    out.setdefault("operator", "Equal")
+    if _is_number(out.get("tolerationSeconds")):
+        out["tolerationSeconds"] = Decimal(str(out["tolerationSeconds"]))
+    return out
 
 
 def _strict(segments: tuple[str, ...]) -> bool:
@@ -232,6 +245,12 @@ class Comparison:
                     self.add(child, "absent", item)
                 else:
                     self.value(item, mine[key], child)
+            return
+        if name in SET_LISTS and all(isinstance(item, dict) for item in [*up, *ours]):
+            mine = [_toleration(item) for item in ours]
+            for item in up:
+                if _toleration(item) not in mine:
+                    self.add((*segments[:-1], f"{name}[{item.get('key') or '*'}]"), "absent", item)
             return
         up_cmd, our_cmd = _dask_command(up), _dask_command(ours)
         if name in ("args", "command") and up_cmd is not None:

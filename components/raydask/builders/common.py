@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from raydask.k8s import labels as lbl
-from raydask.k8s import quantities
+from raydask.k8s import naming, quantities
 from raydask.k8s.manifest import PulumiAnnotations
 from raydask.spec.base import IngressSpec, MonitoringSpec, PodSettings, VolumeSpec, WaitSpec
 
@@ -56,6 +56,28 @@ def scheduling(settings: PodSettings) -> dict[str, Any]:
     if settings.priority_class_name:
         out["priorityClassName"] = settings.priority_class_name
     return out
+
+
+def _tolerates_taint(toleration: Manifest, key: str) -> bool:
+    """True when ``toleration`` admits pods onto nodes tainted ``key`` with any value and effect ``NoSchedule``."""
+    return (toleration.get("operator") == "Exists" and toleration.get("key") in (None, "", key)
+            and toleration.get("effect") in (None, "", "NoSchedule"))
+
+
+def tolerate_extended_resources(template: Manifest) -> Manifest:
+    """``template`` with, for each extended resource its containers or init containers request (``nvidia.com/gpu``),
+    the toleration ``{key: <resource>, operator: Exists, effect: NoSchedule}`` unless its tolerations already admit
+    that taint: what Kubernetes' ExtendedResourceToleration admission plugin (and GKE) add, so pods asking for a GPU
+    land on GPU nodes tainted with the resource's name."""
+    spec = template["spec"]
+    names = sorted({name for c in [*(spec.get("initContainers") or []), *spec["containers"]]
+                    for part in ("requests", "limits") for name in ((c.get("resources") or {}).get(part) or {})
+                    if naming.extended_resource_error(name) is None})
+    tolerations = spec.get("tolerations") or []
+    missing = [name for name in names if not any(_tolerates_taint(t, name) for t in tolerations)]
+    if missing:
+        spec["tolerations"] = [*tolerations, *({"key": n, "operator": "Exists", "effect": "NoSchedule"} for n in missing)]
+    return template
 
 
 def ingress(name: str, namespace: str, labels: dict[str, str], spec: IngressSpec, service: str, port: str | int) -> Manifest:

@@ -21,6 +21,7 @@ from raydask.builders.common import (
     ingress_url,
     obj,
     scheduling,
+    tolerate_extended_resources,
     wait_annotations,
 )
 from raydask.builders.network import Egress, network_policies
@@ -264,7 +265,7 @@ def _pod(spec: DaskClusterSpec, group: DaskPodSettings, component: str, containe
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, component, {**spec.labels, **group.labels})}
     if annotations := {**group.annotations, **no_limits_annotation({container["name"]: group.removed_limits})}:
         metadata["annotations"] = annotations
-    template = apply_overrides({"metadata": metadata, "spec": pod}, group, container["name"])
+    template = tolerate_extended_resources(apply_overrides({"metadata": metadata, "spec": pod}, group, container["name"]))
     return template["metadata"], template["spec"]
 
 
@@ -440,7 +441,7 @@ def runner_template(spec: DaskJobSpec) -> Manifest:
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "job-runner", {**spec.labels, **r.labels})}
     if annotations := {**r.annotations, **no_limits_annotation({r.container_name: r.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, r, r.container_name)
+    return tolerate_extended_resources(apply_overrides({"metadata": metadata, "spec": pod}, r, r.container_name))
 
 
 def build_dask_job(spec: DaskJobSpec, namespace: str) -> DaskJobBuild:

@@ -15,6 +15,7 @@ from raydask.builders.common import (
     scheduling,
     service_monitor,
     shm_size,
+    tolerate_extended_resources,
     wait_annotations,
 )
 from raydask.builders.overrides import apply_overrides
@@ -158,7 +159,7 @@ def pod_template(spec: RayClusterSpec, group: RayGroup, component: str, containe
         removed[AUTOSCALER_CONTAINER] = spec.autoscaling.removed_limits
     if annotations := {**group.annotations, **no_limits_annotation(removed)}:
         metadata["annotations"] = annotations
-    template = apply_overrides({"metadata": metadata, "spec": pod_spec}, group, container["name"])
+    template = tolerate_extended_resources(apply_overrides({"metadata": metadata, "spec": pod_spec}, group, container["name"]))
     return with_drain_timeout(template, container["name"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from raydask.builders.common import Manifest, env_list, extra_volumes, obj, scheduling
+from raydask.builders.common import Manifest, env_list, extra_volumes, obj, scheduling, tolerate_extended_resources
 from raydask.builders.overrides import apply_overrides
 from raydask.builders.ray import APP, RAY_API, monitoring_objects, ray_cluster_spec
 from raydask.k8s import images
@@ -126,7 +126,7 @@ def submitter_template(spec: RayJobSpec, namespace: str) -> Manifest:
     metadata: Manifest = {"labels": lbl.pod(APP, spec.name, "submitter", sub.labels)}
     if annotations := {**sub.annotations, **no_limits_annotation({sub.container_name: sub.removed_limits})}:
         metadata["annotations"] = annotations
-    return apply_overrides({"metadata": metadata, "spec": pod}, sub, sub.container_name)
+    return tolerate_extended_resources(apply_overrides({"metadata": metadata, "spec": pod}, sub, sub.container_name))
 
 
 def _definition_digest(body: Manifest) -> bytes:

@@ -65,13 +65,14 @@ def gcs_fault_tolerance_options(spec: RayClusterSpec) -> Manifest | None:
     ft = spec.gcs_fault_tolerance
     if ft is None:
         return None
-    return ft.build(redis_password_ref(spec) if ft.redis else None)
+    return ft.build(redis_password_ref(spec) if ft.sends_password else None)
 
 
 def needs_password(spec: RayClusterSpec) -> bool:
-    """True when raydask must create the Redis password Secret (fault tolerance without ``passwordSecret``)."""
+    """True when raydask must create the Redis password Secret (fault tolerance with a password, without
+    ``passwordSecret``)."""
     ft = spec.gcs_fault_tolerance
-    return ft is not None and ft.redis and ft.password_secret is None
+    return ft is not None and ft.sends_password and ft.password_secret is None
 
 
 def redis_password_secret(spec: RayClusterSpec, namespace: str, password: Any) -> Manifest:
@@ -112,7 +113,8 @@ def ray_network_policies(spec: RayClusterSpec, namespace: str, monitoring: Monit
         api_server.append(None)
     ft = spec.gcs_fault_tolerance
     # KubeRay's Redis cleanup Job runs from the head's pod template (same labels), so it gets the head's egress too.
-    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft and ft.redis else []
+    # A Redis on the head pod's loopback (a sidecar) needs no egress: NetworkPolicies do not filter loopback traffic.
+    redis = [Egress((ft.redis_port,), cidr=ft.redis_cidr, group=HEAD)] if ft and ft.redis and not ft.redis_on_loopback else []
     ingress: list[Allow] = []
     if workload == "cluster":
         ingress += [*external_allowances(spec), Allow((RayPorts.DASHBOARD,), group=HEAD, pods=SUBMITTERS)]

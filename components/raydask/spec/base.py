@@ -322,14 +322,6 @@ class Toleration(Spec):
                                                   "tainted NoExecute)"))
         return problems
 
-    def tolerates(self, key: str, effect: str = "NoSchedule") -> bool:
-        """True when this toleration admits pods onto nodes tainted ``key`` (any value) with ``effect``."""
-        if self.effect is not None and self.effect != effect:
-            return False
-        if self.operator == "Exists":
-            return self.key in (None, "", key)
-        return self.key == key
-
     def build(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
@@ -503,8 +495,8 @@ class PodSettings(Spec, PodOverrides):
     """Memory request and limit (equal, as Ray and Dask recommend: a pod above its request is the first the kernel
     evicts under memory pressure; ``requests``/``limits`` make them differ); default ``2Gi``."""
     gpus: Count = 0
-    """Whole GPUs per pod (``nvidia.com/gpu`` limit); default 0. GPU nodes are tainted, so a group with GPUs needs a
-    toleration of ``gpuResource`` (``{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}``)."""
+    """Whole GPUs per pod (``gpuResource`` request and limit); default 0. GPU nodes are usually tainted with the
+    resource's name: the pods tolerate that taint by default (see ``tolerations``)."""
     gpu_resource: str = "nvidia.com/gpu"
     """Extended resource name for GPUs; default ``nvidia.com/gpu``."""
     image: PinnedImage | None = None
@@ -518,7 +510,11 @@ class PodSettings(Spec, PodOverrides):
     node_selector: dict[str, str] = {}
     """Node selector; default none."""
     tolerations: list[Toleration] = []
-    """Tolerations; default none."""
+    """Tolerations; default none, plus ``{key: <resource>, operator: Exists, effect: NoSchedule}`` for each extended
+    resource the pods request (``gpus``' ``nvidia.com/gpu``, ``requests``/``limits`` such as ``example.com/fpga``, also
+    in ``sidecars``, ``initContainers`` and ``podPatch``) that these tolerations do not already admit (an ``Exists``
+    toleration of that key, or of every key, with effect ``NoSchedule`` or any): what Kubernetes' ExtendedResourceToleration
+    admission plugin and GKE add, so the pods land on the nodes tainted with the resource they ask for."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``affinity`` object, passed through (checked against the operator CRD's schema); default none."""
     labels: dict[str, str] = {}
@@ -558,9 +554,6 @@ class PodSettings(Spec, PodOverrides):
             problems.append(("cpuLimit", f"must be at least cpu ({self.cpu_limit} < {self.cpu})"))
         if err := naming.extended_resource_error(self.gpu_resource):
             problems.append(("gpuResource", err))
-        elif self.gpus and not any(t.tolerates(self.gpu_resource) for t in self.tolerations):
-            problems.append(("tolerations", f"a group with GPUs needs a toleration of the GPU nodes' taint, or its pods stay "
-                                            f"Pending: add {{key: {self.gpu_resource}, operator: Exists, effect: NoSchedule}}"))
         if not naming.extended_resource_error(self.gpu_resource):
             found = resource_problems(self.requests, self.limits, self.gpu_resource, self.cpu_limit is not None)
             ordered = resource_order_problems(self.resources(), self.limits, self.requests)

@@ -67,6 +67,12 @@ class RayCronJobSpec(RayJobSpec):
             problems.append(("name", f"'{self.name}' is {len(self.name)} characters; KubeRay names each run "
                                      f"<name>-<5 characters>, a RayJob name of at most {naming.RAY_JOB_NAME_MAX}: at most "
                                      f"{CRON_JOB_NAME_MAX}"))
+        problems = [p for p in problems if p[0] != "cluster.head.service.name"]  # said below, for a RayCronJob
+        if self.head_service_name:
+            problems.append(("cluster.head.service.name", f"'{self.head_service_name}' would be claimed by every run's "
+                                                          "cluster, and runs can overlap (KubeRay cannot create the next "
+                                                          "run's head Service, and points its job at the other run's "
+                                                          "cluster): remove it (KubeRay names each run's Service)"))
         if self.generate_name:
             problems.append(("generateName", "KubeRay names each run of a RayCronJob <name>-<5 random characters> "
                                              "already: remove it"))

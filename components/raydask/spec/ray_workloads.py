@@ -182,7 +182,10 @@ K8S_TOKEN_AUTH_REFUSED = ("KubeRay rejects Kubernetes token authentication for R
 class WorkloadClusterSpec(RayClusterConfig):
     """The Ray cluster a RayJob or RayService creates: the settings of a RayCluster without name, namespace or exposure
     (KubeRay names the cluster after the workload). ``auth.k8sTokenAuth`` is refused: KubeRay rejects it for RayJobs
-    and RayServices."""
+    and RayServices. ``head.service.name`` names a RayJob's cluster's head Service (KubeRay's RayCluster controller
+    creates it, beside the RayJob's own ``<job>-head-svc``); it is refused on a RayService's cluster (KubeRay rejects it),
+    a RayCronJob's (runs may overlap) and a RayJob with ``generateName`` (a new RayJob starts before the old one is
+    deleted): two clusters would claim one Service."""
 
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
@@ -192,9 +195,6 @@ class WorkloadClusterSpec(RayClusterConfig):
         problems += [(f"workerGroups.{i}.retired", "only a RayCluster's groups are retired: KubeRay gives a RayJob or RayService "
                                                   "a new cluster when a group is removed; remove the group")
                      for i, g in enumerate(self.worker_groups) if g.retired]
-        if self.head.service is not None and self.head.service.name:
-            problems.append(("head.service.name", "KubeRay names the head Service of a RayJob's or RayService's cluster "
-                                                  "itself (<name>-head-svc)"))
         return problems
 
     def to_cluster(self, name: str, namespace: str | None = None) -> RayClusterSpec:
@@ -373,7 +373,10 @@ class RayJobSpec(Spec, Companions):
     namespace: Label | None = None
     """Namespace; default the stack's ``raydask:namespace``."""
     entrypoint: Annotated[str, AfterValidator(_command)] | None = None
-    """Shell command the job runs, e.g. ``python -m train``; required but with ``InteractiveMode`` (you submit)."""
+    """Shell command the job runs, e.g. ``python -m train``; required but with ``InteractiveMode`` (you submit) and with
+    ``K8sJobMode`` when ``submitter.command`` is set: KubeRay then runs that command as it is, in place of its own
+    ``ray job submit … -- <entrypoint>`` (it passes ``RAY_DASHBOARD_ADDRESS`` and ``RAY_JOB_SUBMISSION_ID``), so the
+    submitter's command and args say what to run."""
     entrypoint_num_cpus: NonNegativeFloat | None = None
     """CPUs Ray reserves for the entrypoint (``--entrypoint-num-cpus``); default none (0)."""
     entrypoint_num_gpus: NonNegativeFloat | None = None
@@ -442,6 +445,12 @@ class RayJobSpec(Spec, Companions):
     the RayJob, which KubeRay copies to the cluster it creates); default none (the default scheduler)."""
 
     @property
+    def head_service_name(self) -> str | None:
+        """``cluster.head.service.name``: the name of the head Service of the job's cluster, when set."""
+        service = self.cluster.head.service if self.cluster is not None else None
+        return service.name if service is not None else None
+
+    @property
     def shutdown_refused(self) -> str | None:
         """Why KubeRay refuses ``shutdownAfterJobFinishes: true`` with this ``deletionStrategy``, or None."""
         strategy = self.deletion_strategy
@@ -467,6 +476,12 @@ class RayJobSpec(Spec, Companions):
             problems.append(("name", f"'{self.name}' is {len(self.name)} characters; with generateName the RayJob is named "
                                      f"<name>-<5 characters>, which KubeRay limits to {naming.RAY_JOB_NAME_MAX}: at most "
                                      f"{longest}"))
+        if self.generate_name and self.head_service_name:
+            problems.append(("cluster.head.service.name", f"'{self.head_service_name}' would be claimed by two clusters: "
+                                                          "with generateName a new job definition is a new RayJob, whose "
+                                                          "cluster starts before the old one is deleted (KubeRay cannot "
+                                                          "create the new head Service, and points the new job at the old "
+                                                          "cluster): remove the name or generateName"))
         if self.cluster is not None and self.cluster.gcs_fault_tolerance is not None:
             problems.append(("cluster.gcsFaultTolerance", "a RayJob's cluster lives for one job: fault tolerance is for "
                                                            "long-lived clusters (a RayCluster, a RayService)"))
@@ -503,9 +518,15 @@ class RayJobSpec(Spec, Companions):
             problems.append(("suspend", "requires shutdownAfterJobFinishes: true"))
         problems += self._deletion_problems()
         problems += self._sidecar_problems()
-        if self.entrypoint is None and self.submission_mode != "InteractiveMode":
+        own_command = self.submission_mode == "K8sJobMode" and self.submitter.command is not None
+        if self.submission_mode == "K8sJobMode" and self.submitter.args is not None and self.submitter.command is None:
+            problems.append(("submitter.args", "KubeRay replaces the submitter's args with its own `ray job submit` unless the "
+                                               "container has a command of its own: set submitter.command too, or remove "
+                                               "args"))
+        if self.entrypoint is None and self.submission_mode != "InteractiveMode" and not own_command:
             problems.append(("entrypoint", f"is required with {self.submission_mode} (only InteractiveMode, where you submit "
-                                           "the job yourself, has none): give the command the job runs"))
+                                           "the job yourself, and K8sJobMode with a submitter.command of your own, which "
+                                           "KubeRay runs as it is, have none): give the command the job runs"))
         for key in self.entrypoint_resources:
             if key in ("CPU", "GPU"):
                 problems.append((("entrypointResources", key), f"'{key}' is set with entrypointNum{key.title()}s"))
@@ -846,6 +867,10 @@ class RayServiceSpec(Spec, Companions):
                     problems.append((("serveService", "spec", "ports", i, "name"), f"'{name}' is no port of the head "
                                                                                   "container: KubeRay drops it; declare it "
                                                                                   "in cluster.head.extraPorts"))
+        if self.cluster.head.service is not None and self.cluster.head.service.name:
+            problems.append(("cluster.head.service.name", "KubeRay refuses a head Service name on a RayService's cluster: "
+                                                          "it names the Service <name>-head-svc and moves it to the new "
+                                                          "cluster on upgrades; remove it"))
         if not self.applications:
             problems.append(("applications", "needs at least one Serve application"))
         names = [a.name for a in self.applications]

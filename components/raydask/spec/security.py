@@ -252,6 +252,16 @@ class GcsFaultToleranceSpec(Spec):
     password_secret: SecretKeySpec | None = None
     """Existing Secret with the Redis password; default a Secret ``<cluster>-redis-password`` made from the Pulumi secret
     ``raydask:redisPassword``."""
+    no_password: bool = False
+    """The Redis has no password (no ``requirepass``): KubeRay is given none, and raydask makes no password Secret and
+    needs no ``raydask:redisPassword``. Default false: KubeRay sends the password of ``passwordSecret`` or
+    ``raydask:redisPassword``. For a Redis only the head pod reaches: one on the pod's loopback (``127.0.0.1``, ``::1``,
+    ``localhost``), such as a sidecar bound to it (KubeRay's Redis cleanup Job, a pod of its own, then cannot reach it
+    when the cluster is deleted: it fails, and the data stays where the sidecar keeps it). Any other address needs
+    ``allowUnauthenticated: true`` as well."""
+    allow_unauthenticated: bool = False
+    """Acknowledge ``noPassword`` with a Redis off the head pod's loopback, which every pod that reaches it can read
+    and rewrite (the cluster's state: jobs, actors, Serve apps) without a password; default false."""
     external_storage_namespace: str | None = Field(default=None, min_length=1)
     """Key prefix of this cluster's state in Redis; default KubeRay's (the RayCluster's UID)."""
     storage: GcsStorageSpec | None = None
@@ -268,6 +278,25 @@ class GcsFaultToleranceSpec(Spec):
         assert m is not None
         return int(m.group("port"))
 
+    @property
+    def redis_on_loopback(self) -> bool:
+        """Whether the Redis address is on the head pod's own loopback (a sidecar): no other pod reaches it."""
+        m = _REDIS_ADDRESS.match(self.redis_address or "")
+        if m is None:
+            return False
+        host = m.group("host").strip("[]")
+        if host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def sends_password(self) -> bool:
+        """Whether KubeRay is given a Redis password."""
+        return self.redis and not self.no_password
+
     def problems(self) -> list[tuple[Path, str]]:
         problems = super().problems()
         if self.redis:
@@ -276,22 +305,43 @@ class GcsFaultToleranceSpec(Spec):
                                                  "rocksdb for the store embedded in the GCS)"))
             if self.storage is not None:
                 problems.append(("storage", "only applies to backend: rocksdb (KubeRay refuses it with redis)"))
-            return problems
+            return problems + self._password_problems()
         for key, value in (("redisAddress", self.redis_address), ("redisCidr", self.redis_cidr),
                            ("passwordSecret", self.password_secret),
                            ("externalStorageNamespace", self.external_storage_namespace)):
             if value is not None:
                 problems.append((key, "is Redis's: KubeRay refuses it with backend: rocksdb"))
+        for key, flag in (("noPassword", self.no_password), ("allowUnauthenticated", self.allow_unauthenticated)):
+            if flag:
+                problems.append((key, "is about a Redis: backend rocksdb has none (remove it)"))
         return problems
 
+    def _password_problems(self) -> list[tuple[Path, str]]:
+        out: list[tuple[Path, str]] = []
+        if self.no_password and self.password_secret is not None:
+            out.append(("passwordSecret", "names the password of a Redis that has one, and noPassword says this one has "
+                                          "none: remove one of them"))
+        if self.allow_unauthenticated and not self.no_password:
+            out.append(("allowUnauthenticated", "only applies with noPassword: true (a Redis without a password); remove "
+                                                "it"))
+        if self.no_password and not self.allow_unauthenticated and self.redis_address and not self.redis_on_loopback:
+            out.append(("noPassword", f"'{self.redis_address}' is not on the head pod's loopback (127.0.0.1, ::1, "
+                                      "localhost), so other pods reach this Redis, and without a password any of them can "
+                                      "read and rewrite the cluster's state: give the Redis a password (requirepass) and "
+                                      "remove noPassword, or acknowledge it with gcsFaultTolerance.allowUnauthenticated: "
+                                      "true"))
+        return out
+
     def build(self, password_ref: tuple[str, str] | None) -> dict[str, Any]:
-        """``gcsFaultToleranceOptions``; the Redis password only as a reference to ``password_ref`` (Secret, key)."""
+        """``gcsFaultToleranceOptions``; the Redis password only as a reference to ``password_ref`` (Secret, key), and
+        none with ``noPassword``."""
         if not self.redis:
             storage = self.storage.build() if self.storage else {}
             return {"backend": "rocksdb", **({"storage": storage} if storage else {})}
-        assert password_ref is not None
-        out: dict[str, Any] = {"redisAddress": self.redis_address,
-                               "redisPassword": {"valueFrom": {"secretKeyRef": {"name": password_ref[0], "key": password_ref[1]}}}}
+        out: dict[str, Any] = {"redisAddress": self.redis_address}
+        if self.sends_password:
+            assert password_ref is not None
+            out["redisPassword"] = {"valueFrom": {"secretKeyRef": {"name": password_ref[0], "key": password_ref[1]}}}
         if self.external_storage_namespace:
             out["externalStorageNamespace"] = self.external_storage_namespace
         return out
@@ -683,7 +733,8 @@ def ingress_collision_problems(stack: StackSpec) -> list[Problem]:
 def redis_password_missing(key: str) -> str:
     """The ConfigError line for GCS fault tolerance without a password."""
     return (f"{key}.gcsFaultTolerance: needs the Redis password: set it with `pulumi config set --secret "
-            f"raydask:{REDIS_PASSWORD_CONFIG} <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret")
+            f"raydask:{REDIS_PASSWORD_CONFIG} <password>`, or name an existing Secret in gcsFaultTolerance.passwordSecret "
+            "(a Redis without one, on the head pod's loopback: gcsFaultTolerance.noPassword: true)")
 
 
 __all__ = [

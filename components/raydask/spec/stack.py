@@ -242,14 +242,16 @@ class StackSpec(Spec):
                 if isinstance(w, RayClusterSpec):
                     names += [("Ingress", RayNames.ingress(w.name, "dashboard")), ("Service", RayNames.external_service(w.name))]
                     ft = w.gcs_fault_tolerance
-                    if ft is not None and ft.redis and ft.password_secret is None:
+                    if ft is not None and ft.sends_password and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
                     if ft is not None and not ft.redis and not (ft.storage and ft.storage.claim_name):
                         names.append(("PersistentVolumeClaim", f"{w.name}-gcs-pvc"))
+                if isinstance(w, RayJobSpec) and w.head_service_name not in (None, head):  # the job's cluster's
+                    objects.append(("Service", w.head_service_name, f"{field}.{i}.cluster.head.service.name", owner))
                 if isinstance(w, RayServiceSpec):
                     names.append(("Service", w.serve_service_name))
                     ft = w.cluster.gcs_fault_tolerance
-                    if ft is not None and ft.redis and ft.password_secret is None:
+                    if ft is not None and ft.sends_password and ft.password_secret is None:
                         names.append(("Secret", RayNames.redis_password_secret(w.name)))
                 if policy:
                     names.append(("NetworkPolicy", netpol))
