@@ -90,14 +90,20 @@ class IngressController:
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
-            status, body = self.cluster.api("GET", "/apis/networking.k8s.io/v1/ingresses")
-            for item in body.get("items", []) if status == 200 else []:
-                if (item.get("status") or {}).get("loadBalancer", {}).get("ingress"):
-                    continue
-                meta = item["metadata"]
-                self.cluster.api("PATCH", f"/apis/networking.k8s.io/v1/namespaces/{meta['namespace']}/ingresses/{meta['name']}/status",
-                                 {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
-                                 content_type="application/merge-patch+json")
+            try:
+                self.publish()
+            except OSError:  # the API server is stopping (a node's down before the fixture's end) or busy: next round
+                continue
+
+    def publish(self) -> None:
+        status, body = self.cluster.api("GET", "/apis/networking.k8s.io/v1/ingresses")
+        for item in body.get("items", []) if status == 200 else []:
+            if (item.get("status") or {}).get("loadBalancer", {}).get("ingress"):
+                continue
+            meta = item["metadata"]
+            self.cluster.api("PATCH", f"/apis/networking.k8s.io/v1/namespaces/{meta['namespace']}/ingresses/{meta['name']}/status",
+                             {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
+                             content_type="application/merge-patch+json")
 
 
 @pytest.fixture(scope="session")
