@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,15 +115,16 @@ HOST_PORT = 8099
 
 
 @contextlib.contextmanager
-def serving(node: NodeCluster, root: Path, charts_cache: Path) -> Iterator[NodeHost]:
-    """The test host on ``node``: the pinned charts as a Helm repository, the recipe's package index; stopped by PID."""
+def serving(node: NodeCluster, root: Path, charts_cache: Path, extra_charts: Sequence[Path] = ()) -> Iterator[NodeHost]:
+    """The test host on ``node``: the pinned charts (and ``extra_charts``, chart directories) as a Helm repository, the
+    recipe's package index; stopped by PID."""
     (root / "charts").mkdir(parents=True)
     images = json.loads(node.images_json().read_text())
     if not images.get("mirror"):
         pytest.fail("the images recipe's package index is not built: run `bash e2e/toolchain.sh`")
     shutil.copytree(Path(images["mirror"]) / "simple", root / "simple")
-    for version in ("1.5.0", "1.7.0"):
-        _package(kuberay_chart(version), root / "charts")
+    for chart in (kuberay_chart("1.5.0"), kuberay_chart("1.7.0"), *extra_charts):
+        _package(chart, root / "charts")
     dask = charts.add(dask_wheel_chart(), version=DASK_OPERATOR_VERSION, cache=charts_cache)
     _package(dask.path, root / "charts")
     url = f"http://{NODE_IP}:{HOST_PORT}"

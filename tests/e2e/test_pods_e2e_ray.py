@@ -13,7 +13,6 @@ connection on every port they close; GCS fault tolerance across a head restart; 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -383,21 +382,6 @@ def test_a_pod_security_exception_runs_where_its_namespace_allows_it(e2e: NodeSt
     dry = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ptrace"}, "spec": worker["spec"]}
     code, body = node.api("POST", f"/api/v1/namespaces/{E2E}/pods?dryRun=All", dry)
     assert code == 403 and "SYS_PTRACE" in body["message"], body
-
-
-KUBERAY_WITH_TOKEN_AUTH = (1, 5, 1)
-
-
-@pytest.mark.xfail(strict=True, reason="Ray token authentication (RayCluster authOptions) needs KubeRay >= 1.5.1; the Go "
-                   "module proxy serves ray-operator v1.4.0 and v1.5.0 only, and raydask refuses raydask:rayAuth under "
-                   "1.5.1, so no operator here can turn it on")
-def test_token_authentication_refuses_a_client_without_the_token(tools: dict[str, str]) -> None:
-    """Not run here (see the reason): the KubeRay operators the toolchain built. Strict, so the day a served operator
-    supports token authentication this fails as XPASS and asks for the real test (a cluster with ``auth: {}``, a client
-    pod without ``RAY_AUTH_TOKEN`` refused on 10001 and 8265, one with it admitted)."""
-    built = sorted(tuple(int(x) for x in key.removeprefix("RAYDASK_KUBERAY_").split("_"))
-                   for key in tools if re.fullmatch(r"RAYDASK_KUBERAY_\d+_\d+_\d+", key))
-    assert built and built[-1] >= KUBERAY_WITH_TOKEN_AUTH, f"KubeRay operators built here: {built}"
 
 
 def test_the_autoscaler_scaled_the_workers_back_down(e2e: NodeStack) -> None:
