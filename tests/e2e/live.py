@@ -92,7 +92,7 @@ class IngressController:
         while not self.stop.wait(1.0):
             try:
                 self.publish()
-            except OSError:  # the API server is stopping (a node's down before the fixture's end) or busy: next round
+            except (OSError, HarnessError):  # its API server is down (a node's, before the fixture's end) or busy
                 continue
 
     def publish(self) -> None:

@@ -182,8 +182,10 @@ def test_outside_edits_of_every_kind_are_shown_by_preview_and_repaired_by_up(day
     # the Dask pod templates (atomic containers lists) by hand, the Ray head image by another applier
     etl = f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskclusters/etl"
     extra = f"/apis/kubernetes.dask.org/v1/namespaces/{NS}/daskworkergroups/etl-extra"
+    raydask_env = {}
     for path in (etl, extra):
         worker = kube_get(cp, path)["spec"]["worker"]["spec"]["containers"][0]
+        raydask_env[path] = worker.get("env")
         edit(cp, path, {"spec": {"worker": {"spec": {"containers": [{**worker, "env": [{"name": "EDITED", "value": "1"}]}]}}}})
     train = next(o for o in objects.values() if o["kind"] == "RayCluster" and o["metadata"]["name"] == "train")
     apply_as_other(cp, train, {"spec": {"headGroupSpec": {"template": {"spec": {"containers": [
@@ -209,7 +211,7 @@ def test_outside_edits_of_every_kind_are_shown_by_preview_and_repaired_by_up(day
         labels, want = kube_get(cp, api_path(obj))["metadata"]["labels"], obj["metadata"]["labels"]
         assert (labels[PART_OF], labels[MANAGED_BY]) == (want[PART_OF], want[MANAGED_BY]), urn
     for path in (etl, extra):
-        assert "env" not in kube_get(cp, path)["spec"]["worker"]["spec"]["containers"][0], path
+        assert kube_get(cp, path)["spec"]["worker"]["spec"]["containers"][0].get("env") == raydask_env[path], path
     head = kube_get(cp, rc_path("train"))["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
     assert head["image"] == "rayproject/ray:2.52.0-py311"
     probe = kube_get(cp, dask_op)["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
