@@ -348,6 +348,20 @@ def test_the_warm_start_patch_registers_once(run_program: Any) -> None:
     assert opts.ignore_changes == ["spec"] and opts.retain_on_delete is True
 
 
+def test_the_readiness_patch_ignores_a_change_of_its_annotations(run_program: Any) -> None:
+    """The readiness patch is not updated for its annotations alone: the provider may record the object its wait observed
+    before the patch applied (a shared informer's cache), and a no-change ``up`` must not apply the wait again."""
+    seen: dict[str, Any] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    run_program(lambda: RayCluster("train", {"name": "train"}, namespace="ml",
+                                   opts=pulumi.ResourceOptions(transformations=[capture])))
+    assert seen["train-rayclusterpatch-train"].ignore_changes == ["metadata.annotations"]
+    assert seen["train-rayclusterpatch-train"].depends_on and not seen["train"].ignore_changes
+
+
 def test_pulumi_up_waits_once_for_ready_and_again_after_a_replacement() -> None:
     from raydask.builders.plan import Context
     from raydask.builders.workloads import plan_ray_cluster

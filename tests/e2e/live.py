@@ -256,12 +256,13 @@ __all__ = ["E2E_STACKS", "ROOT", "ControlPlane", "Pulumi", "in_background", "ite
 
 def assert_no_changes(stack: Any) -> None:
     """A preview and an up of ``stack`` with nothing changed report every resource ``same``: no update, create, delete
-    or replace (a readiness wait or a status field that leaves an update behind would show here, named)."""
+    or replace (a readiness wait or a status field that leaves an update behind would show here, named with the paths
+    that differ)."""
     for run in (stack.preview, stack.up):
         events: list[Any] = []
         result = run(color="never", on_event=events.append)
-        changed = sorted((e.resource_pre_event.metadata.op, e.resource_pre_event.metadata.urn.rsplit("::", 1)[-1])
-                         for e in events if e.resource_pre_event is not None
-                         and e.resource_pre_event.metadata.op not in ("same", "read"))
+        changed = sorted((m.op, m.urn.rsplit("::", 1)[-1], sorted((m.detailed_diff or {}).keys()) or m.diffs)
+                         for m in (e.resource_pre_event.metadata for e in events if e.resource_pre_event is not None)
+                         if m.op not in ("same", "read"))
         summary = result.change_summary if hasattr(result, "change_summary") else result.summary.resource_changes
         assert not changed and set(summary or {}) <= {"same"}, (run.__name__, summary, changed)

@@ -203,6 +203,20 @@ def test_a_second_up_and_a_refresh_change_nothing(deployed: Deployed) -> None:
     deployed.stack.refresh(expect_no_changes=True, color="never", on_output=print)
 
 
+def test_a_readiness_wait_recorded_before_it_applied_is_not_applied_again(deployed: Deployed) -> None:
+    """The provider records the RayCluster as its readiness wait last observed it, from a shared informer's cache that
+    can predate the readiness patch's apply (seen in CI: a no-change ``up`` updated the patch). Made deterministic: the
+    wait's annotations removed by another client and a refresh record the patch without them; nothing changes."""
+    cp = deployed.cluster
+    gone = {"pulumi.com/waitFor": None, "pulumi.com/timeoutSeconds": None}
+    status, body = patch_as(cp, RAYCLUSTER, {"metadata": {"annotations": gone}}, "application/merge-patch+json",
+                            "kubectl-edit")
+    assert status == 200, body
+    assert "pulumi.com/waitFor" not in kube_get(cp, RAYCLUSTER)["metadata"]["annotations"]
+    deployed.stack.refresh(color="never", on_output=print)
+    assert_no_changes(deployed.stack)
+
+
 def test_changing_one_worker_group_updates_only_the_raycluster(deployed: Deployed) -> None:
     deployed.config({"raydask:rayClusters[0].workerGroups[1].maxReplicas": 3})
     events: list[Any] = []

@@ -56,7 +56,8 @@ class Plan(Generic[E]):
     before: tuple[Manifest, ...] = ()
     after: tuple[Manifest, ...] = ()
     patches: tuple[Manifest, ...] = ()
-    """Server-side apply patches of ``main`` (after it)."""
+    """Server-side apply patches of ``main`` (after it) carrying the annotations that make ``pulumi up`` wait: applied
+    when created (again when ``main`` is replaced); a later change of their annotations alone is not applied."""
     on_create: tuple[Manifest, ...] = ()
     """Server-side apply patches of ``main`` applied once, when each is created (after ``main``), and never again: their
     ``spec`` is ignored on updates and left in place on delete (an autoscaled group's starting ``replicas``)."""

@@ -346,7 +346,8 @@ def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
     A patch resource of its own, because its wait runs when it is created and not on every update of the RayCluster:
     KubeRay leaves ``status.observedGeneration`` behind when an update changes nothing in the status (it does not roll
     pods on spec changes), and the provider's wait never ends on a stale generation. The provider reads the condition
-    off the live object, so the RayCluster itself carries ``skipAwait``.
+    off the live object, so the RayCluster itself carries ``skipAwait``. A later change of the wait alone is not
+    applied (:data:`~raydask.resources.registration.PATCH_IGNORED`): it waits again when the cluster is replaced.
     """
     annotations = wait_annotations(spec.wait, READY)
     if not annotations or spec.suspend:  # a suspended cluster is never ready

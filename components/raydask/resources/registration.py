@@ -110,6 +110,12 @@ def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False, suff
     return f"{name}-{manifest['kind'].lower()}{'patch' if patch else ''}-{manifest['metadata']['name']}{suffix}"
 
 
+PATCH_IGNORED = ("metadata.annotations",)
+"""What an update of a patch of ``main`` (:attr:`Plan.patches`) ignores: its annotations ask ``pulumi up`` to wait once,
+when it is created. The provider records the object its wait last observed, read from a shared informer's cache that
+can predate the patch's own apply; comparing with that record, a later ``up`` would apply the annotations again for
+nothing (measured: 1 to 5 of 10 readiness patches at a no-change ``up`` of 10 RayClusters)."""
+
 ON_CREATE_SUFFIX = "-on-create"
 """Names the patches applied once, when created (:attr:`Plan.on_create`)."""
 
@@ -143,7 +149,7 @@ def register_plan(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, 
         extra.update(replace_on_changes=list(plan.replace_on_changes), delete_before_replace=not plan.create_before_delete)
     main = kubernetes_resource(name, plan.main, child_options(parent, opts, **extra))
     after = register_children(parent, opts, name, plan.after, depends_on=[main])
-    patches = register_patches(parent, opts, name, main, plan.patches)
+    patches = register_patches(parent, opts, name, main, plan.patches, ignore_changes=list(PATCH_IGNORED))
     # applied when created, then never again: a later change of their spec is ignored, and deleting them leaves the
     # fields they set to whoever owns them now (the autoscaler)
     register_patches(parent, opts, name, main, plan.on_create, suffix=ON_CREATE_SUFFIX, ignore_changes=["spec"],
