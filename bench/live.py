@@ -465,7 +465,7 @@ def run_kubectl(live: Live, n: int, rep: int, rendered: Path) -> list[Sample]:
     RayClusters, the harness's wait for the DaskClusters; a second apply; ``kubectl delete --wait`` of all but the
     CRDs (Pulumi keeps them too)."""
     crds = ["-f", str(rendered / "_crds")]
-    rest = [a for d in sorted(p for p in rendered.iterdir() if p.is_dir() and p.name != "_crds") for a in ("-f", str(d))]
+    rest = [a for d in rendered_dirs(rendered) for a in ("-f", str(d))]
     namespaces = sorted(p.name for p in rendered.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
     def apply(op: str) -> Sample:
@@ -489,11 +489,23 @@ def run_kubectl(live: Live, n: int, rep: int, rendered: Path) -> list[Sample]:
                        peak_rss_mb=r_ray, load=up.load)
         nochange = apply("nochange")
         load = os.getloadavg()[0]
-        _, wall, cpu, rss = kubectl_step(live, ["delete", "--wait=true", f"--timeout={WAIT_S}s", "--ignore-not-found",
-                                                "-R", *rest])
+        # the workloads first, then the operators, then the namespaces and cluster-scoped objects: a RayCluster with
+        # GCS fault tolerance keeps its finalizer until KubeRay's Redis cleanup Job ran, which a terminating
+        # namespace refuses
+        wall, cpu, rss = 0.0, 0.0, 0.0
+        for d in sorted(rendered_dirs(rendered), key=lambda d: (d.name.startswith("_"), d.name != NAMESPACE)):
+            _, w, c, r = kubectl_step(live, ["delete", "--wait=true", f"--timeout={WAIT_S}s", "--ignore-not-found",
+                                             "-R", "-f", str(d)])
+            wall, cpu, rss = wall + w, cpu + c, max(rss, r)
         destroy = Sample("kubectl", n, rep, "destroy", wall, cpu_cli=cpu, peak_rss_mb=rss, load=load)
     wait_gone(live, namespaces)
     return [up, ready, nochange, destroy]
+
+
+def rendered_dirs(rendered: Path) -> list[Path]:
+    """The rendering's directories but the CRDs': ``_cluster`` (namespaces, cluster-scoped objects) first, then one
+    per namespace."""
+    return sorted(p for p in rendered.iterdir() if p.is_dir() and p.name != "_crds")
 
 
 def render(project: Path, out: Path) -> Path:
