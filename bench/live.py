@@ -502,6 +502,24 @@ def run_kubectl(live: Live, n: int, rep: int, rendered: Path) -> list[Sample]:
     return [up, ready, nochange, destroy]
 
 
+CLUSTERS_PER_CPU_NODE = 4
+"""A Ray plus a Dask cluster of the bench stack request 16 CPUs and 64 GiB on CPU nodes (kwok's: 64 CPUs, 256 GiB)."""
+CLUSTERS_PER_GPU_NODE = 8
+"""Each Dask cluster runs one GPU worker (1 GPU, 8 CPUs); a GPU node has 8 GPUs."""
+
+
+def add_nodes(cp: Any, n: int) -> None:
+    """More of the control plane's fake nodes (copies of its CPU and GPU nodes) so N clusters fit: its three nodes hold
+    about three of the bench stack's Ray and Dask clusters, and a pod that fits nowhere keeps a cluster from ready."""
+    from cluster import NODES
+
+    cpu, gpu = (next(node for node in NODES if ("gpu" in node[0]) == want) for want in (False, True))
+    cp.add_fake_nodes([(f"{name}-bench-{i}", labels, more, taints)
+                       for (name, labels, more, taints), count in ((cpu, -(-n // CLUSTERS_PER_CPU_NODE)),
+                                                                  (gpu, -(-n // CLUSTERS_PER_GPU_NODE)))
+                       for i in range(count)])
+
+
 def rendered_dirs(rendered: Path) -> list[Path]:
     """The rendering's directories but the CRDs': ``_cluster`` (namespaces, cluster-scoped objects) first, then one
     per namespace."""
@@ -530,6 +548,7 @@ def bench(args: argparse.Namespace) -> list[Sample]:
     samples: list[Sample] = []
     with (control_plane(workdir / "control-plane", tools) as cp, running_ingress_controller(cp),
           serve_chart_mirror(workdir) as repo):
+        add_nodes(cp, max(args.sizes))
         pulumi_setup(tools, cp, workdir)
         live = Live(cp, workdir, repo, tools["RAYDASK_KUBECTL"])
         prepared = {}
@@ -554,6 +573,8 @@ def bench(args: argparse.Namespace) -> list[Sample]:
                         samples += run_pulumi_system(live, system, n, rep, project, None)
                     else:
                         samples += run_pulumi_system(live, system, n, rep, floor_project, floor)
+                    if args.json:  # kept as it grows: a run cut short still has its samples
+                        args.json.write_text(json.dumps([s.__dict__ for s in samples], indent=1))
     shutil.rmtree(workdir / "pulumi-home" / "plugins", ignore_errors=True)
     return samples
 
