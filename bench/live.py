@@ -162,7 +162,7 @@ def slowest_steps(samples: Sequence[Sample], system: str, n: int, op: str, top: 
             for step in s.steps:
                 by_type.setdefault(step["type"], []).append((step["end"] - step["start"], step["start"]))
     rows = sorted(by_type.items(), key=lambda kv: -sum(d for d, _ in kv[1]))[:top]
-    return "; ".join(f"{t.rsplit(':', 1)[-1]} ×{len(v)}: median {statistics.median(d for d, _ in v):.1f} s, "
+    return "; ".join(f"{t.removeprefix('kubernetes:')} ×{len(v)}: median {statistics.median(d for d, _ in v):.1f} s, "
                      f"max {max(d for d, _ in v):.1f} s, first at {min(s for _, s in v):.1f} s" for t, v in rows)
 
 

@@ -90,5 +90,5 @@ def test_live_bench_table_reports_medians_and_ratios() -> None:
     assert lines[3].split() == ["1", "kubectl", "—", "—", "5.0", "—", "—", "—", "0.0", "0.5", "—", "—"]
     # ratios of the medians: 14/10 on every step, ready 28/5 and 20/5
     assert lines[6].split() == ["1", "1.40", "1.40", "1.40", "1.40", "5.60", "4.00"]
-    assert "N=1 raydask up steps: RayCluster ×1: median 3.0 s, max 3.0 s, first at 1.0 s" in out
+    assert "N=1 raydask up steps: ray.io/v1:RayCluster ×1: median 3.0 s, max 3.0 s, first at 1.0 s" in out
     assert out.endswith("load average (1 min) at the steps' starts: 0.0–2.0 on " f"{os.cpu_count()} CPUs")
