@@ -447,7 +447,11 @@ class ControlPlane:
         wait_until(self._nodes_ready, timeout, "nodes Ready", 1, check=self._alive_check("kwok"))
 
     def _create_nodes(self) -> None:
-        for name, labels, extra, taints in NODES:
+        self.add_fake_nodes(NODES)
+
+    def add_fake_nodes(self, nodes: Iterable[tuple[str, dict, dict, list]]) -> None:
+        """Create kwok's fake nodes: ``(name, extra labels, allocatable extras, taints)`` as in ``NODES``."""
+        for name, labels, extra, taints in nodes:
             res = {"cpu": "64", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti", **extra}
             node = {
                 "apiVersion": "v1", "kind": "Node",

@@ -9,6 +9,7 @@ the fast tier's).
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import json
@@ -71,7 +72,15 @@ def workdir() -> Path:
 @pytest.fixture(scope="session")
 def cluster(tools: dict[str, str], workdir: Path) -> Iterator[ControlPlane]:
     """A control plane for the session; stopped by PID at the end, its logs kept in ``workdir``."""
-    cp = ControlPlane(workdir / "control-plane", tools)
+    with control_plane(workdir / "control-plane", tools) as cp:
+        yield cp
+
+
+@contextlib.contextmanager
+def control_plane(directory: Path, tools: dict[str, str]) -> Iterator[ControlPlane]:
+    """A control plane in ``directory`` with the monitors' CRDs applied; stopped by PID on exit (the fixture's and
+    bench/live.py's)."""
+    cp = ControlPlane(directory, tools)
     cp.up()
     try:
         cp.kubectl("apply", "--server-side", "-f", str(prometheus_crds()))  # monitors need their CRDs
@@ -108,17 +117,33 @@ class IngressController:
 
 @pytest.fixture(scope="session")
 def ingress_controller(cluster: ControlPlane) -> Iterator[IngressController]:
+    with running_ingress_controller(cluster) as controller:
+        yield controller
+
+
+@contextlib.contextmanager
+def running_ingress_controller(cluster: ControlPlane) -> Iterator[IngressController]:
+    """The stand-in ingress controller in a thread, stopped (bounded) on exit."""
     controller = IngressController(cluster)
     thread = threading.Thread(target=controller.run, daemon=True)
     thread.start()
-    yield controller
-    controller.stop.set()
-    thread.join(timeout=10)
+    try:
+        yield controller
+    finally:
+        controller.stop.set()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def chart_mirror(workdir: Path) -> Iterator[str]:
     """A Helm repository on 127.0.0.1 holding the pinned charts: the kind of mirror an air-gapped cluster uses."""
+    with serve_chart_mirror(workdir) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_chart_mirror(workdir: Path) -> Iterator[str]:
+    """Serve the pinned charts from ``workdir``/chart-mirror on 127.0.0.1; yields the repository's URL."""
     root = workdir / "chart-mirror"
     root.mkdir()
     helm = str(find_helm())
@@ -131,10 +156,12 @@ def chart_mirror(workdir: Path) -> Iterator[str]:
     subprocess.run([helm, "repo", "index", str(root), "--url", url], check=True, capture_output=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield url
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -154,6 +181,12 @@ class Pulumi:
 
 @pytest.fixture(scope="session")
 def pulumi(tools: dict[str, str], cluster: ControlPlane, workdir: Path) -> Pulumi:
+    return pulumi_setup(tools, cluster, workdir)
+
+
+def pulumi_setup(tools: dict[str, str], cluster: ControlPlane, workdir: Path) -> Pulumi:
+    """A PULUMI_HOME and file backend in ``workdir``, the kubernetes plugin installed, the CLI on PATH and the
+    environment set in this process (the inline program runs here; the CLI and plugins inherit it)."""
     home, backend = workdir / "pulumi-home", workdir / "pulumi-backend"
     home.mkdir()
     backend.mkdir()
@@ -250,8 +283,9 @@ def joined(thread: threading.Thread, timeout: float = 300) -> None:
         raise errors[0]
 
 
-__all__ = ["E2E_STACKS", "ROOT", "ControlPlane", "Pulumi", "in_background", "items", "joined", "kube_get", "patch_as",
-           "project_copy", "secret_value", "start_operators", "wait_until"]
+__all__ = ["E2E_STACKS", "ROOT", "ControlPlane", "Pulumi", "control_plane", "in_background", "items", "joined", "kube_get",
+           "patch_as", "project_copy", "pulumi_setup", "running_ingress_controller", "secret_value", "serve_chart_mirror",
+           "start_operators", "wait_until"]
 
 
 def assert_no_changes(stack: Any) -> None:
