@@ -440,6 +440,24 @@ def result(r: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def ray_client(address: str, attempts: int = 5) -> str:
+    """Python source defining ``connect(**kw)`` for a pod script: ``ray.init(address, **kw)``, retried, since Ray 2.60's
+    client server fails to start for about one connection in six; the script exits when no attempt connects."""
+    return f"""
+import sys, time
+import ray
+
+def connect(**kw):
+    for attempt in range({attempts}):
+        try:
+            return ray.init({address!r}, logging_level="ERROR", **kw)
+        except ConnectionError as exc:
+            print(f"ray client connect failed ({{exc!r}}), retrying", file=sys.stderr)
+            time.sleep(3)
+    sys.exit("the Ray client never connected")
+"""
+
+
 PROBE = """
 import json, socket, sys
 from concurrent.futures import ThreadPoolExecutor

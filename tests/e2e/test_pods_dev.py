@@ -19,7 +19,22 @@ from pathlib import Path
 import pytest
 from live import ROOT, wait_until
 from node import NODE_IP
-from pods import KUBERAY_VERSION, NodeStack, events, get, items, log, pod_log, pods, ready, real_node, save_diagnostics, serving, waited
+from pods import (
+    KUBERAY_VERSION,
+    NodeStack,
+    events,
+    get,
+    items,
+    log,
+    pod_log,
+    pods,
+    ray_client,
+    ready,
+    real_node,
+    save_diagnostics,
+    serving,
+    waited,
+)
 
 NS = "ray-dev"
 
@@ -81,20 +96,11 @@ def test_the_rayjob_installs_its_requirement_and_succeeds(dev: NodeStack) -> Non
     assert get(node, path)["status"]["jobDeploymentStatus"] == "Complete"
 
 
-PORT_FORWARD_CLIENT = r"""
-import getpass, json, os, sys, time
-import ray
+PORT_FORWARD_CLIENT = ray_client("ray://127.0.0.1:10001") + r"""
+import getpass, json, os
 from distributed import Client
 
-for attempt in range(4):  # Ray 2.60's client server fails to start for about one connection in six
-    try:
-        ray.init("ray://127.0.0.1:10001", logging_level="ERROR")
-        break
-    except ConnectionError as exc:
-        print(f"ray client connect failed ({exc!r}), retrying", file=sys.stderr)
-        time.sleep(3)
-else:
-    sys.exit("the Ray client never connected")
+connect()
 
 @ray.remote(num_cpus=1)
 def where():

@@ -40,6 +40,7 @@ from pods import (
     pod_log,
     pods,
     python_in,
+    ray_client,
     ready,
     result,
     save_diagnostics,
@@ -50,19 +51,9 @@ from pods import (
 TRAIN = f"/apis/ray.io/v1/namespaces/{E2E}/rayclusters/train"
 HEAD_SVC = f"train-head-svc.{E2E}.svc.cluster.local"
 CLIENT = "ray-client"
-CONNECT = f"""
-import json, sys, time
-import ray
+CONNECT = ray_client(f"ray://{HEAD_SVC}:10001") + f"""
+import json
 DASHBOARD = "http://{HEAD_SVC}:8265"
-
-def connect(**kw):
-    for attempt in range(5):  # Ray 2.60's client server fails to start for about one connection in six
-        try:
-            return ray.init("ray://{HEAD_SVC}:10001", logging_level="ERROR", **kw)
-        except ConnectionError as exc:
-            print(f"ray client connect failed ({{exc!r}}), retrying", file=sys.stderr)
-            time.sleep(3)
-    sys.exit("the Ray client never connected")
 """
 
 

@@ -34,6 +34,7 @@ from pods import (
     log,
     pods,
     python_in,
+    ray_client,
     ready,
     real_node,
     result,
@@ -172,24 +173,15 @@ def test_a_client_without_the_token_is_refused_on_the_client_port_and_the_dashbo
     assert "Authentication required" in without_mode.get("error", ""), without_mode
 
 
-ADMITTED = f"""
-import json, os, sys, time, urllib.request
-import ray
+ADMITTED = ray_client(f"ray://{HEAD_SVC}:10001") + f"""
+import json, os, urllib.request
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 request = urllib.request.Request("http://{HEAD_SVC}:8265/api/version",
                                  headers={{"Authorization": "Bearer " + os.environ["RAY_AUTH_TOKEN"]}})
 with urllib.request.urlopen(request, timeout=10) as r:
     version = json.loads(r.read())["ray_version"]
-for attempt in range(5):  # Ray 2.60's client server fails to start for about one connection in six
-    try:
-        ray.init("ray://{HEAD_SVC}:10001", logging_level="ERROR")
-        break
-    except ConnectionError as exc:
-        print(f"ray client connect failed ({{exc!r}}), retrying", file=sys.stderr)
-        time.sleep(3)
-else:
-    sys.exit("the Ray client never connected")
+connect()
 alive = [n for n in ray.nodes() if n["Alive"]]
 worker = next(n["NodeID"] for n in alive if "node:__internal_head__" not in n["Resources"])
 
