@@ -264,7 +264,21 @@ class NodeCluster(ControlPlane):
 
     def _up(self, timeout: float) -> Path:
         self._check_tools()
+        self._check_disk()
         return super()._up(timeout)
+
+    MIN_FREE_GIB = 4
+    """Free space the node needs where its state lives: its images, containers and logs. Below it the kubelet soon
+    taints the node ``disk-pressure`` (its ``evictionHard`` thresholds are 1 %), and every pod stays Pending with "1
+    node(s) had untolerated taint(s)"; a clear error first is better."""
+
+    def _check_disk(self) -> None:
+        where = next(d for d in (self.dir, *self.dir.parents) if d.exists())
+        free = shutil.disk_usage(where).free / 2**30
+        if free < self.MIN_FREE_GIB:
+            raise HarnessError(f"{free:.1f} GiB free on the file system of {self.dir}; the real node needs at least "
+                               f"{self.MIN_FREE_GIB} GiB (its images and containers): free some space (old "
+                               "raydask-e2e-* work directories in the temporary directory, for example)")
 
     def _check_tools(self) -> None:
         for key in ("RAYDASK_KUBELET", "RAYDASK_KUBE_PROXY", "RAYDASK_COREDNS", "RAYDASK_KUBE_NETWORK_POLICIES"):
