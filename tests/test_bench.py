@@ -15,10 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_module() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+def bench_script(name: str) -> Any:
+    """``bench/<name>.py`` loaded as the module ``bench_<name>`` (registered: its dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -31,18 +33,14 @@ def test_bench_prints_its_table_and_ratio_line() -> None:
     assert re.fullmatch(r"\s+2\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[2]), out
     assert "scaling time(N=2)/time(N=1): " in out
     assert re.search(r"our marginal cost per cluster \(Ray or Dask\): -?[\d.]+ ms \(the floor's: -?[\d.]+ ms\)", out)
-    assert ("helm template of KubeRay's ray-cluster chart: " in out) == (bench_module().helm_template_command() is not None), out
+    assert ("helm template of KubeRay's ray-cluster chart: " in out) == (bench_script("run").helm_template_command() is not None), out
     assert re.search(r"import raydask: [\d.]+ s; import pulumi, pulumi_kubernetes: [\d.]+ s", out)
     assert re.search(r"peak memory at N=2: \d+ MB", out)
     assert re.fullmatch(r"ratio N=1:[\d.]+ N=2:[\d.]+", lines[-1]), out
 
 
 def test_offline_bench_parses_its_arguments_and_prints_its_figures() -> None:
-    spec = importlib.util.spec_from_file_location("bench_offline", ROOT / "bench" / "offline.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    args = module.parse_args(["--reps", "2", "--commands", "help,validate"])
+    args = bench_script("offline").parse_args(["--reps", "2", "--commands", "help,validate"])
     assert (args.reps, args.commands, args.against) == (2, ["help", "validate"], None)
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "offline.py"), "--reps", "1", "--commands", "help"],
                          check=True, capture_output=True, text=True, cwd=ROOT, timeout=120).stdout
@@ -50,17 +48,8 @@ def test_offline_bench_parses_its_arguments_and_prints_its_figures() -> None:
     assert re.search(r"load average during the runs: [\d.]+–[\d.]+ on \d+ CPUs", out), out
 
 
-def live_module() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_live", ROOT / "bench" / "live.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_live_bench_parses_its_arguments() -> None:
-    live = live_module()
+    live = bench_script("live")
     args = live.parse_args([])
     assert (args.sizes, args.reps, args.systems) == ([1, 10, 50], 3, ["raydask", "floor", "kubectl"])
     args = live.parse_args(["--sizes", "1,10", "--reps", "2", "--systems", "raydask,kubectl"])
@@ -71,7 +60,7 @@ def test_live_bench_parses_its_arguments() -> None:
 
 
 def test_live_bench_table_reports_medians_and_ratios() -> None:
-    live = live_module()
+    live = bench_script("live")
     samples = []
     for rep, (ours, floor, kubectl) in enumerate([(12.0, 10.0, 4.0), (30.0, 20.0, 5.0), (14.0, 10.0, 6.0)]):
         for system, wall in (("raydask", ours), ("floor", floor)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -275,11 +276,18 @@ def test_missing_namespace_is_a_config_error(run_program: Any) -> None:
         run_program(lambda: RayCluster("x", {"name": "x"}))
 
 
-def test_options_propagate_to_children(run_program: Any) -> None:
+def options_seen() -> tuple[dict[str, pulumi.ResourceOptions], Callable[[pulumi.ResourceTransformationArgs], None]]:
+    """A transformation recording each resource's options by name, and what it recorded."""
     seen: dict[str, pulumi.ResourceOptions] = {}
 
     def capture(args: pulumi.ResourceTransformationArgs) -> None:
         seen[args.name] = args.opts
+
+    return seen, capture
+
+
+def test_options_propagate_to_children(run_program: Any) -> None:
+    seen, capture = options_seen()
 
     def program() -> None:
         RayCluster("train", {**BASE, "dashboard": {"ingress": {"host": "ray.example.com"}, "allowUnauthenticated": True}}, namespace="ml",
@@ -334,11 +342,7 @@ def test_a_warm_start_is_a_patch_applied_once() -> None:
 def test_the_warm_start_patch_registers_once(run_program: Any) -> None:
     """The patch registers after the RayCluster with ``ignore_changes: [spec]`` (a later change of replicas is never
     applied) and ``retain_on_delete`` (removing it leaves the autoscaler's count alone)."""
-    seen: dict[str, Any] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     spec = {"name": "train", "autoscaling": {}, "wait": {"enabled": False},
             "workerGroups": [{"name": "cpu", "replicas": 3, "minReplicas": 1, "maxReplicas": 4}]}
     result = run_program(lambda: RayCluster("train", spec, namespace="ml", opts=pulumi.ResourceOptions(transformations=[capture])))
@@ -351,11 +355,7 @@ def test_the_warm_start_patch_registers_once(run_program: Any) -> None:
 def test_the_readiness_patch_ignores_a_change_of_its_annotations(run_program: Any) -> None:
     """The readiness patch is not updated for its annotations alone: the provider may record the object its wait observed
     before the patch applied (a shared informer's cache), and a no-change ``up`` must not apply the wait again."""
-    seen: dict[str, Any] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     run_program(lambda: RayCluster("train", {"name": "train"}, namespace="ml",
                                    opts=pulumi.ResourceOptions(transformations=[capture])))
     assert seen["train-rayclusterpatch-train"].ignore_changes == ["metadata.annotations"]
