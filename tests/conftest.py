@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from upstream import seed
 
     from raydask.charts import CACHE_ENV
+    from raydask.offline.validation import memo
 
     cache = Path(tempfile.mkdtemp(prefix="raydask-test-charts-"))
     SESSION_CACHE.append(cache)
@@ -62,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if problem:
         pytest.exit(problem, returncode=4)
     os.environ[CACHE_ENV] = str(cache)
+    os.environ[memo.CACHE_ENV] = "off"  # the validators run upstream's code in every test (tests/test_validation_memo.py: the cache)
     socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stack_renders import ROOT
 
 from raydask.offline.docs import BEGIN, END, _models, reference
+from raydask.spec.config import field_description
 from raydask.spec.stack import StackSpec
 
 
@@ -12,8 +13,8 @@ def test_every_field_documents_its_default() -> None:
     missing = [
         f"{model.__name__}.{name}"
         for model in _models(StackSpec)
-        for name, field in model.model_fields.items()
-        if not field.description or not ("default" in field.description.lower() or "required" in field.description.lower())
+        for name in model.model_fields
+        if not (text := (field_description(model, name) or "").lower()) or not ("default" in text or "required" in text)
     ]
     assert missing == []
 

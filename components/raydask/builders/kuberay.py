@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,6 +101,27 @@ def token_patch(spec: KubeRayOperatorSpec, namespace: str) -> Manifest:
 RAYCLUSTER_CRD = "rayclusters.ray.io"
 
 
+def _spec_schemas(crd: Manifest) -> tuple[Manifest, list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """A copy of the RayCluster CRD ``crd`` for editing each version's ``spec`` schema and its ``workerGroupSpecs``
+    schema (with ``groupName``): ``(copy, [(spec schema, workerGroupSpecs schema) per version])``. Only the dicts on
+    those paths are copied; the rest of the megabyte-sized schema is shared with ``crd``, which stays as it was."""
+    out = {**crd, "spec": {**crd["spec"], "versions": []}}
+    schemas = []
+    for version in crd["spec"]["versions"]:
+        version = {**version, "schema": {**version["schema"]}}
+        root = version["schema"]["openAPIV3Schema"] = {**version["schema"]["openAPIV3Schema"]}
+        properties = root["properties"] = {**root["properties"]}
+        spec = properties["spec"] = {**properties["spec"]}
+        fields = spec["properties"] = {**spec["properties"]}
+        groups = fields["workerGroupSpecs"] = {**fields["workerGroupSpecs"]}
+        items = groups["items"] = {**groups["items"]}
+        item_fields = items["properties"] = {**items["properties"]}
+        item_fields["groupName"] = {**item_fields["groupName"]}
+        out["spec"]["versions"].append(version)
+        schemas.append((spec, groups))
+    return out, schemas
+
+
 def granular_worker_groups(crd: Manifest) -> Manifest:
     """The RayCluster CRD with ``spec.workerGroupSpecs`` a list map keyed by ``groupName`` (upstream: an atomic list).
 
@@ -111,9 +131,8 @@ def granular_worker_groups(crd: Manifest) -> Manifest:
     """
     if crd["metadata"]["name"] != RAYCLUSTER_CRD:
         return crd
-    crd = copy.deepcopy(crd)
-    for version in crd["spec"]["versions"]:
-        groups = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["workerGroupSpecs"]
+    crd, schemas = _spec_schemas(crd)
+    for _, groups in schemas:
         groups["x-kubernetes-list-type"] = "map"
         groups["x-kubernetes-list-map-keys"] = ["groupName"]
     return crd
@@ -140,10 +159,8 @@ def retire_before_removal(crd: Manifest) -> Manifest:
     """The RayCluster CRD with :data:`REMOVAL_RULE` on ``spec`` and the bounds its cost estimate needs."""
     if crd["metadata"]["name"] != RAYCLUSTER_CRD:
         return crd
-    crd = copy.deepcopy(crd)
-    for version in crd["spec"]["versions"]:
-        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
-        groups = spec["properties"]["workerGroupSpecs"]
+    crd, schemas = _spec_schemas(crd)
+    for spec, groups in schemas:
         groups["maxItems"] = MAX_WORKER_GROUPS
         groups["items"]["properties"]["groupName"]["maxLength"] = 63
         spec["x-kubernetes-validations"] = [*spec.get("x-kubernetes-validations", []), dict(REMOVAL_RULE)]

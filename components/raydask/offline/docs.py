@@ -58,6 +58,7 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
 
 def reference(root: type[BaseModel] | None = None) -> str:
     """Markdown tables, one per model reachable from the stack spec."""
+    from raydask.spec.config import field_description
     from raydask.spec.needs import requirement_text
 
     if root is None:
@@ -70,7 +71,7 @@ def reference(root: type[BaseModel] | None = None) -> str:
         out += [f"#### {model.__name__}", "", doc, "", "| key | type | description |", "|---|---|---|"]
         for name, field in model.model_fields.items():
             key = field.alias or name
-            desc = " ".join((field.description or "").split())
+            desc = " ".join((field_description(model, name) or "").split())
             if needs := requirement_text(field):
                 desc += f" {needs}"
             desc = desc.replace("|", "\\|")

@@ -11,13 +11,11 @@ own ``networkPolicy`` keys win over the stack's, ``replicas`` set beside autosca
 from __future__ import annotations
 
 import argparse
-import ast
 import functools
 import inspect
 import json
 import re
 import sys
-import textwrap
 import types
 import typing
 from importlib import metadata
@@ -27,9 +25,11 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from raydask.provider.components import KINDS, Kind
+from raydask.spec.config import field_docs
 
 PACKAGE = "raydask"
 TYPES = f"{PACKAGE}:index:"
@@ -188,21 +188,6 @@ def _python_type(hint: Any) -> tuple[dict[str, Any], bool]:
     return dict(ANY), True
 
 
-def attribute_docs(cls: type) -> dict[str, str]:
-    """The docstrings of a class's annotated attributes (the string right below each), its bases' first."""
-    out: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if not klass.__module__.startswith(f"{PACKAGE}."):
-            continue
-        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for stmt, after in zip(body, [*body[1:], None], strict=True):
-            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr)
-                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
-                out[stmt.target.id] = after.value.value
-    return out
-
-
 def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
     """A component's output properties: its ``pulumi.Output`` attributes (a workload's live ``status`` among them)."""
     hints: dict[str, Any] = {}
@@ -211,7 +196,7 @@ def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
             scope = vars(sys.modules[klass.__module__])
             for attr, hint in vars(klass).get("__annotations__", {}).items():
                 hints[attr] = eval(hint, scope) if isinstance(hint, str) else hint  # our own annotations
-    docs = attribute_docs(kind.component)
+    docs = field_docs(kind.component)
     props: dict[str, Any] = {}
     required: list[str] = []
     for attr, hint in hints.items():
@@ -227,11 +212,27 @@ def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
     return dict(sorted(props.items())), sorted(required)
 
 
+class _DescribedFields(GenerateJsonSchema):
+    """Pydantic's JSON schema with each model field described by its docstring (:func:`field_docs`)."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        cls = schema["cls"]
+        docs = field_docs(cls)
+        properties = json_schema.get("properties", {})
+        for name, field in cls.model_fields.items():
+            prop = properties.get(field.alias or name if self.by_alias else name)
+            if prop is not None and name in docs:
+                prop.setdefault("description", docs[name])
+        return json_schema
+
+
 @functools.cache
 def package_schema() -> dict[str, Any]:
     """The package schema (a JSON object)."""
     models: list[tuple[type[BaseModel], Any]] = [(kind.args, "validation") for kind in KINDS]
-    keys, top = models_json_schema(models, by_alias=True, ref_template="#/$defs/{model}")
+    keys, top = models_json_schema(models, by_alias=True, ref_template="#/$defs/{model}",
+                                   schema_generator=_DescribedFields)
     defs = top.get("$defs", {})
     builder = _Builder(defs)
     resources = {}

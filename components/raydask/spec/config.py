@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import sys
 import typing
 from typing import Any
 
@@ -14,10 +18,11 @@ SPEC_CONFIG = ConfigDict(
     alias_generator=to_camel,
     validate_by_name=True,
     validate_by_alias=True,
-    use_attribute_docstrings=True,
     coerce_numbers_to_str=True,
 )
-"""Frozen, unknown keys rejected, camelCase keys in config and snake_case in Python, field docstrings as descriptions."""
+"""Frozen, unknown keys rejected, camelCase keys in config and snake_case in Python. Field docstrings are read by
+:func:`field_docs` where they are shown, not by pydantic at import (its ``use_attribute_docstrings`` re-reads the module
+for every class: half of the spec's import time)."""
 
 
 class ConfigModel(BaseModel):
@@ -59,3 +64,43 @@ def known_keys(model: type[BaseModel]) -> dict[tuple[Any, ...], list[str]]:
 
     walk(model, (), 0)
     return out
+
+
+@functools.cache
+def _module_docs(module: str) -> dict[str, dict[str, str]]:
+    """Per class of ``module`` (by qualified name): the docstring below each annotated attribute, as pydantic's
+    ``use_attribute_docstrings`` reads it (``inspect.cleandoc``)."""
+    try:
+        tree = ast.parse(inspect.getsource(sys.modules[module]))
+    except (KeyError, OSError, TypeError):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            docs = out.setdefault(prefix + node.name, {})
+            for stmt, after in zip(node.body, [*node.body[1:], None], strict=True):
+                if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr)
+                        and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+                    docs[stmt.target.id] = inspect.cleandoc(after.value.value)
+            visit(node.body, f"{prefix}{node.name}.")
+
+    visit(tree.body, "")
+    return out
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstrings of a raydask class's annotated attributes (the string right below each), its bases' first: the
+    descriptions of spec fields, argument models' inputs and components' outputs."""
+    out: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass.__module__.partition(".")[0] == "raydask":
+            out.update(_module_docs(klass.__module__).get(klass.__qualname__, {}))
+    return out
+
+
+def field_description(model: type[BaseModel], name: str) -> str | None:
+    """The description of ``model``'s field ``name``: its ``Field(description=...)``, else its docstring."""
+    return model.model_fields[name].description or field_docs(model).get(name)

@@ -16,9 +16,10 @@ import copy
 import functools
 from collections.abc import Callable
 from decimal import ROUND_UP
+from pathlib import Path
 from typing import Any
 
-from raydask.offline.validation import Finding, builtin, crd, ref_of
+from raydask.offline.validation import Finding, builtin, crd, memo, ref_of, upstream
 from raydask.offline.validation.builtin import Issue, describe, join
 
 CHECK_RAY = "ray-autoscaler"
@@ -272,9 +273,14 @@ def _explain(exc: Exception, reader: str = "the autoscaler") -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def _derived_config(cr: dict[str, Any]) -> dict[str, Any]:
+    """The autoscaler's config of the RayCluster ``cr`` (left as it was)."""
+    config: dict[str, Any] = _autoscaling_config()._derive_autoscaling_config_from_ray_cr(copy.deepcopy(cr))
+    return config
+
+
 def ray_autoscaler_issues(obj: dict[str, Any]) -> list[Issue]:
     """Issues the Ray autoscaler finds with each cluster spec of a Ray custom resource (as stored)."""
-    module = _autoscaling_config()
     out: list[Issue] = []
     for base, spec in ray_cluster_specs(obj):
         cr = as_ray_cluster(obj, spec)
@@ -283,9 +289,11 @@ def ray_autoscaler_issues(obj: dict[str, Any]) -> list[Issue]:
         rules, groups = _group_rules(cr["spec"], base)
         out.extend(rules)
         try:
-            config = module._derive_autoscaling_config_from_ray_cr(cr)
+            config = memo.remembered("ray-autoscaler", "ray", (), cr, functools.partial(_derived_config, cr))
+        except ImportError:
+            raise
         except Exception as exc:
-            located = _locate_failure(module, cr["spec"], base)
+            located = _locate_failure(_autoscaling_config(), cr["spec"], base)
             out.extend(located or [(base, f"Ray autoscaler rejects the cluster spec: {_explain(exc)}")])
             continue
         types = config.get("available_node_types") or {}
@@ -455,36 +463,86 @@ def _expand_job(obj: dict[str, Any]) -> list[Expansion]:
     return out
 
 
-def _expansions(obj: dict[str, Any]) -> list[Expansion]:
+def _expansions(obj: dict[str, Any], kind: str, cluster_labels: dict[str, Any] | None = None) -> list[Expansion]:
     stored = crd.stored_object(obj)
-    kind = stored.get("kind")
     if kind == "DaskCluster":
         return _expand_cluster(stored, "spec")
     if kind == "DaskWorkerGroup":
-        return _expand_worker_group(stored, None, "spec")
+        return _expand_worker_group(stored, cluster_labels, "spec")
     if kind == "DaskJob":
         return _expand_job(stored)
     return []
 
 
+def _dask_verdict(obj: dict[str, Any], kind: str, cluster_labels: dict[str, Any] | None) -> dict[str, Any]:
+    """What the Dask operator makes of ``obj`` as a ``kind`` (JSON): its refusal of the cluster name (``name``), and
+    the objects it creates (``expansions``: ``[object, mapping, default source path]``) or why it cannot
+    (``failure``)."""
+    out: dict[str, Any] = {"name": None}
+    meta = _meta(obj)
+    if kind in ("DaskCluster", "DaskJob") and isinstance(meta.get("name"), str):
+        from dask_kubernetes.exceptions import ValidationError
+        from dask_kubernetes.operator.validation import validate_cluster_name
+
+        try:
+            validate_cluster_name(meta["name"])
+        except ValidationError as exc:
+            out["name"] = exc.message
+    try:
+        out["expansions"] = [[expanded, [list(m) for m in mapping], default]
+                             for expanded, mapping, default in _expansions(obj, kind, cluster_labels)]
+    except ImportError:
+        raise
+    except Exception as exc:
+        out["failure"] = _explain(exc, "the operator")
+    return out
+
+
+@functools.cache
+def _dask_sources() -> tuple[Path, ...]:
+    """What the Dask operator's verdict depends on besides dask-kubernetes: this package's and the manifest helpers'
+    code, and the Dask CRDs objects are pruned with."""
+    here = Path(__file__).parent
+    return (*here.glob("*.py"), *(here.parent.parent / "k8s").glob("*.py"), *upstream.dask_crd_dir().glob("*.yaml"))
+
+
+def dask_verdict(obj: dict[str, Any], kind: str | None = None, cluster_labels: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`_dask_verdict` of ``obj`` (as its own kind unless ``kind``), remembered (:mod:`.memo`): the operator's
+    modules are imported only for an object not seen before."""
+    kind = kind or str(obj.get("kind"))
+    return memo.remembered("dask-operator", "dask-kubernetes", _dask_sources(), [obj, kind, cluster_labels],
+                           lambda: _dask_verdict(obj, kind, cluster_labels))
+
+
+class DaskExpansionError(ValueError):
+    """The Dask operator cannot expand an object (the message says why)."""
+
+
+def _expanded(obj: dict[str, Any], kind: str, cluster_labels: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    verdict = dask_verdict(obj, kind, cluster_labels)
+    if "failure" in verdict:
+        raise DaskExpansionError(verdict["failure"])
+    return [expanded for expanded, _, _ in verdict["expansions"]]
+
+
 def expand_dask_cluster(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """What the Dask operator creates for a DaskCluster (as the API server stores it): the scheduler Deployment and
     Service, the ``<name>-default`` DaskWorkerGroup and one worker Deployment of it (named with ``0000000000`` for
-    the random uuid).  Raises what the operator's builders raise on malformed input."""
-    return [expanded for expanded, _, _ in _expand_cluster(crd.stored_object(obj), "spec")]
+    the random uuid). Raises :class:`DaskExpansionError` when the operator's builders fail."""
+    return _expanded(obj, "DaskCluster")
 
 
 def expand_dask_worker_group(obj: dict[str, Any], cluster_labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """What the Dask operator creates for a DaskWorkerGroup: one worker Deployment (per replica; one is returned,
     even for 0 replicas, named with ``0000000000`` for the random uuid).  ``cluster_labels`` are the owning
     DaskCluster's labels, which the operator adds to the Deployment."""
-    return [expanded for expanded, _, _ in _expand_worker_group(crd.stored_object(obj), cluster_labels, "spec")]
+    return _expanded(obj, "DaskWorkerGroup", cluster_labels)
 
 
 def expand_dask_job(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """What the Dask operator creates for a DaskJob: its DaskCluster (and that cluster's objects) and the job
     runner Pod."""
-    return [expanded for expanded, _, _ in _expand_job(crd.stored_object(obj))]
+    return _expanded(obj, "DaskJob")
 
 
 def _map_path(path: str, mapping: list[tuple[str, str]], default: str) -> str:
@@ -496,21 +554,13 @@ def _map_path(path: str, mapping: list[tuple[str, str]], default: str) -> str:
 
 def dask_operator_issues(obj: dict[str, Any], kubernetes_version: str) -> list[Issue]:
     """Issues of the objects the Dask operator would create from ``obj``, mapped back to ``obj``'s paths."""
+    verdict = dask_verdict(obj)
     out: list[Issue] = []
-    meta = _meta(obj)
-    if obj.get("kind") in ("DaskCluster", "DaskJob") and isinstance(meta.get("name"), str):
-        from dask_kubernetes.exceptions import ValidationError
-        from dask_kubernetes.operator.validation import validate_cluster_name
-
-        try:
-            validate_cluster_name(meta["name"])
-        except ValidationError as exc:
-            out.append(("metadata.name", f"Dask operator rejects the cluster name: {exc.message}"))
-    try:
-        expansions = _expansions(obj)
-    except Exception as exc:
-        return [*out, ("spec", f"Dask operator fails to expand {obj.get('kind')}: {_explain(exc, 'the operator')}")]
-    for expanded, mapping, default in expansions:
+    if verdict["name"]:
+        out.append(("metadata.name", f"Dask operator rejects the cluster name: {verdict['name']}"))
+    if "failure" in verdict:
+        return [*out, ("spec", f"Dask operator fails to expand {obj.get('kind')}: {verdict['failure']}")]
+    for expanded, mapping, default in verdict["expansions"]:
         kind = expanded.get("kind")
         name = _meta(expanded).get("name")
         if crd.is_custom_resource(expanded):
