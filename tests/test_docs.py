@@ -29,3 +29,11 @@ def test_configuration_reference_is_current() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     current = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
     assert current == reference().strip(), "run: .venv/bin/python -m raydask.offline.docs --write"
+
+
+def test_the_spec_json_schema_describes_every_field() -> None:
+    schema = StackSpec.model_json_schema()
+    undescribed = [f"{name}.{key}" for name, model in [("StackSpec", schema), *schema["$defs"].items()]
+                   for key, prop in model.get("properties", {}).items() if not prop.get("description")]
+    assert undescribed == []
+    assert schema["properties"]["namespace"]["description"] == field_description(StackSpec, "namespace")

@@ -25,11 +25,10 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
-from pydantic_core import core_schema
+from pydantic.json_schema import models_json_schema
 
 from raydask.provider.components import KINDS, Kind
-from raydask.spec.config import field_docs
+from raydask.spec.config import DescribedFields, field_docs
 
 PACKAGE = "raydask"
 TYPES = f"{PACKAGE}:index:"
@@ -212,27 +211,12 @@ def outputs(kind: Kind) -> tuple[dict[str, Any], list[str]]:
     return dict(sorted(props.items())), sorted(required)
 
 
-class _DescribedFields(GenerateJsonSchema):
-    """Pydantic's JSON schema with each model field described by its docstring (:func:`field_docs`)."""
-
-    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
-        json_schema = super().model_schema(schema)
-        cls = schema["cls"]
-        docs = field_docs(cls)
-        properties = json_schema.get("properties", {})
-        for name, field in cls.model_fields.items():
-            prop = properties.get(field.alias or name if self.by_alias else name)
-            if prop is not None and name in docs:
-                prop.setdefault("description", docs[name])
-        return json_schema
-
-
 @functools.cache
 def package_schema() -> dict[str, Any]:
     """The package schema (a JSON object)."""
     models: list[tuple[type[BaseModel], Any]] = [(kind.args, "validation") for kind in KINDS]
     keys, top = models_json_schema(models, by_alias=True, ref_template="#/$defs/{model}",
-                                   schema_generator=_DescribedFields)
+                                   schema_generator=DescribedFields)
     defs = top.get("$defs", {})
     builder = _Builder(defs)
     resources = {}

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import core_schema
 
 SPEC_CONFIG = ConfigDict(
     frozen=True,
@@ -39,6 +41,14 @@ class ConfigModel(BaseModel):
             from raydask.errors import from_validation_error
 
             raise from_validation_error(exc, type(self).__name__, known_keys(type(self))) from None
+
+    @classmethod
+    def model_json_schema(cls, by_alias: bool = True, ref_template: str = DEFAULT_REF_TEMPLATE,
+                          schema_generator: type[GenerateJsonSchema] | None = None, mode: JsonSchemaMode = "validation",
+                          **kwargs: Any) -> dict[str, Any]:
+        """Pydantic's JSON schema, each field described by its docstring (:class:`DescribedFields`)."""
+        return super().model_json_schema(by_alias=by_alias, ref_template=ref_template,
+                                         schema_generator=schema_generator or DescribedFields, mode=mode, **kwargs)
 
     # Nested models are validated without calling __init__ (pydantic's own marker for an __init__ that only validates),
     # so a stack's errors keep their paths from its root.
@@ -104,3 +114,18 @@ def field_docs(cls: type) -> dict[str, str]:
 def field_description(model: type[BaseModel], name: str) -> str | None:
     """The description of ``model``'s field ``name``: its ``Field(description=...)``, else its docstring."""
     return model.model_fields[name].description or field_docs(model).get(name)
+
+
+class DescribedFields(GenerateJsonSchema):
+    """Pydantic's JSON schema with each model field described by its docstring (:func:`field_docs`)."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        cls = schema["cls"]
+        docs = field_docs(cls)
+        properties = json_schema.get("properties", {})
+        for name, field in cls.model_fields.items():
+            prop = properties.get(field.alias or name if self.by_alias else name)
+            if prop is not None and name in docs:
+                prop.setdefault("description", docs[name])
+        return json_schema
