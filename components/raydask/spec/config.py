@@ -43,12 +43,14 @@ class ConfigModel(BaseModel):
             raise from_validation_error(exc, type(self).__name__, known_keys(type(self))) from None
 
     @classmethod
-    def model_json_schema(cls, by_alias: bool = True, ref_template: str = DEFAULT_REF_TEMPLATE,
-                          schema_generator: type[GenerateJsonSchema] | None = None, mode: JsonSchemaMode = "validation",
+    def model_json_schema(cls, by_alias: bool | None = None, ref_template: str = DEFAULT_REF_TEMPLATE,
+                          schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema, mode: JsonSchemaMode = "validation",
                           **kwargs: Any) -> dict[str, Any]:
-        """Pydantic's JSON schema, each field described by its docstring (:class:`DescribedFields`)."""
-        return super().model_json_schema(by_alias=by_alias, ref_template=ref_template,
-                                         schema_generator=schema_generator or DescribedFields, mode=mode, **kwargs)
+        """Pydantic's JSON schema, each field described by its docstring (:class:`DescribedFields` unless another
+        ``schema_generator`` is given)."""
+        generator = DescribedFields if schema_generator is GenerateJsonSchema else schema_generator
+        return super().model_json_schema(by_alias=by_alias, ref_template=ref_template, schema_generator=generator,
+                                         mode=mode, **kwargs)
 
     # Nested models are validated without calling __init__ (pydantic's own marker for an __init__ that only validates),
     # so a stack's errors keep their paths from its root.
