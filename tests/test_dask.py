@@ -401,7 +401,8 @@ def test_operator_without_namespace_is_a_config_error(run_program: Any) -> None:
 
 def test_default_cluster(run_program: Any) -> None:
     result = run_cluster(run_program, {"name": "demo"})
-    assert [r.type for r in result.resources] == ["raydask:dask:DaskCluster", "kubernetes:kubernetes.dask.org/v1:DaskCluster"]
+    assert [r.type for r in result.resources] == ["raydask:dask:DaskCluster", "kubernetes:kubernetes.dask.org/v1:DaskCluster",
+                                                  "kubernetes:kubernetes.dask.org/v1:DaskClusterPatch"]
     dc = one(result, "DaskCluster")
     assert dc["apiVersion"] == "kubernetes.dask.org/v1" and dc["metadata"]["namespace"] == "ml"
     assert "idleTimeout" not in dc["spec"]
@@ -600,7 +601,7 @@ def test_children_are_parented_and_wait_for_the_cluster(run_program: Any) -> Non
         seen[args.name] = args.opts
 
     run_cluster(run_program, FULL, opts=pulumi.ResourceOptions(protect=True, transformations=[capture]))
-    children = ["etl-daskworkergroup-etl-gpu", "etl-daskautoscaler-etl", "etl-ingress-etl-dashboard"]
+    children = ["etl-daskworkergroup-etl-gpu", "etl-daskautoscaler-etl", "etl-ingress-etl-dashboard", "etl-daskclusterpatch-etl"]
     assert sorted(seen) == sorted(["etl", *children])
     assert seen["etl"].protect is True
     for name in children:
@@ -947,9 +948,28 @@ def test_stack_namespaces_include_dask() -> None:
     assert spec.namespaces() == ["ml", "dask-operator", "research"]
 
 
-def test_pulumi_up_waits_until_the_operator_reports_running() -> None:
-    cluster = build_dask_cluster(DaskClusterSpec(name="etl"), "ml").cluster
-    assert cluster["metadata"]["annotations"] == {"pulumi.com/waitFor": "jsonpath={$[?@.phase=='Running' || @.phase=='Pending']}",
-                                                  "pulumi.com/timeoutSeconds": "600"}
-    quiet = build_dask_cluster(DaskClusterSpec.model_validate({"name": "etl", "wait": {"enabled": False}}), "ml").cluster
-    assert "annotations" not in quiet["metadata"]
+def test_pulumi_up_waits_once_until_the_operator_reports_running() -> None:
+    """The wait is a patch of its own, as a RayCluster's: the DaskCluster's updates never wait (an informer's stale
+    object, already Running, would end the wait at once and be recorded as the updated one)."""
+    built = build_dask_cluster(DaskClusterSpec(name="etl"), "ml")
+    assert built.cluster["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    assert built.readiness == {"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "metadata": {
+        "name": "etl", "namespace": "ml", "annotations": {
+            "pulumi.com/waitFor": "jsonpath={$[?@.phase=='Running' || @.phase=='Pending']}", "pulumi.com/timeoutSeconds": "600"}}}
+    quiet = build_dask_cluster(DaskClusterSpec.model_validate({"name": "etl", "wait": {"enabled": False}}), "ml")
+    assert quiet.cluster["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"} and quiet.readiness is None
+
+
+def test_the_readiness_patch_follows_the_cluster_and_ignores_its_annotations(run_program: Any) -> None:
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.name] = args.opts
+
+    result = run_program(lambda: DaskCluster("etl", {"name": "etl", "workerGroups": [{"name": "big"}]}, namespace="ml",
+                                             opts=pulumi.ResourceOptions(transformations=[capture])))
+    patch = seen["etl-daskclusterpatch-etl"]
+    assert patch.ignore_changes == ["metadata.annotations"] and not seen["etl"].ignore_changes
+    assert patch.depends_on
+    types = [r.type for r in result.resources]
+    assert "kubernetes:kubernetes.dask.org/v1:DaskClusterPatch" in types

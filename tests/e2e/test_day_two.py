@@ -507,9 +507,9 @@ def descendants(pid: int) -> list[int]:
 
 def test_a_killed_up_leaves_a_lock_and_a_pending_create_that_cancel_and_refresh_clear(day2: Day2) -> None:
     """``pulumi up`` killed (SIGKILL) while it waits on a new DaskCluster no operator reconciles: the stack stays
-    locked (the next ``up`` says so and names ``pulumi cancel``); once unlocked, the create stays pending in the state
-    until ``pulumi refresh --clear-pending-creates``, and the object the killed run created is left in the cluster,
-    unmanaged, for you to delete."""
+    locked (the next ``up`` says so and names ``pulumi cancel``); once unlocked, the create of the wait's patch stays
+    pending in the state until ``pulumi refresh --clear-pending-creates``. The DaskCluster itself was recorded when it
+    was created (its own create does not wait), so the next ``up`` deletes it: nothing is left behind."""
     cp = day2.cluster
     stuck = f"/apis/kubernetes.dask.org/v1/namespaces/{MOVED}/daskclusters/stuck"
     day2.config({"raydask:daskClusters[2]": {"name": "stuck", "namespace": MOVED, "worker": {"replicas": 1},
@@ -519,7 +519,11 @@ def test_a_killed_up_leaves_a_lock_and_a_pending_create_that_cancel_and_refresh_
                             str(day2.project)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     try:
-        wait_until(lambda: cp.api("GET", stuck)[0] == 200, 240, "the up to create DaskCluster stuck", 1)
+        def waiting() -> bool:  # the readiness patch applied: the cluster's create is recorded, the patch's wait runs
+            status, body = cp.api("GET", stuck)
+            return status == 200 and "pulumi.com/waitFor" in (body.get("metadata", {}).get("annotations") or {})
+
+        wait_until(waiting, 240, "the up to create DaskCluster stuck and its readiness patch", 1)
     finally:
         for pid in descendants(run.pid):
             with contextlib.suppress(ProcessLookupError):
@@ -532,13 +536,13 @@ def test_a_killed_up_leaves_a_lock_and_a_pending_create_that_cancel_and_refresh_
     cancel = day2.cli("cancel", "--yes")
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     pending = day2.stack.export_stack().deployment.get("pending_operations") or []
-    assert [p["type"] for p in pending] == ["creating"] and pending[0]["resource"]["urn"].endswith("stuck"), pending
+    assert [p["type"] for p in pending] == ["creating"], pending
+    assert pending[0]["resource"]["urn"].endswith("::stuck-daskclusterpatch-stuck"), pending
     namespace = next(r["urn"] for r in day2.state() if r["urn"].endswith(f"::namespace-{MOVED}"))
     refresh = day2.cli("refresh", "--clear-pending-creates", "--yes", "--target", namespace)  # one resource: quick
     assert refresh.returncode == 0, refresh.stdout + refresh.stderr
     assert not day2.stack.export_stack().deployment.get("pending_operations")
     result, out = day2.run("up")
     assert isinstance(result, auto.UpResult), out[-3000:]
-    assert not [r for r in day2.state() if r["urn"].endswith("::stuck")]
-    assert cp.api("GET", stuck)[0] == 200  # unmanaged now: deleted by hand
-    cp.kubectl("delete", "daskcluster", "stuck", "-n", MOVED)
+    assert not [r for r in day2.state() if r["urn"].endswith(("::stuck", "::stuck-daskclusterpatch-stuck"))]
+    assert cp.api("GET", stuck)[0] == 404

@@ -29,7 +29,7 @@ from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_to
 from raydask.builders.overrides import apply_overrides
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
-from raydask.k8s.manifest import merge
+from raydask.k8s.manifest import PulumiAnnotations, merge
 from raydask.k8s.naming import DaskNames, service_fqdn
 from raydask.k8s.ports import DaskPorts
 from raydask.k8s.security import (
@@ -188,6 +188,8 @@ class DaskClusterBuild:
     autoscalers: list[Manifest] = field(default_factory=list)
     ingresses: list[Manifest] = field(default_factory=list)
     endpoints: DaskEndpoints | None = None
+    readiness: Manifest | None = None
+    """The patch that makes ``pulumi up`` wait for the cluster (:func:`readiness_patch`); None when it does not."""
 
     def objects(self) -> list[Manifest]:
         """All objects, the DaskCluster first."""
@@ -327,14 +329,31 @@ operator (dask-kubernetes 2026.3.0) races on the phase and can leave a running c
 
 
 def dask_cluster(spec: DaskClusterSpec, namespace: str) -> Manifest:
-    """The DaskCluster object."""
+    """The DaskCluster object. Its own updates never wait (``skipAwait``): the readiness patch's ``waitFor`` stays on
+    the live object, and the provider reads it there."""
     body: Manifest = {}
     if spec.idle_timeout:
         body["idleTimeout"] = spec.idle_timeout
     body["scheduler"] = scheduler(spec)
     body["worker"] = worker(spec, spec.worker, group_component(None))
     return obj(DASK_API, "DaskCluster", spec.name, namespace, lbl.standard(APP, spec.name, "cluster", spec.labels),
-               {**spec.annotations, **opt_out(spec), **wait_annotations(spec.wait, RUNNING)} or None, spec=body)
+               {**spec.annotations, **opt_out(spec), PulumiAnnotations.SKIP_AWAIT: "true"}, spec=body)
+
+
+def readiness_patch(spec: DaskClusterSpec, namespace: str) -> Manifest | None:
+    """A patch of the DaskCluster's annotations that makes ``pulumi up`` wait, once, after creating it, until the
+    operator has created its scheduler and workers (:data:`RUNNING`); None when ``wait`` is off.
+
+    A patch resource of its own, as a RayCluster's (:func:`raydask.builders.ray.readiness_patch`): after an update the
+    provider records the object its wait observed, read from an informer's cache that can still hold the DaskCluster
+    from before the update, already ``Running`` (Dask's status has no ``observedGeneration`` to tell them apart): the
+    next ``up`` would apply the same update again. Annotations run none of the operator's handlers (``on.create``, and
+    ``on.field`` of ``status.phase`` and ``spec.worker.replicas``)."""
+    annotations = wait_annotations(spec.wait, RUNNING)
+    if not annotations:
+        return None
+    return {"apiVersion": DASK_API, "kind": "DaskCluster", "metadata": {"name": spec.name, "namespace": namespace,
+                                                                       "annotations": annotations}}
 
 
 def opt_out(spec: DaskClusterSpec) -> dict[str, str]:
@@ -379,7 +398,8 @@ def build_dask_cluster(spec: DaskClusterSpec, namespace: str) -> DaskClusterBuil
         dashboard = dashboard.model_copy(update={"annotations": {**dashboard.annotations, **opt_out(spec)}})
         ingresses.append(ingress(DaskNames.ingress(spec.name), namespace, lbl.standard(APP, spec.name, "dashboard", spec.labels),
                                  dashboard, DaskNames.scheduler_service(spec.name), DaskPorts.DASHBOARD_NAME))
-    return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace))
+    return DaskClusterBuild(dask_cluster(spec, namespace), groups, autoscalers, ingresses, endpoints(spec, namespace),
+                            readiness_patch(spec, namespace))
 
 
 

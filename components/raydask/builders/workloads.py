@@ -148,7 +148,8 @@ def plan_dask_cluster(spec: DaskClusterSpec, ctx: Context) -> Plan[DaskEndpoints
     policies = dask_security.dask_network_policies(spec, ns, ctx.monitoring, ctx.security.dask_operator_namespace)
     companions = plan_companions(spec, ctx, spec.name, ns, "dask", spec.labels)
     plan = Plan(built.cluster, built.endpoints, before=(*companions, *policies),
-                after=(*built.worker_groups, *built.autoscalers, *built.ingresses))
+                after=(*built.worker_groups, *built.autoscalers, *built.ingresses),
+                patches=(built.readiness,) if built.readiness else ())
     return _not_secret(plan, spec.not_secret)
 
 

@@ -654,11 +654,11 @@ class WaitSpec(Spec):
     """Whether ``pulumi up`` waits until the operator reports the cluster ready."""
 
     enabled: bool = True
-    """Wait after creating the cluster (a RayCluster: again after each replacement; a DaskCluster: after each update
-    too); default true. On timeout the update fails, naming the cluster, with the operator's warning events and the
-    state it reached."""
+    """Wait after creating the cluster, and again after each replacement (never after an update in place); default
+    true. On timeout the update fails, naming the cluster, with the operator's warning events and the state it
+    reached."""
     timeout_seconds: Annotated[Whole, Field(ge=1, le=86400)] = 600
-    """How long to wait; default 600. For a RayCluster, a change of the wait alone applies at its next creation."""
+    """How long to wait; default 600. A change of the wait alone applies at the cluster's next creation."""
 
 
 class MonitoringSpec(Spec):
