@@ -33,13 +33,13 @@ TARGETS = {"help": 0.3, "render": 2.0, "validate": 3.0, "validate-first": 3.0}
 """Issue 27's targets, seconds of CPU."""
 
 
-def cpu_of(command: str, components: Path | None, tmp: Path) -> float:
+def cpu_of(command: str, label: str, components: Path | None, tmp: Path) -> float:
     """CPU seconds (user + system) of one ``raydask`` run of ``command`` and its children; ``components``: run that
-    checkout's code."""
+    checkout's code (``label`` names it)."""
     args = COMMANDS[command]
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules are cached
-    memo = tmp / "validation-memo" / str(components)
+    memo = tmp / "validation-memo" / label
     if command == "validate-first":
         shutil.rmtree(memo, ignore_errors=True)
     env["RAYDASK_VALIDATION_CACHE"] = str(memo)
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"raydask-bench-offline-{os.getpid()}"
     try:
         for command in args.commands:  # warm-up: chart cache, parsed CRDs, compiled modules
-            for components in variants.values():
-                cpu_of(command, components, tmp)
+            for label, components in variants.items():
+                cpu_of(command, label, components, tmp)
         times: dict[tuple[str, str], list[float]] = {}
         loads = []
         started = time.monotonic()
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
             for command in args.commands:
                 for label, components in variants.items():
                     loads.append(os.getloadavg()[0])
-                    times.setdefault((command, label), []).append(cpu_of(command, components, tmp))
+                    times.setdefault((command, label), []).append(cpu_of(command, label, components, tmp))
         print(f"{'command':<15}" + "".join(f"{label + ' CPU s (median, min)':>30}" for label in variants) + f"{'target s':>10}")
         for command in args.commands:
             cells = "".join(f"{statistics.median(t):>20.2f}{min(t):>10.2f}" for t in (times[(command, v)] for v in variants))
