@@ -48,6 +48,21 @@ def test_offline_bench_parses_its_arguments_and_prints_its_figures() -> None:
     assert re.search(r"load average during the runs: [\d.]+–[\d.]+ on \d+ CPUs", out), out
 
 
+def test_offline_bench_keeps_the_validation_memory_in_its_own_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``validate-first`` empties the memory before each run: inside the benchmark's directory, whatever checkout
+    ``--against`` names (a path joined to it once removed the checkout)."""
+    offline = bench_script("offline")
+    checkout = tmp_path / "checkout" / "components"
+    checkout.mkdir(parents=True)
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr(offline.subprocess, "run", lambda *a, env, **k: seen.append(env) or subprocess.CompletedProcess(a, 0))
+    for label, components in (("this", None), ("against", checkout.resolve())):
+        offline.cpu_of("validate-first", label, components, tmp_path / "bench")
+    memories = [Path(env["RAYDASK_VALIDATION_CACHE"]) for env in seen]
+    assert memories == [tmp_path / "bench" / "validation-memo" / "this", tmp_path / "bench" / "validation-memo" / "against"]
+    assert checkout.is_dir()
+
+
 def test_live_bench_parses_its_arguments() -> None:
     live = bench_script("live")
     args = live.parse_args([])
