@@ -16,11 +16,12 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
+
+from raydask.charts import write_atomically
 
 CACHE_ENV = "RAYDASK_VALIDATION_CACHE"
 """Environment variable naming the directory (``off``: no cache)."""
@@ -74,15 +75,7 @@ def remembered(what: str, distribution: str, sources: Iterable[Path], inputs: An
 
 
 def _store(directory: Path, entry: Path, text: str) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, entry)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    write_atomically(entry, text)
     entries = list(directory.glob("*.json"))
     if len(entries) > KEPT:
         for old in sorted(entries, key=lambda p: p.stat().st_mtime)[: len(entries) // 2]:
