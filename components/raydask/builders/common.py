@@ -148,8 +148,11 @@ def crd_objects(documents: list[Manifest], operator: str, version: str) -> list[
     return out
 
 
-def wait_annotations(wait: WaitSpec, jsonpath: str) -> dict[str, str]:
-    """Annotations making ``pulumi up`` wait, up to ``wait.timeout_seconds``, until ``jsonpath`` holds (none when off)."""
+def wait_patch(api_version: str, kind: str, name: str, namespace: str, wait: WaitSpec, jsonpath: str) -> Manifest | None:
+    """A patch of the object's annotations making ``pulumi up`` wait, up to ``wait.timeout_seconds``, until ``jsonpath``
+    holds (None when ``wait`` is off): registered as a patch of its own (:attr:`raydask.builders.plan.Plan.patches`),
+    it waits when it is created, never after an update of the object."""
     if not wait.enabled:
-        return {}
-    return {PulumiAnnotations.WAIT_FOR: f"jsonpath={jsonpath}", PulumiAnnotations.TIMEOUT_SECONDS: str(wait.timeout_seconds)}
+        return None
+    annotations = {PulumiAnnotations.WAIT_FOR: f"jsonpath={jsonpath}", PulumiAnnotations.TIMEOUT_SECONDS: str(wait.timeout_seconds)}
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace, "annotations": annotations}}

@@ -22,7 +22,7 @@ from raydask.builders.common import (
     obj,
     scheduling,
     tolerate_extended_resources,
-    wait_annotations,
+    wait_patch,
 )
 from raydask.builders.network import Egress, network_policies
 from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
@@ -349,11 +349,7 @@ def readiness_patch(spec: DaskClusterSpec, namespace: str) -> Manifest | None:
     from before the update, already ``Running`` (Dask's status has no ``observedGeneration`` to tell them apart): the
     next ``up`` would apply the same update again. Annotations run none of the operator's handlers (``on.create``, and
     ``on.field`` of ``status.phase`` and ``spec.worker.replicas``)."""
-    annotations = wait_annotations(spec.wait, RUNNING)
-    if not annotations:
-        return None
-    return {"apiVersion": DASK_API, "kind": "DaskCluster", "metadata": {"name": spec.name, "namespace": namespace,
-                                                                       "annotations": annotations}}
+    return wait_patch(DASK_API, "DaskCluster", spec.name, namespace, spec.wait, RUNNING)
 
 
 def opt_out(spec: DaskClusterSpec) -> dict[str, str]:

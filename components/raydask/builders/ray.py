@@ -16,7 +16,7 @@ from raydask.builders.common import (
     service_monitor,
     shm_size,
     tolerate_extended_resources,
-    wait_annotations,
+    wait_patch,
 )
 from raydask.builders.overrides import apply_overrides
 from raydask.builders.ray_security import auth_options, gcs_fault_tolerance_options
@@ -349,11 +349,9 @@ def readiness_patch(spec: RayClusterSpec, namespace: str) -> Manifest | None:
     off the live object, so the RayCluster itself carries ``skipAwait``. A later change of the wait alone is not
     applied (:data:`~raydask.resources.registration.PATCH_IGNORED`): it waits again when the cluster is replaced.
     """
-    annotations = wait_annotations(spec.wait, READY)
-    if not annotations or spec.suspend:  # a suspended cluster is never ready
+    if spec.suspend:  # a suspended cluster is never ready
         return None
-    return {"apiVersion": RAY_API, "kind": "RayCluster", "metadata": {"name": spec.name, "namespace": namespace,
-                                                                     "annotations": annotations}}
+    return wait_patch(RAY_API, "RayCluster", spec.name, namespace, spec.wait, READY)
 
 
 def metrics_service(spec: RayClusterSpec, namespace: str) -> Manifest:
