@@ -29,7 +29,7 @@ def test_bench_prints_its_table_and_ratio_line() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--reps", "1", "--sizes", "1,2"],
                          check=True, capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
     lines = out.splitlines()
-    assert re.fullmatch(r"\s+1\s+36\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[1]), out
+    assert re.fullmatch(r"\s+1\s+38\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[1]), out
     assert re.fullmatch(r"\s+2\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+", lines[2]), out
     assert "scaling time(N=2)/time(N=1): " in out
     assert re.search(r"our marginal cost per cluster \(Ray or Dask\): -?[\d.]+ ms \(the floor's: -?[\d.]+ ms\)", out)

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from captured import options_seen
 from stack_renders import ROOT, stack_config
 from upstream import dask_wheel_chart
 
@@ -296,11 +297,7 @@ def test_chart_monitors_scrape_every_scheduler_and_worker_exactly_once(run_progr
 
 
 def test_crds_are_retained_and_the_release_waits_for_them(run_program: Any) -> None:
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     run_operator(run_program, {}, opts=pulumi.ResourceOptions(transformations=[capture]))
     crds = sorted(n for n in seen if "-crd-" in n)
     assert crds == [f"dask-crd-{n}" for n in DASK_CRDS]
@@ -595,11 +592,7 @@ def test_components_accept_spec_instances(run_program: Any) -> None:
 
 
 def test_children_are_parented_and_wait_for_the_cluster(run_program: Any) -> None:
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     run_cluster(run_program, FULL, opts=pulumi.ResourceOptions(protect=True, transformations=[capture]))
     children = ["etl-daskworkergroup-etl-gpu", "etl-daskautoscaler-etl", "etl-ingress-etl-dashboard", "etl-daskclusterpatch-etl"]
     assert sorted(seen) == sorted(["etl", *children])
@@ -961,11 +954,7 @@ def test_pulumi_up_waits_once_until_the_operator_reports_running() -> None:
 
 
 def test_the_readiness_patch_follows_the_cluster_and_ignores_its_annotations(run_program: Any) -> None:
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     result = run_program(lambda: DaskCluster("etl", {"name": "etl", "workerGroups": [{"name": "big"}]}, namespace="ml",
                                              opts=pulumi.ResourceOptions(transformations=[capture])))
     patch = seen["etl-daskclusterpatch-etl"]

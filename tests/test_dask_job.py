@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from captured import options_seen
 from stack_renders import ROOT
 from test_properties import assert_valid, build
 
@@ -74,11 +75,7 @@ def test_args_alone_keep_the_images_entrypoint() -> None:
 
 
 def test_the_component_registers_a_job_replaced_on_change(run_program: Any) -> None:
-    seen: dict[str, Any] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     result = run_program(lambda: DaskJob("etl", JOB, namespace="ml", opts=pulumi.ResourceOptions(transformations=[capture])))
     types = [r.type for r in result.resources]
     assert types[0] == "raydask:dask:DaskJob"

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from captured import options_seen
 from upstream import kuberay_chart
 
 from raydask import charts
@@ -75,11 +76,7 @@ def test_operator_rules(run_program: Any, spec: dict[str, Any], message: str) ->
 
 
 def test_crds_are_retained_when_the_operator_is_removed(run_program: Any) -> None:
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     run_operator(run_program, {}, opts=pulumi.ResourceOptions(transformations=[capture]))
     crds = [n for n in seen if "-crd-" in n]
     assert len(crds) == 4

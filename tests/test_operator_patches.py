@@ -7,17 +7,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
-from stack_renders import STACKS, program_run, rendering
+from captured import options_seen
+from stack_renders import ROOT, STACKS, program_run, rendering
 
+from raydask.builders import dask, kuberay
 from raydask.builders.dask import token_patch as dask_patch
 from raydask.builders.kuberay import token_patch as kuberay_patch
 from raydask.builders.operators import ROLLED_OUT, chart_fullname
-from raydask.k8s.manifest import merge
+from raydask.k8s.manifest import merge, object_ref
 from raydask.k8s.security import API_TOKEN_PATH, API_TOKEN_VOLUME
 from raydask.offline.validation import validate_objects
+from raydask.resources.operators import KubeRayOperator
 from raydask.spec.dask import DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
+
+DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
 
 
 def test_chart_fullname_follows_the_charts_helper() -> None:
@@ -29,7 +35,7 @@ def test_chart_fullname_follows_the_charts_helper() -> None:
 
 def test_patches_target_the_chart_deployment_and_its_container() -> None:
     patch = kuberay_patch(KubeRayOperatorSpec(values={"fullnameOverride": "kr"}), "ops")
-    assert patch["metadata"] == {"name": "kr", "namespace": "ops", "annotations": {"pulumi.com/waitFor": json.dumps(list(ROLLED_OUT))}}
+    assert patch["metadata"] == {"name": "kr", "namespace": "ops", "annotations": {"pulumi.com/skipAwait": "true"}}
     pod = patch["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False and [v["name"] for v in pod["volumes"]] == [API_TOKEN_VOLUME]
     assert pod["containers"] == [{"name": "kuberay-operator", "volumeMounts": [
@@ -55,13 +61,47 @@ def test_merge_merges_like_server_side_apply() -> None:
     assert target["spec"]["template"]["spec"]["args"] == ["--a"]  # not modified
 
 
+def test_the_rollout_wait_is_a_patch_of_annotations_alone() -> None:
+    for plan in (kuberay.operator_plan(KubeRayOperatorSpec(values={"fullnameOverride": "kr"}), "ops", None, None, ()),
+                 dask.operator_plan(DaskOperatorSpec(), "ops", None, None, ())):
+        ((patch,), (wait,)) = plan.patches, plan.waits
+        assert object_ref(wait) == object_ref(patch)
+        assert wait["metadata"]["annotations"] == {"pulumi.com/waitFor": json.dumps(list(ROLLED_OUT))}
+        assert set(wait) == {"apiVersion", "kind", "metadata"}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_program_patches_each_operator_after_its_release(stack: str) -> None:
-    resources = program_run(stack).resources
-    patches = [r for r in resources if r.type == "kubernetes:apps/v1:DeploymentPatch"]
-    assert sorted(r.inputs["metadata"]["name"] for r in patches) == ["dask-kubernetes-operator", "kuberay-operator"]
-    assert all(r.is_patch and not r.is_kubernetes_object for r in patches)
-    assert {r.parent[0] for r in patches if r.parent} == {"raydask:kuberay:KubeRayOperator", "raydask:dask:DaskOperator"}
+def test_program_patches_each_operator_after_its_release_then_waits_for_its_rollout(stack: str) -> None:
+    """The content patch comes after the release and does not wait; the rollout wait comes after the content patch."""
+    run = program_run(stack)
+    patches = {r.name: r for r in run.resources if r.type == DEPLOYMENT_PATCH}
+    assert sorted(patches) == ["dask-operator-deploymentpatch-dask-kubernetes-operator",
+                               "dask-operator-deploymentpatch-dask-kubernetes-operator-rollout",
+                               "kuberay-deploymentpatch-kuberay-operator",
+                               "kuberay-deploymentpatch-kuberay-operator-rollout"]
+    assert all(r.is_patch and not r.is_kubernetes_object for r in patches.values())
+    assert {r.parent[0] for r in patches.values() if r.parent} == {"raydask:kuberay:KubeRayOperator", "raydask:dask:DaskOperator"}
+    for name, r in patches.items():
+        after = {dep for _, dep in run.dependencies[(DEPLOYMENT_PATCH, name)]}
+        annotations = r.inputs["metadata"]["annotations"]
+        if name.endswith("-rollout"):
+            assert name.removesuffix("-rollout") in after, name
+            assert annotations["pulumi.com/waitFor"] == json.dumps(list(ROLLED_OUT)) and "pulumi.com/skipAwait" not in annotations
+            assert set(r.inputs) == {"apiVersion", "kind", "metadata"}
+        else:
+            assert name.split("-deploymentpatch-")[0] in after, name  # the Helm release
+            assert annotations["pulumi.com/skipAwait"] == "true" and "pulumi.com/waitFor" not in annotations
+
+
+def test_the_rollout_wait_ignores_updates_of_its_annotations(run_program: Any) -> None:
+    """It waits when created; a no-change ``up`` never applies it again (an informer's stale Deployment, recorded by its
+    wait, would otherwise differ from the inputs)."""
+    seen, capture = options_seen()
+    run_program(lambda: KubeRayOperator("kuberay", {}, namespace="ml", project_dir=ROOT,
+                                        opts=pulumi.ResourceOptions(protect=True, transformations=[capture])))
+    wait, content = seen["kuberay-deploymentpatch-kuberay-operator-rollout"], seen["kuberay-deploymentpatch-kuberay-operator"]
+    assert wait.ignore_changes == ["metadata.annotations"] and not content.ignore_changes
+    assert wait.protect is True and content.protect is True
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -79,11 +119,13 @@ def test_rendered_operator_deployments_mount_their_token_explicitly(stack: str) 
 
 
 def test_the_patches_wait_for_the_rollout_not_for_the_providers_deployment_check() -> None:
-    """A ``waitFor`` of the patch replaces the provider's Deployment wait, which misreads the KubeRay chart's Recreate
+    """A ``waitFor`` of the rollout wait replaces the provider's Deployment wait, which misreads the KubeRay chart's Recreate
     rollout (``Replicas scaled to 0``): the Deployment controller reports the new ReplicaSet available and every pod is
     updated and available (the provider also waits for the observed generation)."""
-    for patch in (kuberay_patch(KubeRayOperatorSpec(), "ops"), dask_patch(DaskOperatorSpec(), "ops")):
-        conditions = json.loads(patch["metadata"]["annotations"]["pulumi.com/waitFor"])
+    for plan in (kuberay.operator_plan(KubeRayOperatorSpec(), "ops", None, None, ()),
+                 dask.operator_plan(DaskOperatorSpec(), "ops", None, None, ())):
+        (wait,) = plan.waits
+        conditions = json.loads(wait["metadata"]["annotations"]["pulumi.com/waitFor"])
         assert conditions == list(ROLLED_OUT) and all(c.startswith("jsonpath={") for c in conditions)
         assert "NewReplicaSetAvailable" in conditions[0] and "@.updatedReplicas == @.replicas" in conditions[1]
         assert "@.availableReplicas == @.replicas" in conditions[2]

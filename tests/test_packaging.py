@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import sysconfig
@@ -205,17 +206,20 @@ def test_help_and_version_load_neither_pulumi_nor_the_models() -> None:
 
 
 def test_help_and_version_are_quick() -> None:
-    import time
+    """CPU time, children included (not wall time: the live tier may share the cores with this test)."""
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
 
     best = []
     for arg in ("--help", "--version"):
         times = []
         for _ in range(3):
-            start = time.perf_counter()
+            start = cpu()
             subprocess.run([str(Path(sys.executable).parent / "raydask"), arg], check=True, capture_output=True)
-            times.append(time.perf_counter() - start)
+            times.append(cpu() - start)
         best.append(min(times))
-    assert max(best) < 1.0, best  # measured 0.14-0.22 s on a loaded 2-core machine; pulumi alone takes 0.8 s to import
+    assert max(best) < 0.5, best  # bench/offline.py: 0.14 s median; importing pulumi alone takes 0.8 s
 
 
 def test_the_example_installs_as_written(tmp_path: Path) -> None:

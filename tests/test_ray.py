@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pulumi
 import pytest
+from captured import options_seen
 
 from raydask.builders.ray import build_ray_cluster
 from raydask.errors import ConfigError
@@ -274,16 +274,6 @@ def test_each_pod_scraped_exactly_once() -> None:
 def test_missing_namespace_is_a_config_error(run_program: Any) -> None:
     with pytest.raises(ConfigError, match=r"RayCluster\(x\)\.namespace: required"):
         run_program(lambda: RayCluster("x", {"name": "x"}))
-
-
-def options_seen() -> tuple[dict[str, pulumi.ResourceOptions], Callable[[pulumi.ResourceTransformationArgs], None]]:
-    """A transformation recording each resource's options by name, and what it recorded."""
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
-    return seen, capture
 
 
 def test_options_propagate_to_children(run_program: Any) -> None:

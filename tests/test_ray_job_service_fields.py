@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from captured import options_seen
 from test_properties import assert_valid, build
 
 from raydask.builders.ray_job import ray_job_spec
@@ -531,11 +532,7 @@ def test_generate_name_names_each_job_definition_anew(run_program: Any) -> None:
     assert next(o for o in build({"namespace": "ml", "rayJobs": [changed]}) if o["kind"] == "RayJob")["metadata"]["name"] != name
     suspended = {**job, "suspend": True}
     assert next(o for o in build({"namespace": "ml", "rayJobs": [suspended]}) if o["kind"] == "RayJob")["metadata"]["name"] == name
-    seen: dict[str, Any] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     result = run_program(lambda: pulumi.export("job", RayJob("rayjob-sample", job, namespace="ml",
                                                                 opts=pulumi.ResourceOptions(transformations=[capture])).job_name))
     assert result.outputs["job"] == name

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from captured import options_seen
 from pydantic import ValidationError
 from stack_renders import stack_config
 
@@ -647,11 +648,7 @@ def test_components_report_bad_input_and_missing_namespace(run_program: Any) -> 
 
 
 def test_child_options_parent_protect_and_job_replacement(run_program: Any) -> None:
-    seen: dict[str, pulumi.ResourceOptions] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        seen[args.name] = args.opts
-
+    seen, capture = options_seen()
     def program() -> None:
         opts = pulumi.ResourceOptions(protect=True, retain_on_delete=True, transformations=[capture])
         RayJob("etl", JOB, namespace="ml", monitoring=MonitoringSpec(), opts=opts)

@@ -214,9 +214,9 @@ def test_finding_str() -> None:
 def test_validation_is_fast_after_loading() -> None:
     objects = good_objects()
     validate_objects(objects)  # load CRDs, schemas, ray, dask once
-    start = time.perf_counter()
+    start = time.process_time()  # CPU, not wall time: the live tier may share the machine's cores with this test
     validate_objects(objects * 10)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize(

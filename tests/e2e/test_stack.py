@@ -107,7 +107,7 @@ def test_preview_plans_every_component(deployed: Deployed) -> None:
                          "kubernetes:helm.sh/v3:Release": 2, "kubernetes:ray.io/v1:RayCluster": 1,
                          "kubernetes:kubernetes.dask.org/v1:DaskWorkerGroup": 1, "kubernetes:kubernetes.dask.org/v1:DaskAutoscaler": 1,
                          "kubernetes:networking.k8s.io/v1:Ingress": 3, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": 3,
-                         "kubernetes:core/v1:Secret": 2, "kubernetes:apps/v1:DeploymentPatch": 2,
+                         "kubernetes:core/v1:Secret": 2, "kubernetes:apps/v1:DeploymentPatch": 4,
                          "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": 7}.items():
         assert plan.get(token) == count, (token, plan)
     assert plan["kubernetes:networking.k8s.io/v1:NetworkPolicy"] >= 10

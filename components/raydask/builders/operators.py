@@ -42,8 +42,7 @@ def explicit_token_patch(deployment: str, namespace: str, container: str, readin
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment, "namespace": namespace,
-                     "annotations": {PulumiAnnotations.WAIT_FOR: json.dumps(list(ROLLED_OUT))}},
+        "metadata": {"name": deployment, "namespace": namespace, "annotations": {PulumiAnnotations.SKIP_AWAIT: "true"}},
         "spec": {"template": {"spec": {
             "automountServiceAccountToken": False,
             "volumes": [api_token_volume()],
@@ -52,15 +51,27 @@ def explicit_token_patch(deployment: str, namespace: str, container: str, readin
     }
 
 
+def rollout_wait(deployment: str, namespace: str) -> Manifest:
+    """A patch of the Deployment's annotations alone, making ``pulumi up`` wait until it has rolled out
+    (:data:`ROLLED_OUT`). A patch of its own, registered after the content patch (which does not wait) with its
+    annotations' updates ignored: it waits when created, never after an update. One patch that both changed the
+    Deployment and waited would be recorded as its wait last observed the Deployment, read from an informer's cache
+    that can predate the apply, and the next ``up`` would apply it again."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+        "name": deployment, "namespace": namespace, "annotations": {PulumiAnnotations.WAIT_FOR: json.dumps(list(ROLLED_OUT))}}}
+
+
 @dataclass(frozen=True)
 class OperatorPlan:
     """Everything an operator component declares: its CRDs (applied first, kept on removal), the Helm release arguments
-    (after the CRDs), its NetworkPolicies, and patches of what the chart renders (after the release)."""
+    (after the CRDs), its NetworkPolicies, patches of what the chart renders (after the release), and the patches that
+    wait for those to roll out (after the patches; :func:`rollout_wait`)."""
 
     crds: tuple[Manifest, ...]
     release: dict[str, Any]
     objects: tuple[Manifest, ...] = ()
     patches: tuple[Manifest, ...] = ()
+    waits: tuple[Manifest, ...] = ()
 
 
 def chart_args(spec: OperatorSpec, chart: str) -> dict[str, Any]:

@@ -16,7 +16,13 @@ from raydask.builders.common import Manifest
 from raydask.builders.operators import OperatorPlan
 from raydask.builders.plan import Context
 from raydask.errors import ConfigError
-from raydask.resources.registration import child_options, kubernetes_resource, register_children
+from raydask.resources.registration import (
+    PATCH_IGNORED,
+    ROLLOUT_SUFFIX,
+    child_options,
+    kubernetes_resource,
+    register_children,
+)
 from raydask.spec.base import MonitoringSpec, parse_spec
 from raydask.spec.dask import DaskOperatorSpec
 from raydask.spec.kuberay import KubeRayOperatorSpec
@@ -88,7 +94,9 @@ class OperatorComponent(pulumi.ComponentResource, Generic[S]):
                 for crd in plan.crds]
         self.release = Release(name, child_options(self, opts, depends_on=crds), **plan.release)
         register_children(self, opts, name, plan.objects)
-        register_children(self, opts, name, plan.patches, patch=True, depends_on=[self.release])
+        patches = register_children(self, opts, name, plan.patches, patch=True, depends_on=[self.release])
+        register_children(self, opts, name, plan.waits, patch=True, suffix=ROLLOUT_SUFFIX,
+                          depends_on=[self.release, *patches], ignore_changes=list(PATCH_IGNORED))
         self.namespace = pulumi.Output.from_input(ns)
         self.version = pulumi.Output.from_input(parsed.version)
         self.release_name = self.release.name

@@ -111,13 +111,16 @@ def child_name(name: str, manifest: Mapping[str, Any], patch: bool = False, suff
 
 
 PATCH_IGNORED = ("metadata.annotations",)
-"""What an update of a patch of ``main`` (:attr:`Plan.patches`) ignores: its annotations ask ``pulumi up`` to wait once,
+"""What an update of a patch of ``main`` (:attr:`Plan.patches`) or of an operator's rollout wait
+(:attr:`OperatorPlan.waits`) ignores: its annotations ask ``pulumi up`` to wait once,
 when it is created. The provider records the object its wait last observed, read from a shared informer's cache that
 can predate the patch's own apply; comparing with that record, a later ``up`` would apply the annotations again for
 nothing (measured: 1 to 5 of 10 readiness patches at a no-change ``up`` of 10 RayClusters)."""
 
 ON_CREATE_SUFFIX = "-on-create"
 """Names the patches applied once, when created (:attr:`Plan.on_create`)."""
+ROLLOUT_SUFFIX = "-rollout"
+"""Names the patches that wait for an operator's Deployment to roll out (:attr:`OperatorPlan.waits`)."""
 
 
 def register_children(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, name: str,
