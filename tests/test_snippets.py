@@ -187,4 +187,4 @@ def test_shell_blocks_run(block: Block, sandbox: dict[str, Any]) -> None:
 
 def test_the_ci_command_is_the_one_block_ci_runs() -> None:
     [block] = [b for b in BLOCKS if b.how == "ci"]
-    assert block.path.name == "README.md" and block.text.endswith(".venv/bin/python -m pytest -q -n 2 --dist loadgroup --durations=30")
+    assert block.path.name == "README.md" and block.text.endswith(".venv/bin/python -m pytest -q -n 2 --durations=30")

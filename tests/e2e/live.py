@@ -43,14 +43,10 @@ PASSPHRASE = "raydask-e2e"
 E2E_STACKS = Path(__file__).resolve().parent / "stacks"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here is ``e2e``, and all of them are one xdist group: with ``-n 2 --dist loadgroup`` (the test command)
-    one worker runs the live tier in file order while the other runs the fast tier."""
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("live"))
 
 
 @pytest.fixture(scope="session")
