@@ -25,14 +25,7 @@ from raydask.builders.common import (
     wait_patch,
 )
 from raydask.builders.network import Egress, network_policies
-from raydask.builders.operators import (
-    OperatorPlan,
-    chart_fullname,
-    explicit_token_patch,
-    operator_crds,
-    release_args,
-    rollout_wait,
-)
+from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
 from raydask.builders.overrides import apply_overrides
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
@@ -168,8 +161,7 @@ def operator_plan(spec: DaskOperatorSpec, namespace: str, monitoring: Monitoring
     Deployment patch."""
     values = operator_values(spec, namespace, monitoring)
     return OperatorPlan(operator_crds(spec, RELEASE, crd_documents), release_args(spec, RELEASE, CHART, namespace, values),
-                        tuple(operator_network_policies(spec, namespace, policy)), (token_patch(spec, namespace),),
-                        (rollout_wait(chart_fullname(RELEASE, CHART, spec.values), namespace),))
+                        tuple(operator_network_policies(spec, namespace, policy)), (token_patch(spec, namespace),))
 
 
 # --------------------------------------------------------------------------------------------------------------

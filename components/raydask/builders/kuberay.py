@@ -7,14 +7,7 @@ from typing import Any
 
 from raydask.builders.common import Manifest
 from raydask.builders.network import Egress, network_policies
-from raydask.builders.operators import (
-    OperatorPlan,
-    chart_fullname,
-    explicit_token_patch,
-    operator_crds,
-    release_args,
-    rollout_wait,
-)
+from raydask.builders.operators import OperatorPlan, chart_fullname, explicit_token_patch, operator_crds, release_args
 from raydask.k8s import images
 from raydask.k8s import labels as lbl
 from raydask.k8s.manifest import merge
@@ -182,4 +175,4 @@ def operator_plan(spec: KubeRayOperatorSpec, namespace: str, monitoring: Monitor
     crds = tuple(retire_before_removal(granular_worker_groups(c)) for c in operator_crds(spec, RELEASE, crd_documents))
     return OperatorPlan(crds, release_args(spec, RELEASE, CHART, namespace, values),
                         tuple(operator_network_policies(spec, namespace, policy, monitoring, serve_ports)),
-                        (token_patch(spec, namespace),), (rollout_wait(chart_fullname(RELEASE, CHART, spec.values), namespace),))
+                        (token_patch(spec, namespace),))

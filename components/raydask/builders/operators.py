@@ -71,7 +71,12 @@ class OperatorPlan:
     release: dict[str, Any]
     objects: tuple[Manifest, ...] = ()
     patches: tuple[Manifest, ...] = ()
-    waits: tuple[Manifest, ...] = ()
+
+    @property
+    def waits(self) -> tuple[Manifest, ...]:
+        """One rollout wait per patched Deployment (:func:`rollout_wait`), registered after the patches."""
+        return tuple(rollout_wait(p["metadata"]["name"], p["metadata"]["namespace"]) for p in self.patches
+                     if p["kind"] == "Deployment")
 
 
 def chart_args(spec: OperatorSpec, chart: str) -> dict[str, Any]:
