@@ -403,7 +403,7 @@ build_actionlint() { GOBIN=$1 go install -p "$JOBS" -ldflags "-s -w" "github.com
 images() {
   local t0 before after v; t0=$(date +%s)
   before=$(stat -c %Y "$DIR/images/images.json" 2>/dev/null || echo 0)
-  local v; for v in "${KUBERAY_VERSIONS[@]}" "$KUBERAY_EXTRA"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
+  for v in "${KUBERAY_VERSIONS[@]}" "$KUBERAY_EXTRA"; do export "RAYDASK_KUBERAY_${v//./_}=$DIR/kuberay-v$v/ray-operator"; done
   RAYDASK_TOOLS_DIR=$DIR bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" build "$@"
   after=$(stat -c %Y "$DIR/images/images.json")
   local recipe; recipe=$(sed -n 's/^ "recipe": "\(.*\)",$/\1/p' "$DIR/images/images.json")
@@ -411,9 +411,13 @@ images() {
 }
 
 # ---------------------------------------------------------------------- main
-TOOLS=(etcd kubernetes kwok kuberay pulumi pulumi-resource-kubernetes pulumi-language-yaml codegen codegen-dotnet
-       pulumi-language-java pulumi-languages actionlint
-       node-debs kubernetes-node coredns kube-network-policies images)
+# Everything is built in three lanes side by side (below); each lane's order respects what needs what: the images hold
+# the KubeRay binaries (lane c starts once they are built), pulumi-languages links the CLI and the language plugins.
+LANE_A=(kubernetes kubernetes-node pulumi-resource-kubernetes coredns kube-network-policies)
+LANE_B_FIRST=(kuberay)
+LANE_B=(etcd kwok pulumi pulumi-language-yaml codegen codegen-dotnet pulumi-language-java pulumi-languages actionlint)
+LANE_C=(node-debs images)
+TOOLS=("${LANE_B_FIRST[@]}" "${LANE_A[@]}" "${LANE_B[@]}" "${LANE_C[@]}")   # the same, one after the other
 OPTIONAL=(crictl node-images)   # only when named: crictl (the node uses it if there: debugging, a gentler teardown);
                                 # node-images (busybox and pause only: part of `images`)
 WANT=("$@")
@@ -466,20 +470,18 @@ if [[ ${#WANT[@]} -gt 0 || ${RAYDASK_TOOLCHAIN_SERIAL:-} == 1 ]]; then
   [[ ${#WANT[@]} -gt 0 ]] || WANT=("${TOOLS[@]}")
   lane "" "${WANT[@]}"          # the tools named, one after the other, in that order
 else
-  # Everything, in three lanes. Go's compiler leaves one of the 2 cores idle while it downloads modules, links or runs a
-  # single large package, and the images are mostly disk and network: run side by side, they fill those gaps. Each
-  # lane's order respects what needs what (the images hold the KubeRay binaries; pulumi-languages links the CLI and the
-  # language plugins).
-  (lane "[a]" kubernetes kubernetes-node pulumi-resource-kubernetes coredns kube-network-policies) & LANE_A=$!
+  # Go's compiler leaves one of the 2 cores idle while it downloads modules, links or runs a single large package, and
+  # the images are mostly disk and network: run side by side, the lanes fill those gaps.
+  (lane "[a]" "${LANE_A[@]}") & PID_A=$!
   (
-    lane "[b]" kuberay
-    (lane "[c]" node-debs images) & LANE_C=$!
-    lane "[b]" etcd kwok pulumi pulumi-language-yaml codegen codegen-dotnet pulumi-language-java pulumi-languages actionlint
-    wait "$LANE_C"
-  ) & LANE_B=$!
+    lane "[b]" "${LANE_B_FIRST[@]}"
+    (lane "[c]" "${LANE_C[@]}") & PID_C=$!
+    lane "[b]" "${LANE_B[@]}"
+    wait "$PID_C"
+  ) & PID_B=$!
   failed=0
-  wait "$LANE_A" || failed=1
-  wait "$LANE_B" || failed=1
+  wait "$PID_A" || failed=1
+  wait "$PID_B" || failed=1
   [[ $failed == 0 ]] || { echo "toolchain: a build failed (see above)" >&2; exit 1; }
 fi
 
